@@ -1,0 +1,10 @@
+export type { Clock } from './clock.ts';
+export { systemClock } from './clock.ts';
+export type { ErrorCode } from './errors.ts';
+export { EdrError, ERROR_CATALOG, isRetriable } from './errors.ts';
+export type { Result } from './result.ts';
+export { err, ok } from './result.ts';
+export type { RetryOptions } from './retry.ts';
+export { backoffDelay, retry } from './retry.ts';
+export type { Severity } from './severity.ts';
+export { atLeast, SEVERITIES, SeveritySchema, severityRank } from './severity.ts';

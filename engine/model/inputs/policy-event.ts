@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import { FreeObjectSchema, optionalString, TimestampInputSchema } from './common.ts';
+
+/** snake_case spellings accepted on input, and the canonical camelCase name each stands for. */
+export const POLICY_EVENT_ALIASES: Readonly<Record<string, string>> = {
+  event_id: 'eventId',
+  event_type: 'eventType',
+  session_id: 'sessionId',
+  run_id: 'runId',
+  agent_id: 'agentId',
+  file_path: 'filePath',
+  content_hash: 'contentHash',
+  content_base64: 'contentBase64',
+  tool_name: 'toolName',
+  working_dir: 'workingDir',
+  patch_content: 'patchContent',
+  patch_hash: 'patchHash',
+  secret_name: 'secretName',
+  custom_type: 'customType',
+  trace_id: 'traceId',
+  tool_kind: 'toolKind',
+  tool_provider: 'toolProvider',
+  policy_hash: 'policyHash',
+};
+
+const Sha256Ref = z.string().regex(/^sha256:[0-9a-fA-F]{64}$/, 'expected "sha256:" followed by 64 hex digits');
+
+export const FileDataSchema = z.looseObject({
+  type: z.literal('file'),
+  path: z.string().min(1),
+  operation: z.enum(['read', 'write']).nullish(),
+  content: optionalString,
+  contentBase64: z.base64().nullish(),
+  contentHash: Sha256Ref.nullish(),
+});
+export const NetworkDataSchema = z.looseObject({
+  type: z.literal('network'),
+  host: z.string().min(1),
+  port: z.int().min(1).max(65535),
+  protocol: optionalString,
+  url: optionalString,
+});
+export const CommandDataSchema = z.looseObject({
+  type: z.literal('command'),
+  command: z.string().min(1),
+  args: z.array(z.string()).nullish(),
+  workingDir: optionalString,
+});
+export const PatchDataSchema = z.looseObject({
+  type: z.literal('patch'),
+  filePath: z.string().min(1),
+  patchContent: z.string(),
+  patchHash: Sha256Ref.nullish(),
+});
+export const ToolDataSchema = z.looseObject({
+  type: z.literal('tool'),
+  toolName: z.string().min(1),
+  parameters: FreeObjectSchema.nullish(),
+  result: z.unknown().optional(),
+});
+export const SecretDataSchema = z.looseObject({
+  type: z.literal('secret'),
+  secretName: z.string().min(1),
+  scope: z.string().min(1),
+});
+export const CustomDataSchema = z.looseObject({
+  type: z.literal('custom'),
+  customType: z.string().min(1),
+});
+/** A data.type we do not know: kept as it came, the event becomes `custom`. */
+export const UnknownDataSchema = z.looseObject({ type: z.string().min(1) });
+
+/** data schema per data.type; the key set is also the list of known data types. */
+export const DATA_SCHEMAS = {
+  file: FileDataSchema,
+  network: NetworkDataSchema,
+  command: CommandDataSchema,
+  patch: PatchDataSchema,
+  tool: ToolDataSchema,
+  secret: SecretDataSchema,
+  custom: CustomDataSchema,
+} as const;
+export type KnownDataType = keyof typeof DATA_SCHEMAS;
+
+/** Which data.type each known eventType must carry. */
+export const DATA_TYPE_BY_EVENT_TYPE: Readonly<Record<string, KnownDataType>> = {
+  file_read: 'file',
+  file_write: 'file',
+  network_egress: 'network',
+  command_exec: 'command',
+  patch_apply: 'patch',
+  tool_call: 'tool',
+  secret_access: 'secret',
+  custom: 'custom',
+};
+
+const DecisionFields = {
+  guard: optionalString,
+  severity: optionalString,
+  message: optionalString,
+  reason: optionalString,
+};
+/** hushd `/api/v1/eval` shape; `warn` means allowed with a warning. */
+export const BooleanDecisionSchema = z.object({
+  allowed: z.boolean(),
+  denied: z.boolean().nullish(),
+  warn: z.boolean().nullish(),
+  ...DecisionFields,
+});
+/** TypeScript adapters' shape. */
+export const StatusDecisionSchema = z.object({
+  status: z.enum(['allow', 'warn', 'deny']),
+  details: z.unknown().optional(),
+  ...DecisionFields,
+});
+export const DecisionInputSchema = z.union([BooleanDecisionSchema, StatusDecisionSchema]);
+export type DecisionInput = z.infer<typeof DecisionInputSchema>;
+
+export const PolicyEventMetadataSchema = z.looseObject({
+  source: optionalString,
+  agentId: optionalString,
+  traceId: optionalString,
+  toolKind: optionalString,
+  toolProvider: optionalString,
+  trust: optionalString,
+});
+
+/** PolicyEvent v1 (camelCase, after aliases are resolved). data is checked against DATA_SCHEMAS next. */
+export const PolicyEventSchema = z.looseObject({
+  eventId: z.string().min(1),
+  eventType: z.string().min(1),
+  timestamp: TimestampInputSchema,
+  sessionId: optionalString,
+  runId: optionalString,
+  agentId: optionalString,
+  data: UnknownDataSchema,
+  metadata: PolicyEventMetadataSchema.nullish(),
+  context: FreeObjectSchema.nullish(),
+  decision: DecisionInputSchema.nullish(),
+  policyHash: optionalString,
+});
+export type PolicyEvent = z.infer<typeof PolicyEventSchema>;
+
+/** The same schema with data spelled out per type; exported as the published JSON Schema. */
+export const PolicyEventDocumentSchema = PolicyEventSchema.extend({
+  data: z.union([...Object.values(DATA_SCHEMAS), UnknownDataSchema]),
+});

@@ -1,0 +1,423 @@
+import { createHash } from 'node:crypto';
+import type { z } from 'zod';
+import { err, ok, type Result } from '../../core/result.ts';
+import { DEFAULT_AGENT_ID, DEFAULT_SESSION_ID, DEFAULT_SEVERITY_BY_OUTCOME, HUSHD_AGENT_ID } from './defaults.ts';
+import {
+  type Decision,
+  ENVELOPE_SCHEMA_VERSION,
+  EVENT_TYPES,
+  type Envelope,
+  type EventType,
+  type Outcome,
+  type Source,
+  type SourceFormat,
+} from './envelope.ts';
+import { dataForTarget, eventTypeForHushdAction } from './hushd-actions.ts';
+import { type AuditEvent, AuditEventSchema } from './inputs/hushd-audit.ts';
+import { type HushdEcsDocument, HushdEcsDocumentSchema } from './inputs/hushd-ecs.ts';
+import { type SecurityEvent, SecurityEventSchema } from './inputs/hushd-security.ts';
+import { type HushdWebhook, HushdWebhookSchema, ViolationDataSchema } from './inputs/hushd-webhook.ts';
+import {
+  DATA_SCHEMAS,
+  DATA_TYPE_BY_EVENT_TYPE,
+  type DecisionInput,
+  type KnownDataType,
+  POLICY_EVENT_ALIASES,
+  type PolicyEvent,
+  PolicyEventSchema,
+} from './inputs/policy-event.ts';
+import { fromZodIssues, type RecordError } from './record-error.ts';
+import { normalizeSeverity } from './severity.ts';
+import { normalizeTimestamp } from './timestamp.ts';
+
+export interface ParseContext {
+  /** When the pipeline received the record (ISO string); defaults to the event time, which keeps replays pure. */
+  receivedAt?: string;
+  /** The wire format when the route already knows it; otherwise it is detected from the record's fields. */
+  format?: SourceFormat;
+}
+
+export type ParseResult = Result<Envelope, RecordError[]>;
+
+const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
+
+/** Tells the wire format from the fields a record carries (FORMATS.md sections 1-4 and the ECS export). */
+export function detectFormat(record: Record<string, unknown>): SourceFormat {
+  if ('schema_version' in record && 'event_id' in record) return 'hushd_security';
+  if ('@timestamp' in record && typeof record.event === 'object') return 'hushd_ecs';
+  if (typeof record.event === 'string' && typeof record.data === 'object' && !('eventType' in record)) {
+    return 'hushd_webhook';
+  }
+  if ('action_type' in record || ('id' in record && typeof record.decision === 'string')) return 'hushd_audit';
+  return 'policy_event';
+}
+
+/** Parses one record of any accepted format into the envelope; never throws. */
+export function parseRecord(raw: unknown, context: ParseContext = {}): ParseResult {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return err([{ field: '(record)', message: 'expected a JSON object' }]);
+  }
+  const record = raw as Record<string, unknown>;
+  const format = context.format ?? detectFormat(record);
+  switch (format) {
+    case 'policy_event':
+      return validate(PolicyEventSchema, resolveAliases(record), (event) => fromPolicyEvent(event, context));
+    case 'hushd_audit':
+      return validate(AuditEventSchema, record, (event) => fromAuditEvent(event, context));
+    case 'hushd_security':
+      return validate(SecurityEventSchema, record, (event) => fromSecurityEvent(event, context));
+    case 'hushd_webhook':
+      return validate(HushdWebhookSchema, record, (event) => fromWebhook(event, record, context));
+    case 'hushd_ecs':
+      return validate(HushdEcsDocumentSchema, record, (event) => fromEcsDocument(event, context));
+  }
+}
+
+function validate<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  build: (value: z.infer<S>) => ParseResult,
+): ParseResult {
+  const parsed = schema.safeParse(input);
+  return parsed.success ? build(parsed.data) : err(fromZodIssues(parsed.error.issues));
+}
+
+/** Renames snake_case aliases to camelCase at the top level and inside data and metadata. */
+function resolveAliases(record: Record<string, unknown>): Record<string, unknown> {
+  const renamed = renameKeys(record);
+  for (const nested of ['data', 'metadata'] as const) {
+    const value = renamed[nested];
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      renamed[nested] = renameKeys(value as Record<string, unknown>);
+    }
+  }
+  return renamed;
+}
+
+function renameKeys(object: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(object)) {
+    const canonical = POLICY_EVENT_ALIASES[key] ?? key;
+    // The camelCase spelling wins when a sender writes both.
+    if (canonical !== key && object[canonical] !== undefined && object[canonical] !== null) continue;
+    out[canonical] = value;
+  }
+  return out;
+}
+
+interface EnvelopeParts {
+  eventId: string;
+  timestamp: unknown;
+  timestampField: string;
+  agentId: string | null | undefined;
+  defaultAgentId: string;
+  sessionId: string | null | undefined;
+  runId?: string | null | undefined;
+  eventType: EventType;
+  originalType?: string | undefined;
+  target: string;
+  data: Record<string, unknown>;
+  decision: Decision;
+  source: Source;
+  metadata: Record<string, unknown>;
+  policyHash?: string | null | undefined;
+}
+
+function assemble(parts: EnvelopeParts, context: ParseContext): ParseResult {
+  const timestamp = normalizeTimestamp(parts.timestamp);
+  if (!timestamp) {
+    return err([
+      {
+        field: parts.timestampField,
+        message: 'expected an RFC 3339 date-time or epoch seconds/milliseconds',
+      },
+    ]);
+  }
+  const envelope: Envelope = {
+    schemaVersion: ENVELOPE_SCHEMA_VERSION,
+    eventId: parts.eventId,
+    timestamp,
+    receivedAt: normalizeTimestamp(context.receivedAt) ?? timestamp,
+    agentId: nonEmpty(parts.agentId) ?? parts.defaultAgentId,
+    sessionId: nonEmpty(parts.sessionId) ?? DEFAULT_SESSION_ID,
+    eventType: parts.eventType,
+    target: parts.target,
+    data: parts.data,
+    decision: parts.decision,
+    source: parts.source,
+    metadata: parts.metadata,
+  };
+  const runId = nonEmpty(parts.runId);
+  if (runId) envelope.runId = runId;
+  if (parts.originalType) envelope.originalType = parts.originalType;
+  const policyHash = normalizePolicyHash(parts.policyHash);
+  if (policyHash) envelope.policyHash = policyHash;
+  return ok(envelope);
+}
+
+function nonEmpty(value: string | null | undefined): string | undefined {
+  return value === null || value === undefined || value === '' ? undefined : value;
+}
+
+/** hushd writes the same hash bare, with `0x`, or with `sha256:`; keep the bare lowercase hex. */
+function normalizePolicyHash(value: string | null | undefined): string | undefined {
+  const text = nonEmpty(value);
+  return text?.replace(/^(0x|sha256:)/i, '').toLowerCase();
+}
+
+function makeDecision(
+  outcome: Outcome,
+  fields: {
+    guard?: string | null | undefined;
+    severity?: unknown;
+    message?: string | null | undefined;
+    reason?: string | null | undefined;
+  },
+): Decision {
+  const decision: Decision = {
+    outcome,
+    severity: normalizeSeverity(fields.severity) ?? DEFAULT_SEVERITY_BY_OUTCOME[outcome],
+  };
+  const guard = nonEmpty(fields.guard);
+  if (guard) decision.guard = guard;
+  const message = nonEmpty(fields.message);
+  if (message) decision.message = message;
+  const reason = nonEmpty(fields.reason);
+  if (reason) decision.reason = reason;
+  return decision;
+}
+
+const NO_DECISION: Decision = { outcome: 'allow', severity: DEFAULT_SEVERITY_BY_OUTCOME.allow };
+
+function outcomeOfDecisionInput(input: DecisionInput): Outcome {
+  if ('status' in input) return input.status;
+  if (!input.allowed || input.denied === true) return 'deny';
+  return input.warn === true ? 'warn' : 'allow';
+}
+
+// --- PolicyEvent v1 ---------------------------------------------------------------------------------
+
+function fromPolicyEvent(event: PolicyEvent, context: ParseContext): ParseResult {
+  const known = KNOWN_EVENT_TYPES.has(event.eventType);
+  const dataType = event.data.type;
+  const expectedDataType = DATA_TYPE_BY_EVENT_TYPE[event.eventType];
+  if (expectedDataType && dataType !== expectedDataType) {
+    return err([{ field: 'data.type', message: `must be "${expectedDataType}" for eventType ${event.eventType}` }]);
+  }
+  let data: Record<string, unknown> = event.data;
+  if (dataType in DATA_SCHEMAS) {
+    const parsed = DATA_SCHEMAS[dataType as KnownDataType].safeParse(event.data);
+    if (!parsed.success) return err(fromZodIssues(parsed.error.issues, 'data'));
+    data = parsed.data;
+  }
+  const metadata: Record<string, unknown> = { ...(event.metadata ?? {}) };
+  if (event.context) metadata.context = event.context;
+  const decision = event.decision
+    ? makeDecision(outcomeOfDecisionInput(event.decision), event.decision)
+    : NO_DECISION;
+  const source: Source = { format: 'policy_event' };
+  const emitter = nonEmpty(event.metadata?.source);
+  if (emitter) source.emitter = emitter;
+  return assemble(
+    {
+      eventId: event.eventId,
+      timestamp: event.timestamp,
+      timestampField: 'timestamp',
+      agentId: event.agentId ?? event.metadata?.agentId,
+      defaultAgentId: DEFAULT_AGENT_ID,
+      sessionId: event.sessionId,
+      runId: event.runId,
+      eventType: known ? (event.eventType as EventType) : 'custom',
+      originalType: known ? undefined : event.eventType,
+      target: targetOfPolicyData(data),
+      data,
+      decision,
+      source,
+      metadata,
+      policyHash: event.policyHash,
+    },
+    context,
+  );
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+function targetOfPolicyData(data: Record<string, unknown>): string {
+  switch (data.type) {
+    case 'file':
+      return text(data.path);
+    case 'network':
+      return text(data.host);
+    case 'command': {
+      const args = Array.isArray(data.args) ? data.args.filter((arg) => typeof arg === 'string') : [];
+      return [text(data.command), ...args].join(' ');
+    }
+    case 'patch':
+      return text(data.filePath);
+    case 'tool':
+      return text(data.toolName);
+    case 'secret':
+      return text(data.secretName);
+    case 'custom':
+      return text(data.customType);
+    default:
+      return '';
+  }
+}
+
+// --- hushd AuditEvent v1 ----------------------------------------------------------------------------
+
+function fromAuditEvent(event: AuditEvent, context: ParseContext): ParseResult {
+  const mapped = eventTypeForHushdAction(event.action_type);
+  const eventType = mapped ?? 'custom';
+  const target = event.target ?? '';
+  const data = dataForTarget(eventType, target);
+  if (!mapped) data.customType = event.event_type;
+  const severity = normalizeSeverity(event.severity);
+  const outcome: Outcome =
+    event.decision === 'blocked' ? 'deny' : event.severity?.toLowerCase() === 'warning' ? 'warn' : 'allow';
+  const metadata = event.metadata ?? {};
+  return assemble(
+    {
+      eventId: event.id,
+      timestamp: event.timestamp,
+      timestampField: 'timestamp',
+      agentId: event.agent_id,
+      defaultAgentId: HUSHD_AGENT_ID,
+      sessionId: event.session_id,
+      eventType,
+      originalType: mapped ? undefined : (event.action_type ?? event.event_type),
+      target,
+      data,
+      decision: makeDecision(outcome, {
+        guard: event.guard,
+        severity,
+        message: event.message,
+        reason: typeof metadata.reason === 'string' ? metadata.reason : undefined,
+      }),
+      source: { format: 'hushd_audit', kind: event.event_type, emitter: 'hushd' },
+      metadata,
+      policyHash: typeof metadata.policy_hash === 'string' ? metadata.policy_hash : undefined,
+    },
+    context,
+  );
+}
+
+// --- hushd SecurityEvent 1.0.0 ----------------------------------------------------------------------
+
+function fromSecurityEvent(event: SecurityEvent, context: ParseContext): ParseResult {
+  const mapped = eventTypeForHushdAction(event.action);
+  const eventType = mapped ?? 'custom';
+  const resource = event.resource;
+  const target = resource.path ?? resource.host ?? resource.name;
+  const data = dataForTarget(eventType, target, resource.port);
+  if (!mapped) data.customType = event.event_type;
+  const outcome: Outcome = !event.decision.allowed ? 'deny' : event.event_type === 'guard_warn' ? 'warn' : 'allow';
+  const metadata: Record<string, unknown> = { ...(event.metadata ?? {}) };
+  if (event.labels && Object.keys(event.labels).length > 0) metadata.labels = event.labels;
+  if (event.threat && Object.keys(event.threat).length > 0) metadata.threat = event.threat;
+  if (event.session.tenant_id) metadata.tenantId = event.session.tenant_id;
+  if (event.session.environment) metadata.environment = event.session.environment;
+  if (event.session.user_id) metadata.userId = event.session.user_id;
+  return assemble(
+    {
+      eventId: event.event_id,
+      timestamp: event.timestamp,
+      timestampField: 'timestamp',
+      agentId: event.agent.id,
+      defaultAgentId: HUSHD_AGENT_ID,
+      sessionId: event.session.id,
+      eventType,
+      originalType: mapped ? undefined : event.action,
+      target,
+      data,
+      decision: makeDecision(outcome, {
+        guard: event.decision.guard,
+        severity: event.decision.severity,
+        reason: event.decision.reason,
+      }),
+      source: { format: 'hushd_security', kind: event.event_type, emitter: 'hushd' },
+      metadata,
+      policyHash: event.decision.policy_hash,
+    },
+    context,
+  );
+}
+
+// --- hushd outbound webhook -------------------------------------------------------------------------
+
+function fromWebhook(event: HushdWebhook, raw: Record<string, unknown>, context: ParseContext): ParseResult {
+  const violation = ViolationDataSchema.safeParse(event.data);
+  if (!violation.success) return err(fromZodIssues(violation.error.issues, 'data'));
+  const fields = violation.data;
+  const mapped = eventTypeForHushdAction(fields.actionType);
+  const eventType = mapped ?? 'custom';
+  const target = fields.target ?? '';
+  const data = dataForTarget(eventType, target);
+  if (!mapped) data.customType = event.event;
+  const outcome: Outcome = event.event === 'violation.detected' ? 'deny' : 'allow';
+  return assemble(
+    {
+      // The webhook body has no id of its own; a digest of the body makes redelivery land on the same id.
+      eventId: `whk-${createHash('sha256').update(JSON.stringify(raw)).digest('hex').slice(0, 32)}`,
+      timestamp: event.timestamp,
+      timestampField: 'timestamp',
+      agentId: fields.agentId,
+      defaultAgentId: HUSHD_AGENT_ID,
+      sessionId: fields.sessionId,
+      eventType,
+      originalType: mapped ? undefined : (fields.actionType ?? event.event),
+      target,
+      data,
+      decision: makeDecision(outcome, { guard: fields.guard, severity: fields.severity }),
+      source: { format: 'hushd_webhook', kind: event.event, emitter: 'hushd' },
+      metadata: {},
+      policyHash: fields.policyHash,
+    },
+    context,
+  );
+}
+
+// --- hushd ECS document (elastic exporter) ----------------------------------------------------------
+
+function fromEcsDocument(doc: HushdEcsDocument, context: ParseContext): ParseResult {
+  const mapped = eventTypeForHushdAction(doc.event.action);
+  const eventType = mapped ?? 'custom';
+  const target =
+    doc.file?.path ??
+    doc.destination?.domain ??
+    doc.destination?.address ??
+    doc.process?.command_line ??
+    doc.threat?.indicator?.name ??
+    '';
+  const data = dataForTarget(eventType, target, doc.destination?.port);
+  if (!mapped) data.customType = doc.event.action ?? 'unknown';
+  const types = doc.event.type ?? [];
+  const outcome: Outcome =
+    doc.event.outcome === 'failure' || types.includes('denied') ? 'deny' : types.includes('warning') ? 'warn' : 'allow';
+  return assemble(
+    {
+      eventId: doc.event.id,
+      timestamp: doc['@timestamp'],
+      timestampField: '@timestamp',
+      agentId: doc.agent?.id,
+      defaultAgentId: HUSHD_AGENT_ID,
+      sessionId: doc.session?.id ?? doc.clawdstrike?.session_id,
+      eventType,
+      originalType: mapped ? undefined : (doc.event.action ?? undefined),
+      target,
+      data,
+      decision: makeDecision(outcome, {
+        guard: doc.clawdstrike?.guard,
+        severity: doc.event.severity,
+        message: doc.message,
+      }),
+      source: { format: 'hushd_ecs', kind: doc.event.kind ?? undefined, emitter: 'hushd' },
+      metadata: doc.clawdstrike?.metadata ?? {},
+      policyHash: doc.clawdstrike?.policy_hash,
+    },
+    context,
+  );
+}

@@ -1,0 +1,23 @@
+import type { Severity } from '../../core/severity.ts';
+
+/** Every severity word the upstream sources use, mapped to the one scale (FORMATS.md, "Severity"). */
+const SEVERITY_WORDS: Record<string, Severity> = {
+  info: 'info',
+  informational: 'info',
+  low: 'low',
+  medium: 'medium',
+  warning: 'medium',
+  warn: 'medium',
+  high: 'high',
+  error: 'high',
+  critical: 'critical',
+};
+
+/** ECS `event.severity` numbers as hushd's elastic exporter writes them. */
+const SEVERITY_NUMBERS: Record<number, Severity> = { 1: 'info', 2: 'low', 3: 'medium', 4: 'high', 5: 'critical' };
+
+export function normalizeSeverity(value: unknown): Severity | undefined {
+  if (typeof value === 'string') return SEVERITY_WORDS[value.trim().toLowerCase()];
+  if (typeof value === 'number') return SEVERITY_NUMBERS[value];
+  return undefined;
+}
