@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (tsx), so `npx clawdstrike-edr` works right after `npm ci`.
-import { register } from 'tsx/esm/api';
+// From a checkout the TypeScript sources run directly through tsx, so `npx clawdstrike-edr` works right
+// after `npm ci`; an installed package or the container image, which ship no sources, run the compiled dist/.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../cli/main.ts');
+const source = new URL('../cli/main.ts', import.meta.url);
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(source.href);
+} else {
+  await import(new URL('../dist/cli/main.js', import.meta.url).href);
+}

@@ -14,7 +14,11 @@ export const ERROR_CATALOG = {
   EDR_ERR_BAD_REQUEST: { status: 400, retriable: false, message: 'malformed request' },
   EDR_ERR_RATE_LIMITED: { status: 429, retriable: true, message: 'rate limit exceeded' },
   EDR_ERR_BROKER_UNAVAILABLE: { status: 503, retriable: true, message: 'message broker unavailable' },
-  EDR_ERR_BROKER_TIMEOUT: { status: 503, retriable: true, message: 'message broker did not acknowledge in time' },
+  EDR_ERR_BROKER_TIMEOUT: {
+    status: 503,
+    retriable: true,
+    message: 'message broker did not acknowledge in time',
+  },
   EDR_ERR_SINK_RETRYABLE: { status: 503, retriable: true, message: 'sink temporarily failed' },
   EDR_ERR_SINK_PERMANENT: { status: 500, retriable: false, message: 'sink rejected the item' },
   EDR_ERR_RULE_INVALID: { status: 400, retriable: false, message: 'rule is invalid' },

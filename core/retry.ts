@@ -21,13 +21,20 @@ function retriableFlag(error: unknown): boolean {
 }
 
 /** Full-jitter exponential backoff: a uniform delay in [0, min(max, initial * factor^n)]. */
-export function backoffDelay(attempt: number, options: RetryOptions, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  options: RetryOptions,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(options.maxDelayMs, options.initialDelayMs * (options.factor ?? 2) ** attempt);
   return Math.round(random() * ceiling);
 }
 
 /** Runs `operation` until it succeeds, the error is not retriable, or the attempts are spent. */
-export async function retry<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+export async function retry<T>(
+  operation: (attempt: number) => Promise<T>,
+  options: RetryOptions,
+): Promise<T> {
   const sleep = options.sleep ?? defaultSleep;
   const shouldRetry = options.shouldRetry ?? retriableFlag;
   for (let attempt = 0; ; attempt++) {

@@ -1,5 +1,5 @@
-import type { Outcome } from './envelope.ts';
 import type { Severity } from '../../core/severity.ts';
+import type { Outcome } from './envelope.ts';
 
 /**
  * Defaults for what senders leave out. Written down once here; README's "Event model" section repeats them.

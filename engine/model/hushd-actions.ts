@@ -30,7 +30,11 @@ export function splitHostPort(target: string): { host: string; port?: number } {
 }
 
 /** Builds PolicyEvent-shaped data for a hushd target so rules read `data.path`, `data.host`... alike. */
-export function dataForTarget(eventType: EventType, target: string, port?: number | null): Record<string, unknown> {
+export function dataForTarget(
+  eventType: EventType,
+  target: string,
+  port?: number | null,
+): Record<string, unknown> {
   switch (eventType) {
     case 'file_read':
     case 'file_write':

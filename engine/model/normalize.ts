@@ -1,12 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { err, ok, type Result } from '../../core/result.ts';
-import { DEFAULT_AGENT_ID, DEFAULT_SESSION_ID, DEFAULT_SEVERITY_BY_OUTCOME, HUSHD_AGENT_ID } from './defaults.ts';
+import {
+  DEFAULT_AGENT_ID,
+  DEFAULT_SESSION_ID,
+  DEFAULT_SEVERITY_BY_OUTCOME,
+  HUSHD_AGENT_ID,
+} from './defaults.ts';
 import {
   type Decision,
   ENVELOPE_SCHEMA_VERSION,
-  EVENT_TYPES,
   type Envelope,
+  EVENT_TYPES,
   type EventType,
   type Outcome,
   type Source,
@@ -48,7 +53,8 @@ export function detectFormat(record: Record<string, unknown>): SourceFormat {
   if (typeof record.event === 'string' && typeof record.data === 'object' && !('eventType' in record)) {
     return 'hushd_webhook';
   }
-  if ('action_type' in record || ('id' in record && typeof record.decision === 'string')) return 'hushd_audit';
+  if ('action_type' in record || ('id' in record && typeof record.decision === 'string'))
+    return 'hushd_audit';
   return 'policy_event';
 }
 
@@ -202,7 +208,9 @@ function fromPolicyEvent(event: PolicyEvent, context: ParseContext): ParseResult
   const dataType = event.data.type;
   const expectedDataType = DATA_TYPE_BY_EVENT_TYPE[event.eventType];
   if (expectedDataType && dataType !== expectedDataType) {
-    return err([{ field: 'data.type', message: `must be "${expectedDataType}" for eventType ${event.eventType}` }]);
+    return err([
+      { field: 'data.type', message: `must be "${expectedDataType}" for eventType ${event.eventType}` },
+    ]);
   }
   let data: Record<string, unknown> = event.data;
   if (dataType in DATA_SCHEMAS) {
@@ -314,7 +322,11 @@ function fromSecurityEvent(event: SecurityEvent, context: ParseContext): ParseRe
   const target = resource.path ?? resource.host ?? resource.name;
   const data = dataForTarget(eventType, target, resource.port);
   if (!mapped) data.customType = event.event_type;
-  const outcome: Outcome = !event.decision.allowed ? 'deny' : event.event_type === 'guard_warn' ? 'warn' : 'allow';
+  const outcome: Outcome = !event.decision.allowed
+    ? 'deny'
+    : event.event_type === 'guard_warn'
+      ? 'warn'
+      : 'allow';
   const metadata: Record<string, unknown> = { ...(event.metadata ?? {}) };
   if (event.labels && Object.keys(event.labels).length > 0) metadata.labels = event.labels;
   if (event.threat && Object.keys(event.threat).length > 0) metadata.threat = event.threat;
@@ -396,7 +408,11 @@ function fromEcsDocument(doc: HushdEcsDocument, context: ParseContext): ParseRes
   if (!mapped) data.customType = doc.event.action ?? 'unknown';
   const types = doc.event.type ?? [];
   const outcome: Outcome =
-    doc.event.outcome === 'failure' || types.includes('denied') ? 'deny' : types.includes('warning') ? 'warn' : 'allow';
+    doc.event.outcome === 'failure' || types.includes('denied')
+      ? 'deny'
+      : types.includes('warning')
+        ? 'warn'
+        : 'allow';
   return assemble(
     {
       eventId: doc.event.id,

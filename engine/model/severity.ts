@@ -14,7 +14,13 @@ const SEVERITY_WORDS: Record<string, Severity> = {
 };
 
 /** ECS `event.severity` numbers as hushd's elastic exporter writes them. */
-const SEVERITY_NUMBERS: Record<number, Severity> = { 1: 'info', 2: 'low', 3: 'medium', 4: 'high', 5: 'critical' };
+const SEVERITY_NUMBERS: Record<number, Severity> = {
+  1: 'info',
+  2: 'low',
+  3: 'medium',
+  4: 'high',
+  5: 'critical',
+};
 
 export function normalizeSeverity(value: unknown): Severity | undefined {
   if (typeof value === 'string') return SEVERITY_WORDS[value.trim().toLowerCase()];

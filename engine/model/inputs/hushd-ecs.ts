@@ -24,7 +24,9 @@ export const HushdEcsDocumentSchema = z.looseObject({
     })
     .nullish(),
   file: z.looseObject({ path: optionalString }).nullish(),
-  destination: z.looseObject({ domain: optionalString, address: optionalString, port: z.number().nullish() }).nullish(),
+  destination: z
+    .looseObject({ domain: optionalString, address: optionalString, port: z.number().nullish() })
+    .nullish(),
   process: z.looseObject({ command_line: optionalString }).nullish(),
   threat: z.looseObject({ indicator: z.looseObject({ name: optionalString }).nullish() }).nullish(),
   message: optionalString,

@@ -23,7 +23,9 @@ export const POLICY_EVENT_ALIASES: Readonly<Record<string, string>> = {
   policy_hash: 'policyHash',
 };
 
-const Sha256Ref = z.string().regex(/^sha256:[0-9a-fA-F]{64}$/, 'expected "sha256:" followed by 64 hex digits');
+const Sha256Ref = z
+  .string()
+  .regex(/^sha256:[0-9a-fA-F]{64}$/, 'expected "sha256:" followed by 64 hex digits');
 
 export const FileDataSchema = z.looseObject({
   type: z.literal('file'),
