@@ -1,0 +1,127 @@
+/**
+ * ECS-shaped mappings for the events and alerts indices. Field choice, in short (docs/sinks.md has the table):
+ * - keyword for what analysts filter and aggregate on; `ignore_above` keeps huge values out of the index
+ *   (they stay in _source);
+ * - keyword plus a `.text` multi-field where analysts also search words (paths, command lines, URLs, targets);
+ * - text alone for prose (message, decision reasons);
+ * - flattened for free-form objects (event data, metadata, enrichment): searchable, one field each, no
+ *   mapping explosion;
+ * - `dynamic: false` at the root: unknown fields stay in _source but are never mapped.
+ * The test distribution has no wildcard or match_only_text types, so ECS's wildcard fields are keyword here.
+ */
+
+export type FieldMapping =
+  | { type: 'keyword'; ignore_above?: number; fields?: Record<string, FieldMapping> }
+  | { type: 'text'; norms?: boolean; fields?: Record<string, FieldMapping> }
+  | { type: 'date' | 'long' | 'float' | 'ip' | 'flattened' }
+  | { type: 'alias'; path: string }
+  | { properties: Record<string, FieldMapping> };
+
+const keyword = (): FieldMapping => ({ type: 'keyword', ignore_above: 1024 });
+const longKeywordWithText = (): FieldMapping => ({
+  type: 'keyword',
+  ignore_above: 8191,
+  fields: { text: { type: 'text', norms: false } },
+});
+const text = (): FieldMapping => ({ type: 'text', norms: false });
+const date = (): FieldMapping => ({ type: 'date' });
+const long = (): FieldMapping => ({ type: 'long' });
+const flattened = (): FieldMapping => ({ type: 'flattened' });
+const object = (properties: Record<string, FieldMapping>): FieldMapping => ({ properties });
+
+const common = {
+  '@timestamp': date(),
+  message: text(),
+  tags: keyword(),
+  ecs: object({ version: keyword() }),
+  event: object({
+    kind: keyword(),
+    id: keyword(),
+    dataset: keyword(),
+    module: keyword(),
+    provider: keyword(),
+    category: keyword(),
+    type: keyword(),
+    action: keyword(),
+    outcome: keyword(),
+    severity: long(),
+    risk_score: { type: 'float' },
+    created: date(),
+  }),
+  agent: object({ id: keyword() }),
+  // ECS defines no session field set: the value lives under clawdstrike.session.id and `session.id` is a
+  // query-time alias, so both names work in KQL, aggregations and dashboards without storing it twice.
+  session: object({ id: { type: 'alias', path: 'clawdstrike.session.id' } }),
+  threat: object({ technique: object({ id: keyword() }), tactic: object({ id: keyword() }) }),
+} satisfies Record<string, FieldMapping>;
+
+const commonClawdstrike = {
+  schema_version: long(),
+  severity: keyword(),
+  session: object({ id: keyword() }),
+} satisfies Record<string, FieldMapping>;
+
+export const EVENT_PROPERTIES: Record<string, FieldMapping> = {
+  ...common,
+  file: object({ path: longKeywordWithText(), hash: object({ sha256: keyword() }) }),
+  destination: object({ domain: keyword(), ip: { type: 'ip' }, port: long(), address: keyword() }),
+  network: object({ protocol: keyword() }),
+  url: object({ full: longKeywordWithText() }),
+  process: object({ command_line: longKeywordWithText(), args: keyword(), working_directory: keyword() }),
+  clawdstrike: object({
+    ...commonClawdstrike,
+    event_type: keyword(),
+    original_type: keyword(),
+    target: longKeywordWithText(),
+    run_id: keyword(),
+    trace_id: keyword(),
+    policy_hash: keyword(),
+    source: object({ format: keyword(), kind: keyword(), emitter: keyword() }),
+    decision: object({
+      outcome: keyword(),
+      guard: keyword(),
+      severity: keyword(),
+      message: text(),
+      reason: text(),
+    }),
+    tool: object({ name: keyword(), kind: keyword(), provider: keyword() }),
+    secret: object({ name: keyword(), scope: keyword() }),
+    data: flattened(),
+    metadata: flattened(),
+  }),
+};
+
+export const ALERT_PROPERTIES: Record<string, FieldMapping> = {
+  ...common,
+  rule: object({
+    id: keyword(),
+    name: { type: 'keyword', ignore_above: 1024, fields: { text: { type: 'text', norms: false } } },
+  }),
+  clawdstrike: object({
+    ...commonClawdstrike,
+    risk_score: { type: 'alias', path: 'event.risk_score' },
+    alert: object({
+      rule_type: keyword(),
+      group_key: keyword(),
+      event_ids: keyword(),
+      event_count: long(),
+      actions: keyword(),
+    }),
+    enrichment: flattened(),
+  }),
+};
+
+/** Every queryable field path with its type, multi-fields (`file.path.text`) and aliases included. */
+export function fieldPaths(properties: Record<string, FieldMapping>, prefix = ''): Record<string, string> {
+  const paths: Record<string, string> = {};
+  for (const [name, mapping] of Object.entries(properties)) {
+    const path = `${prefix}${name}`;
+    if ('properties' in mapping) {
+      Object.assign(paths, fieldPaths(mapping.properties, `${path}.`));
+      continue;
+    }
+    paths[path] = mapping.type;
+    if ('fields' in mapping && mapping.fields) Object.assign(paths, fieldPaths(mapping.fields, `${path}.`));
+  }
+  return paths;
+}

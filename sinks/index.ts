@@ -1,0 +1,53 @@
+// The public API of sinks/: other folders import only this file.
+
+export type { SinkConfig, SinksConfig, SinksConfigInput } from './config.ts';
+export { DeadLetterConfigSchema, SinkConfigSchema, SinksConfigSchema } from './config.ts';
+export type { DeadLetter, DeadLetterWriter, JsonlDeadLetterOptions } from './driver/dead-letter.ts';
+export { JsonlDeadLetterWriter, MemoryDeadLetterWriter } from './driver/dead-letter.ts';
+export type { RouteTally } from './driver/runner.ts';
+export type { RetryVerdict } from './driver/verdict.ts';
+export { outcomesOf } from './driver/verdict.ts';
+export { createElasticsearchClient } from './elasticsearch/client.ts';
+export type { ElasticsearchSinkConfig } from './elasticsearch/config.ts';
+export { ElasticsearchSinkConfigSchema } from './elasticsearch/config.ts';
+export type { EcsDocument } from './elasticsearch/documents.ts';
+export { alertDocument, ECS_VERSION, eventDocument, indexName } from './elasticsearch/documents.ts';
+export type { IndexKind, TemplateOptions } from './elasticsearch/templates.ts';
+export {
+  INDEX_KINDS,
+  indexTemplate,
+  installTemplates,
+  TEMPLATE_FIELDS,
+  TEMPLATE_VERSION,
+} from './elasticsearch/templates.ts';
+export type { SinkDeps } from './factory.ts';
+export { createRoutes, createSinkRouter } from './factory.ts';
+export type { FileSinkConfig } from './file/config.ts';
+export { FileSinkConfigSchema } from './file/config.ts';
+export type { DeliveryBatch, DeliveryReport, RouteStats, SinkRouterOptions } from './router.ts';
+export { SinkRouter } from './router.ts';
+export type { SplunkHecSinkConfig } from './splunk-hec/config.ts';
+export { SplunkHecSinkConfigSchema } from './splunk-hec/config.ts';
+export type { StdoutSinkConfig } from './stdout/config.ts';
+export { StdoutSinkConfigSchema } from './stdout/config.ts';
+export type {
+  DeliveryGuarantee,
+  DeliveryPolicy,
+  ItemKind,
+  ItemOutcome,
+  RetryPolicy,
+  Route,
+  Sink,
+  SinkItem,
+} from './types.ts';
+export { ITEM_KINDS, itemId, itemSeverity, itemTimestamp } from './types.ts';
+export type { CircuitState, CircuitStats } from './webhook/circuit-breaker.ts';
+export type { WebhookSinkConfig, WebhookTarget } from './webhook/config.ts';
+export { WebhookSinkConfigSchema } from './webhook/config.ts';
+export type { VerifyWebhookSignatureInput, WebhookVerification } from './webhook/signature.ts';
+export {
+  SIGNATURE_HEADER,
+  signWebhook,
+  TIMESTAMP_HEADER,
+  verifyWebhookSignature,
+} from './webhook/signature.ts';

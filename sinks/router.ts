@@ -1,0 +1,134 @@
+import { type Clock, systemClock } from '../core/clock.ts';
+import { EdrError } from '../core/errors.ts';
+import type { Alert } from '../engine/alert.ts';
+import type { Envelope } from '../engine/model/index.ts';
+import type { DeadLetterWriter } from './driver/dead-letter.ts';
+import { addTally, emptyTally, type RouteCounters, RouteRunner, type RouteTally } from './driver/runner.ts';
+import type { DeliveryGuarantee, Route, SinkItem } from './types.ts';
+
+export interface DeliveryBatch {
+  events?: readonly Envelope[];
+  alerts?: readonly Alert[];
+}
+
+/** Counts are per (item, route): an event routed to two sinks and written by both counts as 2 written. */
+export interface DeliveryReport extends RouteTally {
+  items: number;
+  /** Items no route wanted (kind or severity filtered everywhere); they are final as they are. */
+  unrouted: number;
+  routes: Record<string, RouteTally>;
+}
+
+export interface RouteStats extends RouteCounters {
+  name: string;
+  guarantee: DeliveryGuarantee;
+  detached: boolean;
+  pendingItems: number;
+  inFlightRequests: number;
+  sink?: Record<string, unknown>;
+}
+
+export interface SinkRouterOptions {
+  deadLetters: DeadLetterWriter;
+  clock?: Clock;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+/**
+ * Fans batches out to every route that wants each item and resolves once all of them are final.
+ * The processor commits a batch's offsets only after `deliver` resolves, and stops consuming while
+ * `saturated()` is true (`whenUnsaturated()` tells it when to resume).
+ */
+export class SinkRouter {
+  private readonly runners: RouteRunner[];
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    routes: readonly Route[],
+    private readonly options: SinkRouterOptions,
+  ) {
+    const names = routes.map((route) => route.sink.name);
+    const repeated = names.find((name, index) => names.indexOf(name) !== index);
+    if (repeated) throw new EdrError('EDR_ERR_CONFIG', `two sinks are named "${repeated}"`);
+    this.runners = routes.map(
+      (route) =>
+        new RouteRunner(route, {
+          deadLetters: options.deadLetters,
+          clock: options.clock ?? systemClock,
+          sleep: options.sleep,
+          random: options.random,
+          onSettled: () => this.wakeWaiters(),
+        }),
+    );
+  }
+
+  /** Starts every sink (e.g. installs Elasticsearch index templates); fails fast if one cannot start. */
+  async start(): Promise<void> {
+    await Promise.all(this.runners.map((runner) => runner.route.sink.start?.()));
+  }
+
+  async deliver(batch: DeliveryBatch): Promise<DeliveryReport> {
+    const items: SinkItem[] = [
+      ...(batch.events ?? []).map((event): SinkItem => ({ kind: 'event', event })),
+      ...(batch.alerts ?? []).map((alert): SinkItem => ({ kind: 'alert', alert })),
+    ];
+    const routed = new Set<SinkItem>();
+    const submissions = this.runners.map(async (runner) => {
+      const wanted = items.filter((item) => runner.wants(item));
+      for (const item of wanted) routed.add(item);
+      return [runner.name, await runner.submit(wanted)] as const;
+    });
+    const report: DeliveryReport = { items: items.length, unrouted: 0, ...emptyTally(), routes: {} };
+    for (const [name, tally] of await Promise.all(submissions)) {
+      report.routes[name] = tally;
+      addTally(report, tally);
+    }
+    report.unrouted = items.length - routed.size;
+    return report;
+  }
+
+  /** True while a blocking route holds as many unfinished items as it allows. */
+  saturated(): boolean {
+    return this.runners.some((runner) => runner.saturated());
+  }
+
+  whenUnsaturated(): Promise<void> {
+    if (!this.saturated()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  pendingItems(): number {
+    return this.runners.reduce((sum, runner) => sum + runner.pendingItems(), 0);
+  }
+
+  stats(): RouteStats[] {
+    return this.runners.map((runner) => {
+      const { sink, delivery } = runner.route;
+      const stats: RouteStats = {
+        name: runner.name,
+        guarantee: sink.guarantee,
+        detached: delivery.detached,
+        pendingItems: runner.pendingItems(),
+        inFlightRequests: runner.inFlightRequests(),
+        ...runner.counters,
+      };
+      const extra = sink.stats?.();
+      if (extra) stats.sink = extra;
+      return stats;
+    });
+  }
+
+  /** Closes the sinks and the dead-letter writer; call after the last `deliver` has resolved. */
+  async close(): Promise<void> {
+    await Promise.all(this.runners.map((runner) => runner.route.sink.close?.()));
+    await this.options.deadLetters.close?.();
+  }
+
+  private wakeWaiters(): void {
+    if (this.waiters.length === 0 || this.saturated()) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}

@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { SeveritySchema } from '../../core/severity.ts';
+import { ITEM_KINDS, type ItemKind, type Route, type Sink } from '../types.ts';
+
+/** Zod pieces every sink config shares; each sink's config.ts composes them with its own keys. */
+
+export const RetryPolicySchema = z
+  .object({
+    attempts: z.int().min(1).default(6).describe('write attempts per item, the first included'),
+    initialDelayMs: z.int().min(0).default(200).describe('backoff ceiling after the first failure'),
+    maxDelayMs: z.int().min(0).default(30_000).describe('backoff ceiling; also caps Retry-After'),
+  })
+  .describe('retry with full-jitter exponential backoff, for retryable items only');
+
+interface DeliveryDefaults {
+  batchSize: number;
+  concurrency: number;
+  maxPendingItems: number;
+}
+
+export function deliverySchema(defaults: DeliveryDefaults) {
+  return z
+    .object({
+      batchSize: z.int().min(1).default(defaults.batchSize).describe('items per request'),
+      concurrency: z.int().min(1).default(defaults.concurrency).describe('requests in flight at once'),
+      maxPendingItems: z
+        .int()
+        .min(1)
+        .default(defaults.maxPendingItems)
+        .describe('unfinished items before the route reports backpressure (webhooks: queue size)'),
+      retry: RetryPolicySchema.prefault({}),
+    })
+    .prefault({});
+}
+
+/** Which items a sink receives. */
+export function routingFields(defaultKinds: readonly ItemKind[]) {
+  return {
+    name: z.string().min(1).optional().describe('unique sink name (default: the type)'),
+    kinds: z
+      .array(z.enum(ITEM_KINDS))
+      .min(1)
+      .default([...defaultKinds])
+      .describe('which items this sink receives: event, alert or both'),
+    minSeverity: SeveritySchema.default('info').describe('items below this severity are not sent here'),
+  };
+}
+
+export const TlsSchema = z
+  .object({
+    caFile: z.string().min(1).optional().describe('PEM file of the CA that signed the server certificate'),
+    skipVerify: z.boolean().default(false).describe('accept any server certificate (testing only)'),
+  })
+  .prefault({});
+export type TlsConfig = z.infer<typeof TlsSchema>;
+
+export interface TlsOptions {
+  ca?: Buffer;
+  rejectUnauthorized: boolean;
+}
+
+export function tlsOptions(config: TlsConfig): TlsOptions {
+  const options: TlsOptions = { rejectUnauthorized: !config.skipVerify };
+  if (config.caFile) options.ca = readFileSync(config.caFile);
+  return options;
+}
+
+/** A sink driven by its parsed config's routing and delivery keys. */
+export function routeFor(
+  sink: Sink,
+  config: Pick<Route, 'kinds' | 'minSeverity'> & { delivery: Omit<Route['delivery'], 'detached'> },
+  detached = false,
+): Route {
+  return {
+    sink,
+    kinds: config.kinds,
+    minSeverity: config.minSeverity,
+    delivery: { ...config.delivery, detached },
+  };
+}

@@ -1,0 +1,47 @@
+import { isRetriable } from '../../core/errors.ts';
+import type { RetryVerdict } from '../driver/verdict.ts';
+import type { HttpClient, HttpRequest, HttpResponse } from './http.ts';
+
+/** The classifier every HTTP sink starts from: 2xx ok; 408, 429 and 5xx retry; any other status gives up. */
+export function classifyHttpStatus(response: HttpResponse, now: number): RetryVerdict {
+  const { status } = response;
+  if (status >= 200 && status < 300) return { action: 'ok' };
+  const reason = `HTTP ${status}${snippet(response.body)}`;
+  if (status === 408 || status === 429 || status >= 500) {
+    const verdict: RetryVerdict = { action: 'retry', reason };
+    const wait = retryAfterMs(response.headers['retry-after'], now);
+    if (wait !== undefined) verdict.retryAfterMs = wait;
+    return verdict;
+  }
+  return { action: 'give-up', reason };
+}
+
+/** Retry-After as delta-seconds or an HTTP date (RFC 9110 §10.2.3), in ms from `now`. */
+export function retryAfterMs(header: string | string[] | undefined, now: number): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Sends one request and classifies what came back; a connection failure or timeout is a retry. */
+export async function sendClassified(
+  client: HttpClient,
+  request: HttpRequest,
+  classify: (response: HttpResponse) => RetryVerdict,
+): Promise<RetryVerdict> {
+  let response: HttpResponse;
+  try {
+    response = await client.send(request);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return isRetriable(error) ? { action: 'retry', reason } : { action: 'give-up', reason };
+  }
+  return classify(response);
+}
+
+function snippet(body: string): string {
+  const text = body.trim().slice(0, 200);
+  return text ? `: ${text}` : '';
+}

@@ -1,0 +1,90 @@
+import type { Severity } from '../core/severity.ts';
+import type { Alert } from '../engine/alert.ts';
+import type { Envelope } from '../engine/model/index.ts';
+
+export const ITEM_KINDS = ['event', 'alert'] as const;
+export type ItemKind = (typeof ITEM_KINDS)[number];
+
+/** What a sink is handed: a normalized event or an alert, tagged by kind. */
+export type SinkItem = { kind: 'event'; event: Envelope } | { kind: 'alert'; alert: Alert };
+
+export function itemId(item: SinkItem): string {
+  return item.kind === 'event' ? item.event.eventId : item.alert.alertId;
+}
+
+export function itemSeverity(item: SinkItem): Severity {
+  return item.kind === 'event' ? item.event.decision.severity : item.alert.severity;
+}
+
+/** Event time: what daily indices and HEC `time` are based on. */
+export function itemTimestamp(item: SinkItem): string {
+  return item.kind === 'event' ? item.event.timestamp : item.alert.timestamp;
+}
+
+export function itemPayload(item: SinkItem): Envelope | Alert {
+  return item.kind === 'event' ? item.event : item.alert;
+}
+
+/** The destination's verdict on one item of a batch. */
+export type ItemOutcome =
+  | { status: 'written' }
+  | { status: 'duplicate' }
+  | { status: 'retryable'; reason: string; retryAfterMs?: number }
+  | { status: 'permanent'; reason: string };
+
+export const WRITTEN: ItemOutcome = Object.freeze({ status: 'written' });
+export const DUPLICATE: ItemOutcome = Object.freeze({ status: 'duplicate' });
+
+/**
+ * What a sink promises once it reports `written` (docs/components.md):
+ * - `at-least-once`: confirmed by the destination; a retry may store an item twice.
+ * - `exactly-once-storage`: confirmed, and the destination drops redeliveries (deterministic ids).
+ * - `local-write`: handed to the OS or a stream; nothing downstream confirms it.
+ */
+export type DeliveryGuarantee = 'at-least-once' | 'exactly-once-storage' | 'local-write';
+
+/**
+ * One destination. `write` never throws for destination failures: it reports them per item, in the order
+ * of `items`, and leaves retrying, backoff and dead-lettering to the shared driver.
+ */
+export interface Sink {
+  readonly name: string;
+  readonly guarantee: DeliveryGuarantee;
+  /** Narrows routing beyond kind and severity (webhooks: only alerts that ask for this sink's action). */
+  accepts?(item: SinkItem): boolean;
+  start?(): Promise<void>;
+  write(items: readonly SinkItem[]): Promise<ItemOutcome[]>;
+  /** Sink-specific counters for health output (e.g. circuit breaker states). */
+  stats?(): Record<string, unknown>;
+  close?(): Promise<void>;
+}
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  attempts: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+}
+
+export interface DeliveryPolicy {
+  /** Items per `write` call. */
+  batchSize: number;
+  /** `write` calls in flight at once for this route. */
+  concurrency: number;
+  /** Items accepted but not finalized before the route reports saturation (or, detached, overflows). */
+  maxPendingItems: number;
+  retry: RetryPolicy;
+  /**
+   * A detached route (webhooks) runs on its own bounded queue: it never makes the router report saturation,
+   * and items that find the queue full are dead-lettered at once instead of waiting.
+   */
+  detached: boolean;
+}
+
+/** A sink plus what it receives and how it is driven. */
+export interface Route {
+  sink: Sink;
+  kinds: readonly ItemKind[];
+  minSeverity: Severity;
+  delivery: DeliveryPolicy;
+}
