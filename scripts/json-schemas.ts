@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AlertSchema } from '../engine/alert.ts';
+import { RuleFileSchema } from '../engine/index.ts';
 import {
   AuditEventSchema,
   EnvelopeSchema,
@@ -18,6 +19,7 @@ export const PUBLISHED_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   'hushd-ecs-document.schema.json': HushdEcsDocumentSchema,
   'envelope.v1.schema.json': EnvelopeSchema,
   'alert.v1.schema.json': AlertSchema,
+  'rule-file.schema.json': RuleFileSchema,
 };
 
 /** The exact text written for one schema, so the export and the freshness test agree byte for byte. */

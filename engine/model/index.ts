@@ -22,5 +22,6 @@ export { PolicyEventDocumentSchema } from './inputs/policy-event.ts';
 export type { ParseContext, ParseResult } from './normalize.ts';
 export { detectFormat, parseRecord } from './normalize.ts';
 export type { RecordError } from './record-error.ts';
+export { fromZodIssues } from './record-error.ts';
 export { normalizeSeverity } from './severity.ts';
 export { normalizeTimestamp } from './timestamp.ts';

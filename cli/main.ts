@@ -1,0 +1,51 @@
+/**
+ * clawdstrike-edr: a small dispatcher. Each subcommand is one module under cli/commands/ exporting
+ * `summary`, `help` and `run(argv): Promise<number>` (the exit code); a module loads only when its command runs.
+ */
+import type { Command } from './lib/command.ts';
+
+const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<Command> }>> = {
+  collector: {
+    summary: 'run the HTTP collector: authenticated ingestion into Kafka, NATS JetStream or memory',
+    load: () => import('./commands/collector.ts'),
+  },
+  replay: {
+    summary: 'run the detection engine over JSONL event files and print alerts',
+    load: () => import('./commands/replay.ts'),
+  },
+  rules: {
+    summary: 'validate rule files, or test rules against their fixtures (detections as code)',
+    load: () => import('./commands/rules.ts'),
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`);
+  return [
+    'Usage: clawdstrike-edr <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run `clawdstrike-edr <command> --help` for the options of a command.',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const entry = name === 'help' && rest[0] ? COMMANDS[rest[0]] : undefined;
+    if (entry) return (await entry.load()).run(['--help']);
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    process.stderr.write(`clawdstrike-edr: unknown command "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  return (await entry.load()).run(rest);
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { ALERT_SCHEMA_VERSION, type Alert } from './alert.ts';
+import type { EvalContext } from './context.ts';
+import type { CompiledRule } from './rules/compile.ts';
+
+/**
+ * What an alert says about the event that completed it, captured when that event is at hand. Absence rules
+ * keep it with the pending trigger until the deadline passes, so it is plain data.
+ */
+export const AlertDraftSchema = z.object({
+  agentId: z.string(),
+  sessionId: z.string(),
+  summary: z.string(),
+  riskScore: z.number(),
+  enrichment: z.record(z.string(), z.unknown()),
+  /** The suppression key's value for this event, when the rule suppresses. */
+  suppressionKey: z.string().optional(),
+});
+export type AlertDraft = z.infer<typeof AlertDraftSchema>;
+
+/**
+ * enrichment: `session` (the session's facts when the alert was raised), `asset` (the inventory record, when
+ * the agent is listed), `intel` (threat-intel matches of the completing event, when any).
+ * riskScore: the larger of the rule's risk score and the session's.
+ */
+export function draftAlert(
+  rule: CompiledRule,
+  context: EvalContext,
+  groupKey: string,
+  eventCount: number,
+): AlertDraft {
+  const enrichment: Record<string, unknown> = { session: { ...context.session } };
+  if (context.asset.known) enrichment.asset = context.asset;
+  const intel = context.intel();
+  if (intel.matched) enrichment.intel = { matches: intel.matches };
+  const draft: AlertDraft = {
+    agentId: context.event.agentId,
+    sessionId: context.event.sessionId,
+    summary: rule.summary(context, { eventCount, groupKey }),
+    riskScore: Math.min(100, Math.max(rule.riskScore, context.session.riskScore)),
+    enrichment,
+  };
+  if (rule.suppression) draft.suppressionKey = rule.suppression.key(context);
+  return draft;
+}
+
+/** sha256 over the rule id, group key and contributing event ids: the same events always give the same id. */
+export function alertId(ruleId: string, groupKey: string, eventIds: readonly string[]): string {
+  const hash = createHash('sha256').update(ruleId).update('\n').update(groupKey);
+  for (const id of eventIds) hash.update('\n').update(id);
+  return hash.digest('hex');
+}
+
+export function finishAlert(
+  rule: CompiledRule,
+  draft: AlertDraft,
+  groupKey: string,
+  eventIds: readonly string[],
+  timestamp: number,
+  detectedAt: number,
+  maxEventIds: number,
+): Alert {
+  return {
+    schemaVersion: ALERT_SCHEMA_VERSION,
+    alertId: alertId(rule.id, groupKey, eventIds),
+    ruleId: rule.id,
+    ruleName: rule.name,
+    ruleType: rule.type,
+    severity: rule.severity,
+    riskScore: draft.riskScore,
+    agentId: draft.agentId,
+    sessionId: draft.sessionId,
+    groupKey,
+    timestamp: new Date(timestamp).toISOString(),
+    detectedAt: new Date(detectedAt).toISOString(),
+    eventIds: eventIds.length > maxEventIds ? eventIds.slice(0, maxEventIds) : [...eventIds],
+    eventCount: eventIds.length,
+    actions: [...rule.actions],
+    tags: [...rule.tags],
+    summary: draft.summary,
+    enrichment: draft.enrichment,
+  };
+}

@@ -1,0 +1,228 @@
+import type { Condition, LeafCondition } from '../rules/schema.ts';
+import { type Accessor, type FactContext, type FactRoot, resolveFact } from './facts.ts';
+import {
+  type Binary,
+  compileBinary,
+  compileUnary,
+  type OperatorEnvironment,
+  type Unary,
+} from './operators.ts';
+
+/**
+ * Conditions in two stages: lowering turns json-rules-engine's format into a Matcher tree with every fact
+ * resolved and every literal prepared (errors carry the JSON path of the offending node); toPredicate then
+ * turns the tree into one synchronous closure. Nothing is interpreted per event.
+ */
+export type Matcher =
+  | { kind: 'all'; children: Matcher[] }
+  | { kind: 'any'; children: Matcher[] }
+  | { kind: 'not'; child: Matcher }
+  /** A leaf with a literal right side. */
+  | {
+      kind: 'test';
+      fact: string;
+      root: FactRoot;
+      read: Accessor;
+      operator: string;
+      value: unknown;
+      test: Unary;
+    }
+  /** A leaf whose right side is another fact (`value: {fact: ...}`). */
+  | { kind: 'compare'; fact: string; read: Accessor; readValue: Accessor; test: Binary };
+
+export type Predicate = (context: FactContext) => boolean;
+
+export type JsonPath = Array<string | number>;
+
+export interface ConditionProblem {
+  path: JsonPath;
+  message: string;
+}
+
+export interface LowerEnvironment extends OperatorEnvironment {
+  /** The lowered named condition (rule file `conditions:`), or why it is unavailable. */
+  condition(name: string): Matcher | string;
+}
+
+function isFactReference(
+  value: unknown,
+): value is { fact: string; path?: string; params?: Record<string, unknown> } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.hasOwn(value, 'fact') &&
+    typeof (value as { fact: unknown }).fact === 'string'
+  );
+}
+
+function hasParams(params: Record<string, unknown> | undefined): boolean {
+  return params !== undefined && Object.keys(params).length > 0;
+}
+
+function lowerLeaf(
+  leaf: LeafCondition,
+  env: LowerEnvironment,
+  path: JsonPath,
+  problems: ConditionProblem[],
+): Matcher {
+  const unusable: Matcher = { kind: 'any', children: [] };
+  if (hasParams(leaf.params)) {
+    problems.push({
+      path: [...path, 'params'],
+      message: `fact ${JSON.stringify(leaf.fact)} takes no params`,
+    });
+    return unusable;
+  }
+  const fact = resolveFact(leaf.fact, leaf.path);
+  if (typeof fact === 'string') {
+    problems.push({
+      path: [...path, leaf.path === undefined || fact.startsWith('unknown fact') ? 'fact' : 'path'],
+      message: fact,
+    });
+    return unusable;
+  }
+  if (isFactReference(leaf.value)) {
+    const reference = leaf.value;
+    const value = hasParams(reference.params)
+      ? `fact ${JSON.stringify(reference.fact)} takes no params`
+      : resolveFact(reference.fact, reference.path);
+    const test = compileBinary(leaf.operator);
+    if (typeof value === 'string') problems.push({ path: [...path, 'value'], message: value });
+    if (typeof test === 'string') problems.push({ path: [...path, 'operator'], message: test });
+    if (typeof value === 'string' || typeof test === 'string') return unusable;
+    return { kind: 'compare', fact: leaf.fact, read: fact.accessor, readValue: value.accessor, test };
+  }
+  const test = compileUnary(leaf.operator, leaf.value, env);
+  if (typeof test === 'string') {
+    problems.push({
+      path: [...path, test.startsWith('unknown operator') ? 'operator' : 'value'],
+      message: test,
+    });
+    return unusable;
+  }
+  return {
+    kind: 'test',
+    fact: leaf.fact,
+    root: fact.root,
+    read: fact.accessor,
+    operator: leaf.operator,
+    value: leaf.value,
+    test,
+  };
+}
+
+/** Lowers one condition; problems are appended to `problems` with paths relative to `path`. */
+export function lowerCondition(
+  condition: Condition,
+  env: LowerEnvironment,
+  path: JsonPath,
+  problems: ConditionProblem[],
+): Matcher {
+  if ('all' in condition) {
+    return {
+      kind: 'all',
+      children: condition.all.map((c, i) => lowerCondition(c, env, [...path, 'all', i], problems)),
+    };
+  }
+  if ('any' in condition) {
+    return {
+      kind: 'any',
+      children: condition.any.map((c, i) => lowerCondition(c, env, [...path, 'any', i], problems)),
+    };
+  }
+  if ('not' in condition) {
+    return { kind: 'not', child: lowerCondition(condition.not, env, [...path, 'not'], problems) };
+  }
+  if ('condition' in condition) {
+    const named = env.condition(condition.condition);
+    if (typeof named === 'string') {
+      problems.push({ path: [...path, 'condition'], message: named });
+      return { kind: 'any', children: [] };
+    }
+    return named;
+  }
+  return lowerLeaf(condition, env, path, problems);
+}
+
+function combine(predicates: Predicate[], every: boolean): Predicate {
+  if (predicates.length === 1) return predicates[0]!;
+  if (predicates.length === 2) {
+    const [a, b] = predicates as [Predicate, Predicate];
+    return every ? (c) => a(c) && b(c) : (c) => a(c) || b(c);
+  }
+  if (predicates.length === 3) {
+    const [a, b, d] = predicates as [Predicate, Predicate, Predicate];
+    return every ? (c) => a(c) && b(c) && d(c) : (c) => a(c) || b(c) || d(c);
+  }
+  return every
+    ? (c) => {
+        for (const p of predicates) if (!p(c)) return false;
+        return true;
+      }
+    : (c) => {
+        for (const p of predicates) if (p(c)) return true;
+        return false;
+      };
+}
+
+const never: Predicate = () => false;
+
+export function toPredicate(matcher: Matcher): Predicate {
+  switch (matcher.kind) {
+    case 'all':
+      return combine(matcher.children.map(toPredicate), true);
+    case 'any':
+      return matcher.children.length === 0 ? never : combine(matcher.children.map(toPredicate), false);
+    case 'not': {
+      const child = toPredicate(matcher.child);
+      return (c) => !child(c);
+    }
+    case 'test': {
+      const { read, test } = matcher;
+      return (c) => test(read(c));
+    }
+    case 'compare': {
+      const { read, readValue, test } = matcher;
+      return (c) => test(read(c), readValue(c));
+    }
+  }
+}
+
+/**
+ * The event types a matcher can accept, or undefined for "any": lets the engine skip whole rules by
+ * `eventType` before evaluating anything. Conservative: only `eventType` equal/in leaves narrow it.
+ */
+export function eventTypesOf(matcher: Matcher): ReadonlySet<string> | undefined {
+  switch (matcher.kind) {
+    case 'all': {
+      let narrowed: Set<string> | undefined;
+      for (const child of matcher.children) {
+        const types = eventTypesOf(child);
+        if (!types) continue;
+        narrowed = narrowed ? new Set([...narrowed].filter((type) => types.has(type))) : new Set(types);
+      }
+      return narrowed;
+    }
+    case 'any': {
+      const union = new Set<string>();
+      for (const child of matcher.children) {
+        const types = eventTypesOf(child);
+        if (!types) return undefined;
+        for (const type of types) union.add(type);
+      }
+      return union;
+    }
+    case 'not':
+    case 'compare':
+      return undefined;
+    case 'test': {
+      if (matcher.fact !== 'eventType' || matcher.root !== 'envelope') return undefined;
+      if (matcher.operator === 'equal' && typeof matcher.value === 'string') return new Set([matcher.value]);
+      if (matcher.operator === 'in' && Array.isArray(matcher.value)) {
+        return new Set(matcher.value.filter((v): v is string => typeof v === 'string'));
+      }
+      return undefined;
+    }
+  }
+}

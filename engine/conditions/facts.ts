@@ -1,0 +1,156 @@
+import type { Envelope } from '../model/index.ts';
+import { EnvelopeSchema } from '../model/index.ts';
+
+/**
+ * Facts a condition can read, resolved once at load time into direct property reads.
+ * - envelope fields: `eventType`, `target`, `agentId`, `data`, `decision`, `metadata`, ...
+ * - `commandLine`: the shell command of a command_exec (its target) or of a tool_call (`data.parameters.command`),
+ *   since FORMATS.md lets a shell command arrive either way; undefined for other events
+ * - `session.*` (engine/sessions.ts), `intel.*` (engine/enrichment/intel.ts), `asset.*` (inventory record)
+ * A dotted fact name reads nested fields: `data.path` is the fact `data` with path `$.path`.
+ * `path` is json-rules-engine's JSONPath, limited to property and index steps (`$.a.b`, `$.a[0]`, `$['x-y']`);
+ * each step follows an own property only, as jsonpath-plus does, and like json-rules-engine the path is
+ * applied only when the fact holds an object (otherwise the fact's value is used as it is).
+ */
+export interface FactContext {
+  readonly event: Envelope;
+  readonly session: object;
+  /** Computed on first use per event: most rules never ask. */
+  intel(): object;
+  readonly asset: object;
+  /** `agentId|sessionId`, the default group key; computed once per event. */
+  sessionKey(): string;
+}
+
+export type Accessor = (context: FactContext) => unknown;
+
+/** Names under `session.`; see engine/sessions.ts for their meaning. */
+export const SESSION_FACTS = [
+  'agentId',
+  'sessionId',
+  'firstSeen',
+  'lastSeen',
+  'durationMs',
+  'eventCount',
+  'violationCount',
+  'warnCount',
+  'distinctTargets',
+  'distinctTargetRatio',
+  'alertCount',
+  'riskScore',
+] as const;
+
+/** Names under `intel.`; see engine/enrichment/intel.ts. */
+export const INTEL_FACTS = ['matched', 'fields', 'types', 'indicators', 'sources', 'matches'] as const;
+
+const ENVELOPE_FIELDS: ReadonlySet<string> = new Set(Object.keys(EnvelopeSchema.shape));
+const SUBFIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
+  session: new Set(SESSION_FACTS),
+  intel: new Set(INTEL_FACTS),
+};
+
+export type FactRoot = 'envelope' | 'session' | 'intel' | 'asset';
+
+export interface ResolvedFact {
+  root: FactRoot;
+  accessor: Accessor;
+}
+
+function step(value: unknown, key: string): unknown {
+  return value && Object.hasOwn(value as object, key) ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+function walk(value: unknown, keys: readonly string[]): unknown {
+  let current = value;
+  for (const key of keys) {
+    current = step(current, key);
+    if (current === undefined) return undefined;
+  }
+  return current;
+}
+
+function nested<I>(root: (input: I) => unknown, keys: readonly string[]): (input: I) => unknown {
+  if (keys.length === 0) return root;
+  if (keys.length === 1) {
+    const key = keys[0]!;
+    return (input) => step(root(input), key);
+  }
+  if (keys.length === 2) {
+    const [first, second] = keys as [string, string];
+    return (input) => {
+      const value = step(root(input), first);
+      return value === undefined ? undefined : step(value, second);
+    };
+  }
+  return (input) => walk(root(input), keys);
+}
+
+const PATH_STEP = /^(?:\.([A-Za-z_$][\w$]*)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]|\["((?:[^"\\]|\\.)*)"\])/;
+
+/** Parses a JSONPath made of property and index steps into keys. */
+export function parseJsonPath(path: string): string[] | string {
+  if (!path.startsWith('$')) return `path must start with "$", got ${JSON.stringify(path)}`;
+  const keys: string[] = [];
+  let rest = path.slice(1);
+  while (rest.length > 0) {
+    const match = PATH_STEP.exec(rest);
+    if (!match) {
+      return `unsupported JSONPath ${JSON.stringify(path)}: only property and index steps ($.a.b, $.a[0], $['x-y']) are supported`;
+    }
+    keys.push((match[1] ?? match[2] ?? match[3] ?? match[4]!).replace(/\\(.)/g, '$1'));
+    rest = rest.slice(match[0].length);
+  }
+  if (keys.length === 0) return 'path must select a property, e.g. "$.host"';
+  return keys;
+}
+
+const commandLine: Accessor = ({ event }) => {
+  if (event.eventType === 'command_exec') return event.target;
+  if (event.eventType !== 'tool_call') return undefined;
+  const command = step(event.data.parameters, 'command');
+  return typeof command === 'string' ? command : undefined;
+};
+
+function rootAccessor(name: string): { root: FactRoot; accessor: Accessor } | undefined {
+  switch (name) {
+    case 'session':
+      return { root: 'session', accessor: (context) => context.session };
+    case 'intel':
+      return { root: 'intel', accessor: (context) => context.intel() };
+    case 'asset':
+      return { root: 'asset', accessor: (context) => context.asset };
+    case 'commandLine':
+      return { root: 'envelope', accessor: commandLine };
+    default: {
+      if (!ENVELOPE_FIELDS.has(name)) return undefined;
+      const field = name as keyof Envelope;
+      return { root: 'envelope', accessor: (context) => context.event[field] };
+    }
+  }
+}
+
+/** Resolves a fact name and optional JSONPath to an accessor, or says why it cannot. */
+export function resolveFact(fact: string, path?: string): ResolvedFact | string {
+  const [head, ...keys] = fact.split('.');
+  const base = rootAccessor(head!);
+  if (!base) {
+    return `unknown fact ${JSON.stringify(fact)}: facts are envelope fields (${[...ENVELOPE_FIELDS].join(', ')}), commandLine, session.*, intel.* or asset.*`;
+  }
+  const known = SUBFIELDS[head!];
+  if (known && keys.length > 0 && !known.has(keys[0]!)) {
+    return `unknown fact ${JSON.stringify(fact)}: ${head}.* is one of ${[...known].join(', ')}`;
+  }
+  if (keys.some((key) => key === '')) return `malformed fact name ${JSON.stringify(fact)}`;
+  const accessor = nested(base.accessor, keys);
+  if (path === undefined) return { root: base.root, accessor };
+  const pathKeys = parseJsonPath(path);
+  if (typeof pathKeys === 'string') return pathKeys;
+  const withPath = nested((value: unknown) => value, pathKeys);
+  return {
+    root: base.root,
+    accessor: (context) => {
+      const value = accessor(context);
+      return value !== null && typeof value === 'object' ? withPath(value) : value;
+    },
+  };
+}

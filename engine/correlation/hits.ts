@@ -1,0 +1,109 @@
+import { z } from 'zod';
+
+/**
+ * A hit: one event that satisfied one or more of a rule's conditions. `mask` has bit i set when the event
+ * matched role i (sequence step i, all_of condition i, ...). Hits are kept sorted by (time, seq); seq is the
+ * engine's arrival counter, which orders events with equal timestamps.
+ */
+export const HitSchema = z.object({
+  t: z.number(),
+  seq: z.number(),
+  id: z.string(),
+  mask: z.int(),
+  /** The threshold rule's distinct-field value. */
+  value: z.string().optional(),
+});
+export type Hit = z.infer<typeof HitSchema>;
+
+/** Hits for one (rule, group), newest event time in `watermark`. Plain data, so snapshots are the state itself. */
+export const BufferStateSchema = z.object({
+  kind: z.literal('buffer'),
+  hits: z.array(HitSchema),
+  watermark: z.number(),
+  /** all_of: the newest time each condition was seen (by bit), a cheap first test before searching. */
+  latest: z.array(z.number()).optional(),
+});
+export type BufferState = z.infer<typeof BufferStateSchema>;
+
+/** Index of the first hit with time >= t. */
+export function lowerBound(hits: readonly Hit[], t: number): number {
+  let lo = 0;
+  let hi = hits.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (hits[mid]!.t < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index of the first hit with time > t. */
+export function upperBound(hits: readonly Hit[], t: number): number {
+  let lo = 0;
+  let hi = hits.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (hits[mid]!.t <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Inserts in (t, seq) order and returns the index; in-order arrivals are a push. */
+export function insertHit<H extends Hit>(hits: H[], hit: H): number {
+  const last = hits[hits.length - 1];
+  if (!last || last.t < hit.t || (last.t === hit.t && last.seq < hit.seq)) {
+    hits.push(hit);
+    return hits.length - 1;
+  }
+  let index = upperBound(hits, hit.t);
+  while (index > 0 && hits[index - 1]!.t === hit.t && hits[index - 1]!.seq > hit.seq) index--;
+  hits.splice(index, 0, hit);
+  return index;
+}
+
+/**
+ * Drops hits older than `cutoff`, lazily (in batches) to keep pruning amortized O(1); then drops the oldest
+ * beyond `max`. Returns how many were dropped for the cap.
+ */
+export function prune(hits: Hit[], cutoff: number, max: number): number {
+  const expired = lowerBound(hits, cutoff);
+  if (expired >= 32 || expired * 4 >= hits.length || hits.length > max) hits.splice(0, expired);
+  const excess = hits.length - max;
+  if (excess > 0) hits.splice(0, excess);
+  return Math.max(0, excess);
+}
+
+export interface CorrelationLimits {
+  allowedLatenessMs: number;
+  maxHitsPerState: number;
+}
+
+export interface CorrelationCounters {
+  /** Hits refused because they were older than their state's watermark minus the allowed lateness. */
+  lateEvents: number;
+  /** Hits dropped because a state held maxHitsPerState already. */
+  hitsDropped: number;
+}
+
+/**
+ * Applies the lateness policy, drops what no future window can use, and places the hit by event time.
+ * Returns its index, or -1 when it is too late to count.
+ */
+export function admitHit(
+  state: BufferState,
+  hit: Hit,
+  windowMs: number,
+  limits: CorrelationLimits,
+  counters: CorrelationCounters,
+): number {
+  if (hit.t < state.watermark - limits.allowedLatenessMs) {
+    counters.lateEvents++;
+    return -1;
+  }
+  if (hit.t > state.watermark) state.watermark = hit.t;
+  // A future hit is at least watermark - lateness; any window holding it starts no earlier than that - window.
+  const cutoff = state.watermark - limits.allowedLatenessMs - windowMs;
+  counters.hitsDropped += prune(state.hits, cutoff, limits.maxHitsPerState - 1);
+  return insertHit(state.hits, hit);
+}

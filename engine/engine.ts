@@ -1,0 +1,524 @@
+import type { Clock } from '../core/clock.ts';
+import { EdrError } from '../core/errors.ts';
+import type { Alert } from './alert.ts';
+import { type AlertDraft, draftAlert, finishAlert } from './alerts.ts';
+import type { Predicate } from './conditions/compile.ts';
+import { EvalContext } from './context.ts';
+import { type AbsenceState, absenceHit, newAbsenceState, takePending } from './correlation/absence.ts';
+import { findAllOf, mayCompleteAllOf } from './correlation/all-of.ts';
+import { DeadlineQueue } from './correlation/deadlines.ts';
+import { admitHit, type BufferState, type CorrelationCounters, type Hit } from './correlation/hits.ts';
+import { findSequence } from './correlation/sequence.ts';
+import { findThreshold } from './correlation/threshold.ts';
+import { type AssetInventory, EMPTY_INVENTORY } from './enrichment/assets.ts';
+import { EMPTY_INTEL, type IntelIndex } from './enrichment/intel.ts';
+import { DEFAULT_LIMITS, type EngineLimits } from './limits.ts';
+import type { Envelope } from './model/index.ts';
+import type { CompiledRule } from './rules/compile.ts';
+import type { RuleSet } from './rules/ruleset.ts';
+import { SessionTracker } from './sessions.ts';
+import {
+  type CorrelationState,
+  ENGINE_SNAPSHOT_VERSION,
+  type EngineSnapshot,
+  EngineSnapshotSchema,
+} from './snapshot.ts';
+import { DedupeWindow } from './state/dedupe.ts';
+import { LruMap } from './state/lru.ts';
+import { MemoryStateStore, type StateStore } from './state/store.ts';
+
+export interface EngineOptions {
+  rules: RuleSet;
+  intel?: IntelIndex;
+  assets?: AssetInventory;
+  /** Read once per event for `detectedAt` and to bound clock skew; never Date.now(). */
+  clock: Clock;
+  limits?: Partial<EngineLimits>;
+  /** Defaults to an in-memory LRU store. */
+  store?: StateStore<CorrelationState>;
+}
+
+export interface EngineStats {
+  eventsProcessed: number;
+  duplicatesDropped: number;
+  /** Events whose timestamp could not be read; they are skipped. */
+  invalidEvents: number;
+  /** Hits too late for their correlation state (see EngineLimits.allowedLatenessMs). */
+  lateEvents: number;
+  alerts: number;
+  alertsSuppressed: number;
+  alertsByRule: Record<string, number>;
+  suppressedByRule: Record<string, number>;
+  state: {
+    sessions: number;
+    correlationStates: number;
+    /** Partial-match events held across all correlation states. */
+    partialMatches: number;
+    suppressions: number;
+    dedupeEntries: number;
+    pendingDeadlines: number;
+  };
+  /** How often each bound bit. */
+  evictions: {
+    sessionsIdle: number;
+    sessionsCap: number;
+    statesIdle: number;
+    statesCap: number;
+    partialMatchesCap: number;
+    suppressionsCap: number;
+    dedupeCap: number;
+    targetsCapped: number;
+  };
+  /** The engine's event time (ISO), null before the first event. */
+  eventTime: string | null;
+}
+
+export interface ReloadReport {
+  added: string[];
+  removed: string[];
+  changed: string[];
+  /** Correlation states dropped because their rule was removed or changed. */
+  statesDropped: number;
+}
+
+export interface DetectionEngine {
+  /** Evaluates one event; returns the alerts it completed (and absence alerts whose deadline it passed). */
+  process(event: Envelope): Alert[];
+  processBatch(events: Iterable<Envelope>): Alert[];
+  /** Replaces rules, intel and/or inventory; sessions, suppression and dedupe are kept, and so is the
+   * correlation state of every rule whose definition did not change. */
+  reload(update: { rules?: RuleSet; intel?: IntelIndex; assets?: AssetInventory }): ReloadReport;
+  snapshot(): EngineSnapshot;
+  /** Replaces all state with a snapshot's; returns how many correlation states were dropped (rule gone or changed). */
+  restore(snapshot: unknown): { statesDropped: number };
+  stats(): EngineStats;
+}
+
+interface Candidate {
+  ruleIndex: number;
+  bit: number;
+  predicate: Predicate;
+}
+
+/** How often (in events) idle state is swept; the sweeps pop from LRU fronts, so they are cheap. */
+const MAINTENANCE_INTERVAL = 1024;
+
+function increment(counts: Record<string, number>, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
+}
+
+/** Per event type, the (rule, role) conditions that can match it, in rule order. */
+function buildDispatch(rules: readonly CompiledRule[]): {
+  byType: Map<string, Candidate[]>;
+  anyType: Candidate[];
+} {
+  const all: Array<Candidate & { types: ReadonlySet<string> | undefined }> = [];
+  rules.forEach((rule, ruleIndex) => {
+    rule.roles.forEach((role, bit) => {
+      all.push({ ruleIndex, bit, predicate: role.predicate, types: role.eventTypes });
+    });
+  });
+  const anyType = all.filter((c) => c.types === undefined);
+  const typeNames = new Set(all.flatMap((c) => [...(c.types ?? [])]));
+  const byType = new Map<string, Candidate[]>();
+  for (const type of typeNames)
+    byType.set(
+      type,
+      all.filter((c) => c.types === undefined || c.types.has(type)),
+    );
+  return { byType, anyType };
+}
+
+class Engine implements DetectionEngine {
+  private rules: CompiledRule[] = [];
+  private rulesById = new Map<string, CompiledRule>();
+  private dispatch: ReturnType<typeof buildDispatch> = { byType: new Map(), anyType: [] };
+  private masks = new Int32Array(0);
+  private readonly touched: number[] = [];
+  private windowOf = new Map<string, number>();
+
+  private intel: IntelIndex;
+  private assets: AssetInventory;
+  private readonly limits: EngineLimits;
+  private readonly clock: Clock;
+  private readonly context: EvalContext;
+  private readonly sessions: SessionTracker;
+  private readonly store: StateStore<CorrelationState>;
+  /** Per rule: suppression key → suppressed until (event time). */
+  private readonly suppressions = new Map<string, LruMap<number>>();
+  private readonly dedupe: DedupeWindow;
+  private readonly deadlines = new DeadlineQueue();
+
+  private seq = 0;
+  private eventTime = Number.NEGATIVE_INFINITY;
+  private readonly correlation: CorrelationCounters = { lateEvents: 0, hitsDropped: 0 };
+  private readonly counts = {
+    eventsProcessed: 0,
+    duplicatesDropped: 0,
+    invalidEvents: 0,
+    alerts: 0,
+    alertsSuppressed: 0,
+    statesIdle: 0,
+    statesCap: 0,
+    suppressionsCap: 0,
+  };
+  private readonly alertsByRule: Record<string, number> = {};
+  private readonly suppressedByRule: Record<string, number> = {};
+
+  constructor(options: EngineOptions) {
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.clock = options.clock;
+    this.intel = options.intel ?? EMPTY_INTEL;
+    this.assets = options.assets ?? EMPTY_INVENTORY;
+    this.context = new EvalContext(this.intel);
+    this.sessions = new SessionTracker(this.limits);
+    this.dedupe = new DedupeWindow(this.limits.dedupeCapacity);
+    this.store = options.store ?? new MemoryStateStore<CorrelationState>();
+    this.installRules(options.rules);
+  }
+
+  private installRules(set: RuleSet): void {
+    for (const rule of set.rules) {
+      const spec = rule.correlation;
+      const needed = spec.type === 'threshold' ? Math.max(spec.minCount, spec.distinct?.min ?? 0) : 0;
+      if (needed > this.limits.maxHitsPerState) {
+        throw new EdrError(
+          'EDR_ERR_RULE_INVALID',
+          `rule ${rule.id} needs ${needed} events in one window but limits.maxHitsPerState is ${this.limits.maxHitsPerState}`,
+        );
+      }
+    }
+    this.rules = set.rules;
+    this.rulesById = new Map(set.rules.map((rule) => [rule.id, rule]));
+    this.dispatch = buildDispatch(set.rules);
+    this.masks = new Int32Array(set.rules.length);
+    this.windowOf = new Map(
+      set.rules.map((r) => [r.id, r.correlation.type === 'match' ? 0 : r.correlation.windowMs]),
+    );
+  }
+
+  process(event: Envelope): Alert[] {
+    const time = Date.parse(event.timestamp);
+    if (Number.isNaN(time)) {
+      this.counts.invalidEvents++;
+      return [];
+    }
+    if (this.dedupe.has(event.eventId)) {
+      this.counts.duplicatesDropped++;
+      return [];
+    }
+    this.dedupe.add(event.eventId, time);
+    const now = this.clock();
+    const bounded = Math.min(time, now + this.limits.maxClockSkewMs);
+    if (bounded > this.eventTime) this.eventTime = bounded;
+    const seq = ++this.seq;
+    this.counts.eventsProcessed++;
+
+    const session = this.sessions.observe(event, time);
+    const context = this.context;
+    context.reset(event, session, this.assets.facts(event.agentId));
+
+    const candidates = this.dispatch.byType.get(event.eventType) ?? this.dispatch.anyType;
+    const masks = this.masks;
+    const touched = this.touched;
+    for (const candidate of candidates) {
+      if (!candidate.predicate(context)) continue;
+      if (masks[candidate.ruleIndex] === 0) touched.push(candidate.ruleIndex);
+      masks[candidate.ruleIndex]! |= 1 << candidate.bit;
+    }
+
+    let alerts: Alert[] | undefined;
+    for (const ruleIndex of touched) {
+      const mask = masks[ruleIndex]!;
+      masks[ruleIndex] = 0;
+      const alert = this.correlate(this.rules[ruleIndex]!, { t: time, seq, id: event.eventId, mask }, now);
+      if (alert) {
+        alerts ??= [];
+        alerts.push(alert);
+      }
+    }
+    touched.length = 0;
+    if (this.deadlines.size > 0) alerts = this.fireDeadlines(now, alerts);
+    if (alerts) {
+      for (const alert of alerts) this.sessions.recordAlert(alert.agentId, alert.sessionId, alert.severity);
+    }
+    if (this.counts.eventsProcessed % MAINTENANCE_INTERVAL === 0) this.maintain();
+    return alerts ?? [];
+  }
+
+  processBatch(events: Iterable<Envelope>): Alert[] {
+    const out: Alert[] = [];
+    for (const event of events) out.push(...this.process(event));
+    return out;
+  }
+
+  private bufferState(rule: CompiledRule, groupKey: string): BufferState {
+    const existing = this.store.get(rule.id, groupKey);
+    const state: BufferState =
+      existing?.kind === 'buffer'
+        ? existing
+        : { kind: 'buffer', hits: [], watermark: Number.NEGATIVE_INFINITY };
+    this.putState(rule.id, groupKey, state);
+    return state;
+  }
+
+  private putState(ruleId: string, groupKey: string, state: CorrelationState): void {
+    this.store.put(ruleId, groupKey, state);
+    if (this.store.size > this.limits.maxCorrelationStates) {
+      this.counts.statesCap += this.store.evictOverflow(this.limits.maxCorrelationStates);
+    }
+  }
+
+  private correlate(rule: CompiledRule, hit: Hit, now: number): Alert | undefined {
+    const context = this.context;
+    const groupKey = rule.groupKey(context);
+    const spec = rule.correlation;
+    if (spec.type === 'match') return this.emit(rule, groupKey, [hit], hit.t, now);
+    if (spec.type === 'absence') {
+      const existing = this.store.get(rule.id, groupKey);
+      const state = existing?.kind === 'absence' ? existing : newAbsenceState();
+      this.putState(rule.id, groupKey, state);
+      const scheduled = absenceHit(state, hit, spec.windowMs, this.limits, this.correlation, () =>
+        draftAlert(rule, context, groupKey, 1),
+      );
+      if (scheduled) this.scheduleTrigger(rule.id, groupKey, hit, spec.windowMs);
+      return undefined;
+    }
+    if (spec.type === 'threshold' && spec.distinct) {
+      const value = spec.distinct.read(context);
+      hit.value = typeof value === 'string' ? value : JSON.stringify(value);
+    }
+    const state = this.bufferState(rule, groupKey);
+    const index = admitHit(state, hit, spec.windowMs, this.limits, this.correlation);
+    if (index < 0) return undefined;
+    let witness: Hit[] | undefined;
+    switch (spec.type) {
+      case 'sequence':
+        witness = findSequence(state.hits, index, spec.windowMs, spec.stepMinimums);
+        break;
+      case 'threshold':
+        witness = findThreshold(state.hits, index, spec.windowMs, spec.minCount, spec.distinct?.min);
+        break;
+      case 'all_of':
+        if (mayCompleteAllOf(state, hit, index, spec.windowMs, rule.roles.length)) {
+          witness = findAllOf(state.hits, index, spec.windowMs, rule.roles.length);
+        }
+        break;
+    }
+    if (!witness) return undefined;
+    // A match consumes the group's partial state: one burst, one alert, and no event counted twice.
+    this.store.delete(rule.id, groupKey);
+    return this.emit(rule, groupKey, witness, hit.t, now);
+  }
+
+  private suppressionsOf(ruleId: string): LruMap<number> {
+    let map = this.suppressions.get(ruleId);
+    if (!map) {
+      map = new LruMap();
+      this.suppressions.set(ruleId, map);
+    }
+    return map;
+  }
+
+  /**
+   * Applies suppression, then builds the alert; the draft is made only for alerts that go out (a deadline
+   * alert brings the draft its trigger captured).
+   */
+  private emit(
+    rule: CompiledRule,
+    groupKey: string,
+    hits: readonly Hit[],
+    timestamp: number,
+    now: number,
+    captured?: AlertDraft,
+  ): Alert | undefined {
+    const suppression = rule.suppression;
+    if (suppression) {
+      const key = captured
+        ? (captured.suppressionKey ?? groupKey)
+        : suppression.key === rule.groupKey
+          ? groupKey
+          : suppression.key(this.context);
+      const suppressions = this.suppressionsOf(rule.id);
+      const until = suppressions.get(key);
+      if (until !== undefined && timestamp <= until) {
+        this.counts.alertsSuppressed++;
+        increment(this.suppressedByRule, rule.id);
+        return undefined;
+      }
+      suppressions.touch(key, timestamp + suppression.windowMs);
+      if (suppressions.size > this.limits.maxSuppressions) {
+        this.counts.suppressionsCap += suppressions.evictOverflow(this.limits.maxSuppressions);
+      }
+    }
+    this.counts.alerts++;
+    increment(this.alertsByRule, rule.id);
+    const ids = hits.map((hit) => hit.id);
+    const draft = captured ?? draftAlert(rule, this.context, groupKey, ids.length);
+    return finishAlert(rule, draft, groupKey, ids, timestamp, now, this.limits.maxAlertEventIds);
+  }
+
+  /** Fires absence triggers whose deadline the engine's event time has passed by the allowed lateness. */
+  private fireDeadlines(now: number, alerts: Alert[] | undefined): Alert[] | undefined {
+    let out = alerts;
+    for (let due = this.deadlines.popDue(this.eventTime); due; due = this.deadlines.popDue(this.eventTime)) {
+      const rule = this.rulesById.get(due.ruleId);
+      const state = this.store.get(due.ruleId, due.groupKey);
+      if (rule?.correlation.type !== 'absence' || state?.kind !== 'absence') continue;
+      const trigger = takePending(state, due.seq);
+      if (!trigger) continue;
+      const deadline = trigger.t + rule.correlation.windowMs;
+      const alert = this.emit(rule, due.groupKey, [trigger], deadline, now, trigger.draft);
+      if (alert) {
+        out ??= [];
+        out.push(alert);
+      }
+    }
+    return out;
+  }
+
+  private maintain(): void {
+    const now = this.eventTime;
+    this.dedupe.expire(now - this.limits.dedupeTtlMs);
+    this.sessions.evictIdle(now);
+    // Hits older than a rule's window plus the lateness can join no future match, so that is the floor.
+    this.counts.statesIdle += this.store.evictExpired(({ ruleId, state }) => {
+      const windowMs = this.windowOf.get(ruleId) ?? 0;
+      return (
+        state.watermark < now - Math.max(this.limits.stateIdleTtlMs, windowMs + this.limits.allowedLatenessMs)
+      );
+    });
+    // A suppression whose window closed before any acceptable late event can no longer suppress.
+    const closed = now - this.limits.allowedLatenessMs;
+    for (const suppressions of this.suppressions.values()) suppressions.evictWhile((until) => until < closed);
+  }
+
+  reload(update: { rules?: RuleSet; intel?: IntelIndex; assets?: AssetInventory }): ReloadReport {
+    const report: ReloadReport = { added: [], removed: [], changed: [], statesDropped: 0 };
+    if (update.rules) {
+      const before = this.rulesById;
+      const after = new Map(update.rules.rules.map((rule) => [rule.id, rule]));
+      this.installRules(update.rules);
+      for (const [id, rule] of after) {
+        const old = before.get(id);
+        if (!old) report.added.push(id);
+        else if (old.fingerprint !== rule.fingerprint) report.changed.push(id);
+      }
+      for (const id of before.keys()) if (!after.has(id)) report.removed.push(id);
+      const stale = new Set([...report.removed, ...report.changed]);
+      for (const entry of [...this.store.entries()]) {
+        if (!stale.has(entry.ruleId)) continue;
+        this.store.delete(entry.ruleId, entry.groupKey);
+        report.statesDropped++;
+      }
+    }
+    if (update.intel) {
+      this.intel = update.intel;
+      this.context.intelIndex = update.intel;
+    }
+    if (update.assets) this.assets = update.assets;
+    return report;
+  }
+
+  snapshot(): EngineSnapshot {
+    const correlation: EngineSnapshot['correlation'] = [];
+    for (const { ruleId, groupKey, state } of this.store.entries()) {
+      const rule = this.rulesById.get(ruleId);
+      if (rule)
+        correlation.push({ ruleId, fingerprint: rule.fingerprint, groupKey, state: structuredClone(state) });
+    }
+    return {
+      version: ENGINE_SNAPSHOT_VERSION,
+      seq: this.seq,
+      eventTime: Number.isFinite(this.eventTime) ? this.eventTime : null,
+      sessions: this.sessions.snapshot(),
+      correlation,
+      suppressions: [...this.suppressions].flatMap(([ruleId, map]) =>
+        [...map.entries()].map(([key, until]): [string, string, number] => [ruleId, key, until]),
+      ),
+      dedupe: [...this.dedupe.entries()],
+    };
+  }
+
+  restore(input: unknown): { statesDropped: number } {
+    const parsed = EngineSnapshotSchema.safeParse(input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new EdrError('EDR_ERR_CONFIG', `engine snapshot: ${issue.path.join('.')}: ${issue.message}`);
+    }
+    const snapshot = parsed.data;
+    this.seq = snapshot.seq;
+    this.eventTime = snapshot.eventTime ?? Number.NEGATIVE_INFINITY;
+    this.sessions.restore(snapshot.sessions);
+    this.store.clear();
+    this.deadlines.clear();
+    let statesDropped = 0;
+    for (const { ruleId, fingerprint, groupKey, state } of snapshot.correlation) {
+      const rule = this.rulesById.get(ruleId);
+      if (!rule || rule.fingerprint !== fingerprint) {
+        statesDropped++;
+        continue;
+      }
+      this.store.put(ruleId, groupKey, state);
+      if (state.kind === 'absence' && rule.correlation.type === 'absence') {
+        this.schedule(rule.id, groupKey, state, rule.correlation.windowMs);
+      }
+    }
+    this.suppressions.clear();
+    for (const [ruleId, key, until] of snapshot.suppressions) this.suppressionsOf(ruleId).touch(key, until);
+    this.dedupe.clear();
+    for (const [id, time] of snapshot.dedupe) this.dedupe.add(id, time);
+    return { statesDropped };
+  }
+
+  private schedule(ruleId: string, groupKey: string, state: AbsenceState, windowMs: number): void {
+    for (const trigger of state.pending) this.scheduleTrigger(ruleId, groupKey, trigger, windowMs);
+  }
+
+  private scheduleTrigger(ruleId: string, groupKey: string, trigger: Hit, windowMs: number): void {
+    const due = trigger.t + windowMs + this.limits.allowedLatenessMs;
+    this.deadlines.push({ due, ruleId, groupKey, seq: trigger.seq });
+  }
+
+  stats(): EngineStats {
+    let partialMatches = 0;
+    for (const { state } of this.store.entries()) {
+      partialMatches += state.kind === 'buffer' ? state.hits.length : state.pending.length;
+    }
+    const sessions = this.sessions.counters;
+    return {
+      eventsProcessed: this.counts.eventsProcessed,
+      duplicatesDropped: this.counts.duplicatesDropped,
+      invalidEvents: this.counts.invalidEvents,
+      lateEvents: this.correlation.lateEvents,
+      alerts: this.counts.alerts,
+      alertsSuppressed: this.counts.alertsSuppressed,
+      alertsByRule: { ...this.alertsByRule },
+      suppressedByRule: { ...this.suppressedByRule },
+      state: {
+        sessions: this.sessions.size,
+        correlationStates: this.store.size,
+        partialMatches,
+        suppressions: [...this.suppressions.values()].reduce((n, map) => n + map.size, 0),
+        dedupeEntries: this.dedupe.size,
+        pendingDeadlines: this.deadlines.size,
+      },
+      evictions: {
+        sessionsIdle: sessions.sessionsEvictedIdle,
+        sessionsCap: sessions.sessionsEvictedCap,
+        statesIdle: this.counts.statesIdle,
+        statesCap: this.counts.statesCap,
+        partialMatchesCap: this.correlation.hitsDropped,
+        suppressionsCap: this.counts.suppressionsCap,
+        dedupeCap: this.dedupe.evictedForCapacity,
+        targetsCapped: sessions.targetsCapped,
+      },
+      eventTime: Number.isFinite(this.eventTime) ? new Date(this.eventTime).toISOString() : null,
+    };
+  }
+}
+
+/** Builds an engine; throws EdrError EDR_ERR_RULE_INVALID when a rule cannot run within the limits. */
+export function createEngine(options: EngineOptions): DetectionEngine {
+  return new Engine(options);
+}

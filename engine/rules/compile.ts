@@ -1,0 +1,249 @@
+import type { Severity } from '../../core/severity.ts';
+import type { ResponseAction } from '../alert.ts';
+import {
+  type ConditionProblem,
+  eventTypesOf,
+  type JsonPath,
+  type LowerEnvironment,
+  lowerCondition,
+  type Predicate,
+  toPredicate,
+} from '../conditions/compile.ts';
+import { type Accessor, type FactContext, resolveFact } from '../conditions/facts.ts';
+import type { Condition, Rule, RuleType } from './schema.ts';
+import { COMPARATOR_PATTERN, DURATION_PATTERN } from './schema.ts';
+
+/** One condition of a rule (a step, an all_of member, ...), evaluated per event. Its index is its bit. */
+export interface Role {
+  name: string;
+  predicate: Predicate;
+  /** Event types it can match; undefined when any. */
+  eventTypes: ReadonlySet<string> | undefined;
+}
+
+/** What the correlation layer needs to know per rule type; counts are stored as minimums (`> 100` → 101). */
+export type CorrelationSpec =
+  | { type: 'match' }
+  | { type: 'sequence'; windowMs: number; stepMinimums: number[] }
+  | { type: 'threshold'; windowMs: number; minCount: number; distinct?: { read: Accessor; min: number } }
+  | { type: 'all_of'; windowMs: number }
+  | { type: 'absence'; windowMs: number };
+
+export interface SummaryValues {
+  eventCount: number;
+  groupKey: string;
+}
+
+export interface CompiledRule {
+  id: string;
+  name: string;
+  description: string;
+  type: RuleType;
+  severity: Severity;
+  riskScore: number;
+  tags: string[];
+  actions: ResponseAction[];
+  /** The file it came from. */
+  source: string;
+  /** Digest of the definition and the lists and named conditions it uses: state survives a reload only if equal. */
+  fingerprint: string;
+  roles: Role[];
+  correlation: CorrelationSpec;
+  groupKey: (context: FactContext) => string;
+  suppression: { windowMs: number; key: (context: FactContext) => string } | undefined;
+  summary: (context: FactContext, values: SummaryValues) => string;
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseDuration(text: string): number {
+  const match = DURATION_PATTERN.exec(text)!;
+  return Number(match[1]) * UNIT_MS[match[2]!]!;
+}
+
+/** `> 100` → 101, `>= 3` → 3: the smallest count that passes. */
+export function comparatorMinimum(text: string): number {
+  const match = COMPARATOR_PATTERN.exec(text)!;
+  const bound = Number(match[2]);
+  return match[1] === '>' ? bound + 1 : bound;
+}
+
+/** Used when a rule sets no riskScore. */
+export const RISK_BY_SEVERITY: Readonly<Record<Severity, number>> = {
+  info: 10,
+  low: 25,
+  medium: 50,
+  high: 75,
+  critical: 90,
+};
+
+function keyPart(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value === undefined || value === null) return '';
+  return JSON.stringify(value);
+}
+
+const sessionKey = (context: FactContext) => context.sessionKey();
+
+function keyBuilder(
+  fields: string[],
+  path: JsonPath,
+  problems: ConditionProblem[],
+): (context: FactContext) => string {
+  // The default grouping is shared by most rules: one string per event instead of one per rule.
+  if (fields.length === 2 && fields[0] === 'agentId' && fields[1] === 'sessionId') return sessionKey;
+  const readers: Accessor[] = [];
+  fields.forEach((field, index) => {
+    const resolved = resolveFact(field);
+    if (typeof resolved === 'string') problems.push({ path: [...path, index], message: resolved });
+    else readers.push(resolved.accessor);
+  });
+  if (readers.length === 2) {
+    const [a, b] = readers as [Accessor, Accessor];
+    return (context) => `${keyPart(a(context))}|${keyPart(b(context))}`;
+  }
+  return (context) => readers.map((read) => keyPart(read(context))).join('|');
+}
+
+const SUMMARY_SPECIALS = new Set(['ruleId', 'ruleName', 'groupKey', 'eventCount']);
+
+function summaryBuilder(rule: Rule, problems: ConditionProblem[]): CompiledRule['summary'] {
+  const template =
+    rule.summary ??
+    '{ruleName}: {eventCount} event(s) by agent {agentId} in session {sessionId}, last {eventType} {target}';
+  const parts: Array<(context: FactContext, values: SummaryValues) => string> = [];
+  const pattern = /\{([^{}]+)\}/g;
+  let last = 0;
+  for (const match of template.matchAll(pattern)) {
+    const literal = template.slice(last, match.index);
+    parts.push(() => literal);
+    last = match.index + match[0].length;
+    const name = match[1]!;
+    if (SUMMARY_SPECIALS.has(name)) {
+      parts.push((_, values) => {
+        if (name === 'ruleId') return rule.id;
+        if (name === 'ruleName') return rule.name;
+        return String(values[name as keyof SummaryValues]);
+      });
+      continue;
+    }
+    const fact = resolveFact(name);
+    if (typeof fact === 'string') {
+      problems.push({ path: ['summary'], message: `placeholder {${name}}: ${fact}` });
+      continue;
+    }
+    parts.push((context) => keyPart(fact.accessor(context)) || '?');
+  }
+  const tail = template.slice(last);
+  parts.push(() => tail);
+  return (context, values) => parts.map((part) => part(context, values)).join('');
+}
+
+function role(
+  name: string,
+  condition: Condition,
+  env: LowerEnvironment,
+  path: JsonPath,
+  problems: ConditionProblem[],
+): Role {
+  const matcher = lowerCondition(condition, env, path, problems);
+  return { name, predicate: toPredicate(matcher), eventTypes: eventTypesOf(matcher) };
+}
+
+function rolesOf(rule: Rule, env: LowerEnvironment, problems: ConditionProblem[]): Role[] {
+  switch (rule.type) {
+    case 'match':
+    case 'threshold':
+      return [role('condition', rule.condition, env, ['condition'], problems)];
+    case 'sequence':
+      return rule.steps.map((step, i) =>
+        role(step.name ?? `step${i + 1}`, step.condition, env, ['steps', i, 'condition'], problems),
+      );
+    case 'all_of':
+      return rule.conditions.map((entry, i) =>
+        role(
+          entry.name ?? `condition${i + 1}`,
+          entry.condition,
+          env,
+          ['conditions', i, 'condition'],
+          problems,
+        ),
+      );
+    case 'absence':
+      return [
+        role('condition', rule.condition, env, ['condition'], problems),
+        role('followedBy', rule.followedBy, env, ['followedBy'], problems),
+      ];
+  }
+}
+
+function correlationOf(rule: Rule, problems: ConditionProblem[]): CorrelationSpec {
+  switch (rule.type) {
+    case 'match':
+      return { type: 'match' };
+    case 'sequence':
+      return {
+        type: 'sequence',
+        windowMs: parseDuration(rule.window),
+        stepMinimums: rule.steps.map((step) => (step.count ? comparatorMinimum(step.count) : 1)),
+      };
+    case 'threshold': {
+      const spec: CorrelationSpec = {
+        type: 'threshold',
+        windowMs: parseDuration(rule.window),
+        minCount: rule.count ? comparatorMinimum(rule.count) : 1,
+      };
+      if (rule.distinct) {
+        const field = resolveFact(rule.distinct.field);
+        if (typeof field === 'string') problems.push({ path: ['distinct', 'field'], message: field });
+        else spec.distinct = { read: field.accessor, min: comparatorMinimum(rule.distinct.count) };
+      }
+      return spec;
+    }
+    case 'all_of':
+      return { type: 'all_of', windowMs: parseDuration(rule.window) };
+    case 'absence':
+      return { type: 'absence', windowMs: parseDuration(rule.window) };
+  }
+}
+
+/** Compiles one validated rule; problems carry paths relative to the rule. */
+export function compileRule(
+  rule: Rule,
+  source: string,
+  fingerprint: string,
+  env: LowerEnvironment,
+): CompiledRule | ConditionProblem[] {
+  const problems: ConditionProblem[] = [];
+  const roles = rolesOf(rule, env, problems);
+  const correlation = correlationOf(rule, problems);
+  const groupKey = keyBuilder(rule.groupBy, ['groupBy'], problems);
+  const windowMs = correlation.type === 'match' ? undefined : correlation.windowMs;
+  const suppressWindowMs = rule.suppress ? parseDuration(rule.suppress.window) : windowMs;
+  const suppression =
+    suppressWindowMs === undefined
+      ? undefined
+      : {
+          windowMs: suppressWindowMs,
+          key: rule.suppress?.by ? keyBuilder(rule.suppress.by, ['suppress', 'by'], problems) : groupKey,
+        };
+  const summary = summaryBuilder(rule, problems);
+  if (problems.length > 0) return problems;
+  return {
+    id: rule.id,
+    name: rule.name,
+    description: rule.description,
+    type: rule.type,
+    severity: rule.severity,
+    riskScore: rule.riskScore ?? RISK_BY_SEVERITY[rule.severity],
+    tags: rule.tags,
+    actions: rule.actions,
+    source,
+    fingerprint,
+    roles,
+    correlation,
+    groupKey,
+    suppression,
+    summary,
+  };
+}

@@ -1,0 +1,180 @@
+import { createHash } from 'node:crypto';
+import { err, ok, type Result } from '../../core/result.ts';
+import type { ConditionProblem, LowerEnvironment, Matcher } from '../conditions/compile.ts';
+import { lowerCondition } from '../conditions/compile.ts';
+import type { Unary } from '../conditions/operators.ts';
+import { type CompiledRule, compileRule } from './compile.ts';
+import { compileList } from './lists.ts';
+import type { RuleProblem } from './problems.ts';
+import { problemsFromIssues } from './problems.ts';
+import { type Condition, type ListDefinition, type Rule, type RuleFile, RuleFileSchema } from './schema.ts';
+
+/** A rule file's parsed content (JSON or YAML) and the name to report problems under. */
+export interface RuleSource {
+  file: string;
+  content: unknown;
+}
+
+/** Validated, compiled rules ready for createEngine(); built without I/O. */
+export interface RuleSet {
+  /** Enabled rules, in load order (files sorted by name, rules in file order). */
+  rules: CompiledRule[];
+  /** Ids of rules present but `enabled: false`. */
+  disabled: string[];
+  files: string[];
+}
+
+interface Named<T> {
+  file: string;
+  value: T;
+}
+
+function collect<T>(
+  files: Array<{ file: string; parsed: RuleFile }>,
+  pick: (file: RuleFile) => Record<string, T> | undefined,
+  kind: 'lists' | 'conditions',
+  problems: RuleProblem[],
+): Map<string, Named<T>> {
+  const out = new Map<string, Named<T>>();
+  for (const { file, parsed } of files) {
+    for (const [name, value] of Object.entries(pick(parsed) ?? {})) {
+      const previous = out.get(name);
+      if (previous) {
+        problems.push({
+          file,
+          path: [kind, name],
+          message: `${kind === 'lists' ? 'list' : 'condition'} "${name}" is already defined in ${previous.file}`,
+        });
+      } else {
+        out.set(name, { file, value });
+      }
+    }
+  }
+  return out;
+}
+
+/** Lists and named conditions a condition uses, transitively: they feed the rule's fingerprint. */
+function dependencies(
+  condition: Condition,
+  conditions: Map<string, Named<Condition>>,
+  out: Set<string>,
+): void {
+  if ('all' in condition) for (const child of condition.all) dependencies(child, conditions, out);
+  else if ('any' in condition) for (const child of condition.any) dependencies(child, conditions, out);
+  else if ('not' in condition) dependencies(condition.not, conditions, out);
+  else if ('condition' in condition) {
+    const key = `condition:${condition.condition}`;
+    if (out.has(key)) return;
+    out.add(key);
+    const named = conditions.get(condition.condition);
+    if (named) dependencies(named.value, conditions, out);
+  } else if (condition.operator.endsWith('inList') && typeof condition.value === 'string') {
+    out.add(`list:${condition.value}`);
+  }
+}
+
+function ruleConditions(rule: Rule): Condition[] {
+  switch (rule.type) {
+    case 'match':
+    case 'threshold':
+      return [rule.condition];
+    case 'sequence':
+      return rule.steps.map((step) => step.condition);
+    case 'all_of':
+      return rule.conditions.map((entry) => entry.condition);
+    case 'absence':
+      return [rule.condition, rule.followedBy];
+  }
+}
+
+function fingerprint(
+  rule: Rule,
+  lists: Map<string, Named<ListDefinition>>,
+  conditions: Map<string, Named<Condition>>,
+): string {
+  const names = new Set<string>();
+  for (const condition of ruleConditions(rule)) dependencies(condition, conditions, names);
+  const used = [...names].sort().map((name) => {
+    const [kind, key] = name.split(/:(.*)/s) as [string, string];
+    return [name, kind === 'list' ? lists.get(key)?.value : conditions.get(key)?.value];
+  });
+  return createHash('sha256').update(JSON.stringify({ rule, used })).digest('hex');
+}
+
+/** Validates and compiles rule files; every problem in every file is reported, not just the first. */
+export function buildRuleSet(sources: readonly RuleSource[]): Result<RuleSet, RuleProblem[]> {
+  const problems: RuleProblem[] = [];
+  const files: Array<{ file: string; parsed: RuleFile }> = [];
+  for (const source of sources) {
+    const parsed = RuleFileSchema.safeParse(source.content);
+    if (parsed.success) files.push({ file: source.file, parsed: parsed.data });
+    else problems.push(...problemsFromIssues(source.file, source.content, parsed.error.issues));
+  }
+
+  const listDefinitions = collect(files, (f) => f.lists, 'lists', problems);
+  const conditionDefinitions = collect(files, (f) => f.conditions, 'conditions', problems);
+
+  const lists = new Map<string, Unary>();
+  for (const [name, { file, value }] of listDefinitions) {
+    const compiled = compileList(value);
+    if (typeof compiled === 'function') lists.set(name, compiled);
+    else problems.push({ file, path: ['lists', name, 'values', compiled.index], message: compiled.message });
+  }
+
+  // Named conditions are lowered once, on first use, and report their problems where they are defined.
+  const lowered = new Map<string, Matcher | string>();
+  const env: LowerEnvironment = {
+    list: (name) =>
+      lists.get(name) ??
+      (listDefinitions.has(name)
+        ? `names list "${name}", which is invalid`
+        : `names an unknown list "${name}"`),
+    condition: (name) => {
+      const cached = lowered.get(name);
+      if (cached !== undefined) return cached;
+      const definition = conditionDefinitions.get(name);
+      if (!definition) return `unknown condition "${name}"`;
+      lowered.set(name, `condition "${name}" refers to itself`);
+      const local: ConditionProblem[] = [];
+      const matcher = lowerCondition(definition.value, env, ['conditions', name], local);
+      for (const problem of local) problems.push({ file: definition.file, ...problem });
+      const result = local.length === 0 ? matcher : `condition "${name}" is invalid`;
+      lowered.set(name, result);
+      return result;
+    },
+  };
+  for (const name of conditionDefinitions.keys()) env.condition(name);
+
+  const rules: CompiledRule[] = [];
+  const disabled: string[] = [];
+  const seen = new Map<string, string>();
+  for (const { file, parsed } of files) {
+    for (const rule of parsed.rules) {
+      const previous = seen.get(rule.id);
+      if (previous) {
+        problems.push({
+          file,
+          ruleId: rule.id,
+          path: ['id'],
+          message: `duplicate rule id, first defined in ${previous}`,
+        });
+        continue;
+      }
+      seen.set(rule.id, file);
+      const compiled = compileRule(rule, file, fingerprint(rule, listDefinitions, conditionDefinitions), env);
+      if (Array.isArray(compiled)) {
+        for (const problem of compiled) problems.push({ file, ruleId: rule.id, ...problem });
+        continue;
+      }
+      if (rule.enabled) rules.push(compiled);
+      else disabled.push(rule.id);
+    }
+  }
+  if (problems.length > 0) return err(problems);
+  return ok({ rules, disabled, files: sources.map((source) => source.file) });
+}
+
+/** The same set restricted to the given rule ids (used by `rules test` to run one rule at a time). */
+export function selectRules(set: RuleSet, ids: ReadonlySet<string>): RuleSet {
+  return { ...set, rules: set.rules.filter((rule) => ids.has(rule.id)) };
+}

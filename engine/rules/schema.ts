@@ -1,0 +1,193 @@
+import { z } from 'zod';
+import { SeveritySchema } from '../../core/severity.ts';
+import { ResponseActionSchema } from '../alert.ts';
+import { OPERATOR_PATTERN } from '../conditions/operators.ts';
+
+/**
+ * The rule file format. These zod schemas are the single source of truth: the loader validates with them and
+ * scripts/json-schemas.ts publishes them as JSON Schema. Semantic checks that need more than the shape
+ * (facts, lists, regex safety, CIDR syntax) happen when conditions are lowered (engine/conditions/lower.ts).
+ */
+
+/** `250ms`, `30s`, `5m`, `2h`, `1d`. */
+export const DURATION_PATTERN = /^(\d+)(ms|s|m|h|d)$/;
+export const DurationSchema = z.string().regex(DURATION_PATTERN, {
+  error: (issue) => `expected a duration like "30s", "5m" or "1h", got ${show(issue.input)}`,
+});
+
+/** A count test: `> 100`, `>= 3`. */
+export const COMPARATOR_PATTERN = /^(>=|>)\s*(\d+)$/;
+export const ComparatorSchema = z.string().regex(COMPARATOR_PATTERN, {
+  error: (issue) => `expected a comparison like "> 100" or ">= 3", got ${show(issue.input)}`,
+});
+
+export const RULE_ID_PATTERN = /^[A-Z][A-Z0-9_]*$/;
+
+// --- conditions: json-rules-engine's format --------------------------------------------------------
+
+const ParamsSchema = z.record(z.string(), z.unknown());
+/** json-rules-engine accepts `name` and `priority` on every condition; neither changes the result. */
+const Annotations = { name: z.string().optional(), priority: z.int().min(1).optional() };
+
+export interface FactReference {
+  fact: string;
+  path?: string | undefined;
+  params?: Record<string, unknown> | undefined;
+}
+interface ConditionAnnotations {
+  name?: string | undefined;
+  priority?: number | undefined;
+}
+export interface LeafCondition extends FactReference, ConditionAnnotations {
+  operator: string;
+  value: unknown;
+}
+export type Condition =
+  | ({ all: Condition[] } & ConditionAnnotations)
+  | ({ any: Condition[] } & ConditionAnnotations)
+  | ({ not: Condition } & ConditionAnnotations)
+  | ({ condition: string } & ConditionAnnotations)
+  | LeafCondition;
+
+export const LeafConditionSchema = z.strictObject({
+  fact: z.string().min(1),
+  operator: z.string().regex(OPERATOR_PATTERN, { error: (issue) => `unknown operator ${show(issue.input)}` }),
+  /** A literal, or `{fact, path?, params?}` to compare against another fact. */
+  value: z.unknown(),
+  path: z.string().optional(),
+  params: ParamsSchema.optional(),
+  ...Annotations,
+});
+
+/** Branch order matters: formatIssues() picks the branch a value meant by the key it carries. */
+export const CONDITION_BRANCH_KEYS = ['all', 'any', 'not', 'condition', 'fact'] as const;
+
+export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
+  z.union([
+    z.strictObject({
+      all: z.array(ConditionSchema).min(1, 'must list at least one condition'),
+      ...Annotations,
+    }),
+    z.strictObject({
+      any: z.array(ConditionSchema).min(1, 'must list at least one condition'),
+      ...Annotations,
+    }),
+    z.strictObject({ not: ConditionSchema, ...Annotations }),
+    z.strictObject({ condition: z.string().min(1), ...Annotations }),
+    LeafConditionSchema,
+  ]),
+);
+
+// --- rules -----------------------------------------------------------------------------------------
+
+/** A fact name (`agentId`, `data.host`, `session.riskScore`) whose value is read from each event. */
+const FieldSchema = z.string().min(1);
+
+const RuleBase = {
+  id: z.string().regex(RULE_ID_PATTERN, 'rule ids are UPPER_SNAKE_CASE'),
+  name: z.string().min(1),
+  description: z.string().default(''),
+  severity: SeveritySchema,
+  /** 0-100; defaults by severity (see engine/alerts.ts). */
+  riskScore: z.int().min(0).max(100).optional(),
+  enabled: z.boolean().default(true),
+  /** MITRE ATT&CK (`attack:T1552.001`) and ATLAS (`atlas:AML.T0051`) ids, or free labels. */
+  tags: z.array(z.string().min(1)).default([]),
+  groupBy: z.array(FieldSchema).min(1).default(['agentId', 'sessionId']),
+  actions: z.array(ResponseActionSchema).default([]),
+  /** At most one alert per group (or per `by` values) per `window`; correlation rules default to their window. */
+  suppress: z.strictObject({ window: DurationSchema, by: z.array(FieldSchema).min(1).optional() }).optional(),
+  /** One sentence with `{placeholder}`s, see engine/alerts.ts; a default is built when absent. */
+  summary: z.string().min(1).optional(),
+};
+
+export const MatchRuleSchema = z.strictObject({
+  ...RuleBase,
+  type: z.literal('match'),
+  condition: ConditionSchema,
+});
+
+export const SequenceStepSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  condition: ConditionSchema,
+  /** How many events this step needs, e.g. ">= 3"; one when absent. */
+  count: ComparatorSchema.optional(),
+});
+
+export const SequenceRuleSchema = z.strictObject({
+  ...RuleBase,
+  type: z.literal('sequence'),
+  window: DurationSchema,
+  steps: z.array(SequenceStepSchema).min(2, 'a sequence needs at least two steps').max(16),
+});
+
+export const ThresholdRuleSchema = z
+  .strictObject({
+    ...RuleBase,
+    type: z.literal('threshold'),
+    window: DurationSchema,
+    condition: ConditionSchema,
+    /** Number of matching events in the window. */
+    count: ComparatorSchema.optional(),
+    /** Number of distinct values of `field` among the matching events in the window. */
+    distinct: z.strictObject({ field: FieldSchema, count: ComparatorSchema }).optional(),
+  })
+  .refine((rule) => rule.count !== undefined || rule.distinct !== undefined, {
+    message: 'a threshold needs count, distinct, or both',
+    path: ['count'],
+  });
+
+export const AllOfRuleSchema = z.strictObject({
+  ...RuleBase,
+  type: z.literal('all_of'),
+  window: DurationSchema,
+  conditions: z
+    .array(z.strictObject({ name: z.string().min(1).optional(), condition: ConditionSchema }))
+    .min(2, 'all_of needs at least two conditions')
+    .max(16),
+});
+
+export const AbsenceRuleSchema = z.strictObject({
+  ...RuleBase,
+  type: z.literal('absence'),
+  window: DurationSchema,
+  /** The event that opens the window. */
+  condition: ConditionSchema,
+  /** The event that must follow within the window; the rule fires when none does. */
+  followedBy: ConditionSchema,
+});
+
+export const RuleSchema = z.discriminatedUnion('type', [
+  MatchRuleSchema,
+  SequenceRuleSchema,
+  ThresholdRuleSchema,
+  AllOfRuleSchema,
+  AbsenceRuleSchema,
+]);
+export type Rule = z.infer<typeof RuleSchema>;
+export type RuleType = Rule['type'];
+
+/** A named list for the `inList` operator. */
+export const ListSchema = z.strictObject({
+  /** exact: string equality; glob: picomatch patterns (`*.openai.com`); cidr: IPv4/IPv6 networks. */
+  match: z.enum(['exact', 'glob', 'cidr']).default('exact'),
+  caseInsensitive: z.boolean().default(false),
+  values: z.array(z.string().min(1)),
+});
+export type ListDefinition = z.infer<typeof ListSchema>;
+
+const NameSchema = z.string().regex(/^[A-Za-z][\w.-]*$/, 'names are letters, digits, _ . -');
+
+/** One rule file (JSON or YAML). Lists and named conditions are shared by every loaded file. */
+export const RuleFileSchema = z.strictObject({
+  $schema: z.string().optional(),
+  lists: z.record(NameSchema, ListSchema).optional(),
+  /** Named conditions, referenced as `{condition: name}` (json-rules-engine's shared conditions). */
+  conditions: z.record(NameSchema, ConditionSchema).optional(),
+  rules: z.array(RuleSchema).default([]),
+});
+export type RuleFile = z.infer<typeof RuleFileSchema>;
+
+function show(value: unknown): string {
+  return JSON.stringify(value) ?? String(value);
+}

@@ -1,0 +1,184 @@
+import { z } from 'zod';
+import type { Severity } from '../core/severity.ts';
+import type { EngineLimits } from './limits.ts';
+import type { Envelope } from './model/index.ts';
+import { LruMap } from './state/lru.ts';
+
+/**
+ * Per agent+session state and its risk score, exposed to rules as `session.*`:
+ * agentId, sessionId, firstSeen and lastSeen (epoch ms, event time), durationMs, eventCount,
+ * violationCount (denied events), warnCount, distinctTargets, distinctTargetRatio, alertCount, riskScore.
+ *
+ * riskScore (0-100), from the issue's reference formula:
+ *   violationCount × 10
+ * + 20 when distinctTargetRatio > 0.8, once the session has at least RATIO_MIN_EVENTS events
+ *   (below that every short session would look like a scan)
+ * + 15 when the session has lasted more than 120 minutes
+ * + the points of the alerts raised in it (ALERT_POINTS)
+ * capped at 100. Facts are read before the current event's alerts are added.
+ */
+export const RATIO_MIN_EVENTS = 10;
+export const LONG_SESSION_MS = 120 * 60_000;
+export const ALERT_POINTS: Readonly<Record<Severity, number>> = {
+  info: 0,
+  low: 5,
+  medium: 10,
+  high: 15,
+  critical: 25,
+};
+
+export interface SessionFacts {
+  agentId: string;
+  sessionId: string;
+  firstSeen: number;
+  lastSeen: number;
+  durationMs: number;
+  eventCount: number;
+  violationCount: number;
+  warnCount: number;
+  distinctTargets: number;
+  distinctTargetRatio: number;
+  alertCount: number;
+  riskScore: number;
+}
+
+interface Session {
+  facts: SessionFacts;
+  alertPoints: number;
+  targets: Set<string>;
+}
+
+export const SessionSnapshotSchema = z.object({
+  agentId: z.string(),
+  sessionId: z.string(),
+  firstSeen: z.number(),
+  lastSeen: z.number(),
+  eventCount: z.int(),
+  violationCount: z.int(),
+  warnCount: z.int(),
+  alertCount: z.int(),
+  alertPoints: z.number(),
+  targets: z.array(z.string()),
+});
+export type SessionSnapshot = z.infer<typeof SessionSnapshotSchema>;
+
+export interface SessionCounters {
+  sessionsEvictedIdle: number;
+  sessionsEvictedCap: number;
+  targetsCapped: number;
+}
+
+function riskOf(session: Session): number {
+  const facts = session.facts;
+  let risk = facts.violationCount * 10 + session.alertPoints;
+  if (facts.eventCount >= RATIO_MIN_EVENTS && facts.distinctTargetRatio > 0.8) risk += 20;
+  if (facts.durationMs > LONG_SESSION_MS) risk += 15;
+  return Math.min(100, risk);
+}
+
+function refresh(session: Session): void {
+  const facts = session.facts;
+  facts.durationMs = facts.lastSeen - facts.firstSeen;
+  facts.distinctTargets = session.targets.size;
+  facts.distinctTargetRatio = facts.eventCount === 0 ? 0 : session.targets.size / facts.eventCount;
+  facts.riskScore = riskOf(session);
+}
+
+export class SessionTracker {
+  private readonly sessions = new LruMap<Session>();
+  readonly counters: SessionCounters = { sessionsEvictedIdle: 0, sessionsEvictedCap: 0, targetsCapped: 0 };
+
+  constructor(
+    private readonly limits: Pick<EngineLimits, 'maxSessions' | 'sessionIdleTtlMs' | 'maxTargetsPerSession'>,
+  ) {}
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Counts `event` (at event time `time`) into its session and returns the session's facts. */
+  observe(event: Envelope, time: number): SessionFacts {
+    const key = `${event.agentId}\u0000${event.sessionId}`;
+    let session = this.sessions.get(key);
+    if (!session) {
+      session = {
+        facts: {
+          agentId: event.agentId,
+          sessionId: event.sessionId,
+          firstSeen: time,
+          lastSeen: time,
+          durationMs: 0,
+          eventCount: 0,
+          violationCount: 0,
+          warnCount: 0,
+          distinctTargets: 0,
+          distinctTargetRatio: 0,
+          alertCount: 0,
+          riskScore: 0,
+        },
+        alertPoints: 0,
+        targets: new Set(),
+      };
+    }
+    this.sessions.touch(key, session);
+    const facts = session.facts;
+    if (time < facts.firstSeen) facts.firstSeen = time;
+    if (time > facts.lastSeen) facts.lastSeen = time;
+    facts.eventCount++;
+    const outcome = event.decision.outcome;
+    if (outcome === 'deny') facts.violationCount++;
+    else if (outcome === 'warn') facts.warnCount++;
+    if (session.targets.size < this.limits.maxTargetsPerSession) session.targets.add(event.target);
+    else if (!session.targets.has(event.target)) this.counters.targetsCapped++;
+    refresh(session);
+    if (this.sessions.size > this.limits.maxSessions) {
+      this.counters.sessionsEvictedCap += this.sessions.evictOverflow(this.limits.maxSessions);
+    }
+    return facts;
+  }
+
+  /** Adds an alert's severity to the session it was raised in. */
+  recordAlert(agentId: string, sessionId: string, severity: Severity): void {
+    const session = this.sessions.get(`${agentId}\u0000${sessionId}`);
+    if (!session) return;
+    session.facts.alertCount++;
+    session.alertPoints += ALERT_POINTS[severity];
+    refresh(session);
+  }
+
+  /** Forgets sessions whose last event is older than `now` minus the idle TTL. */
+  evictIdle(now: number): void {
+    const cutoff = now - this.limits.sessionIdleTtlMs;
+    this.counters.sessionsEvictedIdle += this.sessions.evictWhile(
+      (session) => session.facts.lastSeen < cutoff,
+    );
+  }
+
+  snapshot(): SessionSnapshot[] {
+    return [...this.sessions.values()].map(({ facts, alertPoints, targets }) => ({
+      agentId: facts.agentId,
+      sessionId: facts.sessionId,
+      firstSeen: facts.firstSeen,
+      lastSeen: facts.lastSeen,
+      eventCount: facts.eventCount,
+      violationCount: facts.violationCount,
+      warnCount: facts.warnCount,
+      alertCount: facts.alertCount,
+      alertPoints,
+      targets: [...targets],
+    }));
+  }
+
+  restore(snapshots: readonly SessionSnapshot[]): void {
+    this.sessions.clear();
+    for (const { alertPoints, targets, ...counts } of snapshots) {
+      const session: Session = {
+        facts: { ...counts, durationMs: 0, distinctTargets: 0, distinctTargetRatio: 0, riskScore: 0 },
+        alertPoints,
+        targets: new Set(targets),
+      };
+      refresh(session);
+      this.sessions.touch(`${counts.agentId}\u0000${counts.sessionId}`, session);
+    }
+  }
+}

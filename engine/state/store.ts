@@ -1,0 +1,97 @@
+import { LruMap } from './lru.ts';
+
+/** One correlation state and what it belongs to. */
+export interface StateEntry<S> {
+  ruleId: string;
+  groupKey: string;
+  state: S;
+}
+
+/**
+ * Correlation state keyed by (ruleId, groupKey). The engine only talks to this interface, so a store that
+ * spills to disk or a shared cache can replace the in-memory one without touching the correlation code.
+ */
+export interface StateStore<S> {
+  readonly size: number;
+  get(ruleId: string, groupKey: string): S | undefined;
+  /** Inserts or refreshes the entry as the most recently used. */
+  put(ruleId: string, groupKey: string, state: S): void;
+  delete(ruleId: string, groupKey: string): void;
+  entries(): Iterable<StateEntry<S>>;
+  /** Drops least recently used entries while `expired` holds; returns how many. */
+  evictExpired(expired: (entry: StateEntry<S>) => boolean): number;
+  /** Drops least recently used entries beyond `max`; returns how many. */
+  evictOverflow(max: number): number;
+  clear(): void;
+}
+
+/**
+ * One LRU map per rule: lookups hash the group key alone (no composite key string per event), and the global
+ * cap evicts from the rule whose least recently used entry is oldest (`touched` is a store-wide counter).
+ */
+export class MemoryStateStore<S> implements StateStore<S> {
+  private readonly byRule = new Map<string, LruMap<StateEntry<S> & { touched: number }>>();
+  private clock = 0;
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(ruleId: string, groupKey: string): S | undefined {
+    return this.byRule.get(ruleId)?.get(groupKey)?.state;
+  }
+
+  put(ruleId: string, groupKey: string, state: S): void {
+    let rule = this.byRule.get(ruleId);
+    if (!rule) {
+      rule = new LruMap();
+      this.byRule.set(ruleId, rule);
+    }
+    const existing = rule.get(groupKey);
+    if (!existing) this.count++;
+    const entry = existing?.state === state ? existing : { ruleId, groupKey, state, touched: 0 };
+    entry.touched = ++this.clock;
+    rule.touch(groupKey, entry);
+  }
+
+  delete(ruleId: string, groupKey: string): void {
+    if (this.byRule.get(ruleId)?.delete(groupKey)) this.count--;
+  }
+
+  *entries(): Iterable<StateEntry<S>> {
+    for (const rule of this.byRule.values()) yield* rule.values();
+  }
+
+  evictExpired(expired: (entry: StateEntry<S>) => boolean): number {
+    let evicted = 0;
+    for (const rule of this.byRule.values()) evicted += rule.evictWhile(expired);
+    this.count -= evicted;
+    return evicted;
+  }
+
+  evictOverflow(max: number): number {
+    let evicted = 0;
+    while (this.count > max) {
+      let oldest: LruMap<StateEntry<S> & { touched: number }> | undefined;
+      let oldestTouch = Number.POSITIVE_INFINITY;
+      for (const rule of this.byRule.values()) {
+        const front = rule.values().next();
+        if (!front.done && front.value.touched < oldestTouch) {
+          oldestTouch = front.value.touched;
+          oldest = rule;
+        }
+      }
+      if (!oldest) break;
+      oldest.evictOverflow(oldest.size - 1);
+      this.count--;
+      evicted++;
+    }
+    return evicted;
+  }
+
+  clear(): void {
+    this.byRule.clear();
+    this.count = 0;
+  }
+}
