@@ -2,29 +2,28 @@ import type { FactContext } from './conditions/facts.ts';
 import { type AssetFacts, UNKNOWN_ASSET } from './enrichment/assets.ts';
 import type { IntelFacts, IntelIndex } from './enrichment/intel.ts';
 import type { Envelope } from './model/index.ts';
-import type { SessionFacts } from './sessions.ts';
+import type { ObservedSession, SessionFacts } from './sessions.ts';
 
 /** The facts of the event being evaluated; one instance is reused for every event (no allocation per event). */
 export class EvalContext implements FactContext {
   event!: Envelope;
   session!: SessionFacts;
   asset: AssetFacts = UNKNOWN_ASSET;
+  private groupKey = '';
   private cachedIntel: IntelFacts | undefined;
-  private cachedSessionKey: string | undefined;
 
   constructor(public intelIndex: IntelIndex) {}
 
-  reset(event: Envelope, session: SessionFacts, asset: AssetFacts): void {
+  reset(event: Envelope, session: ObservedSession, asset: AssetFacts): void {
     this.event = event;
-    this.session = session;
+    this.session = session.facts;
+    this.groupKey = session.groupKey;
     this.asset = asset;
     this.cachedIntel = undefined;
-    this.cachedSessionKey = undefined;
   }
 
   sessionKey(): string {
-    this.cachedSessionKey ??= `${this.event.agentId}|${this.event.sessionId}`;
-    return this.cachedSessionKey;
+    return this.groupKey;
   }
 
   intel(): IntelFacts {

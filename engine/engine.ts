@@ -13,7 +13,7 @@ import { findThreshold } from './correlation/threshold.ts';
 import { type AssetInventory, EMPTY_INVENTORY } from './enrichment/assets.ts';
 import { EMPTY_INTEL, type IntelIndex } from './enrichment/intel.ts';
 import { DEFAULT_LIMITS, type EngineLimits } from './limits.ts';
-import type { Envelope } from './model/index.ts';
+import { type Envelope, timestampMillis } from './model/index.ts';
 import type { CompiledRule } from './rules/compile.ts';
 import type { RuleSet } from './rules/ruleset.ts';
 import { SessionTracker } from './sessions.ts';
@@ -198,7 +198,7 @@ class Engine implements DetectionEngine {
   }
 
   process(event: Envelope): Alert[] {
-    const time = Date.parse(event.timestamp);
+    const time = timestampMillis(event.timestamp);
     if (Number.isNaN(time)) {
       this.counts.invalidEvents++;
       return [];
@@ -231,7 +231,7 @@ class Engine implements DetectionEngine {
     for (const ruleIndex of touched) {
       const mask = masks[ruleIndex]!;
       masks[ruleIndex] = 0;
-      const alert = this.correlate(this.rules[ruleIndex]!, { t: time, seq, id: event.eventId, mask }, now);
+      const alert = this.correlate(this.rules[ruleIndex]!, time, seq, mask, now);
       if (alert) {
         alerts ??= [];
         alerts.push(alert);
@@ -269,11 +269,22 @@ class Engine implements DetectionEngine {
     }
   }
 
-  private correlate(rule: CompiledRule, hit: Hit, now: number): Alert | undefined {
+  private correlate(
+    rule: CompiledRule,
+    time: number,
+    seq: number,
+    mask: number,
+    now: number,
+  ): Alert | undefined {
     const context = this.context;
     const groupKey = rule.groupKey(context);
     const spec = rule.correlation;
-    if (spec.type === 'match') return this.emit(rule, groupKey, [hit], hit.t, now);
+    // Most matches of a busy match rule are suppressed: decide that before allocating anything.
+    if (spec.type === 'match') {
+      if (this.suppressed(rule, groupKey, time)) return undefined;
+      return this.raise(rule, groupKey, [context.event.eventId], time, now);
+    }
+    const hit: Hit = { t: time, seq, id: context.event.eventId, mask };
     if (spec.type === 'absence') {
       const existing = this.store.get(rule.id, groupKey);
       const state = existing?.kind === 'absence' ? existing : newAbsenceState();
@@ -308,7 +319,14 @@ class Engine implements DetectionEngine {
     if (!witness) return undefined;
     // A match consumes the group's partial state: one burst, one alert, and no event counted twice.
     this.store.delete(rule.id, groupKey);
-    return this.emit(rule, groupKey, witness, hit.t, now);
+    if (this.suppressed(rule, groupKey, time)) return undefined;
+    return this.raise(
+      rule,
+      groupKey,
+      witness.map((witnessHit) => witnessHit.id),
+      time,
+      now,
+    );
   }
 
   private suppressionsOf(ruleId: string): LruMap<number> {
@@ -321,41 +339,49 @@ class Engine implements DetectionEngine {
   }
 
   /**
-   * Applies suppression, then builds the alert; the draft is made only for alerts that go out (a deadline
-   * alert brings the draft its trigger captured).
+   * Whether suppression swallows this alert; when it does not, the alert opens a new suppression window.
+   * `captured` is the draft of a deadline alert, which carries the suppression key of its trigger event.
    */
-  private emit(
+  private suppressed(
     rule: CompiledRule,
     groupKey: string,
-    hits: readonly Hit[],
+    timestamp: number,
+    captured?: AlertDraft,
+  ): boolean {
+    const suppression = rule.suppression;
+    if (!suppression) return false;
+    const key = captured
+      ? (captured.suppressionKey ?? groupKey)
+      : suppression.key === rule.groupKey
+        ? groupKey
+        : suppression.key(this.context);
+    const suppressions = this.suppressionsOf(rule.id);
+    const until = suppressions.get(key);
+    if (until !== undefined && timestamp <= until) {
+      this.counts.alertsSuppressed++;
+      increment(this.suppressedByRule, rule.id);
+      return true;
+    }
+    suppressions.touch(key, timestamp + suppression.windowMs);
+    if (suppressions.size > this.limits.maxSuppressions) {
+      this.counts.suppressionsCap += suppressions.evictOverflow(this.limits.maxSuppressions);
+    }
+    return false;
+  }
+
+  /** Builds an alert that passed suppression; the draft is made only now (a deadline alert brings its own). */
+  private raise(
+    rule: CompiledRule,
+    groupKey: string,
+    eventIds: readonly string[],
     timestamp: number,
     now: number,
     captured?: AlertDraft,
-  ): Alert | undefined {
-    const suppression = rule.suppression;
-    if (suppression) {
-      const key = captured
-        ? (captured.suppressionKey ?? groupKey)
-        : suppression.key === rule.groupKey
-          ? groupKey
-          : suppression.key(this.context);
-      const suppressions = this.suppressionsOf(rule.id);
-      const until = suppressions.get(key);
-      if (until !== undefined && timestamp <= until) {
-        this.counts.alertsSuppressed++;
-        increment(this.suppressedByRule, rule.id);
-        return undefined;
-      }
-      suppressions.touch(key, timestamp + suppression.windowMs);
-      if (suppressions.size > this.limits.maxSuppressions) {
-        this.counts.suppressionsCap += suppressions.evictOverflow(this.limits.maxSuppressions);
-      }
-    }
+  ): Alert {
     this.counts.alerts++;
     increment(this.alertsByRule, rule.id);
-    const ids = hits.map((hit) => hit.id);
-    const draft = captured ?? draftAlert(rule, this.context, groupKey, ids.length);
-    return finishAlert(rule, draft, groupKey, ids, timestamp, now, this.limits.maxAlertEventIds);
+    const draft = captured ?? draftAlert(rule, this.context, groupKey, eventIds.length);
+    return finishAlert(rule, draft, groupKey, eventIds, timestamp, now, this.limits.maxAlertEventIds);
   }
 
   /** Fires absence triggers whose deadline the engine's event time has passed by the allowed lateness. */
@@ -368,11 +394,9 @@ class Engine implements DetectionEngine {
       const trigger = takePending(state, due.seq);
       if (!trigger) continue;
       const deadline = trigger.t + rule.correlation.windowMs;
-      const alert = this.emit(rule, due.groupKey, [trigger], deadline, now, trigger.draft);
-      if (alert) {
-        out ??= [];
-        out.push(alert);
-      }
+      if (this.suppressed(rule, due.groupKey, deadline, trigger.draft)) continue;
+      out ??= [];
+      out.push(this.raise(rule, due.groupKey, [trigger.id], deadline, now, trigger.draft));
     }
     return out;
   }

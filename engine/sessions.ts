@@ -42,8 +42,14 @@ export interface SessionFacts {
   riskScore: number;
 }
 
-interface Session {
-  facts: SessionFacts;
+/** What evaluating an event needs of its session. */
+export interface ObservedSession {
+  readonly facts: SessionFacts;
+  /** `agentId|sessionId`, the rules' default group key, built once per session rather than per event. */
+  readonly groupKey: string;
+}
+
+interface Session extends ObservedSession {
   alertPoints: number;
   targets: Set<string>;
 }
@@ -96,10 +102,10 @@ export class SessionTracker {
     return this.sessions.size;
   }
 
-  /** Counts `event` (at event time `time`) into its session and returns the session's facts. */
-  observe(event: Envelope, time: number): SessionFacts {
+  /** Counts `event` (at event time `time`) into its session and returns the session. */
+  observe(event: Envelope, time: number): ObservedSession {
     const key = `${event.agentId}\u0000${event.sessionId}`;
-    let session = this.sessions.get(key);
+    let session = this.sessions.refresh(key);
     if (!session) {
       session = {
         facts: {
@@ -116,11 +122,12 @@ export class SessionTracker {
           alertCount: 0,
           riskScore: 0,
         },
+        groupKey: `${event.agentId}|${event.sessionId}`,
         alertPoints: 0,
         targets: new Set(),
       };
+      this.sessions.touch(key, session);
     }
-    this.sessions.touch(key, session);
     const facts = session.facts;
     if (time < facts.firstSeen) facts.firstSeen = time;
     if (time > facts.lastSeen) facts.lastSeen = time;
@@ -134,7 +141,7 @@ export class SessionTracker {
     if (this.sessions.size > this.limits.maxSessions) {
       this.counters.sessionsEvictedCap += this.sessions.evictOverflow(this.limits.maxSessions);
     }
-    return facts;
+    return session;
   }
 
   /** Adds an alert's severity to the session it was raised in. */
@@ -174,6 +181,7 @@ export class SessionTracker {
     for (const { alertPoints, targets, ...counts } of snapshots) {
       const session: Session = {
         facts: { ...counts, durationMs: 0, distinctTargets: 0, distinctTargetRatio: 0, riskScore: 0 },
+        groupKey: `${counts.agentId}|${counts.sessionId}`,
         alertPoints,
         targets: new Set(targets),
       };

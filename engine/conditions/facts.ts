@@ -18,7 +18,7 @@ export interface FactContext {
   /** Computed on first use per event: most rules never ask. */
   intel(): object;
   readonly asset: object;
-  /** `agentId|sessionId`, the default group key; computed once per event. */
+  /** `agentId|sessionId`, the default group key; built once per session. */
   sessionKey(): string;
 }
 

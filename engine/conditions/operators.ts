@@ -94,6 +94,31 @@ export const GLOB_OPTIONS: picomatch.PicomatchOptions = {
   format: (input) => input.replace(/^\.\//, ''),
 };
 
+/**
+ * One matcher for a set of globs that answers exactly as `picomatch(patterns, options)`: an input matches when
+ * it is not empty and equals a pattern, before or after `options.format`, or when the formatted input matches
+ * a pattern's regular expression. picomatch tries the patterns one by one and formats the input again for
+ * each; one alternation of the same expressions is several times faster on long lists.
+ */
+export function compileGlobs(
+  patterns: readonly string[],
+  options: picomatch.PicomatchOptions,
+): (input: string) => boolean {
+  const expressions = patterns.map((pattern) => picomatch.makeRe(pattern, options));
+  const regex = new RegExp(
+    expressions.map((expression) => `(?:${expression.source})`).join('|'),
+    expressions[0]?.flags,
+  );
+  const literals = new Set(patterns);
+  const format = options.format ?? ((input: string) => input);
+  return (input) => {
+    if (input === '') return false;
+    if (literals.has(input)) return true;
+    const output = format(input);
+    return literals.has(output) || regex.test(output);
+  };
+}
+
 /** Compiles a pattern once; a leading `(?i)` turns on case-insensitive matching. */
 export function compileRegex(pattern: string): RegExp | string {
   const insensitive = pattern.startsWith('(?i)');
@@ -117,7 +142,7 @@ const OPERATORS = {
     prepare: (value) => {
       const patterns = stringList(value);
       if (!patterns) return 'expects a glob or an array of globs';
-      const isMatch = picomatch(patterns, GLOB_OPTIONS);
+      const isMatch = compileGlobs(patterns, GLOB_OPTIONS);
       return (a) => typeof a === 'string' && isMatch(a);
     },
   },

@@ -24,4 +24,4 @@ export { detectFormat, parseRecord } from './normalize.ts';
 export type { RecordError } from './record-error.ts';
 export { fromZodIssues } from './record-error.ts';
 export { normalizeSeverity } from './severity.ts';
-export { normalizeTimestamp } from './timestamp.ts';
+export { normalizeTimestamp, timestampMillis } from './timestamp.ts';

@@ -88,16 +88,28 @@ function validate<S extends z.ZodType>(
   return parsed.success ? build(parsed.data) : err(fromZodIssues(parsed.error.issues));
 }
 
-/** Renames snake_case aliases to camelCase at the top level and inside data and metadata. */
+/**
+ * Renames snake_case aliases to camelCase at the top level and inside data and metadata. Most senders use
+ * camelCase only, so objects that need no renaming are passed on as they are (never modified), not copied.
+ */
 function resolveAliases(record: Record<string, unknown>): Record<string, unknown> {
-  const renamed = renameKeys(record);
+  let resolved = needsRenaming(record) ? renameKeys(record) : record;
   for (const nested of ['data', 'metadata'] as const) {
-    const value = renamed[nested];
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-      renamed[nested] = renameKeys(value as Record<string, unknown>);
-    }
+    const value = resolved[nested];
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+    if (!needsRenaming(value as Record<string, unknown>)) continue;
+    if (resolved === record) resolved = renameKeys(record);
+    resolved[nested] = renameKeys(value as Record<string, unknown>);
   }
-  return renamed;
+  return resolved;
+}
+
+/** Whether renameKeys would change what the schema sees: an alias key, or an object that is not plain. */
+function needsRenaming(object: Record<string, unknown>): boolean {
+  const prototype = Object.getPrototypeOf(object);
+  if (prototype !== Object.prototype && prototype !== null) return true;
+  for (const key of Object.keys(object)) if (POLICY_EVENT_ALIASES[key] !== undefined) return true;
+  return false;
 }
 
 function renameKeys(object: Record<string, unknown>): Record<string, unknown> {

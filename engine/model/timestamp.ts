@@ -2,6 +2,68 @@ const OFFSET_SUFFIX = /(?:[zZ]|[+-]\d{2}:?\d{2})$/;
 const RFC3339_LIKE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:[zZ]|[+-]\d{2}:?\d{2})?$/;
 /** Epoch values below this are seconds, above it milliseconds (10^11 s is the year 5138). */
 const EPOCH_SECONDS_LIMIT = 1e11;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The decimal number in text[start, start + count), or NaN when a character is not a digit. */
+function digits(text: string, start: number, count: number): number {
+  let value = 0;
+  for (let i = start; i < start + count; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return Number.NaN;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+function daysInMonth(year: number, month: number): number {
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!;
+}
+
+/**
+ * Epoch milliseconds of `YYYY-MM-DDTHH:MM:SS.sssZ` naming a real instant (the form toISOString writes and
+ * every envelope carries), read without Date.parse; NaN for any other text, which Date.parse then judges.
+ * Years below 100 are left to Date.parse because Date.UTC maps them to 1900-1999.
+ */
+function canonicalMillis(text: string): number {
+  if (
+    text.length !== 24 ||
+    text[4] !== '-' ||
+    text[7] !== '-' ||
+    text[10] !== 'T' ||
+    text[13] !== ':' ||
+    text[16] !== ':' ||
+    text[19] !== '.' ||
+    text[23] !== 'Z'
+  ) {
+    return Number.NaN;
+  }
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 2);
+  const day = digits(text, 8, 2);
+  const hour = digits(text, 11, 2);
+  const minute = digits(text, 14, 2);
+  const second = digits(text, 17, 2);
+  const millis = digits(text, 20, 3);
+  // Date.parse rolls 02-30 over into March and reads 24:00; neither is canonical, so both take its path.
+  const valid =
+    year >= 100 &&
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysInMonth(year, month) &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    millis >= 0;
+  return valid ? Date.UTC(year, month - 1, day, hour, minute, second, millis) : Number.NaN;
+}
+
+/** Date.parse, with the envelope's own timestamp format read directly (it is parsed once per event). */
+export function timestampMillis(text: string): number {
+  const millis = canonicalMillis(text);
+  return Number.isNaN(millis) ? Date.parse(text) : millis;
+}
 
 /**
  * Normalizes the timestamps senders use (RFC 3339 with any fraction digits or offset, naive date-times,
@@ -14,7 +76,10 @@ export function normalizeTimestamp(value: unknown): string | undefined {
     const ms = value < EPOCH_SECONDS_LIMIT ? value * 1000 : value;
     return new Date(ms).toISOString();
   }
-  if (typeof value !== 'string' || !RFC3339_LIKE.test(value)) return undefined;
+  if (typeof value !== 'string') return undefined;
+  // Already normalized (most senders write toISOString()): nothing to rewrite.
+  if (!Number.isNaN(canonicalMillis(value))) return value;
+  if (!RFC3339_LIKE.test(value)) return undefined;
   let text = value.replace(' ', 'T').replace(',', '.');
   // Date.parse reads at most millisecond fractions reliably; keep three digits.
   text = text.replace(/(\.\d{3})\d+/, '$1');

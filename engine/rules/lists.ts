@@ -1,9 +1,8 @@
-import picomatch from 'picomatch';
-import { GLOB_OPTIONS, type Unary } from '../conditions/operators.ts';
+import { compileGlobs, GLOB_OPTIONS, type Unary } from '../conditions/operators.ts';
 import { CidrSet, parseCidr } from '../ip.ts';
 import type { ListDefinition } from './schema.ts';
 
-/** Compiles a named list for `inList`: a Set, one picomatch matcher, or a CidrSet. */
+/** Compiles a named list for `inList`: a Set, one glob matcher, or a CidrSet. */
 export function compileList(list: ListDefinition): Unary | { index: number; message: string } {
   const fold = list.caseInsensitive ? (text: string) => text.toLowerCase() : (text: string) => text;
   switch (list.match) {
@@ -12,7 +11,7 @@ export function compileList(list: ListDefinition): Unary | { index: number; mess
       return (fact) => typeof fact === 'string' && values.has(fold(fact));
     }
     case 'glob': {
-      const isMatch = picomatch(list.values, { ...GLOB_OPTIONS, nocase: list.caseInsensitive });
+      const isMatch = compileGlobs(list.values, { ...GLOB_OPTIONS, nocase: list.caseInsensitive });
       return (fact) => typeof fact === 'string' && isMatch(fact);
     }
     case 'cidr': {

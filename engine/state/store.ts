@@ -48,11 +48,13 @@ export class MemoryStateStore<S> implements StateStore<S> {
       rule = new LruMap();
       this.byRule.set(ruleId, rule);
     }
-    const existing = rule.get(groupKey);
+    const existing = rule.refresh(groupKey);
+    if (existing?.state === state) {
+      existing.touched = ++this.clock;
+      return;
+    }
     if (!existing) this.count++;
-    const entry = existing?.state === state ? existing : { ruleId, groupKey, state, touched: 0 };
-    entry.touched = ++this.clock;
-    rule.touch(groupKey, entry);
+    rule.touch(groupKey, { ruleId, groupKey, state, touched: ++this.clock });
   }
 
   delete(ruleId: string, groupKey: string): void {
@@ -76,9 +78,9 @@ export class MemoryStateStore<S> implements StateStore<S> {
       let oldest: LruMap<StateEntry<S> & { touched: number }> | undefined;
       let oldestTouch = Number.POSITIVE_INFINITY;
       for (const rule of this.byRule.values()) {
-        const front = rule.values().next();
-        if (!front.done && front.value.touched < oldestTouch) {
-          oldestTouch = front.value.touched;
+        const front = rule.oldest();
+        if (front && front.touched < oldestTouch) {
+          oldestTouch = front.touched;
           oldest = rule;
         }
       }
