@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# The clawdstrike-edr application image: collector, processor, setup and simulator are its subcommands.
+# The clawdstrike-edr application image: collector, processor, setup and simulate are its subcommands.
+# Three stages: compile the TypeScript, install production dependencies alone, then a runtime with just those.
 
 FROM node:24-slim AS build
 WORKDIR /app
@@ -13,13 +14,14 @@ COPY sinks sinks
 COPY collector collector
 COPY processor processor
 COPY simulator simulator
+COPY setup setup
 COPY cli cli
 RUN npm run build
 
 FROM node:24-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
 FROM node:24-slim
 ENV NODE_ENV=production
@@ -28,10 +30,11 @@ COPY --from=deps /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY package.json ./
 COPY bin bin
+# Data the commands read at run time: the bundled rules, the Kibana saved objects `setup` imports, schemas.
 COPY rules rules
 COPY dashboards dashboards
 COPY schemas schemas
-RUN mkdir -p /app/data && chown node:node /app/data
+RUN mkdir -p /app/data /app/config && chown node:node /app/data
 USER node
 EXPOSE 8080 9464
 ENTRYPOINT ["node", "bin/clawdstrike-edr.js"]
