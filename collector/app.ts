@@ -1,0 +1,129 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Registry } from 'prom-client';
+import { type Clock, systemClock } from '../core/clock.ts';
+import { EdrError } from '../core/errors.ts';
+import { createTransport, type Producer, type Transport } from '../transport/index.ts';
+import type { CollectorConfig } from './config.ts';
+import { createIngestPipeline, edrErrorBody, type IngestRouteDeps, rawBodyPlugin } from './ingest/index.ts';
+import { authPlugin, KeyRing } from './plugins/auth/index.ts';
+import { createMetrics, metricsPlugin, metricsRoute } from './plugins/metrics/index.ts';
+import { rateLimitPlugin, TokenBuckets } from './plugins/rate-limit/index.ts';
+import { shutdownPlugin } from './plugins/shutdown.ts';
+import { transportPlugin } from './plugins/transport/index.ts';
+import { elasticBulkRoutes, elasticDocRoutes } from './routes/elastic/index.ts';
+import { eventsRoutes } from './routes/events/index.ts';
+import { healthRoutes } from './routes/health/index.ts';
+import { hushdRoutes } from './routes/hushd/index.ts';
+import { otlpRoutes } from './routes/otlp/index.ts';
+import { splunkHecHealthRoutes, splunkHecRoutes } from './routes/splunk-hec/index.ts';
+
+export interface CollectorDeps {
+  /** Publish through this transport (e.g. the in-memory one shared with a processor in one process). */
+  transport?: Transport;
+  /** Or through this producer (tests); the collector then leaves its lifecycle to the caller. */
+  producer?: Producer;
+  clock?: Clock;
+  /** fastify's logger option; defaults to JSON logs at `server.logLevel`. */
+  logger?: FastifyServerOptions['logger'];
+  /** Registry for the collector's metrics (a cluster worker shares it with the primary's aggregation). */
+  registry?: Registry;
+  /** Produces the /metrics body; defaults to this app's registry (a cluster worker asks for the cluster sum). */
+  renderMetrics?: () => Promise<string>;
+}
+
+/**
+ * The collector as a fastify app, not yet listening. It owns what it creates: a transport built from the
+ * config, or a producer made from `deps.transport`; both are flushed and closed by `app.close()`.
+ */
+export async function buildCollector(
+  config: CollectorConfig,
+  deps: CollectorDeps = {},
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? { level: config.server.logLevel },
+    bodyLimit: config.ingest.maxBodyBytes,
+    return503OnClosing: true,
+  });
+  const { producer, release } = resolveProducer(config, deps, app);
+  const clock = deps.clock ?? systemClock;
+  const { registry, metrics } = createMetrics(deps.registry);
+  const { rateLimit, auth } = config;
+  const buckets = (limits: { ratePerSecond: number; burst: number }) =>
+    rateLimit.enabled ? new TokenBuckets(limits, rateLimit.maxTracked, clock) : undefined;
+  const keys = new KeyRing(auth.keys);
+
+  app.setNotFoundHandler((request, reply) => {
+    const { status, body } = edrErrorBody(
+      new EdrError('EDR_ERR_NOT_FOUND', `${request.method} ${request.url}`),
+    );
+    reply.code(status).send(body);
+  });
+  await app.register(shutdownPlugin);
+  await app.register(metricsPlugin, { registry, metrics });
+  await app.register(transportPlugin, { producer, release });
+  await app.register(healthRoutes, { producer });
+  await app.register(splunkHecHealthRoutes, { producer });
+  await app.register(async (scope) => {
+    if (auth.metricsScope === 'read') {
+      await scope.register(authPlugin, {
+        scope: 'read',
+        keys,
+        required: auth.required,
+        headers: auth.headers,
+      });
+    }
+    await scope.register(metricsRoute, {
+      registry,
+      metrics,
+      render: deps.renderMetrics ?? (() => registry.metrics()),
+    });
+  });
+
+  const routeDeps: IngestRouteDeps = {
+    pipeline: createIngestPipeline({
+      producer,
+      metrics,
+      perAgent: buckets(rateLimit.perAgent),
+      clock,
+      maxErrorsReported: config.ingest.maxErrorsReported,
+    }),
+    metrics,
+    limits: config.ingest,
+  };
+  await app.register(async (ingest) => {
+    await ingest.register(rawBodyPlugin, { maxBodyBytes: config.ingest.maxBodyBytes });
+    await ingest.register(authPlugin, {
+      scope: 'ingest',
+      keys,
+      required: auth.required,
+      headers: auth.headers,
+      sources: config.sources,
+    });
+    await ingest.register(rateLimitPlugin, { perKey: buckets(rateLimit.perKey), metrics });
+    for (const routes of [
+      eventsRoutes,
+      hushdRoutes,
+      splunkHecRoutes,
+      otlpRoutes,
+      elasticDocRoutes,
+      elasticBulkRoutes,
+    ]) {
+      await ingest.register(routes, routeDeps);
+    }
+  });
+  return app;
+}
+
+function resolveProducer(
+  config: CollectorConfig,
+  deps: CollectorDeps,
+  app: FastifyInstance,
+): { producer: Producer; release: () => Promise<void> } {
+  if (deps.producer) return { producer: deps.producer, release: async () => {} };
+  if (deps.transport) {
+    const producer = deps.transport.createProducer();
+    return { producer, release: () => producer.close() };
+  }
+  const transport = createTransport(config.transport, { logger: app.log.child({ component: 'transport' }) });
+  return { producer: transport.createProducer(), release: () => transport.close() };
+}

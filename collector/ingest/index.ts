@@ -1,0 +1,11 @@
+export { decodeBody, mediaType } from './body.ts';
+export type { Candidate, CandidateError } from './candidate.ts';
+export { malformed } from './candidate.ts';
+export { splitConcatenated, splitDocument, splitLines } from './framing.ts';
+export type { IngestError, IngestOutcome, IngestPipeline, RecordResult } from './pipeline.ts';
+export { createIngestPipeline } from './pipeline.ts';
+export type { IngestProtocol, ProtocolReply } from './protocol.ts';
+export { edrErrorBody } from './protocol.ts';
+export { rawBodyPlugin } from './raw-body.ts';
+export type { IngestRouteDeps } from './routes.ts';
+export { mountIngest, toEdrError } from './routes.ts';

@@ -1,0 +1,75 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
+import { EdrError } from '../../core/errors.ts';
+import type { CollectorConfig } from '../config.ts';
+import type { CollectorMetrics } from '../plugins/metrics/index.ts';
+import { decodeBody, mediaType } from './body.ts';
+import type { IngestPipeline } from './pipeline.ts';
+import type { IngestProtocol, ProtocolReply } from './protocol.ts';
+
+export interface IngestRouteDeps extends Record<string, unknown> {
+  pipeline: IngestPipeline;
+  metrics: CollectorMetrics;
+  limits: CollectorConfig['ingest'];
+}
+
+/**
+ * Mounts one protocol at `urls` in the calling (encapsulated) context, with an error handler that answers
+ * in the protocol's shape. Every ingest route is this one handler: decode → extract → pipeline → reply.
+ */
+export function mountIngest<Context>(
+  app: FastifyInstance,
+  protocol: IngestProtocol<Context>,
+  urls: readonly string[],
+  deps: IngestRouteDeps,
+  schema?: FastifySchema,
+): void {
+  const { pipeline, limits, metrics } = deps;
+  app.setErrorHandler((error: FastifyError | EdrError, request, reply) => {
+    const edr = toEdrError(error);
+    metrics.requestsRejected.inc({ route: protocol.name, code: edr.code });
+    // A broker outage answers every request with 503: worth a warning each, not an error each.
+    if (edr.status >= 500)
+      request.log[edr.retriable ? 'warn' : 'error']({ err: error }, `${protocol.name} request failed`);
+    if (edr.retriable) reply.header('retry-after', String(edr.retryAfterSeconds ?? limits.retryAfterSeconds));
+    send(reply, protocol.fail(edr));
+  });
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const type = mediaType(request.headers);
+    if (type !== undefined && protocol.mediaTypes !== 'any' && !protocol.mediaTypes.includes(type)) {
+      throw new EdrError(
+        'EDR_ERR_UNSUPPORTED_MEDIA',
+        `${type}; expected ${protocol.mediaTypes.join(' or ')}`,
+      );
+    }
+    const text = await decodeBody(request.body, request.headers, limits.maxBodyBytes);
+    const { candidates, context } = protocol.extract(text, request);
+    if (candidates.length === 0) throw new EdrError('EDR_ERR_NO_RECORDS');
+    if (candidates.length > limits.maxRecordsPerRequest) {
+      throw new EdrError('EDR_ERR_TOO_MANY_RECORDS', `${candidates.length} > ${limits.maxRecordsPerRequest}`);
+    }
+    const outcome = await pipeline.ingest(protocol.name, candidates);
+    send(reply, protocol.reply(outcome, context));
+    return reply;
+  };
+  for (const url of urls) app.post(url, schema ? { schema } : {}, handler);
+}
+
+function send(reply: FastifyReply, { status, body }: ProtocolReply): void {
+  reply.code(status).send(body);
+}
+
+/** Fastify's own errors (body limit, bad content-length, ...) mapped into the catalog. */
+export function toEdrError(error: FastifyError | EdrError | Error): EdrError {
+  if (error instanceof EdrError) return error;
+  const code = (error as FastifyError).code;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return new EdrError('EDR_ERR_BODY_TOO_LARGE', undefined, { cause: error });
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return new EdrError('EDR_ERR_UNSUPPORTED_MEDIA', undefined, { cause: error });
+  const status = (error as FastifyError).statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new EdrError('EDR_ERR_BAD_REQUEST', error.message, { cause: error });
+  }
+  return new EdrError('EDR_ERR_INTERNAL', undefined, { cause: error });
+}

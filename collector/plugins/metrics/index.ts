@@ -1,0 +1,41 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { exposed } from '../expose.ts';
+import { type CollectorMetrics, createCollectorMetrics } from './metrics.ts';
+
+export type { CollectorMetrics, RecordRejectReason } from './metrics.ts';
+
+export function createMetrics(registry = new Registry()): { registry: Registry; metrics: CollectorMetrics } {
+  collectDefaultMetrics({ register: registry, prefix: 'edr_collector_' });
+  return { registry, metrics: createCollectorMetrics(registry) };
+}
+
+export interface MetricsOptions extends Record<string, unknown> {
+  registry: Registry;
+  metrics: CollectorMetrics;
+}
+
+/** Counts requests and in-flight requests for every route; `/metrics` itself is registered by the app. */
+export const metricsPlugin = exposed<MetricsOptions>('edr-metrics', async (app, { metrics }) => {
+  app.addHook('onRequest', async () => {
+    metrics.requestsInFlight.inc();
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.requestsInFlight.dec();
+    metrics.requests.inc({
+      route: request.routeOptions.url ?? 'unmatched',
+      status: String(reply.statusCode),
+    });
+  });
+});
+
+/** GET /metrics in Prometheus text format. */
+export const metricsRoute: FastifyPluginAsync<MetricsOptions & { render: () => Promise<string> }> = async (
+  app,
+  { registry, render },
+) => {
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', registry.contentType);
+    return render();
+  });
+};

@@ -1,0 +1,147 @@
+import { EdrError } from '../../../core/errors.ts';
+import {
+  type Candidate,
+  type IngestOutcome,
+  type IngestProtocol,
+  malformed,
+  type ProtocolReply,
+  type RecordResult,
+} from '../../ingest/index.ts';
+import { type BulkActionName, BulkActionSchema } from './schema.ts';
+
+/** Accepted documents look indexed to the sender: its `_id` is our eventId. */
+function created(index: string, id: string) {
+  return {
+    _index: index,
+    _id: id,
+    _version: 1,
+    result: 'created',
+    _shards: { total: 1, successful: 1, failed: 0 },
+    _seq_no: 0,
+    _primary_term: 1,
+  };
+}
+
+function documentError(result: Extract<RecordResult, { errors: unknown }>) {
+  const reason = result.errors.map((error) => `${error.field}: ${error.message}`).join('; ');
+  return { type: 'document_parsing_exception', reason };
+}
+
+const ERROR_TYPE: Readonly<Record<number, string>> = {
+  401: 'security_exception',
+  403: 'security_exception',
+  413: 'content_too_long_exception',
+  429: 'es_rejected_execution_exception',
+  503: 'unavailable_shards_exception',
+};
+
+function elasticFail(error: EdrError): ProtocolReply {
+  const type = ERROR_TYPE[error.status] ?? (error.status < 500 ? 'illegal_argument_exception' : 'exception');
+  return { status: error.status, body: { error: { type, reason: error.message }, status: error.status } };
+}
+
+function routeParam(request: { params: unknown }, name: string): string | undefined {
+  const value = (request.params as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** `POST /<index>/_doc`: one document (hushd's audit_forward elastic sink sends its AuditEvent as is). */
+export const elasticDocProtocol: IngestProtocol<{ index: string }> = {
+  name: 'elastic_doc',
+  mediaTypes: ['application/json'],
+  extract(text, request) {
+    let record: unknown;
+    try {
+      record = JSON.parse(text);
+    } catch (error) {
+      throw new EdrError('EDR_ERR_BAD_REQUEST', `invalid JSON: ${(error as Error).message}`);
+    }
+    return { candidates: [{ index: 0, record }], context: { index: routeParam(request, 'index') ?? '_doc' } };
+  },
+  reply(outcome, { index }) {
+    const result = outcome.results[0]!;
+    if ('eventId' in result) return { status: 201, body: created(index, result.eventId) };
+    return { status: 400, body: { error: documentError(result), status: 400 } };
+  },
+  fail: elasticFail,
+};
+
+interface BulkItem {
+  action: BulkActionName;
+  index: string;
+  id?: string;
+}
+
+interface BulkContext {
+  items: BulkItem[];
+  startedAt: number;
+}
+
+/**
+ * `POST /_bulk`: NDJSON action/document pairs (hushd's SIEM elastic exporter). index and create carry a
+ * document; update and delete are refused per item. A broken action line fails the whole request, as in
+ * Elasticsearch, because the pairing after it cannot be trusted.
+ */
+export const elasticBulkProtocol: IngestProtocol<BulkContext> = {
+  name: 'elastic_bulk',
+  mediaTypes: ['application/x-ndjson', 'application/json'],
+  extract(text, request) {
+    const defaultIndex = routeParam(request, 'index') ?? '_bulk';
+    const lines = text.split('\n');
+    const candidates: Candidate[] = [];
+    const items: BulkItem[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      if (lines[i]!.trim() === '') continue;
+      const action = parseAction(lines[i]!, i + 1);
+      const item: BulkItem = { action: action.name, index: action.meta._index ?? defaultIndex };
+      if (action.meta._id !== undefined) item.id = action.meta._id;
+      const index = items.length;
+      items.push(item);
+      if (action.name === 'delete') {
+        candidates.push(malformed(index, '(action)', 'delete is not supported', i + 1));
+        continue;
+      }
+      const sourceLine = i + 2;
+      i++;
+      if (action.name === 'update') {
+        candidates.push(malformed(index, '(action)', 'update is not supported', sourceLine));
+        continue;
+      }
+      try {
+        candidates.push({ index, line: sourceLine, record: JSON.parse(lines[i] ?? '') });
+      } catch (error) {
+        candidates.push(
+          malformed(index, '(document)', `invalid JSON: ${(error as Error).message}`, sourceLine),
+        );
+      }
+    }
+    return { candidates, context: { items, startedAt: performance.now() } };
+  },
+  reply(outcome: IngestOutcome, { items, startedAt }) {
+    const responses = outcome.results.map((result) => {
+      const item = items[result.index]!;
+      const body =
+        'eventId' in result
+          ? { ...created(item.index, result.eventId), status: 201 }
+          : { _index: item.index, _id: item.id ?? null, status: 400, error: documentError(result) };
+      return { [item.action]: body };
+    });
+    const took = Math.round(performance.now() - startedAt);
+    return { status: 200, body: { took, errors: outcome.rejected > 0, items: responses } };
+  },
+  fail: elasticFail,
+};
+
+function parseAction(line: string, lineNumber: number) {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new EdrError('EDR_ERR_BAD_REQUEST', `malformed action/metadata line [${lineNumber}]`);
+  }
+  const parsed = BulkActionSchema.safeParse(value);
+  if (!parsed.success)
+    throw new EdrError('EDR_ERR_BAD_REQUEST', `malformed action/metadata line [${lineNumber}]`);
+  const [name, meta] = Object.entries(parsed.data)[0]! as [BulkActionName, { _index?: string; _id?: string }];
+  return { name, meta };
+}

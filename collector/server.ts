@@ -1,0 +1,141 @@
+import cluster, { type Worker } from 'node:cluster';
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { AggregatorRegistry, Registry } from 'prom-client';
+import { buildCollector, type CollectorDeps } from './app.ts';
+import type { CollectorConfig } from './config.ts';
+
+const METRICS_REQUEST = 'edr:collector-metrics';
+const RESTART_DELAY_MS = 1_000;
+
+/**
+ * Runs the collector until SIGTERM/SIGINT and returns the exit code. With `server.workers` > 1 the process
+ * becomes a node:cluster primary: workers share the port (round-robin), each with its own broker producer,
+ * and each enforces 1/N of the rate limits; /metrics on any worker answers the sum over all of them.
+ */
+export async function runCollector(config: CollectorConfig): Promise<number> {
+  const { workers } = config.server;
+  if (workers <= 1) return serve(config, {});
+  if (cluster.isPrimary) return supervise(config);
+  const registry = new Registry();
+  // Constructing it installs prom-client's worker-side listener; the primary aggregates through it.
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries([registry]);
+  const code = await serve(shareLimits(config, workers), { registry, renderMetrics: askPrimaryForMetrics });
+  // The IPC channel to the primary would keep this process alive after the server closed.
+  cluster.worker?.disconnect();
+  return code;
+}
+
+async function serve(config: CollectorConfig, deps: CollectorDeps): Promise<number> {
+  const app = await buildCollector(config, deps);
+  try {
+    await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (error) {
+    app.log.fatal({ err: error }, 'cannot listen');
+    await app.close();
+    return 1;
+  }
+  return untilSignal(async () => {
+    await closeWithin(app, config.server.shutdownTimeoutMs);
+    return 0;
+  });
+}
+
+/** Stop accepting, drain requests in flight (each waits for its broker acknowledgement), flush, close. */
+async function closeWithin(app: FastifyInstance, timeoutMs: number): Promise<void> {
+  app.log.info('shutting down: draining requests in flight');
+  const timer = setTimeout(() => {
+    // Something refuses to finish (a hung broker call): leave rather than hang the orchestrator.
+    app.log.error({ timeoutMs }, 'shutdown timed out');
+    process.exit(1);
+  }, timeoutMs);
+  timer.unref();
+  await app.close();
+  clearTimeout(timer);
+}
+
+function untilSignal(onSignal: () => Promise<number>): Promise<number> {
+  return new Promise((resolve) => {
+    const handle = () => {
+      process.off('SIGTERM', handle);
+      process.off('SIGINT', handle);
+      void onSignal().then(resolve);
+    };
+    process.on('SIGTERM', handle);
+    process.on('SIGINT', handle);
+  });
+}
+
+/** Forks the workers, replaces one that dies, answers their metrics requests, and stops them on a signal. */
+function supervise(config: CollectorConfig): Promise<number> {
+  const aggregator = new AggregatorRegistry();
+  let stopping = false;
+  const fork = () => cluster.fork();
+  cluster.on('message', (worker: Worker, message: { type?: string; id?: string }) => {
+    if (message?.type !== METRICS_REQUEST) return;
+    aggregator.clusterMetrics().then(
+      (text) => worker.send({ type: METRICS_REQUEST, id: message.id, text }),
+      (error: Error) => worker.send({ type: METRICS_REQUEST, id: message.id, error: error.message }),
+    );
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    logLine(50, { worker: worker.process.pid, code, signal }, 'collector worker died; starting another');
+    setTimeout(fork, RESTART_DELAY_MS);
+  });
+  for (let i = 0; i < config.server.workers; i++) fork();
+  logLine(30, { workers: config.server.workers }, 'collector primary started');
+  return untilSignal(async () => {
+    stopping = true;
+    const running = Object.values(cluster.workers ?? {}).filter(
+      (worker): worker is Worker => worker !== undefined,
+    );
+    const exits = running.map(
+      (worker) => new Promise<number>((resolve) => worker.once('exit', (code) => resolve(code ?? 1))),
+    );
+    for (const worker of running) worker.process.kill('SIGTERM');
+    const codes = await Promise.all(exits);
+    return codes.every((code) => code === 0) ? 0 : 1;
+  });
+}
+
+function askPrimaryForMetrics(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const id = randomUUID();
+    const timer = setTimeout(
+      () => finish(new Error('no metrics from the cluster primary within 5 s')),
+      5_000,
+    );
+    const onMessage = (message: { type?: string; id?: string; text?: string; error?: string }) => {
+      if (message?.type !== METRICS_REQUEST || message.id !== id) return;
+      finish(message.error ? new Error(message.error) : undefined, message.text);
+    };
+    const finish = (error?: Error, text?: string) => {
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      if (error) reject(error);
+      else resolve(text ?? '');
+    };
+    process.on('message', onMessage);
+    process.send?.({ type: METRICS_REQUEST, id });
+  });
+}
+
+/** Connections are spread round-robin, so N workers each allowing 1/N approximate the configured limits. */
+function shareLimits(config: CollectorConfig, workers: number): CollectorConfig {
+  const share = (limits: { ratePerSecond: number; burst: number }) => ({
+    ratePerSecond: limits.ratePerSecond / workers,
+    burst: Math.max(1, limits.burst / workers),
+  });
+  const { rateLimit } = config;
+  return {
+    ...config,
+    rateLimit: { ...rateLimit, perKey: share(rateLimit.perKey), perAgent: share(rateLimit.perAgent) },
+  };
+}
+
+/** The primary has no fastify app; it writes the same JSON lines as the workers' pino logs. */
+function logLine(level: 30 | 50, fields: Record<string, unknown>, msg: string): void {
+  process.stderr.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, ...fields, msg })}\n`);
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { splitConcatenated, splitDocument, splitLines } from '../ingest/index.ts';
+
+describe('framing', () => {
+  it('splits NDJSON, skipping blank lines and keeping 1-based line numbers', () => {
+    const candidates = splitLines('{"a":1}\r\n\n{oops\n{"a":3}\n');
+    expect(candidates).toMatchObject([
+      { index: 0, line: 1, record: { a: 1 } },
+      { index: 1, line: 3, error: { field: '(line)', reason: 'malformed' } },
+      { index: 2, line: 4, record: { a: 3 } },
+    ]);
+  });
+
+  it('reads a JSON object or array, and falls back to NDJSON for several lines', () => {
+    expect(splitDocument('{"a":1}')).toEqual([{ index: 0, record: { a: 1 } }]);
+    expect(splitDocument('[{"a":1},2]')).toEqual([
+      { index: 0, record: { a: 1 } },
+      { index: 1, record: 2 },
+    ]);
+    expect(splitDocument('{"a":1}\n{"a":2}')).toMatchObject([{ line: 1 }, { line: 2 }]);
+    expect(splitDocument('{"a":')).toMatchObject([{ index: 0, error: { reason: 'malformed' } }]);
+  });
+
+  it('splits concatenated JSON values (Splunk HEC batches) and isolates a broken one', () => {
+    const text = '{"event":{"x":"}{"}}{"event":2}\n {"event":3} nonsense {"event":"\\"q"}';
+    const candidates = splitConcatenated(text);
+    expect(candidates.map((candidate) => candidate.record ?? 'error')).toEqual([
+      { event: { x: '}{' } },
+      { event: 2 },
+      { event: 3 },
+      'error',
+      { event: '"q' },
+    ]);
+    expect(splitConcatenated('{"a":1} } "s" {"b":2').map((candidate) => candidate.record ?? 'error')).toEqual(
+      [{ a: 1 }, 'error', 's', 'error'],
+    );
+  });
+});

@@ -1,0 +1,43 @@
+import type { Admin } from 'kafkajs';
+import type { TransportConfig } from '../config.ts';
+import type { Consumer, ConsumerOptions, Producer, Transport, TransportLogger } from '../types.ts';
+import { createKafkaClient } from './client.ts';
+import { KafkaConsumer } from './consumer.ts';
+import { KafkaProducer } from './producer.ts';
+
+/** Kafka: one topic per logical stream, one shared client and admin connection per transport. */
+export function createKafkaTransport(config: TransportConfig, log: TransportLogger): Transport {
+  const kafka = createKafkaClient(config.kafka, log);
+  const adminClient = kafka.admin();
+  let adminConnected: Promise<Admin> | undefined;
+  const admin = (): Promise<Admin> => {
+    adminConnected ??= adminClient.connect().then(
+      () => adminClient,
+      (error: unknown) => {
+        adminConnected = undefined;
+        throw error;
+      },
+    );
+    return adminConnected;
+  };
+  const owned: Array<Producer | Consumer> = [];
+  const deps = { kafka, admin, names: config.names, config: config.kafka, log };
+  return {
+    kind: 'kafka',
+    names: config.names,
+    createProducer(): Producer {
+      const producer = new KafkaProducer({ ...deps, publishTimeoutMs: config.publishTimeoutMs });
+      owned.push(producer);
+      return producer;
+    },
+    createConsumer(options: ConsumerOptions): Consumer {
+      const consumer = new KafkaConsumer(deps, options);
+      owned.push(consumer);
+      return consumer;
+    },
+    async close(): Promise<void> {
+      await Promise.allSettled(owned.map((client) => client.close()));
+      await adminClient.disconnect();
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import type { Admin, ITopicConfig } from 'kafkajs';
+import type { KafkaConfig } from '../config.ts';
+import type { StreamName } from '../types.ts';
+
+/** Logical streams whose topics keep only the latest record per key (checkpoints). */
+const COMPACTED: ReadonlySet<StreamName> = new Set(['state']);
+
+/** Creates the missing topics; a topic created concurrently by another process counts as present. */
+export async function ensureTopics(
+  admin: Admin,
+  names: Readonly<Record<StreamName, string>>,
+  config: KafkaConfig,
+): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing: ITopicConfig[] = [];
+  for (const [stream, topic] of Object.entries(names) as [StreamName, string][]) {
+    if (existing.has(topic)) continue;
+    missing.push({
+      topic,
+      numPartitions: config.partitions,
+      replicationFactor: config.replicationFactor,
+      configEntries: COMPACTED.has(stream) ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+    });
+  }
+  if (missing.length === 0) return;
+  try {
+    await admin.createTopics({ topics: missing, waitForLeaders: true });
+  } catch (error) {
+    // Another collector or processor won the race: fine as long as the topics exist now.
+    const now = new Set(await admin.listTopics());
+    if (missing.some(({ topic }) => !now.has(topic))) throw error;
+  }
+}

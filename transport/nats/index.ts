@@ -1,0 +1,30 @@
+import type { TransportConfig } from '../config.ts';
+import type { Consumer, ConsumerOptions, Producer, Transport, TransportLogger } from '../types.ts';
+import { NatsConnectionHandle } from './connection.ts';
+import { NatsConsumer } from './consumer.ts';
+import { NatsProducer } from './producer.ts';
+
+/** NATS JetStream: one stream holding `<prefix>.<token>` subjects for every logical stream. */
+export function createNatsTransport(config: TransportConfig, log: TransportLogger): Transport {
+  const connection = new NatsConnectionHandle(config.nats, log);
+  const owned: Array<Producer | Consumer> = [];
+  const deps = { connection, config: config.nats, names: config.names, log };
+  return {
+    kind: 'nats',
+    names: config.names,
+    createProducer(): Producer {
+      const producer = new NatsProducer({ ...deps, publishTimeoutMs: config.publishTimeoutMs });
+      owned.push(producer);
+      return producer;
+    },
+    createConsumer(options: ConsumerOptions): Consumer {
+      const consumer = new NatsConsumer(deps, options);
+      owned.push(consumer);
+      return consumer;
+    },
+    async close(): Promise<void> {
+      await Promise.allSettled(owned.map((client) => client.close()));
+      await connection.close();
+    },
+  };
+}
