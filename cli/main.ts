@@ -9,6 +9,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: 'run the HTTP collector: authenticated ingestion into Kafka, NATS JetStream or memory',
     load: () => import('./commands/collector.ts'),
   },
+  processor: {
+    summary: 'run the stream processor: consume events, detect, alert, deliver to sinks',
+    load: () => import('./commands/processor.ts'),
+  },
   replay: {
     summary: 'run the detection engine over JSONL event files and print alerts',
     load: () => import('./commands/replay.ts'),
@@ -16,6 +20,14 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
   rules: {
     summary: 'validate rule files, or test rules against their fixtures (detections as code)',
     load: () => import('./commands/rules.ts'),
+  },
+  setup: {
+    summary: 'install Elasticsearch templates, Kibana data views and dashboards, and broker topics',
+    load: () => import('./commands/setup.ts'),
+  },
+  simulate: {
+    summary: 'send a realistic fleet of agent sessions, with attacks mixed in, to a collector',
+    load: () => import('./commands/simulate.ts'),
   },
 };
 

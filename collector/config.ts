@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { TransportConfigSchema } from '../transport/index.ts';
-import { type ConfigInputs, type ConfigOverride, loadConfig } from './config-loader.ts';
+import { type ConfigInputs, type ConfigOverride, ENV_PREFIX, loadConfig } from '../core/config.ts';
 
 export const SCOPES = ['ingest', 'read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -103,7 +103,6 @@ export type CollectorConfig = z.infer<typeof CollectorConfigSchema>;
 export type ApiKey = z.infer<typeof ApiKeySchema>;
 export type SourceConfig = z.infer<typeof SourceSchema>;
 
-export const ENV_PREFIX = 'CLAWDSTRIKE_EDR_';
 
 export interface CollectorConfigInputs extends ConfigInputs {
   /** The --port flag; wins over PORT and the config. */

@@ -4,11 +4,8 @@ export type { ApiKey, CollectorConfig, CollectorConfigInputs, Scope, SourceConfi
 export {
   ApiKeySchema,
   CollectorConfigSchema,
-  ENV_PREFIX,
   loadCollectorConfig,
   SCOPES,
   SourceSchema,
 } from './config.ts';
-export type { ConfigInputs, ConfigOverride } from './config-loader.ts';
-export { loadConfig } from './config-loader.ts';
 export { runCollector } from './server.ts';

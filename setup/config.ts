@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type ConfigInputs, type ConfigOverride, ENV_PREFIX, loadConfig } from '../collector/index.ts';
+import { type ConfigInputs, type ConfigOverride, ENV_PREFIX, loadConfig } from '../core/config.ts';
 import { ElasticsearchSinkConfigSchema, SinksConfigSchema } from '../sinks/index.ts';
 import { TransportConfigSchema } from '../transport/index.ts';
 

@@ -6,6 +6,8 @@ import { createMemoryTransport } from './memory/index.ts';
 import { createNatsTransport } from './nats/index.ts';
 import type { Transport, TransportLogger } from './types.ts';
 
+export type { CheckpointStore } from './checkpoints.ts';
+export { MemoryCheckpointStore } from './checkpoints.ts';
 export type { KafkaConfig, MemoryConfig, NatsConfig, TransportConfig } from './config.ts';
 export { TransportConfigSchema } from './config.ts';
 export { RECORD_HEADERS } from './headers.ts';

@@ -1,3 +1,5 @@
+import type { CheckpointStore } from './checkpoints.ts';
+
 /** The logical streams of the pipeline; each adapter maps them to topics or subjects (see config `names`). */
 export const STREAMS = ['events', 'violations', 'audit', 'alerts', 'dlq', 'state'] as const;
 export type StreamName = (typeof STREAMS)[number];
@@ -108,6 +110,8 @@ export interface Transport {
   readonly names: Readonly<Record<StreamName, string>>;
   createProducer(): Producer;
   createConsumer(options: ConsumerOptions): Consumer;
+  /** Durable storage for processor state: the compacted `state` topic, a JetStream KV bucket, or memory. */
+  createCheckpointStore(): CheckpointStore;
   /** Closes every producer and consumer it created, then the connection. */
   close(): Promise<void>;
 }

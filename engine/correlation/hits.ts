@@ -20,8 +20,11 @@ export const BufferStateSchema = z.object({
   kind: z.literal('buffer'),
   hits: z.array(HitSchema),
   watermark: z.number(),
-  /** all_of: the newest time each condition was seen (by bit), a cheap first test before searching. */
-  latest: z.array(z.number()).optional(),
+  /**
+   * all_of: the newest time each condition was seen (by bit), a cheap first test before searching. Conditions
+   * not seen yet are holes, which JSON writes as null: both mean "never".
+   */
+  latest: z.array(z.number().nullable()).optional(),
 });
 export type BufferState = z.infer<typeof BufferStateSchema>;
 

@@ -1,4 +1,5 @@
-import { CollectorConfigSchema, ENV_PREFIX, loadCollectorConfig, loadConfig } from '../../collector/index.ts';
+import { CollectorConfigSchema, loadCollectorConfig } from '../../collector/index.ts';
+import { ENV_PREFIX, loadConfig } from '../../core/config.ts';
 import { ProcessorConfigSchema } from '../../processor/index.ts';
 import { loadSetupConfig, SetupConfigSchema } from '../../setup/index.ts';
 

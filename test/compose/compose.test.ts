@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ENV_PREFIX } from '../../collector/index.ts';
+import { ENV_PREFIX } from '../../core/config.ts';
 import { KAFKA_VERSION } from '../harness/services.ts';
 import { REPO_ROOT } from '../support/shared.ts';
 import {

@@ -1,18 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Consumer as KafkaJsConsumer, Producer as KafkaJsProducer } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import type { CheckpointStore } from '../checkpoints.ts';
+import type { KafkaConfig } from '../config.ts';
 import { withTimeout } from '../errors.ts';
-import type { TransportLogger } from '../types.ts';
+import type { StreamName } from '../types.ts';
 import { kafkaError } from './client.ts';
+import { ensureTopics } from './topics.ts';
 
 export interface KafkaCheckpointOptions {
   kafka: Kafka;
   admin: () => Promise<Admin>;
-  /** The compacted topic holding the latest checkpoint per key. */
-  topic: string;
-  clientId: string;
+  /** Topic names; checkpoints live in the compacted `state` topic. */
+  names: Readonly<Record<StreamName, string>>;
+  config: KafkaConfig;
   timeoutMs: number;
-  log: TransportLogger;
 }
 
 /**
@@ -32,9 +34,15 @@ export class KafkaCheckpointStore implements CheckpointStore {
 
   constructor(options: KafkaCheckpointOptions) {
     this.#options = options;
-    this.#producer = options.kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+    this.#producer = options.kafka.producer({
+      idempotent: true,
+      allowAutoTopicCreation: false,
+      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    });
     // A private group that never commits: every store reads the whole topic, and no group state outlives it.
-    this.#reader = options.kafka.consumer({ groupId: `${options.clientId}-checkpoints-${randomUUID()}` });
+    this.#reader = options.kafka.consumer({
+      groupId: `${options.config.clientId}-checkpoints-${randomUUID()}`,
+    });
   }
 
   async load(key: string): Promise<Uint8Array | undefined> {
@@ -51,7 +59,7 @@ export class KafkaCheckpointStore implements CheckpointStore {
       await this.#start();
       await withTimeout(
         this.#producer.send({
-          topic: this.#options.topic,
+          topic: this.#options.names.state,
           acks: -1,
           messages: [{ key, value: Buffer.from(value) }],
         }),
@@ -70,9 +78,12 @@ export class KafkaCheckpointStore implements CheckpointStore {
 
   #start(): Promise<void> {
     this.#started ??= (async () => {
+      if (this.#options.config.createTopics) {
+        await ensureTopics(await this.#options.admin(), this.#options.names, this.#options.config);
+      }
       await this.#producer.connect();
       await this.#reader.connect();
-      await this.#reader.subscribe({ topic: this.#options.topic, fromBeginning: true });
+      await this.#reader.subscribe({ topic: this.#options.names.state, fromBeginning: true });
       await this.#reader.run({
         autoCommit: false,
         eachMessage: async ({ partition, message }) => {
@@ -95,7 +106,7 @@ export class KafkaCheckpointStore implements CheckpointStore {
   async #catchUp(): Promise<void> {
     await this.#start();
     const admin = await this.#options.admin();
-    const ends = await admin.fetchTopicOffsets(this.#options.topic);
+    const ends = await admin.fetchTopicOffsets(this.#options.names.state);
     const behind = () =>
       ends.some(({ partition, high, low }) => {
         const end = BigInt(high);

@@ -1,6 +1,8 @@
 import type { Admin } from 'kafkajs';
+import type { CheckpointStore } from '../checkpoints.ts';
 import type { TransportConfig } from '../config.ts';
 import type { Consumer, ConsumerOptions, Producer, Transport, TransportLogger } from '../types.ts';
+import { KafkaCheckpointStore } from './checkpoints.ts';
 import { createKafkaClient } from './client.ts';
 import { KafkaConsumer } from './consumer.ts';
 import { KafkaProducer } from './producer.ts';
@@ -20,7 +22,7 @@ export function createKafkaTransport(config: TransportConfig, log: TransportLogg
     );
     return adminConnected;
   };
-  const owned: Array<Producer | Consumer> = [];
+  const owned: Array<Producer | Consumer | CheckpointStore> = [];
   const deps = { kafka, admin, names: config.names, config: config.kafka, log };
   return {
     kind: 'kafka',
@@ -34,6 +36,11 @@ export function createKafkaTransport(config: TransportConfig, log: TransportLogg
       const consumer = new KafkaConsumer(deps, options);
       owned.push(consumer);
       return consumer;
+    },
+    createCheckpointStore(): CheckpointStore {
+      const store = new KafkaCheckpointStore({ ...deps, timeoutMs: config.publishTimeoutMs });
+      owned.push(store);
+      return store;
     },
     async close(): Promise<void> {
       await Promise.allSettled(owned.map((client) => client.close()));

@@ -5,6 +5,12 @@ import type { StreamName } from '../types.ts';
 /** Logical streams whose topics keep only the latest record per key (checkpoints). */
 const COMPACTED: ReadonlySet<StreamName> = new Set(['state']);
 
+/** A partition's engine snapshot can outgrow the broker's 1 MB default record size. */
+const CHECKPOINT_TOPIC_CONFIG = [
+  { name: 'cleanup.policy', value: 'compact' },
+  { name: 'max.message.bytes', value: String(64 * 1024 * 1024) },
+];
+
 /** Creates the missing topics; a topic created concurrently by another process counts as present. */
 export async function ensureTopics(
   admin: Admin,
@@ -19,7 +25,7 @@ export async function ensureTopics(
       topic,
       numPartitions: config.partitions,
       replicationFactor: config.replicationFactor,
-      configEntries: COMPACTED.has(stream) ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+      configEntries: COMPACTED.has(stream) ? CHECKPOINT_TOPIC_CONFIG : [],
     });
   }
   if (missing.length === 0) return;

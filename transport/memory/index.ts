@@ -1,4 +1,5 @@
 import { EdrError } from '../../core/errors.ts';
+import { MemoryCheckpointStore } from '../checkpoints.ts';
 import type { TransportConfig } from '../config.ts';
 import { Delivery, runBatch } from '../delivery.ts';
 import type {
@@ -35,6 +36,7 @@ export function createMemoryTransport(config: TransportConfig, log: TransportLog
     kind: 'memory',
     names: config.names,
     createProducer: () => new MemoryProducer(logOf),
+    createCheckpointStore: () => new MemoryCheckpointStore(),
     createConsumer(options: ConsumerOptions): Consumer {
       const consumer = new MemoryConsumer(logOf(options.stream), options, config.names[options.stream], log);
       consumers.push(consumer);

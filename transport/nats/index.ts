@@ -1,5 +1,7 @@
+import type { CheckpointStore } from '../checkpoints.ts';
 import type { TransportConfig } from '../config.ts';
 import type { Consumer, ConsumerOptions, Producer, Transport, TransportLogger } from '../types.ts';
+import { NatsCheckpointStore } from './checkpoints.ts';
 import { NatsConnectionHandle } from './connection.ts';
 import { NatsConsumer } from './consumer.ts';
 import { NatsProducer } from './producer.ts';
@@ -7,7 +9,7 @@ import { NatsProducer } from './producer.ts';
 /** NATS JetStream: one stream holding `<prefix>.<token>` subjects for every logical stream. */
 export function createNatsTransport(config: TransportConfig, log: TransportLogger): Transport {
   const connection = new NatsConnectionHandle(config.nats, log);
-  const owned: Array<Producer | Consumer> = [];
+  const owned: Array<Producer | Consumer | CheckpointStore> = [];
   const deps = { connection, config: config.nats, names: config.names, log };
   return {
     kind: 'nats',
@@ -21,6 +23,15 @@ export function createNatsTransport(config: TransportConfig, log: TransportLogge
       const consumer = new NatsConsumer(deps, options);
       owned.push(consumer);
       return consumer;
+    },
+    createCheckpointStore(): CheckpointStore {
+      const store = new NatsCheckpointStore(
+        connection,
+        `${config.nats.stream}-checkpoints`,
+        config.publishTimeoutMs,
+      );
+      owned.push(store);
+      return store;
     },
     async close(): Promise<void> {
       await Promise.allSettled(owned.map((client) => client.close()));

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import type { z } from 'zod';
-import { EdrError } from '../core/errors.ts';
+import { EdrError } from './errors.ts';
+
+/** Every environment variable the application reads starts with this. */
+export const ENV_PREFIX = 'CLAWDSTRIKE_EDR_';
 
 export interface ConfigInputs {
   /** Config file (JSON, or YAML by extension); defaults to the `<PREFIX>CONFIG` env var. */

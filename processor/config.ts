@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { SinksConfigSchema } from '../sinks/index.ts';
+import { TransportConfigSchema } from '../transport/index.ts';
+
+const pathList = z.preprocess(
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((part) => part.trim())
+          .filter(Boolean)
+      : value,
+  z.array(z.string().min(1)),
+);
+
+export const ProcessorSettingsSchema = z
+  .strictObject({
+    host: z.string().min(1).default('0.0.0.0').describe('address of /healthz, /readyz and /metrics'),
+    port: z.int().min(0).max(65_535).default(9464),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    group: z
+      .string()
+      .min(1)
+      .default('clawdstrike-processor')
+      .describe('Kafka consumer group / JetStream durable; processors sharing it split the partitions'),
+    maxBatchSize: z.int().positive().default(2_000).describe('messages per batch (NATS and memory)'),
+    fromBeginning: z
+      .boolean()
+      .default(true)
+      .describe('where a new group starts: oldest retained record, or new ones only'),
+    rules: pathList.optional().describe('rule files or folders; the bundled rules/ when unset'),
+    intel: pathList.default([]).describe('threat-intel files or folders'),
+    assets: pathList.default([]).describe('agent inventory files (JSON or CSV)'),
+    watch: z
+      .boolean()
+      .default(true)
+      .describe('reload rules, intel and assets when their files change (SIGHUP always does)'),
+    checkpoints: z
+      .boolean()
+      .default(true)
+      .describe('save engine state per partition after each batch and restore it on assignment'),
+    shutdownTimeoutMs: z.int().positive().default(15_000),
+  })
+  .prefault({});
+
+/** The processor's part of the shared config file; `transport` and `sinks` are shared with the other commands. */
+export const ProcessorConfigSchema = z.object({
+  processor: ProcessorSettingsSchema,
+  transport: TransportConfigSchema.prefault({}),
+  sinks: SinksConfigSchema.prefault({}),
+});
+export type ProcessorConfig = z.infer<typeof ProcessorConfigSchema>;
+export type ProcessorSettings = z.infer<typeof ProcessorSettingsSchema>;

@@ -1,0 +1,115 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { EngineStats } from '../engine/index.ts';
+import type { PartitionLag } from '../transport/index.ts';
+
+export interface MetricSources {
+  lag: () => readonly PartitionLag[];
+  engines: () => Promise<Array<{ partition: string; stats: EngineStats }>>;
+  sinkPending: () => number;
+}
+
+export type ProcessorMetrics = ReturnType<typeof createProcessorMetrics>['metrics'];
+
+/** Every processor metric on its own registry; gauges read their sources when scraped. */
+export function createProcessorMetrics(sources: MetricSources) {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry, prefix: 'edr_processor_' });
+  const metrics = {
+    events: new Counter({
+      name: 'edr_processor_events_total',
+      help: 'Events decoded and run through the engine',
+      registers,
+    }),
+    alerts: new Counter({
+      name: 'edr_processor_alerts_total',
+      help: 'Alerts emitted, by rule and severity',
+      labelNames: ['rule', 'severity'] as const,
+      registers,
+    }),
+    deadLettered: new Counter({
+      name: 'edr_processor_dlq_total',
+      help: 'Poison records sent to the dead-letter stream',
+      registers,
+    }),
+    batches: new Counter({
+      name: 'edr_processor_batches_total',
+      help: 'Batches handled, by result',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    evaluationSeconds: new Histogram({
+      name: 'edr_processor_rule_evaluation_seconds',
+      help: 'Engine time per batch (sessions, rules, correlation, enrichment)',
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
+    checkpointSeconds: new Histogram({
+      name: 'edr_processor_checkpoint_seconds',
+      help: 'Time to save one partition checkpoint',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
+    restoreFailures: new Counter({
+      name: 'edr_processor_checkpoint_restore_failures_total',
+      help: 'Checkpoints that could not be read; the partition state started empty',
+      registers,
+    }),
+    paused: new Gauge({
+      name: 'edr_processor_paused',
+      help: '1 while consumption is paused because sinks are saturated',
+      registers,
+    }),
+    reloads: new Counter({
+      name: 'edr_processor_reloads_total',
+      help: 'Rule/intel/asset reloads, by result',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+  };
+  new Gauge({
+    name: 'edr_processor_consumer_lag',
+    help: 'Records behind the end of each assigned partition',
+    labelNames: ['partition'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const { partition, lag } of sources.lag()) this.set({ partition }, lag);
+    },
+  });
+  new Gauge({
+    name: 'edr_processor_sink_pending_items',
+    help: 'Items handed to sinks and not yet finalized',
+    registers,
+    collect() {
+      this.set(sources.sinkPending());
+    },
+  });
+  new Gauge({
+    name: 'edr_processor_state_size',
+    help: 'Engine state entries per partition and kind (sessions, correlationStates, partialMatches, ...)',
+    labelNames: ['partition', 'kind'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const { partition, stats } of await sources.engines()) {
+        for (const [kind, size] of Object.entries(stats.state)) this.set({ partition, kind }, size);
+      }
+    },
+  });
+  new Gauge({
+    name: 'edr_processor_state_evictions',
+    help: 'How often each engine bound bit, per partition (counts since the engine started)',
+    labelNames: ['partition', 'kind'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const { partition, stats } of await sources.engines()) {
+        for (const [kind, count] of Object.entries(stats.evictions)) this.set({ partition, kind }, count);
+        this.set({ partition, kind: 'lateEvents' }, stats.lateEvents);
+        this.set({ partition, kind: 'duplicatesDropped' }, stats.duplicatesDropped);
+      }
+    },
+  });
+  return { registry, metrics };
+}

@@ -1,0 +1,260 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.ts';
+import type {
+  Alert,
+  DetectionEngine,
+  EngineInputPaths,
+  EngineLimits,
+  Envelope,
+  RecordError,
+} from '../engine/index.ts';
+import type { SinkRouter } from '../sinks/index.ts';
+import type {
+  Batch,
+  CheckpointStore,
+  Consumer,
+  Message,
+  OutboundRecord,
+  Producer,
+  Transport,
+} from '../transport/index.ts';
+import type { ProcessorSettings } from './config.ts';
+import { decodeEvent } from './decode.ts';
+import { createProcessorMetrics, type ProcessorMetrics } from './metrics.ts';
+import { PartitionEngines } from './partition-engines.ts';
+import { Reloader } from './reloader.ts';
+
+export interface ProcessorDeps {
+  transport: Transport;
+  router: SinkRouter;
+  /** Engine state per partition; omit to keep state in memory only (single-process mode). */
+  checkpoints?: CheckpointStore;
+  clock: Clock;
+  log: Logger;
+  inputs: EngineInputPaths;
+  limits?: Partial<EngineLimits>;
+}
+
+/** Headers on a dead-lettered record; its value is the original bytes, untouched. */
+export const DLQ_HEADERS = {
+  error: 'edr-dlq-error',
+  partition: 'edr-dlq-partition',
+  offset: 'edr-dlq-offset',
+} as const;
+
+/** How often a long batch tells the broker it is still alive (group membership, NATS ack deadline). */
+const HEARTBEAT_MS = 3_000;
+
+/**
+ * consume → engine → alerts to the `alerts` stream → sinks → checkpoint → commit.
+ * A batch's position is committed only after all of that succeeded, so a crash anywhere before it makes the
+ * batch come again (at least once); the engine drops events it already saw, and alert ids are deterministic,
+ * so the repeat produces no new alert downstream.
+ */
+export class Processor {
+  readonly #settings: ProcessorSettings;
+  readonly #deps: ProcessorDeps;
+  readonly #producer: Producer;
+  readonly #consumer: Consumer;
+  readonly #engines: PartitionEngines;
+  readonly #reloader: Reloader;
+  readonly #metrics: ProcessorMetrics;
+  readonly #http: FastifyInstance;
+  #consuming = false;
+
+  constructor(settings: ProcessorSettings, deps: ProcessorDeps) {
+    this.#settings = settings;
+    this.#deps = deps;
+    this.#reloader = new Reloader({
+      paths: deps.inputs,
+      watch: settings.watch,
+      log: deps.log,
+      apply: (inputs) => this.#engines.reload(inputs),
+    });
+    this.#engines = new PartitionEngines({
+      inputs: () => this.#reloader.current,
+      clock: deps.clock,
+      limits: deps.limits,
+      checkpoints: settings.checkpoints ? deps.checkpoints : undefined,
+      group: settings.group,
+      onRestore: (partition, outcome) => {
+        if (outcome.restored || outcome.reason === 'no checkpoint') {
+          deps.log.info({ partition, ...outcome }, 'partition engine ready');
+          return;
+        }
+        this.#metrics.restoreFailures.inc();
+        deps.log.error({ partition, ...outcome }, 'checkpoint unreadable: partition state starts empty');
+      },
+    });
+    this.#producer = deps.transport.createProducer();
+    this.#consumer = deps.transport.createConsumer({
+      stream: 'events',
+      group: settings.group,
+      maxBatchSize: settings.maxBatchSize,
+      fromBeginning: settings.fromBeginning,
+      onAssignment: (partitions) => {
+        deps.log.info({ partitions }, 'partitions assigned');
+        this.#engines.retain(partitions);
+      },
+    });
+    const { registry, metrics } = createProcessorMetrics({
+      lag: () => this.#consumer.lag(),
+      engines: async () =>
+        (await this.#engines.all()).map(({ partition, engine }) => ({ partition, stats: engine.stats() })),
+      sinkPending: () => deps.router.pendingItems(),
+    });
+    this.#metrics = metrics;
+    this.#http = Fastify({
+      loggerInstance: deps.log.child({ component: 'processor-http' }) as FastifyBaseLogger,
+    });
+    this.#http.get('/healthz', async () => ({ status: 'ok' }));
+    this.#http.get('/readyz', async (_request, reply) => {
+      const ready = this.#consuming && (await this.#producer.ready());
+      return reply.code(ready ? 200 : 503).send({ ready, rules: this.#reloader.stats() });
+    });
+    this.#http.get('/metrics', async (_request, reply) => {
+      reply.header('content-type', registry.contentType);
+      return registry.metrics();
+    });
+  }
+
+  /** Where /healthz, /readyz and /metrics listen once started. */
+  get address(): string {
+    const address = this.#http.server.address();
+    return typeof address === 'object' && address ? `http://${this.#settings.host}:${address.port}` : '';
+  }
+
+  async start(): Promise<void> {
+    await this.#http.listen({ host: this.#settings.host, port: this.#settings.port });
+    await this.#deps.router.start();
+    await this.#producer.connect();
+    this.#reloader.start();
+    await this.#consumer.start((batch) => this.#handle(batch));
+    this.#consuming = true;
+    this.#deps.log.info(
+      { group: this.#settings.group, transport: this.#deps.transport.kind },
+      'processor consuming',
+    );
+  }
+
+  /** Finishes the batch in hand, commits it, flushes sinks, then disconnects. */
+  async stop(): Promise<void> {
+    this.#consuming = false;
+    this.#reloader.stop();
+    await this.#consumer.close();
+    await this.#deps.router.close();
+    await this.#producer.close();
+    await this.#deps.checkpoints?.close();
+    await this.#deps.transport.close();
+    await this.#http.close();
+  }
+
+  /** Applies changed rule/intel/asset files now (what SIGHUP does). */
+  reload(): Promise<boolean> {
+    return this.#reloader.reload('request');
+  }
+
+  async #handle(batch: Batch): Promise<void> {
+    try {
+      await this.#whileAlive(batch, this.#waitForSinks());
+      const engine = await this.#engines.forPartition(batch.partition);
+      const events = await this.#decode(batch);
+      const alerts = this.#evaluate(engine, events);
+      if (alerts.length > 0) await this.#producer.publish(alerts.map(alertRecord));
+      await this.#whileAlive(batch, this.#deps.router.deliver({ events, alerts }));
+      const saved = this.#metrics.checkpointSeconds.startTimer();
+      await this.#engines.checkpoint(batch.partition, engine);
+      saved();
+      this.#metrics.batches.inc({ result: 'ok' });
+    } catch (error) {
+      this.#metrics.batches.inc({ result: 'failed' });
+      this.#deps.log.error(
+        { err: error, partition: batch.partition },
+        'batch failed; it will be delivered again',
+      );
+      throw error;
+    }
+  }
+
+  /** Poison records go to the dead-letter stream with their error; the rest continue. */
+  async #decode(batch: Batch): Promise<Envelope[]> {
+    const events: Envelope[] = [];
+    const poison: Array<{ message: Message; errors: RecordError[] }> = [];
+    for (const message of batch.messages) {
+      const decoded = decodeEvent(message.value, message.timestamp);
+      if (decoded.ok) events.push(decoded.event);
+      else poison.push({ message, errors: decoded.errors });
+    }
+    if (poison.length > 0) {
+      await this.#producer.publish(poison.map(({ message, errors }) => deadLetterRecord(message, errors)));
+      for (const { message, errors } of poison) message.term(errors[0]?.message);
+      this.#metrics.deadLettered.inc(poison.length);
+      this.#deps.log.warn(
+        { partition: batch.partition, count: poison.length },
+        'poison records dead-lettered',
+      );
+    }
+    return events;
+  }
+
+  #evaluate(engine: DetectionEngine, events: readonly Envelope[]): Alert[] {
+    const stopTimer = this.#metrics.evaluationSeconds.startTimer();
+    const alerts = engine.processBatch(events);
+    stopTimer();
+    this.#metrics.events.inc(events.length);
+    for (const alert of alerts) this.#metrics.alerts.inc({ rule: alert.ruleId, severity: alert.severity });
+    return alerts;
+  }
+
+  /** Backpressure: while sinks hold too much, stop fetching instead of buffering without bound. */
+  async #waitForSinks(): Promise<void> {
+    const router = this.#deps.router;
+    if (!router.saturated()) return;
+    this.#consumer.pause();
+    this.#metrics.paused.set(1);
+    this.#deps.log.warn({ pending: router.pendingItems() }, 'sinks saturated; consumption paused');
+    try {
+      await router.whenUnsaturated();
+    } finally {
+      this.#consumer.resume();
+      this.#metrics.paused.set(0);
+    }
+  }
+
+  /** Keeps the batch's lease while a slow step runs. */
+  async #whileAlive<T>(batch: Batch, work: Promise<T>): Promise<T> {
+    const timer = setInterval(() => void batch.heartbeat().catch(() => undefined), HEARTBEAT_MS);
+    try {
+      return await work;
+    } finally {
+      clearInterval(timer);
+    }
+  }
+}
+
+function alertRecord(alert: Alert): OutboundRecord {
+  return {
+    stream: 'alerts',
+    key: `${alert.agentId}:${alert.sessionId}`,
+    token: alert.agentId,
+    id: alert.alertId,
+    value: Buffer.from(JSON.stringify(alert)),
+    headers: { 'edr-alert-id': alert.alertId, 'edr-rule-id': alert.ruleId, 'edr-severity': alert.severity },
+  };
+}
+
+function deadLetterRecord(message: Message, errors: readonly RecordError[]): OutboundRecord {
+  return {
+    stream: 'dlq',
+    key: message.key ?? message.partition,
+    token: 'processor',
+    value: message.value,
+    headers: {
+      ...message.headers,
+      [DLQ_HEADERS.error]: JSON.stringify(errors.slice(0, 10)),
+      [DLQ_HEADERS.partition]: message.partition,
+      [DLQ_HEADERS.offset]: message.offset,
+    },
+  };
+}
