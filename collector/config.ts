@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { TransportConfigSchema } from '../transport/index.ts';
 import { type ConfigInputs, type ConfigOverride, ENV_PREFIX, loadConfig } from '../core/config.ts';
+import { TransportConfigSchema } from '../transport/index.ts';
 
 export const SCOPES = ['ingest', 'read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -102,7 +102,6 @@ export const CollectorConfigSchema = z.object({
 export type CollectorConfig = z.infer<typeof CollectorConfigSchema>;
 export type ApiKey = z.infer<typeof ApiKeySchema>;
 export type SourceConfig = z.infer<typeof SourceSchema>;
-
 
 export interface CollectorConfigInputs extends ConfigInputs {
   /** The --port flag; wins over PORT and the config. */

@@ -273,7 +273,9 @@ if (hasCompose) {
         execFileSync('docker', ['compose', ...args, 'config', '-q'], { cwd: REPO_ROOT, encoding: 'utf8' });
       expect(() => run(['--project-directory', REPO_ROOT, '--env-file', '/dev/null'])).not.toThrow();
       expect(() => run(['--env-file', '.env.example'])).not.toThrow();
-      expect(() => run(['--env-file', '.env.example', '--profile', 'nats', '--profile', 'demo'])).not.toThrow();
+      expect(() =>
+        run(['--env-file', '.env.example', '--profile', 'nats', '--profile', 'demo']),
+      ).not.toThrow();
     });
   });
 } else {
