@@ -9,6 +9,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: 'run the HTTP collector: authenticated ingestion into Kafka, NATS JetStream or memory',
     load: () => import('./commands/collector.ts'),
   },
+  demo: {
+    summary: 'start the single-process pipeline, run the simulator against it, print alerts as they fire',
+    load: () => import('./commands/demo.ts'),
+  },
   processor: {
     summary: 'run the stream processor: consume events, detect, alert, deliver to sinks',
     load: () => import('./commands/processor.ts'),
@@ -28,6 +32,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
   simulate: {
     summary: 'send a realistic fleet of agent sessions, with attacks mixed in, to a collector',
     load: () => import('./commands/simulate.ts'),
+  },
+  start: {
+    summary: 'run collector, processor and sinks in one process, with no external services',
+    load: () => import('./commands/start.ts'),
   },
 };
 

@@ -71,6 +71,8 @@ export class Processor {
       watch: settings.watch,
       log: deps.log,
       apply: (inputs) => this.#engines.reload(inputs),
+      // edr_processor_reloads_total was declared but never counted.
+      onResult: (result) => this.#metrics.reloads.inc({ result }),
     });
     this.#engines = new PartitionEngines({
       inputs: () => this.#reloader.current,

@@ -13,6 +13,8 @@ export interface ReloaderOptions {
   log: ReloaderLogger;
   /** Receives every successfully loaded set of inputs after the first. */
   apply: (inputs: EngineInputs) => Promise<void>;
+  /** Told the outcome of every reload after the first load (for the reloads metric). */
+  onResult?: (result: 'ok' | 'failed') => void;
   /** Editors write a file in several steps; one reload after the last of them. */
   debounceMs?: number;
 }
@@ -73,6 +75,7 @@ export class Reloader {
     const loaded = loadEngineInputs(this.#options.paths);
     if (!loaded.ok) {
       this.#failures++;
+      this.#options.onResult?.('failed');
       this.#options.log.error(
         { reason, problems: loaded.error },
         'reload rejected; the running rules stay in force',
@@ -82,6 +85,7 @@ export class Reloader {
     this.#current = loaded.value.inputs;
     await this.#options.apply(this.#current);
     this.#reloads++;
+    this.#options.onResult?.('ok');
     this.#options.log.info({ reason, rules: this.#current.rules.rules.length }, 'detection inputs reloaded');
     return true;
   }

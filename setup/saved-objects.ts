@@ -1,17 +1,11 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packagePath } from '../core/package-path.ts';
 import { SetupError } from './errors.ts';
 
-/** The shipped dashboards/ folder: beside package.json, from the sources and from dist/ alike. */
+/** The shipped dashboards/ folder, from the sources and from dist/ alike. */
 export function defaultDashboardsDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-  return join(dir, 'dashboards');
+  return packagePath('dashboards');
 }
 
 export interface SavedObjectBundle {

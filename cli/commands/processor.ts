@@ -4,7 +4,7 @@ import { ENV_PREFIX, loadConfig } from '../../core/config.ts';
 import { EdrError } from '../../core/errors.ts';
 import { Processor, type ProcessorConfig, ProcessorConfigSchema } from '../../processor/index.ts';
 import { createSinkRouter } from '../../sinks/index.ts';
-import { createTransport } from '../../transport/index.ts';
+import { createTransport, type Transport } from '../../transport/index.ts';
 import { parseCommandLine } from '../lib/command.ts';
 import { BUNDLED_RULES } from '../lib/inputs.ts';
 import { runUntilSignal } from '../lib/lifecycle.ts';
@@ -58,9 +58,15 @@ export async function run(argv: string[]): Promise<number> {
   return runUntilSignal([processor], config.processor.shutdownTimeoutMs, log);
 }
 
-/** Wires a processor from its config: the transport, the sinks and the checkpoints it names. */
-export function createProcessor(config: ProcessorConfig, log: pino.Logger): Processor {
-  const transport = createTransport(config.transport, { logger: log.child({ component: 'transport' }) });
+/**
+ * Wires a processor from its config: the transport (unless one is shared with a collector in the same
+ * process), the sinks and the checkpoints it names.
+ */
+export function createProcessor(
+  config: ProcessorConfig,
+  log: pino.Logger,
+  transport: Transport = createTransport(config.transport, { logger: log.child({ component: 'transport' }) }),
+): Processor {
   return new Processor(config.processor, {
     transport,
     router: createSinkRouter(config.sinks),

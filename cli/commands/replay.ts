@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createEngine, type Envelope } from '../../engine/index.ts';
 import { parseCommandLine } from '../lib/command.ts';
-import { loadEngineInputs } from '../lib/inputs.ts';
+import { loadCommandInputs } from '../lib/inputs.ts';
 import { decodeLine, readLines } from '../lib/jsonl.ts';
 
 export const summary = 'run the detection engine over JSONL event files and print alerts';
@@ -49,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`replay: no input files\n\n${HELP}\n`);
     return 2;
   }
-  const inputs = loadEngineInputs({ rules: values.rules, intel: values.intel, assets: values.assets });
+  const inputs = loadCommandInputs({ rules: values.rules, intel: values.intel, assets: values.assets });
   if (!inputs) return 1;
 
   const log = (text: string) => {

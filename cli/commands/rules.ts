@@ -1,4 +1,4 @@
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../../core/package-path.ts';
 import { formatProblem, loadRules } from '../../engine/index.ts';
 import { parseCommandLine } from '../lib/command.ts';
 import { BUNDLED_RULES } from '../lib/inputs.ts';
@@ -7,7 +7,7 @@ import { runCases } from '../lib/rule-cases.ts';
 export const summary = 'validate rule files, or test rules against their fixtures (detections as code)';
 
 /** The cases shipped with the package, used when `rules test` gets no PATH. */
-export const BUNDLED_CASES = fileURLToPath(new URL('../../fixtures/rules/', import.meta.url));
+export const BUNDLED_CASES = packagePath('fixtures', 'rules');
 
 const HELP = `Usage: clawdstrike-edr rules validate PATH...
        clawdstrike-edr rules test [PATH] [--rules PATH]...

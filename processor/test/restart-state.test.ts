@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { BROKERS } from '../../collector/test/brokers.ts';
+import {
+  alertIdsOf,
+  alertOf,
+  coversAlerts,
+  eventRecords,
+  eventsProcessed,
+  processorConfig,
+  removeDir,
+  startProcessor,
+  tempDir,
+  useCleanup,
+  waitForEventsProcessed,
+} from '../../test/support/pipeline.ts';
+import { expectedAlerts, referenceScenario } from '../../test/support/scenarios.ts';
+import { createTransport } from '../../transport/index.ts';
+import {
+  collect,
+  dropTransportResources,
+  isolatedTransportConfig,
+  silentLogger,
+} from '../../transport/testing/index.ts';
+
+/**
+ * One credential-exfiltration session: the credential read (which alone fires a match rule too), then two
+ * egresses; the second completes the sequence.
+ */
+function exfiltrationSession() {
+  const events = referenceScenario({
+    runId: randomUUID().slice(0, 8),
+    sessionsPerRule: 1,
+    startMs: Date.now() - 10 * 60_000,
+    benignPerSession: 0,
+  }).filter((event) => String(event.sessionId).includes('credential_exfiltration'));
+  return { events, expected: expectedAlerts(events) };
+}
+
+describe.each(BROKERS)('engine state across a processor restart (%s)', (kind) => {
+  const defer = useCleanup();
+
+  it('fires a sequence whose first step was seen by the previous processor of the group', async () => {
+    const config = isolatedTransportConfig(kind);
+    const publisher = createTransport(config, { logger: silentLogger });
+    defer(() => dropTransportResources(config));
+    defer(() => publisher.close());
+    const producer = publisher.createProducer();
+    const directory = await tempDir('restart');
+    defer(() => removeDir(directory));
+    // Same group, same checkpoint store (the compacted state topic / the KV bucket) for both processors.
+    const settings = processorConfig(config, { group: `restart-${randomUUID()}`, directory });
+
+    const { events, expected } = exfiltrationSession();
+    const [credentialRead, ...egress] = eventRecords(events);
+    const sequence = expected.filter((alert) => alert.ruleId === 'CREDENTIAL_EXFILTRATION');
+    expect(sequence).toHaveLength(1);
+    // Its last event is the second egress, so only the restarted processor can have fired it.
+    expect(sequence[0]!.eventIds.at(-1)).toBe(events.at(-1)!.eventId);
+
+    const first = await startProcessor(settings);
+    let firstStopped = false;
+    defer(() => (firstStopped ? undefined : first.stop()));
+    await producer.publish([credentialRead!]);
+    await waitForEventsProcessed(first.address, 1);
+    await first.stop(); // commits the read and has checkpointed the session state before that
+    firstStopped = true;
+
+    const second = await startProcessor(settings);
+    defer(() => second.stop());
+    await producer.publish(egress);
+    await waitForEventsProcessed(second.address, egress.length);
+    const alerts = (await collect(publisher, 'alerts', { until: coversAlerts(expected) })).map(alertOf);
+
+    expect(new Set(alertIdsOf(alerts))).toEqual(new Set(alertIdsOf(expected)));
+    // The read was not redelivered: the second processor knew it only from the restored checkpoint.
+    expect(await eventsProcessed(second.address)).toBe(egress.length);
+  });
+});
