@@ -61,7 +61,10 @@ function walk(schema: JsonSchema, path: string, rows: Row[]): void {
     }
     return;
   }
-  if (items?.properties) return walk(items, `${path}[]`, rows);
+  if (items?.properties) {
+    walk(items, `${path}[]`, rows);
+    return;
+  }
   if (schema.properties) {
     for (const [name, child] of Object.entries(schema.properties)) {
       const key = path ? `${path}.${name}` : name;
@@ -73,8 +76,10 @@ function walk(schema: JsonSchema, path: string, rows: Row[]): void {
     }
     return;
   }
-  if (typeof schema.additionalProperties === 'object')
-    return walk(schema.additionalProperties, `${path}.<name>`, rows);
+  if (typeof schema.additionalProperties === 'object') {
+    walk(schema.additionalProperties, `${path}.<name>`, rows);
+    return;
+  }
   rows.push(row(path, schema));
 }
 
