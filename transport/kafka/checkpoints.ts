@@ -40,8 +40,11 @@ export class KafkaCheckpointStore implements CheckpointStore {
       createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
     });
     // A private group that never commits: every store reads the whole topic, and no group state outlives it.
+    // Its fetches mostly idle on a quiet topic; a short long-poll keeps close() from waiting out kafkajs'
+    // 5 s default before the processor can exit.
     this.#reader = options.kafka.consumer({
       groupId: `${options.config.clientId}-checkpoints-${randomUUID()}`,
+      maxWaitTimeInMs: 500,
     });
   }
 

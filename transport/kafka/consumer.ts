@@ -50,6 +50,9 @@ export class KafkaConsumer implements Consumer {
       sessionTimeout: deps.config.sessionTimeoutMs,
       heartbeatInterval: deps.config.heartbeatIntervalMs,
       allowAutoTopicCreation: false,
+      // disconnect() waits for the fetch in flight; with kafkajs' 5 s default long-poll an idle consumer
+      // took that long to leave the group on shutdown. Busy fetches return as soon as records exist anyway.
+      maxWaitTimeInMs: 1_000,
     });
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, ({ payload }) => {
       const partitions = (payload.memberAssignment[this.#topic] ?? []).map((p) => `${this.#topic}/${p}`);
