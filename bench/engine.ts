@@ -24,9 +24,9 @@ import {
   loadRules,
   parseIndicatorJson,
   parseRecord,
-  type Rule,
   RuleFileSchema,
   readRuleSources,
+  ruleConditions,
   timestampMillis,
 } from '../engine/index.ts';
 import { corpusAssets, corpusBatches, corpusIntel } from './engine-corpus.ts';
@@ -100,21 +100,6 @@ const heapAfter = heapTimeline[heapTimeline.length - 1]![1];
 
 // --- json-rules-engine: the same per-event conditions -----------------------------------------------
 
-/** Every condition the engine evaluates per event (match conditions, steps, all_of members, ...). */
-function perEventConditions(rule: Rule): Condition[] {
-  switch (rule.type) {
-    case 'match':
-    case 'threshold':
-      return [rule.condition];
-    case 'sequence':
-      return rule.steps.map((step) => step.condition);
-    case 'all_of':
-      return rule.conditions.map((entry) => entry.condition);
-    case 'absence':
-      return [rule.condition, rule.followedBy];
-  }
-}
-
 function factNames(condition: Condition, out: Set<string>): void {
   if ('all' in condition) for (const c of condition.all) factNames(c, out);
   else if ('any' in condition) for (const c of condition.any) factNames(c, out);
@@ -146,7 +131,7 @@ function referenceEngine(): Engine {
       factNames(condition, facts);
     }
     for (const rule of file.rules) {
-      perEventConditions(rule).forEach((condition, i) => {
+      ruleConditions(rule).forEach((condition, i) => {
         factNames(condition, facts);
         const root = 'all' in condition || 'any' in condition ? condition : { all: [condition] };
         reference.addRule({ name: `${rule.id}#${i}`, conditions: root as never, event: { type: rule.id } });

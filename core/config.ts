@@ -1,7 +1,21 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { EdrError } from './errors.ts';
+
+/** A list that environment variables may give as `a,b,c`. */
+export function commaList<T extends z.ZodType>(item: T) {
+  return z.preprocess(
+    (value) =>
+      typeof value === 'string'
+        ? value
+            .split(',')
+            .map((part) => part.trim())
+            .filter(Boolean)
+        : value,
+    z.array(item),
+  );
+}
 
 /** Every environment variable the application reads starts with this. */
 export const ENV_PREFIX = 'CLAWDSTRIKE_EDR_';

@@ -1,18 +1,9 @@
 import { z } from 'zod';
+import { ResponseActionSchema } from '../core/response-actions.ts';
 import { SeveritySchema } from '../core/severity.ts';
 
-/** Response actions a rule can ask for; each maps to a configured webhook target in sinks/webhook. */
-export const RESPONSE_ACTIONS = [
-  'terminate_session',
-  'quarantine_agent',
-  'rate_limit',
-  'increase_logging',
-  'snapshot_session',
-  'alert_soc',
-  'update_policy',
-] as const;
-export const ResponseActionSchema = z.enum(RESPONSE_ACTIONS);
-export type ResponseAction = z.infer<typeof ResponseActionSchema>;
+export type { ResponseAction } from '../core/response-actions.ts';
+export { RESPONSE_ACTIONS, ResponseActionSchema } from '../core/response-actions.ts';
 
 export const ALERT_SCHEMA_VERSION = 1;
 

@@ -44,7 +44,7 @@ export { loadRules, readRuleSources } from './rules/load.ts';
 export type { RuleProblem } from './rules/problems.ts';
 export { formatProblem } from './rules/problems.ts';
 export type { RuleSet, RuleSource } from './rules/ruleset.ts';
-export { buildRuleSet, selectRules } from './rules/ruleset.ts';
+export { buildRuleSet, ruleConditions, selectRules } from './rules/ruleset.ts';
 export type { Condition, ListDefinition, Rule, RuleFile } from './rules/schema.ts';
 export { ConditionSchema, DURATION_PATTERN, RuleFileSchema, RuleSchema } from './rules/schema.ts';
 export type { SessionFacts } from './sessions.ts';

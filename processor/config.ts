@@ -1,17 +1,9 @@
 import { z } from 'zod';
+import { commaList } from '../core/config.ts';
 import { SinksConfigSchema } from '../sinks/index.ts';
 import { TransportConfigSchema } from '../transport/index.ts';
 
-const pathList = z.preprocess(
-  (value) =>
-    typeof value === 'string'
-      ? value
-          .split(',')
-          .map((part) => part.trim())
-          .filter(Boolean)
-      : value,
-  z.array(z.string().min(1)),
-);
+const pathList = commaList(z.string().min(1));
 
 export const ProcessorSettingsSchema = z
   .strictObject({

@@ -1,18 +1,6 @@
 import { z } from 'zod';
+import { commaList } from '../core/config.ts';
 import { TRANSPORT_KINDS } from './types.ts';
-
-/** Lists may come from env vars as `a,b,c`. */
-const commaList = (item: z.ZodString) =>
-  z.preprocess(
-    (value) =>
-      typeof value === 'string'
-        ? value
-            .split(',')
-            .map((part) => part.trim())
-            .filter(Boolean)
-        : value,
-    z.array(item),
-  );
 
 const positiveMs = z.int().positive();
 

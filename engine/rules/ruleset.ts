@@ -73,7 +73,8 @@ function dependencies(
   }
 }
 
-function ruleConditions(rule: Rule): Condition[] {
+/** Every per-event condition of a rule: its match condition, steps, all_of members, absence pair. */
+export function ruleConditions(rule: Rule): Condition[] {
   switch (rule.type) {
     case 'match':
     case 'threshold':

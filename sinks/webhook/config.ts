@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { RESPONSE_ACTIONS } from '../../core/response-actions.ts';
 import { SeveritySchema } from '../../core/severity.ts';
 import { deliverySchema, TlsSchema } from '../shared/config.ts';
-import { WEBHOOK_ACTIONS } from './actions.ts';
 import { ALERT_URL_FIELDS, placeholders } from './url-template.ts';
 
 const SecretSchema = z.string().min(16).describe('HMAC-SHA256 signing key (16 characters at least)');
@@ -32,8 +32,10 @@ export const WebhookSinkConfigSchema = z
     secret: SecretSchema.optional(),
     timeoutMs: z.int().min(1).default(10_000),
     actions: z
-      .partialRecord(z.enum(WEBHOOK_ACTIONS), WebhookTargetSchema)
-      .describe(`a target per response action: ${WEBHOOK_ACTIONS.join(', ')}; unlisted actions send nothing`),
+      .partialRecord(z.enum(RESPONSE_ACTIONS), WebhookTargetSchema)
+      .describe(
+        `a target per response action: ${RESPONSE_ACTIONS.join(', ')}; unlisted actions send nothing`,
+      ),
     circuitBreaker: z
       .object({
         failureThreshold: z.int().min(1).default(5),
