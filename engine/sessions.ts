@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Severity } from '../core/severity.ts';
 import type { EngineLimits } from './limits.ts';
 import type { Envelope } from './model/index.ts';
-import { LruMap } from './state/lru.ts';
+import { type LruLinks, LruList } from './state/lru.ts';
 
 /**
  * Per agent+session state and its risk score, exposed to rules as `session.*`:
@@ -49,7 +49,7 @@ export interface ObservedSession {
   readonly groupKey: string;
 }
 
-interface Session extends ObservedSession {
+interface Session extends ObservedSession, LruLinks<Session> {
   alertPoints: number;
   targets: Set<string>;
 }
@@ -91,7 +91,15 @@ function refresh(session: Session): void {
 }
 
 export class SessionTracker {
-  private readonly sessions = new LruMap<Session>();
+  /**
+   * agentId → sessionId → session. Two levels rather than one Map keyed by `agentId + sep + sessionId`:
+   * building that key per event allocated a string and hashed it afresh, where the ids' own hashes are
+   * computed once per string and cached.
+   */
+  private readonly byAgent = new Map<string, Map<string, Session>>();
+  /** The same sessions, least recently seen first, for idle and over-cap eviction. */
+  private readonly order = new LruList<Session>();
+  private count = 0;
   readonly counters: SessionCounters = { sessionsEvictedIdle: 0, sessionsEvictedCap: 0, targetsCapped: 0 };
 
   constructor(
@@ -99,14 +107,15 @@ export class SessionTracker {
   ) {}
 
   get size(): number {
-    return this.sessions.size;
+    return this.count;
   }
 
   /** Counts `event` (at event time `time`) into its session and returns the session. */
   observe(event: Envelope, time: number): ObservedSession {
-    const key = `${event.agentId}\u0000${event.sessionId}`;
-    let session = this.sessions.refresh(key);
-    if (!session) {
+    let session = this.byAgent.get(event.agentId)?.get(event.sessionId);
+    if (session) {
+      this.order.moveToTail(session);
+    } else {
       session = {
         facts: {
           agentId: event.agentId,
@@ -125,8 +134,10 @@ export class SessionTracker {
         groupKey: `${event.agentId}|${event.sessionId}`,
         alertPoints: 0,
         targets: new Set(),
+        prev: undefined,
+        next: undefined,
       };
-      this.sessions.touch(key, session);
+      this.insert(session);
     }
     const facts = session.facts;
     if (time < facts.firstSeen) facts.firstSeen = time;
@@ -138,31 +149,62 @@ export class SessionTracker {
     if (session.targets.size < this.limits.maxTargetsPerSession) session.targets.add(event.target);
     else if (!session.targets.has(event.target)) this.counters.targetsCapped++;
     refresh(session);
-    if (this.sessions.size > this.limits.maxSessions) {
-      this.counters.sessionsEvictedCap += this.sessions.evictOverflow(this.limits.maxSessions);
+    if (this.count > this.limits.maxSessions) {
+      let excess = this.count - this.limits.maxSessions;
+      this.counters.sessionsEvictedCap += this.evictWhile(() => excess-- > 0);
     }
     return session;
   }
 
   /** Adds an alert's severity to the session it was raised in. */
   recordAlert(agentId: string, sessionId: string, severity: Severity): void {
-    const session = this.sessions.get(`${agentId}\u0000${sessionId}`);
+    const session = this.byAgent.get(agentId)?.get(sessionId);
     if (!session) return;
     session.facts.alertCount++;
     session.alertPoints += ALERT_POINTS[severity];
     refresh(session);
   }
 
+  /** Adds a session not yet held as the most recently seen. */
+  private insert(session: Session): void {
+    const { agentId, sessionId } = session.facts;
+    let sessions = this.byAgent.get(agentId);
+    if (!sessions) {
+      sessions = new Map();
+      this.byAgent.set(agentId, sessions);
+    }
+    sessions.set(sessionId, session);
+    this.order.append(session);
+    this.count++;
+  }
+
+  /** Removes sessions from the least recently seen end while `expired` holds; returns how many. */
+  private evictWhile(expired: (session: Session) => boolean): number {
+    let evicted = 0;
+    for (let session = this.order.head; session && expired(session); session = this.order.head) {
+      this.forget(session);
+      evicted++;
+    }
+    return evicted;
+  }
+
+  private forget(session: Session): void {
+    this.order.remove(session);
+    const { agentId, sessionId } = session.facts;
+    const sessions = this.byAgent.get(agentId)!;
+    sessions.delete(sessionId);
+    if (sessions.size === 0) this.byAgent.delete(agentId);
+    this.count--;
+  }
+
   /** Forgets sessions whose last event is older than `now` minus the idle TTL. */
   evictIdle(now: number): void {
     const cutoff = now - this.limits.sessionIdleTtlMs;
-    this.counters.sessionsEvictedIdle += this.sessions.evictWhile(
-      (session) => session.facts.lastSeen < cutoff,
-    );
+    this.counters.sessionsEvictedIdle += this.evictWhile((session) => session.facts.lastSeen < cutoff);
   }
 
   snapshot(): SessionSnapshot[] {
-    return [...this.sessions.values()].map(({ facts, alertPoints, targets }) => ({
+    return [...this.order.nodes()].map(({ facts, alertPoints, targets }) => ({
       agentId: facts.agentId,
       sessionId: facts.sessionId,
       firstSeen: facts.firstSeen,
@@ -177,16 +219,23 @@ export class SessionTracker {
   }
 
   restore(snapshots: readonly SessionSnapshot[]): void {
-    this.sessions.clear();
+    this.byAgent.clear();
+    this.order.clear();
+    this.count = 0;
     for (const { alertPoints, targets, ...counts } of snapshots) {
       const session: Session = {
         facts: { ...counts, durationMs: 0, distinctTargets: 0, distinctTargetRatio: 0, riskScore: 0 },
         groupKey: `${counts.agentId}|${counts.sessionId}`,
         alertPoints,
         targets: new Set(targets),
+        prev: undefined,
+        next: undefined,
       };
       refresh(session);
-      this.sessions.touch(`${counts.agentId}\u0000${counts.sessionId}`, session);
+      // A snapshot naming a session twice keeps the last, as a map would.
+      const existing = this.byAgent.get(counts.agentId)?.get(counts.sessionId);
+      if (existing) this.forget(existing);
+      this.insert(session);
     }
   }
 }

@@ -31,6 +31,7 @@ import {
   type PolicyEvent,
   PolicyEventSchema,
 } from './inputs/policy-event.ts';
+import { readCommonPolicyEvent } from './inputs/policy-event-fast.ts';
 import { fromZodIssues, type RecordError } from './record-error.ts';
 import { normalizeSeverity } from './severity.ts';
 import { normalizeTimestamp } from './timestamp.ts';
@@ -66,8 +67,13 @@ export function parseRecord(raw: unknown, context: ParseContext = {}): ParseResu
   const record = raw as Record<string, unknown>;
   const format = context.format ?? detectFormat(record);
   switch (format) {
-    case 'policy_event':
-      return validate(PolicyEventSchema, resolveAliases(record), (event) => fromPolicyEvent(event, context));
+    case 'policy_event': {
+      const common = readCommonPolicyEvent(record);
+      if (common) return fromPolicyEvent(common, context, true);
+      return validate(PolicyEventSchema, resolveAliases(record), (event) =>
+        fromPolicyEvent(event, context, false),
+      );
+    }
     case 'hushd_audit':
       return validate(AuditEventSchema, record, (event) => fromAuditEvent(event, context));
     case 'hushd_security':
@@ -215,7 +221,8 @@ function outcomeOfDecisionInput(input: DecisionInput): Outcome {
 
 // --- PolicyEvent v1 ---------------------------------------------------------------------------------
 
-function fromPolicyEvent(event: PolicyEvent, context: ParseContext): ParseResult {
+/** `dataRead`: the event came from readCommonPolicyEvent, whose data already went through its type's schema. */
+function fromPolicyEvent(event: PolicyEvent, context: ParseContext, dataRead: boolean): ParseResult {
   const known = KNOWN_EVENT_TYPES.has(event.eventType);
   const dataType = event.data.type;
   const expectedDataType = DATA_TYPE_BY_EVENT_TYPE[event.eventType];
@@ -225,7 +232,7 @@ function fromPolicyEvent(event: PolicyEvent, context: ParseContext): ParseResult
     ]);
   }
   let data: Record<string, unknown> = event.data;
-  if (dataType in DATA_SCHEMAS) {
+  if (!dataRead && dataType in DATA_SCHEMAS) {
     const parsed = DATA_SCHEMAS[dataType as KnownDataType].safeParse(event.data);
     if (!parsed.success) return err(fromZodIssues(parsed.error.issues, 'data'));
     data = parsed.data;

@@ -1,23 +1,69 @@
-interface Node<V> {
-  key: string;
-  value: V;
-  prev: Node<V> | undefined;
-  next: Node<V> | undefined;
+/** The links an entry of an LruList carries itself, so keeping the order allocates nothing per entry. */
+export interface LruLinks<N> {
+  prev: N | undefined;
+  next: N | undefined;
 }
 
 /**
- * A map kept in least-recently-touched order, so idle and over-cap eviction pop from the front in O(1).
+ * Entries in least-recently-touched order, linked through the entries themselves, so idle and over-cap
+ * eviction pop from the front in O(1) and refreshing an entry is a relink.
  * Event time mostly rises with touch order, which is what makes "evict from the front while expired" cheap;
  * an entry touched out of order is evicted a little late, never early.
- * The order is a linked list through the entries: refreshing one is a lookup and a relink, where re-inserting
- * into an insertion-ordered Map (delete + set) would cost two more hash operations and leave holes to rehash.
+ */
+export class LruList<N extends LruLinks<N>> {
+  /** Least recently used. */
+  head: N | undefined;
+  /** Most recently used. */
+  tail: N | undefined;
+
+  /** Adds `node` (not in the list) as the most recently used entry. */
+  append(node: N): void {
+    node.prev = this.tail;
+    node.next = undefined;
+    if (this.tail) this.tail.next = node;
+    else this.head = node;
+    this.tail = node;
+  }
+
+  /** Marks `node` (in the list) as the most recently used entry. */
+  moveToTail(node: N): void {
+    if (node === this.tail) return;
+    this.remove(node);
+    this.append(node);
+  }
+
+  remove(node: N): void {
+    if (node.prev) node.prev.next = node.next;
+    else this.head = node.next;
+    if (node.next) node.next.prev = node.prev;
+    else this.tail = node.prev;
+    node.prev = undefined;
+    node.next = undefined;
+  }
+
+  clear(): void {
+    this.head = undefined;
+    this.tail = undefined;
+  }
+
+  *nodes(): IterableIterator<N> {
+    for (let node = this.head; node; node = node.next) yield node;
+  }
+}
+
+interface Node<V> extends LruLinks<Node<V>> {
+  key: string;
+  value: V;
+}
+
+/**
+ * A map kept in least-recently-touched order (see LruList).
+ * Refreshing an entry is a lookup and a relink, where re-inserting into an insertion-ordered Map
+ * (delete + set) would cost two more hash operations and leave holes to rehash.
  */
 export class LruMap<V> {
   private readonly map = new Map<string, Node<V>>();
-  /** Least recently used. */
-  private head: Node<V> | undefined;
-  /** Most recently used. */
-  private tail: Node<V> | undefined;
+  private readonly order = new LruList<Node<V>>();
 
   get size(): number {
     return this.map.size;
@@ -31,7 +77,7 @@ export class LruMap<V> {
   refresh(key: string): V | undefined {
     const node = this.map.get(key);
     if (!node) return undefined;
-    this.moveToTail(node);
+    this.order.moveToTail(node);
     return node.value;
   }
 
@@ -40,48 +86,45 @@ export class LruMap<V> {
     const node = this.map.get(key);
     if (node) {
       node.value = value;
-      this.moveToTail(node);
+      this.order.moveToTail(node);
       return;
     }
-    const created: Node<V> = { key, value, prev: this.tail, next: undefined };
-    if (this.tail) this.tail.next = created;
-    else this.head = created;
-    this.tail = created;
+    const created: Node<V> = { key, value, prev: undefined, next: undefined };
+    this.order.append(created);
     this.map.set(key, created);
   }
 
   delete(key: string): boolean {
     const node = this.map.get(key);
     if (!node) return false;
-    this.unlink(node);
+    this.order.remove(node);
     this.map.delete(key);
     return true;
   }
 
   clear(): void {
     this.map.clear();
-    this.head = undefined;
-    this.tail = undefined;
+    this.order.clear();
   }
 
   /** The least recently used value. */
   oldest(): V | undefined {
-    return this.head?.value;
+    return this.order.head?.value;
   }
 
   *values(): IterableIterator<V> {
-    for (let node = this.head; node; node = node.next) yield node.value;
+    for (const node of this.order.nodes()) yield node.value;
   }
 
   *entries(): IterableIterator<[string, V]> {
-    for (let node = this.head; node; node = node.next) yield [node.key, node.value];
+    for (const node of this.order.nodes()) yield [node.key, node.value];
   }
 
   /** Removes entries from the least recently used end while `expired` holds; returns how many. */
   evictWhile(expired: (value: V, key: string) => boolean, onEvict?: (value: V, key: string) => void): number {
     let evicted = 0;
-    for (let node = this.head; node && expired(node.value, node.key); node = this.head) {
-      this.unlink(node);
+    for (let node = this.order.head; node && expired(node.value, node.key); node = this.order.head) {
+      this.order.remove(node);
       this.map.delete(node.key);
       onEvict?.(node.value, node.key);
       evicted++;
@@ -93,22 +136,5 @@ export class LruMap<V> {
   evictOverflow(max: number, onEvict?: (value: V, key: string) => void): number {
     let excess = this.map.size - max;
     return excess > 0 ? this.evictWhile(() => excess-- > 0, onEvict) : 0;
-  }
-
-  private moveToTail(node: Node<V>): void {
-    if (node === this.tail) return;
-    this.unlink(node);
-    node.prev = this.tail;
-    this.tail!.next = node;
-    this.tail = node;
-  }
-
-  private unlink(node: Node<V>): void {
-    if (node.prev) node.prev.next = node.next;
-    else this.head = node.next;
-    if (node.next) node.next.prev = node.prev;
-    else this.tail = node.prev;
-    node.prev = undefined;
-    node.next = undefined;
   }
 }

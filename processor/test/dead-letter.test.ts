@@ -33,7 +33,9 @@ describe.each(BROKERS)('poison records on %s', (kind) => {
     defer(() => publisher.close());
     const directory = await tempDir('dlq');
     defer(() => removeDir(directory));
-    const processor = await startProcessor(processorConfig(config, { group: `dlq-${randomUUID()}`, directory }));
+    const processor = await startProcessor(
+      processorConfig(config, { group: `dlq-${randomUUID()}`, directory }),
+    );
     defer(() => processor.stop());
 
     const events = referenceScenario({
@@ -45,7 +47,11 @@ describe.each(BROKERS)('poison records on %s', (kind) => {
     const expected = expectedAlerts(events);
     const records = eventRecords(events);
     // Same key as the session, so on Kafka the poison sits in the very partition the attack goes through.
-    const poison = (value: string): OutboundRecord => ({ ...records[0]!, id: undefined, value: Buffer.from(value) });
+    const poison = (value: string): OutboundRecord => ({
+      ...records[0]!,
+      id: undefined,
+      value: Buffer.from(value),
+    });
     const notJson = poison('{"eventId": "truncated');
     const notAnEvent = poison(JSON.stringify({ hello: 'world' }));
     await publisher.createProducer().publish([records[0]!, notJson, notAnEvent, ...records.slice(1)]);

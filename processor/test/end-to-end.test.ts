@@ -28,7 +28,9 @@ describe.each(BROKERS)('collector → %s → processor → alerts', (kind) => {
     const { app, transport, config } = await openCollector(kind);
     const directory = await tempDir('e2e');
     defer(() => removeDir(directory));
-    const processor = await startProcessor(processorConfig(config, { group: `e2e-${randomUUID()}`, directory }));
+    const processor = await startProcessor(
+      processorConfig(config, { group: `e2e-${randomUUID()}`, directory }),
+    );
     defer(() => processor.stop());
 
     const events = referenceScenario({

@@ -101,7 +101,10 @@ export interface ProcessorConfigOptions {
 }
 
 /** A processor config on the given transport: health on 127.0.0.1 with a free port, quiet, a file sink. */
-export function processorConfig(transport: TransportConfig, options: ProcessorConfigOptions): ProcessorConfig {
+export function processorConfig(
+  transport: TransportConfig,
+  options: ProcessorConfigOptions,
+): ProcessorConfig {
   return ProcessorConfigSchema.parse({
     processor: {
       host: '127.0.0.1',
@@ -119,7 +122,10 @@ export function processorConfig(transport: TransportConfig, options: ProcessorCo
   });
 }
 
-export async function startProcessor(config: ProcessorConfig, log: Logger = quietLogger()): Promise<Processor> {
+export async function startProcessor(
+  config: ProcessorConfig,
+  log: Logger = quietLogger(),
+): Promise<Processor> {
   const processor = createProcessor(config, log);
   await processor.start();
   return processor;

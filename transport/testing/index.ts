@@ -72,6 +72,8 @@ export async function dropTransportResources(config: TransportConfig): Promise<v
     try {
       const jsm = await jetstreamManager(nc);
       await jsm.streams.delete(config.nats.stream).catch(() => false);
+      // The checkpoint KV bucket (`<stream>-checkpoints`, see nats/index.ts) is a stream of its own.
+      await jsm.streams.delete(`KV_${config.nats.stream}-checkpoints`).catch(() => false);
     } finally {
       await nc.close();
     }

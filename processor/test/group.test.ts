@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  alertIdsOf,
+  alertOf,
+  capturingLogger,
+  coversAlerts,
+  eventRecords,
+  eventsProcessed,
+  type LogLine,
+  processorConfig,
+  publishInChunks,
+  removeDir,
+  startProcessor,
+  tempDir,
+  useCleanup,
+  waitForEventsProcessed,
+} from '../../test/support/pipeline.ts';
+import { expectedAlerts, referenceScenario } from '../../test/support/scenarios.ts';
+import { createTransport } from '../../transport/index.ts';
+import {
+  collect,
+  dropTransportResources,
+  isolatedTransportConfig,
+  silentLogger,
+} from '../../transport/testing/index.ts';
+import type { Processor } from '../index.ts';
+
+const PARTITIONS = 6;
+
+/** The partitions a processor was last assigned, from its 'partitions assigned' log lines. */
+const assignedTo = (lines: readonly LogLine[]): string[] =>
+  (lines.findLast((line) => line.msg === 'partitions assigned')?.partitions as string[] | undefined) ?? [];
+
+describe('two processors in one Kafka consumer group', () => {
+  const defer = useCleanup();
+
+  it('split the partitions and produce each expected alert exactly once', async () => {
+    const config = isolatedTransportConfig('kafka', { kafka: { partitions: PARTITIONS } });
+    const publisher = createTransport(config, { logger: silentLogger });
+    defer(() => dropTransportResources(config));
+    defer(() => publisher.close());
+    const directory = await tempDir('group');
+    defer(() => removeDir(directory));
+    const settings = processorConfig(config, { group: `group-${randomUUID()}`, directory });
+
+    const members = [capturingLogger(), capturingLogger()];
+    const processors: Processor[] = [];
+    for (const { log } of members) {
+      const processor = await startProcessor(settings, log);
+      defer(() => processor.stop());
+      processors.push(processor);
+    }
+    // Publish only once the group settled, so no rebalance moves a partition mid-stream.
+    await vi.waitFor(
+      () => {
+        const [first, second] = members.map(({ lines }) => assignedTo(lines));
+        expect(first!.length).toBeGreaterThan(0);
+        expect(second!.length).toBeGreaterThan(0);
+        expect(first!.length + second!.length).toBe(PARTITIONS);
+        expect(new Set([...first!, ...second!]).size).toBe(PARTITIONS);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+    const [first, second] = members.map(({ lines }) => assignedTo(lines));
+    expect(first!.filter((partition) => second!.includes(partition))).toEqual([]);
+
+    const events = referenceScenario({
+      runId: randomUUID().slice(0, 8),
+      sessionsPerRule: 6,
+      startMs: Date.now() - 10 * 60_000,
+    });
+    const expected = expectedAlerts(events);
+    await publishInChunks(publisher.createProducer(), eventRecords(events));
+
+    await vi.waitFor(
+      async () => {
+        const processed = await Promise.all(
+          processors.map((processor) => eventsProcessed(processor.address)),
+        );
+        expect(processed[0]! + processed[1]!).toBe(events.length);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+    // Both did real work: sessions are keyed across all six partitions.
+    for (const processor of processors) await waitForEventsProcessed(processor.address, 1);
+    const published = (
+      await collect(publisher, 'alerts', { until: coversAlerts(expected), settleMs: 1_500 })
+    ).map(alertOf);
+    expect(new Set(alertIdsOf(published))).toEqual(new Set(alertIdsOf(expected)));
+    expect(published, 'no alert published twice').toHaveLength(expected.length);
+  });
+});
