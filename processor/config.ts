@@ -30,7 +30,14 @@ export const ProcessorSettingsSchema = z
     checkpoints: z
       .boolean()
       .default(true)
-      .describe('save engine state per partition after each batch and restore it on assignment'),
+      .describe('save engine state per partition and restore it when a partition is assigned'),
+    checkpointIntervalMs: z
+      .int()
+      .positive()
+      .default(5_000)
+      .describe(
+        'Kafka: state is saved and offsets committed together at most this often (after each batch on NATS)',
+      ),
     shutdownTimeoutMs: z.int().positive().default(15_000),
   })
   .prefault({});

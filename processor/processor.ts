@@ -48,9 +48,10 @@ const HEARTBEAT_MS = 3_000;
 
 /**
  * consume → engine → alerts to the `alerts` stream → sinks → checkpoint → commit.
- * A batch's position is committed only after all of that succeeded, so a crash anywhere before it makes the
- * batch come again (at least once); the engine drops events it already saw, and alert ids are deterministic,
- * so the repeat produces no new alert downstream.
+ * A position is committed only after its batch was delivered and the state that includes it was saved (on
+ * Kafka every `checkpointIntervalMs`, with offsets committed right after; elsewhere after each batch). A crash
+ * before the commit makes those batches come again from the saved state (at least once): alert ids are
+ * deterministic, so the repeat produces no new alert where the destination deduplicates by id.
  */
 export class Processor {
   readonly #settings: ProcessorSettings;
@@ -62,6 +63,12 @@ export class Processor {
   readonly #metrics: ProcessorMetrics;
   readonly #http: FastifyInstance;
   #consuming = false;
+  /** Partitions whose engine changed since their last checkpoint (deferred commits only). */
+  readonly #dirty = new Map<string, DetectionEngine>();
+  #lastCheckpoint = 0;
+  #checkpointTimer: NodeJS.Timeout | undefined;
+  /** Batches and checkpoints run one at a time, so a checkpoint never sees a batch half done. */
+  #exclusive: Promise<unknown> = Promise.resolve();
 
   constructor(settings: ProcessorSettings, deps: ProcessorDeps) {
     this.#settings = settings;
@@ -95,9 +102,12 @@ export class Processor {
       group: settings.group,
       maxBatchSize: settings.maxBatchSize,
       fromBeginning: settings.fromBeginning,
+      deferCommits: settings.checkpoints && deps.checkpoints !== undefined,
       onAssignment: (partitions) => {
         deps.log.info({ partitions }, 'partitions assigned');
         this.#engines.retain(partitions);
+        for (const partition of this.#dirty.keys())
+          if (!partitions.includes(partition)) this.#dirty.delete(partition);
       },
     });
     const { registry, metrics } = createProcessorMetrics({
@@ -132,8 +142,16 @@ export class Processor {
     await this.#deps.router.start();
     await this.#producer.connect();
     this.#reloader.start();
-    await this.#consumer.start((batch) => this.#handle(batch));
+    await this.#consumer.start((batch) => this.#serially(() => this.#handle(batch)));
     this.#consuming = true;
+    if (this.#consumer.defersCommits) {
+      // Also checkpoint when traffic stops, so the committed position does not lag behind for long.
+      this.#checkpointTimer = setInterval(
+        () => void this.#serially(() => this.#checkpointIfDue()).catch(() => undefined),
+        this.#settings.checkpointIntervalMs,
+      );
+      this.#checkpointTimer.unref();
+    }
     this.#deps.log.info(
       { group: this.#settings.group, transport: this.#deps.transport.kind },
       'processor consuming',
@@ -144,6 +162,9 @@ export class Processor {
   async stop(): Promise<void> {
     this.#consuming = false;
     this.#reloader.stop();
+    clearInterval(this.#checkpointTimer);
+    this.#consumer.pause();
+    await this.#serially(() => this.#checkpointDirty());
     await this.#consumer.close();
     await this.#deps.router.close();
     await this.#producer.close();
@@ -165,9 +186,10 @@ export class Processor {
       const alerts = this.#evaluate(engine, events);
       if (alerts.length > 0) await this.#producer.publish(alerts.map(alertRecord));
       await this.#whileAlive(batch, this.#deps.router.deliver({ events, alerts }));
-      const saved = this.#metrics.checkpointSeconds.startTimer();
-      await this.#engines.checkpoint(batch.partition, engine);
-      saved();
+      this.#dirty.set(batch.partition, engine);
+      // Without deferred commits the transport commits right after this handler: checkpoint first.
+      if (this.#consumer.defersCommits) await this.#checkpointIfDue();
+      else await this.#checkpointDirty();
       this.#metrics.batches.inc({ result: 'ok' });
     } catch (error) {
       this.#metrics.batches.inc({ result: 'failed' });
@@ -177,6 +199,33 @@ export class Processor {
       );
       throw error;
     }
+  }
+
+  async #checkpointIfDue(): Promise<void> {
+    if (this.#deps.clock() - this.#lastCheckpoint >= this.#settings.checkpointIntervalMs) {
+      await this.#checkpointDirty();
+    }
+  }
+
+  /**
+   * Saves the state of every partition changed since the last checkpoint, then commits their positions: a
+   * restart resumes exactly where the saved state ends (events it already holds are dropped as duplicates).
+   */
+  async #checkpointDirty(): Promise<void> {
+    const stopTimer = this.#metrics.checkpointSeconds.startTimer();
+    for (const [partition, engine] of this.#dirty) {
+      await this.#engines.checkpoint(partition, engine);
+      this.#dirty.delete(partition);
+    }
+    await this.#consumer.commit();
+    this.#lastCheckpoint = this.#deps.clock();
+    stopTimer();
+  }
+
+  #serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#exclusive.then(work, work);
+    this.#exclusive = run.catch(() => undefined);
+    return run;
   }
 
   /** Poison records go to the dead-letter stream with their error; the rest continue. */

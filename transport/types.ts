@@ -82,6 +82,12 @@ export interface ConsumerOptions {
   maxBatchSize?: number;
   /** Where a new group starts: the oldest retained record (default) or only new ones. */
   fromBeginning?: boolean;
+  /**
+   * Kafka: positions advance after each batch (fetching goes on) but are committed only by commit(), so a
+   * caller can commit together with state it saved elsewhere. Transports that cannot defer ignore it and
+   * commit after each batch; `Consumer.defersCommits` tells which happened.
+   */
+  deferCommits?: boolean;
   /** Called with this member's partitions whenever the assignment changes (restore state here). */
   onAssignment?: (partitions: readonly string[]) => void | Promise<void>;
 }
@@ -98,6 +104,10 @@ export interface Consumer {
   /** Stops fetching from the given partitions (all when omitted) until resume(); for backpressure. */
   pause(partitions?: readonly string[]): void;
   resume(partitions?: readonly string[]): void;
+  /** True when positions wait for commit() (ConsumerOptions.deferCommits on a transport that supports it). */
+  readonly defersCommits: boolean;
+  /** Commits every position settled so far; a no-op when commits happen after each batch. */
+  commit(): Promise<void>;
   /** Last known lag per assigned partition. */
   lag(): readonly PartitionLag[];
   /** Stops fetching, waits for the batch in hand, commits what was settled, leaves the group. */

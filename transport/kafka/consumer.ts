@@ -38,6 +38,9 @@ export class KafkaConsumer implements Consumer {
   readonly #lag = new Map<string, number>();
   readonly #paused = new Set<string>();
   readonly #nakTimers = new Set<NodeJS.Timeout>();
+  /** With deferred commits: the last settled offset per partition not yet committed. */
+  readonly #uncommitted = new Map<number, string>();
+  readonly defersCommits: boolean;
   #pausedAll = false;
   #running = false;
 
@@ -45,6 +48,7 @@ export class KafkaConsumer implements Consumer {
     this.#deps = deps;
     this.#options = options;
     this.#topic = deps.names[options.stream];
+    this.defersCommits = options.deferCommits === true;
     this.#consumer = deps.kafka.consumer({
       groupId: options.group,
       sessionTimeout: deps.config.sessionTimeoutMs,
@@ -55,7 +59,11 @@ export class KafkaConsumer implements Consumer {
       maxWaitTimeInMs: 1_000,
     });
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, ({ payload }) => {
-      const partitions = (payload.memberAssignment[this.#topic] ?? []).map((p) => `${this.#topic}/${p}`);
+      const assigned = payload.memberAssignment[this.#topic] ?? [];
+      // Settled positions of partitions now owned by another member are theirs to commit.
+      for (const partition of this.#uncommitted.keys())
+        if (!assigned.includes(partition)) this.#uncommitted.delete(partition);
+      const partitions = assigned.map((p) => `${this.#topic}/${p}`);
       for (const known of this.#lag.keys()) if (!partitions.includes(known)) this.#lag.delete(known);
       void Promise.resolve(this.#options.onAssignment?.(partitions)).catch((error: unknown) =>
         deps.log.error({ err: error, group: options.group }, 'assignment callback failed'),
@@ -79,7 +87,7 @@ export class KafkaConsumer implements Consumer {
         fromBeginning: this.#options.fromBeginning ?? true,
       });
       await this.#consumer.run({
-        autoCommit: true,
+        autoCommit: !this.defersCommits,
         eachBatchAutoResolve: false,
         eachBatch: (payload) => this.#onBatch(payload, handler),
       });
@@ -106,6 +114,27 @@ export class KafkaConsumer implements Consumer {
     }
     if (!this.#running) return;
     this.#consumer.resume(partitions ? toTopicPartitions(partitions) : [{ topic: this.#topic }]);
+  }
+
+  async commit(): Promise<void> {
+    const pending = [...this.#uncommitted];
+    if (pending.length === 0) return;
+    try {
+      // Kafka commits the next offset to read.
+      await this.#consumer.commitOffsets(
+        pending.map(([partition, offset]) => ({
+          topic: this.#topic,
+          partition,
+          offset: (BigInt(offset) + 1n).toString(),
+        })),
+      );
+    } catch (error) {
+      throw kafkaError(error, `committing offsets of ${this.#options.group}`);
+    }
+    // A batch settled while the commit was in flight stays for the next one.
+    for (const [partition, offset] of pending) {
+      if (this.#uncommitted.get(partition) === offset) this.#uncommitted.delete(partition);
+    }
   }
 
   lag(): readonly PartitionLag[] {
@@ -155,7 +184,11 @@ export class KafkaConsumer implements Consumer {
       resolveOffset(offset);
       resolved = offset;
     }
-    await commitOffsetsIfNecessary();
+    if (this.defersCommits) {
+      if (resolved !== undefined) this.#uncommitted.set(batch.partition, resolved);
+    } else {
+      await commitOffsetsIfNecessary();
+    }
     if (resolved !== undefined)
       this.#lag.set(partition, Math.max(0, Number(batch.highWatermark) - Number(resolved) - 1));
   }

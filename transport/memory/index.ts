@@ -84,6 +84,11 @@ class MemoryProducer implements Producer {
 }
 
 class MemoryConsumer implements Consumer {
+  /** Nothing here outlives the process, so there is nothing to commit later. */
+  readonly defersCommits = false;
+
+  async commit(): Promise<void> {}
+
   readonly #log: MemoryLog;
   readonly #options: ConsumerOptions;
   readonly #partition: string;

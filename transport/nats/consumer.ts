@@ -39,6 +39,11 @@ const RESTART_DELAY_MS = 1_000;
  * batch, so batches are large under load and small (low latency) when idle. The stream is one partition.
  */
 export class NatsConsumer implements Consumer {
+  /** Acknowledgements are sent after each batch; deferring them would hold max_ack_pending slots. */
+  readonly defersCommits = false;
+
+  async commit(): Promise<void> {}
+
   readonly #deps: NatsConsumerDeps;
   readonly #options: ConsumerOptions;
   readonly #durable: string;

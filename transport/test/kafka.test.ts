@@ -41,6 +41,35 @@ describe('kafka transport', () => {
     await consumer.close();
   });
 
+  it('with deferred commits, commits positions only when asked', async () => {
+    const { transport } = current();
+    const group = 'kafka-deferred';
+    const consumeAll = async (commit: boolean): Promise<number> => {
+      const consumer = transport.createConsumer({ stream: 'events', group, deferCommits: true });
+      expect(consumer.defersCommits).toBe(true);
+      let seen = 0;
+      await consumer.start(async (batch) => {
+        seen += batch.messages.length;
+      });
+      await expect
+        .poll(() => consumer.lag().length > 0 && consumer.lag().every((p) => p.lag === 0), {
+          timeout: 30_000,
+        })
+        .toBe(true);
+      if (commit) await consumer.commit();
+      await consumer.close();
+      return seen;
+    };
+    const total = await consumeAll(false);
+    expect(total).toBeGreaterThan(0);
+    // Nothing was committed: the group starts over and sees every record again.
+    expect(await consumeAll(true)).toBe(total);
+    // Committed: only what is published afterwards arrives.
+    await transport.createProducer().publish([record(7_000)]);
+    const after = await collect(transport, 'events', { count: 1, group, settleMs: 1_000 });
+    expect(after.map((message) => numberIn(message.value).i)).toEqual([7_000]);
+  });
+
   it('fails a publish to an unreachable broker with a retriable error, quickly', async () => {
     const config = TransportConfigSchema.parse({
       kind: 'kafka',
