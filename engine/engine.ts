@@ -203,11 +203,10 @@ class Engine implements DetectionEngine {
       this.counts.invalidEvents++;
       return [];
     }
-    if (this.dedupe.has(event.eventId)) {
+    if (!this.dedupe.admit(event.eventId, time)) {
       this.counts.duplicatesDropped++;
       return [];
     }
-    this.dedupe.add(event.eventId, time);
     const now = this.clock();
     const bounded = Math.min(time, now + this.limits.maxClockSkewMs);
     if (bounded > this.eventTime) this.eventTime = bounded;
@@ -491,7 +490,7 @@ class Engine implements DetectionEngine {
     this.suppressions.clear();
     for (const [ruleId, key, until] of snapshot.suppressions) this.suppressionsOf(ruleId).touch(key, until);
     this.dedupe.clear();
-    for (const [id, time] of snapshot.dedupe) this.dedupe.add(id, time);
+    for (const [id, time] of snapshot.dedupe) this.dedupe.admit(id, time);
     return { statesDropped };
   }
 

@@ -59,10 +59,17 @@ function canonicalMillis(text: string): number {
   return valid ? Date.UTC(year, month - 1, day, hour, minute, second, millis) : Number.NaN;
 }
 
+/** The last text timestampMillis read, and what it read: callers often ask twice for the same event. */
+let lastText = '';
+let lastMillis = Number.NaN;
+
 /** Date.parse, with the envelope's own timestamp format read directly (it is parsed once per event). */
 export function timestampMillis(text: string): number {
+  if (text === lastText) return lastMillis;
   const millis = canonicalMillis(text);
-  return Number.isNaN(millis) ? Date.parse(text) : millis;
+  lastText = text;
+  lastMillis = Number.isNaN(millis) ? Date.parse(text) : millis;
+  return lastMillis;
 }
 
 /**

@@ -3,7 +3,8 @@
  * eviction pops the oldest without iterating a Map (iterating a Map whose front was deleted walks the holes).
  */
 export class DedupeWindow {
-  private readonly seen = new Map<string, number>();
+  /** The ids held; their times are in the ring buffer. */
+  private readonly seen = new Set<string>();
   private ids: string[] = [];
   private times: number[] = [];
   private head = 0;
@@ -16,18 +17,22 @@ export class DedupeWindow {
     return this.seen.size;
   }
 
-  has(id: string): boolean {
-    return this.seen.has(id);
-  }
-
-  add(id: string, time: number): void {
-    if (this.seen.size >= this.capacity) {
+  /**
+   * Records `id` first seen at `time`; false when it is already held (a duplicate), which changes nothing.
+   * One Set insertion both tests and adds, where has() then add() would look the id up twice.
+   */
+  admit(id: string, time: number): boolean {
+    const before = this.seen.size;
+    this.seen.add(id);
+    if (this.seen.size === before) return false;
+    // The new id is the newest, so making room pops an older one, as evicting before adding would have.
+    if (before >= this.capacity) {
       this.popOldest();
       this.evictedForCapacity++;
     }
-    this.seen.set(id, time);
     this.ids.push(id);
     this.times.push(time);
+    return true;
   }
 
   /** Forgets ids first seen before `cutoff`. */

@@ -74,6 +74,11 @@ const DECISIONS: readonly unknown[] = [
   { allowed: true, extra: 1 },
   { status: 'deny', guard: 'g' },
   { status: 'maybe' },
+  { status: 'warn', details: { a: 1 }, extra: 2, severity: 'low' },
+  { allowed: true, status: 'deny' },
+  { allowed: 'x', status: 'deny' },
+  { allowed: true, denied: 'x', status: 'deny', reason: 'r' },
+  { status: 'allow', guard: 3 },
 ];
 const METADATA: readonly unknown[] = [
   undefined,

@@ -4,7 +4,8 @@ import { POLICY_EVENT_ALIASES, type PolicyEvent } from './policy-event.ts';
  * A hand-written reading of the common PolicyEvent shape, for the hot path: zod's generic object walk was
  * about half of parseRecord's time. It returns exactly what PolicyEventSchema followed by DATA_SCHEMAS[type]
  * would return (same keys, same key order, same values), or undefined as soon as anything is unusual
- * (an unknown data type, a base64 payload, a number timestamp, an odd prototype, a value of the wrong type),
+ * (an unknown data type, a base64 payload, a number timestamp, a snake_case alias, an object that is not
+ * plain, a value of the wrong type),
  * in which case the caller runs the zod schemas, which remain the definition and report the errors.
  * policy-event-fast.test.ts compares the two on the upstream fixtures and on generated records.
  *
@@ -43,6 +44,8 @@ const optionalSha256: Field = (value) =>
     : FAIL;
 const optionalOperation: Field = (value) =>
   value === undefined || value === null || value === 'read' || value === 'write' ? value : FAIL;
+const decisionStatus: Field = (value) =>
+  value === 'allow' || value === 'warn' || value === 'deny' ? value : FAIL;
 const port: Field = (value) =>
   typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535 ? value : FAIL;
 
@@ -90,11 +93,12 @@ function readObject(value: unknown, reader: ObjectReader): unknown {
   }
   // Undeclared keys follow in input order, found with for...in as zod's catchall walks them (own keys
   // only here, the prototype being Object.prototype); skipped when every key of the input was declared.
-  if (present === Object.keys(value).length) return out;
+  // A strip object (not loose) drops them.
+  if (!reader.loose || present === Object.keys(value).length) return out;
   for (const key in value) {
     if (reader.declared.has(key)) continue;
     // A snake_case alias is for resolveAliases to rename first; __proto__ would replace out's prototype.
-    if (!reader.loose || key === '__proto__' || Object.hasOwn(POLICY_EVENT_ALIASES, key)) return FAIL;
+    if (key === '__proto__' || Object.hasOwn(POLICY_EVENT_ALIASES, key)) return FAIL;
     out[key] = value[key];
   }
   return out;
@@ -116,15 +120,26 @@ const DECISION_FIELDS: Shape = [
   ['message', optionalText],
   ['reason', optionalText],
 ];
-/**
- * DecisionInputSchema's first branch (a strip object, so no undeclared keys). A status-shaped decision, or
- * one with extra keys, is left to zod's union.
- */
-const optionalDecision = objectField(
+const booleanDecision = objectField(
   [['allowed', boolean], ['denied', optionalBoolean], ['warn', optionalBoolean], ...DECISION_FIELDS],
   false,
-  true,
+  false,
 );
+const statusDecision = objectField(
+  [['status', decisionStatus], ['details', anything], ...DECISION_FIELDS],
+  false,
+  false,
+);
+/**
+ * DecisionInputSchema: a union, whose first branch that accepts gives the output. On a plain object each
+ * reader fails exactly when its zod branch does (both are strip objects), so trying them in order is the
+ * union; on any other object both fail and the whole record is deferred.
+ */
+const optionalDecision: Field = (value) => {
+  if (value === undefined || value === null) return value;
+  const result = booleanDecision(value);
+  return result === FAIL ? statusDecision(value) : result;
+};
 
 const optionalMetadata = objectField(
   [
