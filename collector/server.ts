@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import { AggregatorRegistry, Registry } from 'prom-client';
+import { runUntilSignal } from '../core/lifecycle.ts';
 import { buildCollector, type CollectorDeps } from './app.ts';
 import type { CollectorConfig } from './config.ts';
 
@@ -36,35 +36,8 @@ async function serve(config: CollectorConfig, deps: CollectorDeps): Promise<numb
     await app.close();
     return 1;
   }
-  return untilSignal(async () => {
-    await closeWithin(app, config.server.shutdownTimeoutMs);
-    return 0;
-  });
-}
-
-/** Stop accepting, drain requests in flight (each waits for its broker acknowledgement), flush, close. */
-async function closeWithin(app: FastifyInstance, timeoutMs: number): Promise<void> {
-  app.log.info('shutting down: draining requests in flight');
-  const timer = setTimeout(() => {
-    // Something refuses to finish (a hung broker call): leave rather than hang the orchestrator.
-    app.log.error({ timeoutMs }, 'shutdown timed out');
-    process.exit(1);
-  }, timeoutMs);
-  timer.unref();
-  await app.close();
-  clearTimeout(timer);
-}
-
-function untilSignal(onSignal: () => Promise<number>): Promise<number> {
-  return new Promise((resolve) => {
-    const handle = () => {
-      process.off('SIGTERM', handle);
-      process.off('SIGINT', handle);
-      void onSignal().then(resolve);
-    };
-    process.on('SIGTERM', handle);
-    process.on('SIGINT', handle);
-  });
+  // Stop accepting, drain requests in flight (each waits for its broker acknowledgement), flush, close.
+  return runUntilSignal([{ stop: () => app.close() }], config.server.shutdownTimeoutMs, app.log);
 }
 
 /** Forks the workers, replaces one that dies, answers their metrics requests, and stops them on a signal. */
@@ -86,7 +59,7 @@ function supervise(config: CollectorConfig): Promise<number> {
   });
   for (let i = 0; i < config.server.workers; i++) fork();
   logLine(30, { workers: config.server.workers }, 'collector primary started');
-  return untilSignal(async () => {
+  const stopWorkers = async (): Promise<void> => {
     stopping = true;
     const running = Object.values(cluster.workers ?? {}).filter(
       (worker): worker is Worker => worker !== undefined,
@@ -96,7 +69,13 @@ function supervise(config: CollectorConfig): Promise<number> {
     );
     for (const worker of running) worker.process.kill('SIGTERM');
     const codes = await Promise.all(exits);
-    return codes.every((code) => code === 0) ? 0 : 1;
+    if (codes.some((code) => code !== 0))
+      throw new Error(`collector workers exited with ${codes.join(', ')}`);
+  };
+  // Each worker has the shutdown timeout for itself; the primary allows them that and a margin.
+  return runUntilSignal([{ stop: stopWorkers }], config.server.shutdownTimeoutMs * 2, {
+    info: (fields, message) => logLine(30, fields, message),
+    error: (fields, message) => logLine(50, fields, message),
   });
 }
 

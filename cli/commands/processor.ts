@@ -2,12 +2,12 @@ import { pino } from 'pino';
 import { systemClock } from '../../core/clock.ts';
 import { ENV_PREFIX, loadConfig } from '../../core/config.ts';
 import { EdrError } from '../../core/errors.ts';
+import { runUntilSignal } from '../../core/lifecycle.ts';
 import { Processor, type ProcessorConfig, ProcessorConfigSchema } from '../../processor/index.ts';
 import { createSinkRouter } from '../../sinks/index.ts';
 import { createTransport, type Transport } from '../../transport/index.ts';
 import { parseCommandLine } from '../lib/command.ts';
 import { BUNDLED_RULES } from '../lib/inputs.ts';
-import { runUntilSignal } from '../lib/lifecycle.ts';
 
 export const summary = 'run the stream processor: consume events, detect, alert, deliver to sinks';
 

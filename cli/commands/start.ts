@@ -1,5 +1,5 @@
+import { runUntilSignal } from '../../core/lifecycle.ts';
 import { parseCommandLine } from '../lib/command.ts';
-import { runUntilSignal } from '../lib/lifecycle.ts';
 import { startLocalPipeline } from '../lib/local-pipeline.ts';
 
 export const summary = 'run collector, processor and sinks in one process, with no external services';
