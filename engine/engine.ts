@@ -134,7 +134,8 @@ class Engine implements DetectionEngine {
   private rulesById = new Map<string, CompiledRule>();
   private dispatch: ReturnType<typeof buildDispatch> = { byType: new Map(), anyType: [] };
   private masks = new Int32Array(0);
-  private readonly touched: number[] = [];
+  /** Rule positions matched by the current event, in first-match order: the first `touchedCount` entries. */
+  private touched = new Int32Array(0);
   private windowOf = new Map<string, number>();
 
   private intel: IntelIndex;
@@ -144,8 +145,10 @@ class Engine implements DetectionEngine {
   private readonly context: EvalContext;
   private readonly sessions: SessionTracker;
   private readonly store: StateStore<CorrelationState>;
-  /** Per rule: suppression key → suppressed until (event time). */
+  /** Per rule id: suppression key → suppressed until (event time). */
   private readonly suppressions = new Map<string, LruMap<number>>();
+  /** The same maps by rule position, filled on first use, so the per-event check skips the id lookup. */
+  private suppressionSlots: Array<LruMap<number> | undefined> = [];
   private readonly dedupe: DedupeWindow;
   private readonly deadlines = new DeadlineQueue();
 
@@ -192,6 +195,8 @@ class Engine implements DetectionEngine {
     this.rulesById = new Map(set.rules.map((rule) => [rule.id, rule]));
     this.dispatch = buildDispatch(set.rules);
     this.masks = new Int32Array(set.rules.length);
+    this.touched = new Int32Array(set.rules.length);
+    this.suppressionSlots = new Array(set.rules.length);
     this.windowOf = new Map(
       set.rules.map((r) => [r.id, r.correlation.type === 'match' ? 0 : r.correlation.windowMs]),
     );
@@ -220,23 +225,24 @@ class Engine implements DetectionEngine {
     const candidates = this.dispatch.byType.get(event.eventType) ?? this.dispatch.anyType;
     const masks = this.masks;
     const touched = this.touched;
+    let touchedCount = 0;
     for (const candidate of candidates) {
       if (!candidate.predicate(context)) continue;
-      if (masks[candidate.ruleIndex] === 0) touched.push(candidate.ruleIndex);
+      if (masks[candidate.ruleIndex] === 0) touched[touchedCount++] = candidate.ruleIndex;
       masks[candidate.ruleIndex]! |= 1 << candidate.bit;
     }
 
     let alerts: Alert[] | undefined;
-    for (const ruleIndex of touched) {
+    for (let i = 0; i < touchedCount; i++) {
+      const ruleIndex = touched[i]!;
       const mask = masks[ruleIndex]!;
       masks[ruleIndex] = 0;
-      const alert = this.correlate(this.rules[ruleIndex]!, time, seq, mask, now);
+      const alert = this.correlate(ruleIndex, time, seq, mask, now);
       if (alert) {
         alerts ??= [];
         alerts.push(alert);
       }
     }
-    touched.length = 0;
     if (this.deadlines.size > 0) alerts = this.fireDeadlines(now, alerts);
     if (alerts) {
       for (const alert of alerts) this.sessions.recordAlert(alert.agentId, alert.sessionId, alert.severity);
@@ -269,18 +275,19 @@ class Engine implements DetectionEngine {
   }
 
   private correlate(
-    rule: CompiledRule,
+    ruleIndex: number,
     time: number,
     seq: number,
     mask: number,
     now: number,
   ): Alert | undefined {
+    const rule = this.rules[ruleIndex]!;
     const context = this.context;
     const groupKey = rule.groupKey(context);
     const spec = rule.correlation;
     // Most matches of a busy match rule are suppressed: decide that before allocating anything.
     if (spec.type === 'match') {
-      if (this.suppressed(rule, groupKey, time)) return undefined;
+      if (this.suppressed(rule, ruleIndex, groupKey, time)) return undefined;
       return this.raise(rule, groupKey, [context.event.eventId], time, now);
     }
     const hit: Hit = { t: time, seq, id: context.event.eventId, mask };
@@ -318,7 +325,7 @@ class Engine implements DetectionEngine {
     if (!witness) return undefined;
     // A match consumes the group's partial state: one burst, one alert, and no event counted twice.
     this.store.delete(rule.id, groupKey);
-    if (this.suppressed(rule, groupKey, time)) return undefined;
+    if (this.suppressed(rule, ruleIndex, groupKey, time)) return undefined;
     return this.raise(
       rule,
       groupKey,
@@ -343,6 +350,7 @@ class Engine implements DetectionEngine {
    */
   private suppressed(
     rule: CompiledRule,
+    ruleIndex: number,
     groupKey: string,
     timestamp: number,
     captured?: AlertDraft,
@@ -354,7 +362,11 @@ class Engine implements DetectionEngine {
       : suppression.key === rule.groupKey
         ? groupKey
         : suppression.key(this.context);
-    const suppressions = this.suppressionsOf(rule.id);
+    let suppressions = this.suppressionSlots[ruleIndex];
+    if (!suppressions) {
+      suppressions = this.suppressionsOf(rule.id);
+      this.suppressionSlots[ruleIndex] = suppressions;
+    }
     const until = suppressions.get(key);
     if (until !== undefined && timestamp <= until) {
       this.counts.alertsSuppressed++;
@@ -393,7 +405,7 @@ class Engine implements DetectionEngine {
       const trigger = takePending(state, due.seq);
       if (!trigger) continue;
       const deadline = trigger.t + rule.correlation.windowMs;
-      if (this.suppressed(rule, due.groupKey, deadline, trigger.draft)) continue;
+      if (this.suppressed(rule, this.rules.indexOf(rule), due.groupKey, deadline, trigger.draft)) continue;
       out ??= [];
       out.push(this.raise(rule, due.groupKey, [trigger.id], deadline, now, trigger.draft));
     }
@@ -488,6 +500,7 @@ class Engine implements DetectionEngine {
       }
     }
     this.suppressions.clear();
+    this.suppressionSlots = new Array(this.rules.length);
     for (const [ruleId, key, until] of snapshot.suppressions) this.suppressionsOf(ruleId).touch(key, until);
     this.dedupe.clear();
     for (const [id, time] of snapshot.dedupe) this.dedupe.admit(id, time);

@@ -111,6 +111,28 @@ const commandLine: Accessor = ({ event }) => {
   return typeof command === 'string' ? command : undefined;
 };
 
+/**
+ * One function per field, so each property read has its own inline cache; a shared `event[field]` read saw
+ * every field and went megamorphic.
+ */
+const ENVELOPE_ACCESSORS: { readonly [K in keyof Envelope]-?: Accessor } = {
+  schemaVersion: ({ event }) => event.schemaVersion,
+  eventId: ({ event }) => event.eventId,
+  timestamp: ({ event }) => event.timestamp,
+  receivedAt: ({ event }) => event.receivedAt,
+  agentId: ({ event }) => event.agentId,
+  sessionId: ({ event }) => event.sessionId,
+  runId: ({ event }) => event.runId,
+  eventType: ({ event }) => event.eventType,
+  originalType: ({ event }) => event.originalType,
+  target: ({ event }) => event.target,
+  data: ({ event }) => event.data,
+  decision: ({ event }) => event.decision,
+  source: ({ event }) => event.source,
+  metadata: ({ event }) => event.metadata,
+  policyHash: ({ event }) => event.policyHash,
+};
+
 function rootAccessor(name: string): { root: FactRoot; accessor: Accessor } | undefined {
   switch (name) {
     case 'session':
@@ -121,11 +143,10 @@ function rootAccessor(name: string): { root: FactRoot; accessor: Accessor } | un
       return { root: 'asset', accessor: (context) => context.asset };
     case 'commandLine':
       return { root: 'envelope', accessor: commandLine };
-    default: {
-      if (!ENVELOPE_FIELDS.has(name)) return undefined;
-      const field = name as keyof Envelope;
-      return { root: 'envelope', accessor: (context) => context.event[field] };
-    }
+    default:
+      return ENVELOPE_FIELDS.has(name)
+        ? { root: 'envelope', accessor: ENVELOPE_ACCESSORS[name as keyof Envelope] }
+        : undefined;
   }
 }
 

@@ -23,8 +23,11 @@ export function findThreshold(
   distinctMin: number | undefined,
 ): Hit[] | undefined {
   const newest = hits[index]!;
+  const last = hits[hits.length - 1]!.t;
   for (let i = lowerBound(hits, newest.t - windowMs); i <= index; i++) {
-    const end = upperBound(hits, hits[i]!.t + windowMs);
+    const until = hits[i]!.t + windowMs;
+    // With in-order arrival the rest of the buffer usually lies inside the window: no search needed.
+    const end = last <= until ? hits.length : upperBound(hits, until);
     if (end - i >= minCount && (distinctMin === undefined || distinctAtLeast(hits, i, end, distinctMin))) {
       return hits.slice(i, end);
     }
