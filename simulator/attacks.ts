@@ -92,7 +92,7 @@ export const ATTACKS: Readonly<Record<AttackName, AttackDefinition>> = {
         threat: { tactic: 'initial-access', technique: 'AML.T0051' },
       };
       const followUps = rng.sample(injectionFollowUps(agent, session), rng.int(3, 5));
-      return [move(0, injection), ...followUps.map((draft) => move(seconds(rng, 2, 15), draft))];
+      return [move(0, injection), ...followUps.map((draft) => move(seconds(rng, 1, 6), draft))];
     },
   },
 

@@ -19,7 +19,7 @@ starter-rule attack mixed in, in all the accepted wire formats), and prints each
 the alerts per rule; exits 1 if one of the four reference rules did not fire.
 
 Options:
-  --duration S   seconds of simulated traffic (default 45)
+  --duration S   seconds of simulated traffic (default 60)
   --rate N       events per second (default 300)
   --agents M     simulated agents (default 6)
   --seed N       simulator seed (default 7)
@@ -49,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommandLine(
     argv,
     {
-      duration: { type: 'string', default: '45' },
+      duration: { type: 'string', default: '60' },
       rate: { type: 'string', default: '300' },
       agents: { type: 'string', default: '6' },
       seed: { type: 'string', default: '7' },
