@@ -1,6 +1,7 @@
 /**
  * clawdstrike-edr: a small dispatcher. Each subcommand is one module under cli/commands/ exporting
- * `summary`, `help` and `run(argv): Promise<number>` (the exit code); a module loads only when its command runs.
+ * `run(argv): Promise<number>` (the exit code); a module loads only when its command runs, so the one-line
+ * summaries shown by --help live here.
  */
 import type { Command } from './lib/command.ts';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { type CommandIo, run, summary } from '../cli/commands/simulate.ts';
+import { type CommandIo, run } from '../cli/commands/simulate.ts';
 import { parseRecord } from '../engine/model/index.ts';
 import { ATTACK_NAMES } from './attacks.ts';
 import { startCollector, stopCollector } from './test-support.ts';
@@ -30,8 +30,7 @@ afterEach(async () => {
 });
 
 describe('clawdstrike-edr simulate', () => {
-  it('has a one-line summary and a help with every flag, attack and examples', async () => {
-    expect(summary).not.toContain('\n');
+  it('has a help with every flag, attack and examples', async () => {
     const { code, stdout } = await simulate('--help');
     expect(code).toBe(0);
     for (const flag of [

@@ -117,7 +117,10 @@ export const PROJECTS: readonly ProjectKind[] = [
     test: ['cargo test', 'cargo test --test routing', 'cargo nextest run'],
     build: ['cargo build --release', 'cargo check'],
     lint: ['cargo clippy -- -D warnings', 'cargo fmt --check'],
-    install: { commands: ['cargo fetch', 'cargo add tokio-util'], hosts: ['crates.mirror.example', 'static.crates.mirror.example'] },
+    install: {
+      commands: ['cargo fetch', 'cargo add tokio-util'],
+      hosts: ['crates.mirror.example', 'static.crates.mirror.example'],
+    },
     addedLines: [
       '    let timeout = Duration::from_millis(config.upstream_timeout_ms);',
       '        .map_err(ProxyError::Upstream)?;',
@@ -147,7 +150,10 @@ export const PROJECTS: readonly ProjectKind[] = [
     test: ['go test ./...', 'go test ./internal/invoice -run TestRender', 'go test -race ./internal/queue'],
     build: ['go build ./...', 'go vet ./...'],
     lint: ['golangci-lint run', 'gofmt -l .'],
-    install: { commands: ['go mod download', 'go get github.com/jackc/pgx/v5'], hosts: ['goproxy.mirror.example'] },
+    install: {
+      commands: ['go mod download', 'go get github.com/jackc/pgx/v5'],
+      hosts: ['goproxy.mirror.example'],
+    },
     addedLines: [
       '\tif inv.Total.IsNegative() {\n\t\treturn ErrNegativeTotal\n\t}',
       '\tctx, cancel := context.WithTimeout(ctx, 5*time.Second)',

@@ -2,8 +2,6 @@ import { loadCollectorConfig, runCollector } from '../../collector/index.ts';
 import { EdrError } from '../../core/errors.ts';
 import { parseCommandLine } from '../lib/command.ts';
 
-export const summary = 'run the HTTP collector: authenticated ingestion into Kafka, NATS JetStream or memory';
-
 const HELP = `Usage: clawdstrike-edr collector [--config FILE] [--port N]
 
 Accepts agent and hushd telemetry over HTTP (POST /v1/events, /ingest/<source>, Splunk HEC, OTLP/HTTP JSON

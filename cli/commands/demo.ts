@@ -8,9 +8,6 @@ import { parseCommandLine } from '../lib/command.ts';
 import { startLocalPipeline } from '../lib/local-pipeline.ts';
 import { run as simulate } from './simulate.ts';
 
-export const summary =
-  'start the single-process pipeline, run the simulator against it, print alerts as they fire';
-
 const HELP = `Usage: clawdstrike-edr demo [options]      (npm run demo)
 
 Starts the pipeline in one process (as \`clawdstrike-edr start\`), with the example threat-intel list and

@@ -9,8 +9,6 @@ import { createTransport, type Transport } from '../../transport/index.ts';
 import { parseCommandLine } from '../lib/command.ts';
 import { BUNDLED_RULES } from '../lib/inputs.ts';
 
-export const summary = 'run the stream processor: consume events, detect, alert, deliver to sinks';
-
 const HELP = `Usage: clawdstrike-edr processor [--config FILE] [--port N]
 
 Consumes normalized events from Kafka (consumer group) or NATS JetStream (durable pull consumer), runs the

@@ -4,8 +4,6 @@ import { parseCommandLine } from '../lib/command.ts';
 import { loadCommandInputs } from '../lib/inputs.ts';
 import { decodeLine, readLines } from '../lib/jsonl.ts';
 
-export const summary = 'run the detection engine over JSONL event files and print alerts';
-
 const HELP = `Usage: clawdstrike-edr replay [options] FILE...
 
 Runs the detection engine over JSONL files and writes alerts as JSONL to stdout; a summary goes to stderr.

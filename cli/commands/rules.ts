@@ -4,8 +4,6 @@ import { parseCommandLine } from '../lib/command.ts';
 import { BUNDLED_RULES } from '../lib/inputs.ts';
 import { runCases } from '../lib/rule-cases.ts';
 
-export const summary = 'validate rule files, or test rules against their fixtures (detections as code)';
-
 /** The cases shipped with the package, used when `rules test` gets no PATH. */
 export const BUNDLED_CASES = packagePath('fixtures', 'rules');
 

@@ -2,9 +2,6 @@ import { EdrError } from '../../core/index.ts';
 import { loadSetupConfig, runSetup, type SetupConfig, SetupError } from '../../setup/index.ts';
 import { parseCommandLine } from '../lib/command.ts';
 
-export const summary =
-  'install Elasticsearch index templates, Kibana data views and dashboards, and broker topics';
-
 export const help = `Usage: clawdstrike-edr setup [options]
 
 Prepares everything the pipeline writes to, and may be run any number of times (every step is idempotent):

@@ -26,9 +26,6 @@ import {
   virtualClock,
 } from '../../simulator/index.ts';
 
-export const summary =
-  'Simulate a fleet of AI coding agents (benign work mixed with attacks) against a collector';
-
 /** Where the command writes; tests pass their own. */
 export interface CommandIo {
   stdout: Writable;

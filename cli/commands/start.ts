@@ -2,8 +2,6 @@ import { runUntilSignal } from '../../core/lifecycle.ts';
 import { parseCommandLine } from '../lib/command.ts';
 import { startLocalPipeline } from '../lib/local-pipeline.ts';
 
-export const summary = 'run collector, processor and sinks in one process, with no external services';
-
 const HELP = `Usage: clawdstrike-edr start [options]
 
 Runs the whole pipeline in one process: the collector on localhost, the processor with the starter rules,

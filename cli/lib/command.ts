@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 
-/** What every cli/commands/<name>.ts module exports. */
+/** What every cli/commands/<name>.ts module exports; its one-line summary lives in cli/main.ts. */
 export interface Command {
-  summary: string;
   run(argv: string[]): Promise<number>;
 }
 
