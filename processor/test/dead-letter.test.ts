@@ -6,33 +6,22 @@ import {
   alertOf,
   coversAlerts,
   eventRecords,
+  pipelineFixture,
   processorConfig,
-  removeDir,
   startProcessor,
-  tempDir,
   useCleanup,
   waitForEventsProcessed,
 } from '../../test/support/pipeline.ts';
 import { expectedAlerts, referenceScenario } from '../../test/support/scenarios.ts';
-import { createTransport, type OutboundRecord } from '../../transport/index.ts';
-import {
-  collect,
-  dropTransportResources,
-  isolatedTransportConfig,
-  silentLogger,
-} from '../../transport/testing/index.ts';
+import type { OutboundRecord } from '../../transport/index.ts';
+import { collect } from '../../transport/testing/index.ts';
 import { DLQ_HEADERS } from '../index.ts';
 
 describe.each(BROKERS)('poison records on %s', (kind) => {
   const defer = useCleanup();
 
   it('go to the DLQ with their original bytes and error, and the partition keeps moving', async () => {
-    const config = isolatedTransportConfig(kind);
-    const publisher = createTransport(config, { logger: silentLogger });
-    defer(() => dropTransportResources(config));
-    defer(() => publisher.close());
-    const directory = await tempDir('dlq');
-    defer(() => removeDir(directory));
+    const { config, publisher, directory } = await pipelineFixture(defer, kind, 'dlq');
     const processor = await startProcessor(
       processorConfig(config, { group: `dlq-${randomUUID()}`, directory }),
     );

@@ -8,22 +8,15 @@ import {
   eventRecords,
   eventsProcessed,
   type LogLine,
+  pipelineFixture,
   processorConfig,
   publishInChunks,
-  removeDir,
   startProcessor,
-  tempDir,
   useCleanup,
   waitForEventsProcessed,
 } from '../../test/support/pipeline.ts';
 import { expectedAlerts, referenceScenario } from '../../test/support/scenarios.ts';
-import { createTransport } from '../../transport/index.ts';
-import {
-  collect,
-  dropTransportResources,
-  isolatedTransportConfig,
-  silentLogger,
-} from '../../transport/testing/index.ts';
+import { collect } from '../../transport/testing/index.ts';
 import type { Processor } from '../index.ts';
 
 const PARTITIONS = 6;
@@ -36,12 +29,9 @@ describe('two processors in one Kafka consumer group', () => {
   const defer = useCleanup();
 
   it('split the partitions and produce each expected alert exactly once', async () => {
-    const config = isolatedTransportConfig('kafka', { kafka: { partitions: PARTITIONS } });
-    const publisher = createTransport(config, { logger: silentLogger });
-    defer(() => dropTransportResources(config));
-    defer(() => publisher.close());
-    const directory = await tempDir('group');
-    defer(() => removeDir(directory));
+    const { config, publisher, directory } = await pipelineFixture(defer, 'kafka', 'group', {
+      kafka: { partitions: PARTITIONS },
+    });
     const settings = processorConfig(config, { group: `group-${randomUUID()}`, directory });
 
     const members = [capturingLogger(), capturingLogger()];

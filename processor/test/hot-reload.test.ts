@@ -7,23 +7,17 @@ import {
   capturingLogger,
   eventRecords,
   metricValue,
+  pipelineFixture,
   processorConfig,
-  removeDir,
   scrapeMetrics,
   startProcessor,
-  tempDir,
   useCleanup,
   waitForEventsProcessed,
 } from '../../test/support/pipeline.ts';
 import { expectedAlerts, referenceScenario, type WireEvent } from '../../test/support/scenarios.ts';
 import { REPO_ROOT } from '../../test/support/shared.ts';
-import { createTransport, type Message } from '../../transport/index.ts';
-import {
-  collect,
-  dropTransportResources,
-  isolatedTransportConfig,
-  silentLogger,
-} from '../../transport/testing/index.ts';
+import type { Message } from '../../transport/index.ts';
+import { collect } from '../../transport/testing/index.ts';
 
 const CANARY_RULE = `rules:
   - id: EDR_TEST_CANARY
@@ -48,13 +42,8 @@ describe('hot reload of rule files (NATS)', () => {
   const defer = useCleanup();
 
   it('applies a new rule file, rejects a broken one keeping the running rules, and reloads on SIGHUP', async () => {
-    const config = isolatedTransportConfig('nats');
-    const publisher = createTransport(config, { logger: silentLogger });
-    defer(() => dropTransportResources(config));
-    defer(() => publisher.close());
+    const { config, publisher, directory } = await pipelineFixture(defer, 'nats', 'reload');
     const producer = publisher.createProducer();
-    const directory = await tempDir('reload');
-    defer(() => removeDir(directory));
     const rules = join(directory, 'rules');
     await cp(join(REPO_ROOT, 'rules'), rules, { recursive: true });
 

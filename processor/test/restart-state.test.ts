@@ -7,21 +7,14 @@ import {
   coversAlerts,
   eventRecords,
   eventsProcessed,
+  pipelineFixture,
   processorConfig,
-  removeDir,
   startProcessor,
-  tempDir,
   useCleanup,
   waitForEventsProcessed,
 } from '../../test/support/pipeline.ts';
 import { expectedAlerts, referenceScenario } from '../../test/support/scenarios.ts';
-import { createTransport } from '../../transport/index.ts';
-import {
-  collect,
-  dropTransportResources,
-  isolatedTransportConfig,
-  silentLogger,
-} from '../../transport/testing/index.ts';
+import { collect } from '../../transport/testing/index.ts';
 
 /**
  * One credential-exfiltration session: the credential read (which alone fires a match rule too), then two
@@ -41,13 +34,8 @@ describe.each(BROKERS)('engine state across a processor restart (%s)', (kind) =>
   const defer = useCleanup();
 
   it('fires a sequence whose first step was seen by the previous processor of the group', async () => {
-    const config = isolatedTransportConfig(kind);
-    const publisher = createTransport(config, { logger: silentLogger });
-    defer(() => dropTransportResources(config));
-    defer(() => publisher.close());
+    const { config, publisher, directory } = await pipelineFixture(defer, kind, 'restart');
     const producer = publisher.createProducer();
-    const directory = await tempDir('restart');
-    defer(() => removeDir(directory));
     // Same group, same checkpoint store (the compacted state topic / the KV bucket) for both processors.
     const settings = processorConfig(config, { group: `restart-${randomUUID()}`, directory });
 

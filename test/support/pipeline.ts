@@ -15,7 +15,20 @@ import { createProcessor } from '../../cli/commands/processor.ts';
 import { recordsFor } from '../../collector/ingest/routing.ts';
 import { type Alert, parseRecord } from '../../engine/index.ts';
 import { type Processor, type ProcessorConfig, ProcessorConfigSchema } from '../../processor/index.ts';
-import type { Message, OutboundRecord, Producer, TransportConfig } from '../../transport/index.ts';
+import {
+  createTransport,
+  type Message,
+  type OutboundRecord,
+  type Producer,
+  type Transport,
+  type TransportConfig,
+  type TransportKind,
+} from '../../transport/index.ts';
+import {
+  dropTransportResources,
+  isolatedTransportConfig,
+  silentLogger,
+} from '../../transport/testing/index.ts';
 import type { WireEvent } from './scenarios.ts';
 import { REPO_ROOT } from './shared.ts';
 
@@ -43,6 +56,31 @@ export async function tempDir(label: string): Promise<string> {
 }
 
 export const removeDir = (path: string) => rm(path, { recursive: true, force: true });
+
+export interface PipelineFixture {
+  /** Topic/stream names of this test alone. */
+  config: TransportConfig;
+  /** A transport on those names, for publishing and reading back. */
+  publisher: Transport;
+  /** Where the processors' file sink writes. */
+  directory: string;
+}
+
+/** An isolated broker namespace, a publisher on it and a sink directory, all removed after the test. */
+export async function pipelineFixture(
+  defer: (cleanup: () => unknown) => void,
+  kind: TransportKind,
+  label: string,
+  overrides: Record<string, unknown> = {},
+): Promise<PipelineFixture> {
+  const config = isolatedTransportConfig(kind, overrides);
+  const publisher = createTransport(config, { logger: silentLogger });
+  defer(() => dropTransportResources(config));
+  defer(() => publisher.close());
+  const directory = await tempDir(label);
+  defer(() => removeDir(directory));
+  return { config, publisher, directory };
+}
 
 /** The events-stream record of each wire event, exactly as the collector publishes it. */
 export function eventRecords(events: readonly WireEvent[], receivedAt = new Date()): OutboundRecord[] {
