@@ -82,8 +82,11 @@ export interface ReloadReport {
 }
 
 export interface DetectionEngine {
-  /** Evaluates one event; returns the alerts it completed (and absence alerts whose deadline it passed). */
-  process(event: Envelope): Alert[];
+  /**
+   * Evaluates one event; returns the alerts it completed (and absence alerts whose deadline it passed).
+   * Most events complete none: they all get the same frozen empty list.
+   */
+  process(event: Envelope): readonly Alert[];
   processBatch(events: Iterable<Envelope>): Alert[];
   /** Replaces rules, intel and/or inventory; sessions, suppression and dedupe are kept, and so is the
    * correlation state of every rule whose definition did not change. */
@@ -99,6 +102,8 @@ interface Candidate {
   bit: number;
   predicate: Predicate;
 }
+
+const NO_ALERTS: readonly Alert[] = Object.freeze([]);
 
 /** How often (in events) idle state is swept; the sweeps pop from LRU fronts, so they are cheap. */
 const MAINTENANCE_INTERVAL = 1024;
@@ -202,15 +207,15 @@ class Engine implements DetectionEngine {
     );
   }
 
-  process(event: Envelope): Alert[] {
+  process(event: Envelope): readonly Alert[] {
     const time = timestampMillis(event.timestamp);
     if (Number.isNaN(time)) {
       this.counts.invalidEvents++;
-      return [];
+      return NO_ALERTS;
     }
     if (!this.dedupe.admit(event.eventId, time)) {
       this.counts.duplicatesDropped++;
-      return [];
+      return NO_ALERTS;
     }
     const now = this.clock();
     const bounded = Math.min(time, now + this.limits.maxClockSkewMs);
@@ -248,7 +253,7 @@ class Engine implements DetectionEngine {
       for (const alert of alerts) this.sessions.recordAlert(alert.agentId, alert.sessionId, alert.severity);
     }
     if (this.counts.eventsProcessed % MAINTENANCE_INTERVAL === 0) this.maintain();
-    return alerts ?? [];
+    return alerts ?? NO_ALERTS;
   }
 
   processBatch(events: Iterable<Envelope>): Alert[] {
@@ -258,11 +263,9 @@ class Engine implements DetectionEngine {
   }
 
   private bufferState(rule: CompiledRule, groupKey: string): BufferState {
-    const existing = this.store.get(rule.id, groupKey);
-    const state: BufferState =
-      existing?.kind === 'buffer'
-        ? existing
-        : { kind: 'buffer', hits: [], watermark: Number.NEGATIVE_INFINITY };
+    const existing = this.store.use(rule.id, groupKey);
+    if (existing?.kind === 'buffer') return existing;
+    const state: BufferState = { kind: 'buffer', hits: [], watermark: Number.NEGATIVE_INFINITY };
     this.putState(rule.id, groupKey, state);
     return state;
   }
@@ -292,9 +295,9 @@ class Engine implements DetectionEngine {
     }
     const hit: Hit = { t: time, seq, id: context.event.eventId, mask };
     if (spec.type === 'absence') {
-      const existing = this.store.get(rule.id, groupKey);
+      const existing = this.store.use(rule.id, groupKey);
       const state = existing?.kind === 'absence' ? existing : newAbsenceState();
-      this.putState(rule.id, groupKey, state);
+      if (state !== existing) this.putState(rule.id, groupKey, state);
       const scheduled = absenceHit(state, hit, spec.windowMs, this.limits, this.correlation, () =>
         draftAlert(rule, context, groupKey, 1),
       );

@@ -3,6 +3,7 @@ import type { Severity } from '../core/severity.ts';
 import type { EngineLimits } from './limits.ts';
 import type { Envelope } from './model/index.ts';
 import { type LruLinks, LruList } from './state/lru.ts';
+import { StringSet } from './state/string-set.ts';
 
 /**
  * Per agent+session state and its risk score, exposed to rules as `session.*`:
@@ -51,7 +52,9 @@ export interface ObservedSession {
 
 interface Session extends ObservedSession, LruLinks<Session> {
   alertPoints: number;
-  targets: Set<string>;
+  targets: StringSet;
+  /** The same targets in first-seen order, for snapshots. */
+  targetList: string[];
 }
 
 export const SessionSnapshotSchema = z.object({
@@ -133,7 +136,8 @@ export class SessionTracker {
         },
         groupKey: `${event.agentId}|${event.sessionId}`,
         alertPoints: 0,
-        targets: new Set(),
+        targets: new StringSet(),
+        targetList: [],
         prev: undefined,
         next: undefined,
       };
@@ -146,8 +150,9 @@ export class SessionTracker {
     const outcome = event.decision.outcome;
     if (outcome === 'deny') facts.violationCount++;
     else if (outcome === 'warn') facts.warnCount++;
-    if (session.targets.size < this.limits.maxTargetsPerSession) session.targets.add(event.target);
-    else if (!session.targets.has(event.target)) this.counters.targetsCapped++;
+    if (session.targets.size < this.limits.maxTargetsPerSession) {
+      if (session.targets.add(event.target)) session.targetList.push(event.target);
+    } else if (!session.targets.has(event.target)) this.counters.targetsCapped++;
     refresh(session);
     if (this.count > this.limits.maxSessions) {
       let excess = this.count - this.limits.maxSessions;
@@ -204,7 +209,7 @@ export class SessionTracker {
   }
 
   snapshot(): SessionSnapshot[] {
-    return [...this.order.nodes()].map(({ facts, alertPoints, targets }) => ({
+    return [...this.order.nodes()].map(({ facts, alertPoints, targetList }) => ({
       agentId: facts.agentId,
       sessionId: facts.sessionId,
       firstSeen: facts.firstSeen,
@@ -214,7 +219,7 @@ export class SessionTracker {
       warnCount: facts.warnCount,
       alertCount: facts.alertCount,
       alertPoints,
-      targets: [...targets],
+      targets: [...targetList],
     }));
   }
 
@@ -227,10 +232,12 @@ export class SessionTracker {
         facts: { ...counts, durationMs: 0, distinctTargets: 0, distinctTargetRatio: 0, riskScore: 0 },
         groupKey: `${counts.agentId}|${counts.sessionId}`,
         alertPoints,
-        targets: new Set(targets),
+        targets: new StringSet(targets.length),
+        targetList: [],
         prev: undefined,
         next: undefined,
       };
+      for (const target of targets) if (session.targets.add(target)) session.targetList.push(target);
       refresh(session);
       // A snapshot naming a session twice keeps the last, as a map would.
       const existing = this.byAgent.get(counts.agentId)?.get(counts.sessionId);

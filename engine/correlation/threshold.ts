@@ -22,6 +22,8 @@ export function findThreshold(
   minCount: number,
   distinctMin: number | undefined,
 ): Hit[] | undefined {
+  // Fewer hits than one window needs, wherever it starts: the usual case, answered without a search.
+  if (hits.length < minCount || hits.length < (distinctMin ?? 0)) return undefined;
   const newest = hits[index]!;
   const last = hits[hits.length - 1]!.t;
   for (let i = lowerBound(hits, newest.t - windowMs); i <= index; i++) {

@@ -14,6 +14,8 @@ export interface StateEntry<S> {
 export interface StateStore<S> {
   readonly size: number;
   get(ruleId: string, groupKey: string): S | undefined;
+  /** get, and marks the entry as the most recently used, as putting it back would: one lookup for both. */
+  use(ruleId: string, groupKey: string): S | undefined;
   /** Inserts or refreshes the entry as the most recently used. */
   put(ruleId: string, groupKey: string, state: S): void;
   delete(ruleId: string, groupKey: string): void;
@@ -40,6 +42,13 @@ export class MemoryStateStore<S> implements StateStore<S> {
 
   get(ruleId: string, groupKey: string): S | undefined {
     return this.byRule.get(ruleId)?.get(groupKey)?.state;
+  }
+
+  use(ruleId: string, groupKey: string): S | undefined {
+    const entry = this.byRule.get(ruleId)?.refresh(groupKey);
+    if (!entry) return undefined;
+    entry.touched = ++this.clock;
+    return entry.state;
   }
 
   put(ruleId: string, groupKey: string, state: S): void {
