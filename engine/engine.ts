@@ -231,7 +231,8 @@ class Engine implements DetectionEngine {
     const masks = this.masks;
     const touched = this.touched;
     let touchedCount = 0;
-    for (const candidate of candidates) {
+    for (let i = 0; i < candidates.length; i++) {
+      const candidate = candidates[i]!;
       if (!candidate.predicate(context)) continue;
       if (masks[candidate.ruleIndex] === 0) touched[touchedCount++] = candidate.ruleIndex;
       masks[candidate.ruleIndex]! |= 1 << candidate.bit;

@@ -278,7 +278,8 @@ export class IntelIndex {
   match(event: Envelope): IntelFacts {
     if (this.size === 0) return NO_INTEL;
     let matches: IntelMatch[] | undefined;
-    for (const field of INTEL_FIELDS) {
+    for (let i = 0; i < INTEL_FIELDS.length; i++) {
+      const field = INTEL_FIELDS[i]!;
       const value = event.data[field];
       if (typeof value !== 'string' || value === '') continue;
       const indicator = this.lookup(field, value);

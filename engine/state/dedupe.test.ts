@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { random } from '../../test/engine/prng.ts';
+import { DedupeWindow } from './dedupe.ts';
+
+/** The window's definition, kept naively: arrival-ordered [id, time] pairs. */
+class ModelWindow {
+  held: Array<[string, number]> = [];
+  evictedForCapacity = 0;
+  constructor(private readonly capacity: number) {}
+  admit(id: string, time: number): boolean {
+    if (this.held.some(([heldId]) => heldId === id)) return false;
+    if (this.held.length >= this.capacity) {
+      this.held.shift();
+      this.evictedForCapacity++;
+    }
+    this.held.push([id, time]);
+    return true;
+  }
+  expire(cutoff: number): void {
+    while (this.held.length > 0 && this.held[0]![1] < cutoff) this.held.shift();
+  }
+}
+
+describe('DedupeWindow', () => {
+  it('answers as its definition through wrap-around, growth, capacity and age eviction', () => {
+    const r = random(11);
+    const window = new DedupeWindow(300);
+    const model = new ModelWindow(300);
+    let time = 0;
+    for (let i = 0; i < 20_000; i++) {
+      // Out-of-order times too: age eviction stops at the first id young enough, as the model does.
+      time += r.int(3);
+      const eventTime = time - r.int(50);
+      const id = `evt-${r.int(2_000)}`;
+      expect(window.admit(id, eventTime)).toBe(model.admit(id, eventTime));
+      if (r.chance(0.01)) {
+        window.expire(time - 200);
+        model.expire(time - 200);
+      }
+      expect(window.size).toBe(model.held.length);
+    }
+    expect(window.entries()).toEqual(model.held);
+    expect(window.evictedForCapacity).toBe(model.evictedForCapacity);
+    expect(model.evictedForCapacity).toBeGreaterThan(0);
+  });
+
+  it('starts empty after clear and can be refilled from entries', () => {
+    const window = new DedupeWindow(10);
+    for (let i = 0; i < 25; i++) window.admit(`e${i}`, i);
+    const entries = window.entries();
+    expect(entries.map(([id]) => id)).toEqual(Array.from({ length: 10 }, (_, i) => `e${i + 15}`));
+    window.clear();
+    expect(window.size).toBe(0);
+    for (const [id, time] of entries) window.admit(id, time);
+    expect(window.entries()).toEqual(entries);
+    expect(window.admit('e24', 30)).toBe(false);
+    expect(window.admit('e14', 30)).toBe(true);
+  });
+});
