@@ -294,7 +294,9 @@ class Engine implements DetectionEngine {
       if (this.suppressed(rule, ruleIndex, groupKey, time)) return undefined;
       return this.raise(rule, groupKey, [context.event.eventId], time, now);
     }
-    const hit: Hit = { t: time, seq, id: context.event.eventId, mask };
+    // value is always present (undefined unless a threshold counts distinct values; JSON omits it), so every
+    // hit has one shape and the buffer code that reads them stays monomorphic.
+    const hit: Hit = { t: time, seq, id: context.event.eventId, mask, value: undefined };
     if (spec.type === 'absence') {
       const existing = this.store.use(rule.id, groupKey);
       const state = existing?.kind === 'absence' ? existing : newAbsenceState();
