@@ -13,7 +13,7 @@ import { findThreshold } from './correlation/threshold.ts';
 import { type AssetInventory, EMPTY_INVENTORY } from './enrichment/assets.ts';
 import { EMPTY_INTEL, type IntelIndex } from './enrichment/intel.ts';
 import { DEFAULT_LIMITS, type EngineLimits } from './limits.ts';
-import { type Envelope, timestampMillis } from './model/index.ts';
+import { type Envelope, EVENT_TYPES, timestampMillis } from './model/index.ts';
 import type { CompiledRule } from './rules/compile.ts';
 import type { RuleSet } from './rules/ruleset.ts';
 import { SessionTracker } from './sessions.ts';
@@ -112,25 +112,22 @@ function increment(counts: Record<string, number>, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
 }
 
-/** Per event type, the (rule, role) conditions that can match it, in rule order. */
+/**
+ * Per event type, the (rule, role) conditions that can match it, in rule order, each specialized to the type;
+ * `anyType`, every condition unspecialized, serves a type outside EVENT_TYPES.
+ */
 function buildDispatch(rules: readonly CompiledRule[]): {
   byType: Map<string, Candidate[]>;
   anyType: Candidate[];
 } {
-  const all: Array<Candidate & { types: ReadonlySet<string> | undefined }> = [];
+  const byType = new Map<string, Candidate[]>(EVENT_TYPES.map((type) => [type, []]));
+  const anyType: Candidate[] = [];
   rules.forEach((rule, ruleIndex) => {
     rule.roles.forEach((role, bit) => {
-      all.push({ ruleIndex, bit, predicate: role.predicate, types: role.eventTypes });
+      anyType.push({ ruleIndex, bit, predicate: role.predicate });
+      for (const [type, predicate] of role.byEventType) byType.get(type)?.push({ ruleIndex, bit, predicate });
     });
   });
-  const anyType = all.filter((c) => c.types === undefined);
-  const typeNames = new Set(all.flatMap((c) => [...(c.types ?? [])]));
-  const byType = new Map<string, Candidate[]>();
-  for (const type of typeNames)
-    byType.set(
-      type,
-      all.filter((c) => c.types === undefined || c.types.has(type)),
-    );
   return { byType, anyType };
 }
 

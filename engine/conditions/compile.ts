@@ -189,40 +189,57 @@ export function toPredicate(matcher: Matcher): Predicate {
   }
 }
 
+const ALWAYS: Matcher = { kind: 'all', children: [] };
+const NEVER: Matcher = { kind: 'any', children: [] };
+const isAlways = (m: Matcher) => m.kind === 'all' && m.children.length === 0;
+const isNever = (m: Matcher) => m.kind === 'any' && m.children.length === 0;
+
 /**
- * The event types a matcher can accept, or undefined for "any": lets the engine skip whole rules by
- * `eventType` before evaluating anything. Conservative: only `eventType` equal/in leaves narrow it.
+ * The matcher as it stands for events of one type: every test of `eventType` against a literal is decided
+ * (its answer depends on nothing else) and the tree is simplified around the answers; NEVER (`any: []`) when
+ * the matcher cannot accept the type.
  */
-export function eventTypesOf(matcher: Matcher): ReadonlySet<string> | undefined {
+function specialize(matcher: Matcher, eventType: string): Matcher {
   switch (matcher.kind) {
-    case 'all': {
-      let narrowed: Set<string> | undefined;
-      for (const child of matcher.children) {
-        const types = eventTypesOf(child);
-        if (!types) continue;
-        narrowed = narrowed ? new Set([...narrowed].filter((type) => types.has(type))) : new Set(types);
-      }
-      return narrowed;
-    }
+    case 'all':
     case 'any': {
-      const union = new Set<string>();
+      const every = matcher.kind === 'all';
+      const children: Matcher[] = [];
       for (const child of matcher.children) {
-        const types = eventTypesOf(child);
-        if (!types) return undefined;
-        for (const type of types) union.add(type);
+        const decided = specialize(child, eventType);
+        // all: a false child decides, true ones drop out; any: the other way round.
+        if (every ? isNever(decided) : isAlways(decided)) return decided;
+        if (!(every ? isAlways(decided) : isNever(decided))) children.push(decided);
       }
-      return union;
+      if (children.length === 0) return every ? ALWAYS : NEVER;
+      return children.length === 1 ? children[0]! : { kind: matcher.kind, children };
     }
-    case 'not':
+    case 'not': {
+      const child = specialize(matcher.child, eventType);
+      if (isAlways(child)) return NEVER;
+      if (isNever(child)) return ALWAYS;
+      return { kind: 'not', child };
+    }
+    case 'test':
+      if (matcher.fact !== 'eventType' || matcher.root !== 'envelope') return matcher;
+      return matcher.test(eventType) ? ALWAYS : NEVER;
     case 'compare':
-      return undefined;
-    case 'test': {
-      if (matcher.fact !== 'eventType' || matcher.root !== 'envelope') return undefined;
-      if (matcher.operator === 'equal' && typeof matcher.value === 'string') return new Set([matcher.value]);
-      if (matcher.operator === 'in' && Array.isArray(matcher.value)) {
-        return new Set(matcher.value.filter((v): v is string => typeof v === 'string'));
-      }
-      return undefined;
-    }
+      return matcher;
   }
+}
+
+/**
+ * One predicate per event type the matcher can accept (see specialize): the engine evaluates a condition only
+ * for events of those types, without its type checks. Types it cannot accept are absent.
+ */
+export function predicatesByEventType(
+  matcher: Matcher,
+  eventTypes: readonly string[],
+): ReadonlyMap<string, Predicate> {
+  const out = new Map<string, Predicate>();
+  for (const eventType of eventTypes) {
+    const specialized = specialize(matcher, eventType);
+    if (!isNever(specialized)) out.set(eventType, toPredicate(specialized));
+  }
+  return out;
 }

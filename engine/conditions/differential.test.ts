@@ -5,7 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { random } from '../../test/engine/prng.ts';
 import type { Envelope } from '../model/index.ts';
 import type { Condition } from '../rules/schema.ts';
-import { type ConditionProblem, type LowerEnvironment, lowerCondition, toPredicate } from './compile.ts';
+import {
+  type ConditionProblem,
+  type LowerEnvironment,
+  lowerCondition,
+  predicatesByEventType,
+  toPredicate,
+} from './compile.ts';
 import type { FactContext } from './facts.ts';
 import { DECORATOR_NAMES, GLOB_OPTIONS } from './operators.ts';
 
@@ -30,6 +36,9 @@ const STRINGS = [
   '5',
   '10',
   '',
+  // Event types, so eventType tests (decided per type before evaluation) are true as often as false.
+  'file_read',
+  'custom',
 ];
 const NUMBERS = [0, 1, 2, 5, 10, -1, 1.5];
 const STANDARD = [
@@ -75,9 +84,11 @@ function object(depth: number): Record<string, unknown> {
   return out;
 }
 
+const EVENT_TYPES_USED = ['file_read', 'network_egress', 'custom'];
+
 function event(): Record<string, unknown> {
   return {
-    eventType: rng.pick(['file_read', 'network_egress', 'custom']),
+    eventType: rng.pick(EVENT_TYPES_USED),
     target: rng.pick(STRINGS),
     agentId: rng.pick(['agent-1', 'agent-2']),
     data: object(2),
@@ -213,7 +224,10 @@ describe('compiled conditions agree with json-rules-engine', () => {
       const generated = condition(3);
       const root: Condition = 'all' in generated || 'any' in generated ? generated : { all: [generated] };
       const problems: ConditionProblem[] = [];
-      const predicate = toPredicate(lowerCondition(root, env, [], problems));
+      const matcher = lowerCondition(root, env, [], problems);
+      const predicate = toPredicate(matcher);
+      // The engine evaluates the condition specialized to the event's type; absent means "cannot match".
+      const specialized = predicatesByEventType(matcher, EVENT_TYPES_USED);
       // Our loader refuses a few combinations json-rules-engine would run (e.g. swap: on a literal-only operator).
       if (problems.length > 0) {
         refused++;
@@ -235,9 +249,10 @@ describe('compiled conditions agree with json-rules-engine', () => {
           sessionKey: () => '',
         };
         const actual = predicate(context);
-        if (actual !== expected) {
+        const actualSpecialized = specialized.get(facts.eventType as string)?.(context) ?? false;
+        if (actual !== expected || actualSpecialized !== expected) {
           throw new Error(
-            `disagree on ${JSON.stringify(root)}\nfacts ${JSON.stringify(facts)}\nours ${actual}`,
+            `disagree on ${JSON.stringify(root)}\nfacts ${JSON.stringify(facts)}\nours ${actual}, specialized ${actualSpecialized}`,
           );
         }
         compared++;

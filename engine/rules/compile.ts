@@ -2,23 +2,25 @@ import type { Severity } from '../../core/severity.ts';
 import type { ResponseAction } from '../alert.ts';
 import {
   type ConditionProblem,
-  eventTypesOf,
   type JsonPath,
   type LowerEnvironment,
   lowerCondition,
   type Predicate,
+  predicatesByEventType,
   toPredicate,
 } from '../conditions/compile.ts';
 import { type Accessor, type FactContext, resolveFact } from '../conditions/facts.ts';
+import { EVENT_TYPES } from '../model/index.ts';
 import type { Condition, Rule, RuleType } from './schema.ts';
 import { COMPARATOR_PATTERN, DURATION_PATTERN } from './schema.ts';
 
 /** One condition of a rule (a step, an all_of member, ...), evaluated per event. Its index is its bit. */
 export interface Role {
   name: string;
+  /** The condition for an event of any type. */
   predicate: Predicate;
-  /** Event types it can match; undefined when any. */
-  eventTypes: ReadonlySet<string> | undefined;
+  /** The condition specialized per event type, for the types it can match (see predicatesByEventType). */
+  byEventType: ReadonlyMap<string, Predicate>;
 }
 
 /** What the correlation layer needs to know per rule type; counts are stored as minimums (`> 100` → 101). */
@@ -147,7 +149,7 @@ function role(
   problems: ConditionProblem[],
 ): Role {
   const matcher = lowerCondition(condition, env, path, problems);
-  return { name, predicate: toPredicate(matcher), eventTypes: eventTypesOf(matcher) };
+  return { name, predicate: toPredicate(matcher), byEventType: predicatesByEventType(matcher, EVENT_TYPES) };
 }
 
 function rolesOf(rule: Rule, env: LowerEnvironment, problems: ConditionProblem[]): Role[] {
