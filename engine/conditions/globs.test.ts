@@ -1,5 +1,6 @@
 import picomatch from 'picomatch';
 import { describe, expect, it } from 'vitest';
+import { random } from '../../test/engine/prng.ts';
 import { compileGlobs, GLOB_OPTIONS } from './operators.ts';
 
 const PATTERNS = [
@@ -18,6 +19,10 @@ const PATTERNS = [
   './src/**',
   'weird(name',
   'a\\*b',
+  '**/.env',
+  '/etc/passwd',
+  'a?c',
+  '**/.config/gcloud/**',
 ];
 const INPUTS = [
   '',
@@ -44,6 +49,14 @@ const INPUTS = [
   'a*b',
   'axb',
   '/srv/project/src/module-1/file-2.ts',
+  '/srv/app/.env',
+  '.env',
+  'x/.envrc',
+  '/etc/passwd',
+  './etc/passwd',
+  'abc',
+  'a/c',
+  '/home/u/.config/gcloud/credentials.db',
   ...PATTERNS,
 ];
 
@@ -60,4 +73,37 @@ describe('compileGlobs', () => {
       }
     });
   }
+});
+
+describe('compileGlobs on generated paths', () => {
+  // Plain patterns only, so the required-text prefilter is in play; inputs are assembled from the same pieces.
+  const PLAIN = ['**/.ssh/**', '**/.aws/credentials', '/etc/cron*/**', '**/.env', 'a?c', '**/id_*', 'ssh'];
+  const PIECES = [
+    '/',
+    '.',
+    './',
+    'ssh',
+    'aws',
+    'env',
+    'credentials',
+    'etc',
+    'cron',
+    'a',
+    'c',
+    'id_',
+    'x',
+    '.ssh',
+  ];
+  it('answers as picomatch does', () => {
+    const r = random(5);
+    const expected = picomatch(PLAIN, GLOB_OPTIONS);
+    const actual = compileGlobs(PLAIN, GLOB_OPTIONS);
+    let matched = 0;
+    for (let i = 0; i < 5000; i++) {
+      const input = Array.from({ length: 1 + r.int(6) }, () => r.pick(PIECES)).join('');
+      expect([input, actual(input)]).toEqual([input, expected(input)]);
+      if (expected(input)) matched++;
+    }
+    expect(matched).toBeGreaterThan(200);
+  });
 });
