@@ -105,9 +105,14 @@ export function admitHit(
     counters.lateEvents++;
     return -1;
   }
-  if (hit.t > state.watermark) state.watermark = hit.t;
+  // Later than every hit admitted so far (the watermark is their newest time): it goes last, found without
+  // reading the buffer's last hit.
+  const newest = hit.t > state.watermark;
+  if (newest) state.watermark = hit.t;
   // A future hit is at least watermark - lateness; any window holding it starts no earlier than that - window.
   const cutoff = state.watermark - limits.allowedLatenessMs - windowMs;
   counters.hitsDropped += prune(state.hits, cutoff, limits.maxHitsPerState - 1);
-  return insertHit(state.hits, hit);
+  if (!newest) return insertHit(state.hits, hit);
+  state.hits.push(hit);
+  return state.hits.length - 1;
 }
