@@ -31,7 +31,8 @@ export function draftAlert(
   eventCount: number,
 ): AlertDraft {
   const enrichment: Record<string, unknown> = { session: { ...context.session } };
-  if (context.asset.known) enrichment.asset = context.asset;
+  const asset = context.asset();
+  if (asset.known) enrichment.asset = asset;
   const intel = context.intel();
   if (intel.matched) enrichment.intel = { matches: intel.matches };
   const draft: AlertDraft = {

@@ -1,5 +1,5 @@
 import type { FactContext } from './conditions/facts.ts';
-import { type AssetFacts, UNKNOWN_ASSET } from './enrichment/assets.ts';
+import type { AssetFacts, AssetInventory } from './enrichment/assets.ts';
 import type { IntelFacts, IntelIndex } from './enrichment/intel.ts';
 import type { Envelope } from './model/index.ts';
 import type { ObservedSession, SessionFacts } from './sessions.ts';
@@ -8,18 +8,21 @@ import type { ObservedSession, SessionFacts } from './sessions.ts';
 export class EvalContext implements FactContext {
   event!: Envelope;
   session!: SessionFacts;
-  asset: AssetFacts = UNKNOWN_ASSET;
   private groupKey = '';
   private cachedIntel: IntelFacts | undefined;
+  private cachedAsset: AssetFacts | undefined;
 
-  constructor(public intelIndex: IntelIndex) {}
+  constructor(
+    public intelIndex: IntelIndex,
+    public inventory: AssetInventory,
+  ) {}
 
-  reset(event: Envelope, session: ObservedSession, asset: AssetFacts): void {
+  reset(event: Envelope, session: ObservedSession): void {
     this.event = event;
     this.session = session.facts;
     this.groupKey = session.groupKey;
-    this.asset = asset;
     this.cachedIntel = undefined;
+    this.cachedAsset = undefined;
   }
 
   sessionKey(): string {
@@ -29,5 +32,10 @@ export class EvalContext implements FactContext {
   intel(): IntelFacts {
     this.cachedIntel ??= this.intelIndex.match(this.event);
     return this.cachedIntel;
+  }
+
+  asset(): AssetFacts {
+    this.cachedAsset ??= this.inventory.facts(this.event.agentId);
+    return this.cachedAsset;
   }
 }

@@ -140,8 +140,6 @@ class Engine implements DetectionEngine {
   private touched = new Int32Array(0);
   private windowOf = new Map<string, number>();
 
-  private intel: IntelIndex;
-  private assets: AssetInventory;
   private readonly limits: EngineLimits;
   private readonly clock: Clock;
   private readonly context: EvalContext;
@@ -173,9 +171,7 @@ class Engine implements DetectionEngine {
   constructor(options: EngineOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.clock = options.clock;
-    this.intel = options.intel ?? EMPTY_INTEL;
-    this.assets = options.assets ?? EMPTY_INVENTORY;
-    this.context = new EvalContext(this.intel);
+    this.context = new EvalContext(options.intel ?? EMPTY_INTEL, options.assets ?? EMPTY_INVENTORY);
     this.sessions = new SessionTracker(this.limits);
     this.dedupe = new DedupeWindow(this.limits.dedupeCapacity);
     this.store = options.store ?? new MemoryStateStore<CorrelationState>();
@@ -222,7 +218,7 @@ class Engine implements DetectionEngine {
 
     const session = this.sessions.observe(event, time);
     const context = this.context;
-    context.reset(event, session, this.assets.facts(event.agentId));
+    context.reset(event, session);
 
     const candidates = this.dispatch.byType.get(event.eventType) ?? this.dispatch.anyType;
     const masks = this.masks;
@@ -450,11 +446,8 @@ class Engine implements DetectionEngine {
         report.statesDropped++;
       }
     }
-    if (update.intel) {
-      this.intel = update.intel;
-      this.context.intelIndex = update.intel;
-    }
-    if (update.assets) this.assets = update.assets;
+    if (update.intel) this.context.intelIndex = update.intel;
+    if (update.assets) this.context.inventory = update.assets;
     return report;
   }
 

@@ -245,7 +245,7 @@ describe('compiled conditions agree with json-rules-engine', () => {
           event: facts as Envelope,
           session: {},
           intel: () => ({}),
-          asset: {},
+          asset: () => ({}),
           sessionKey: () => '',
         };
         const actual = predicate(context);

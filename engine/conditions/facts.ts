@@ -17,7 +17,8 @@ export interface FactContext {
   readonly session: object;
   /** Computed on first use per event: most rules never ask. */
   intel(): object;
-  readonly asset: object;
+  /** The agent's inventory record; looked up on first use per event, like intel. */
+  asset(): object;
   /** `agentId|sessionId`, the default group key; built once per session. */
   sessionKey(): string;
 }
@@ -140,7 +141,7 @@ function rootAccessor(name: string): { root: FactRoot; accessor: Accessor } | un
     case 'intel':
       return { root: 'intel', accessor: (context) => context.intel() };
     case 'asset':
-      return { root: 'asset', accessor: (context) => context.asset };
+      return { root: 'asset', accessor: (context) => context.asset() };
     case 'commandLine':
       return { root: 'envelope', accessor: commandLine };
     default:
