@@ -20,6 +20,22 @@ function daysInMonth(year: number, month: number): number {
   return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!;
 }
 
+/** Days from 1970-01-01 to a proleptic Gregorian date (month 1-12), as Date.UTC counts them. */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
+}
+
+const DASH = 45;
+const COLON = 58;
+const DOT = 46;
+const T = 84;
+const Z = 90;
+
 /**
  * Epoch milliseconds of `YYYY-MM-DDTHH:MM:SS.sssZ` naming a real instant (the form toISOString writes and
  * every envelope carries), read without Date.parse; NaN for any other text, which Date.parse then judges.
@@ -28,13 +44,13 @@ function daysInMonth(year: number, month: number): number {
 function canonicalMillis(text: string): number {
   if (
     text.length !== 24 ||
-    text[4] !== '-' ||
-    text[7] !== '-' ||
-    text[10] !== 'T' ||
-    text[13] !== ':' ||
-    text[16] !== ':' ||
-    text[19] !== '.' ||
-    text[23] !== 'Z'
+    text.charCodeAt(4) !== DASH ||
+    text.charCodeAt(7) !== DASH ||
+    text.charCodeAt(10) !== T ||
+    text.charCodeAt(13) !== COLON ||
+    text.charCodeAt(16) !== COLON ||
+    text.charCodeAt(19) !== DOT ||
+    text.charCodeAt(23) !== Z
   ) {
     return Number.NaN;
   }
@@ -56,7 +72,10 @@ function canonicalMillis(text: string): number {
     minute <= 59 &&
     second <= 59 &&
     millis >= 0;
-  return valid ? Date.UTC(year, month - 1, day, hour, minute, second, millis) : Number.NaN;
+  if (!valid) return Number.NaN;
+  return (
+    daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + millis
+  );
 }
 
 /** The last text timestampMillis read, and what it read: callers often ask twice for the same event. */
