@@ -20,6 +20,7 @@ import {
 import { dataForTarget, eventTypeForHushdAction } from './hushd-actions.ts';
 import { type AuditEvent, AuditEventSchema } from './inputs/hushd-audit.ts';
 import { type HushdEcsDocument, HushdEcsDocumentSchema } from './inputs/hushd-ecs.ts';
+import { readCommonAuditEvent, readCommonSecurityEvent } from './inputs/hushd-fast.ts';
 import { type SecurityEvent, SecurityEventSchema } from './inputs/hushd-security.ts';
 import { type HushdWebhook, HushdWebhookSchema, ViolationDataSchema } from './inputs/hushd-webhook.ts';
 import {
@@ -74,10 +75,16 @@ export function parseRecord(raw: unknown, context: ParseContext = {}): ParseResu
         fromPolicyEvent(event, context, false),
       );
     }
-    case 'hushd_audit':
+    case 'hushd_audit': {
+      const common = readCommonAuditEvent(record);
+      if (common) return fromAuditEvent(common, context);
       return validate(AuditEventSchema, record, (event) => fromAuditEvent(event, context));
-    case 'hushd_security':
+    }
+    case 'hushd_security': {
+      const common = readCommonSecurityEvent(record);
+      if (common) return fromSecurityEvent(common, context);
       return validate(SecurityEventSchema, record, (event) => fromSecurityEvent(event, context));
+    }
     case 'hushd_webhook':
       return validate(HushdWebhookSchema, record, (event) => fromWebhook(event, record, context));
     case 'hushd_ecs':
