@@ -3,7 +3,8 @@
  * correlations, threat intel and inventory enrichment) over a generated corpus, against json-rules-engine
  * evaluating the same per-event conditions over the same events in the same run.
  *
- *   npm run bench:engine                # node --expose-gc, 1,000,000 events, json-rules-engine on 20,000
+ *   npm run bench:engine                # node --expose-gc --max-semi-space-size=64, 1,000,000 events,
+ *                                       # json-rules-engine on 20,000
  *   npm run bench:engine -- --events 200000 --reference 5000 --no-write
  *   npm run bench:engine -- --batch 50000 --no-write   # records per batch (normalized, then evaluated)
  *
@@ -227,7 +228,8 @@ const command = 'npm run bench:engine';
 const lines = [
   SECTION,
   '',
-  `Command: \`${command}\` (runs \`node --expose-gc --import tsx bench/engine.ts\`). Generated corpus (bench/engine-corpus.ts, seed 7):`,
+  `Command: \`${command}\` (runs \`node --expose-gc --max-semi-space-size=64 --import tsx bench/engine.ts\`, the young-generation size the image`,
+  'and `npm start` use; see docs/components.md, Processor, Memory). Generated corpus (bench/engine-corpus.ts, seed 7):',
   `${fmt(TOTAL)} records, 80 % PolicyEvent / 10 % hushd AuditEvent / 10 % SecurityEvent, 0.5 % re-sent duplicates, 200 agents,`,
   `${rules.rules.length} bundled rules (match, sequence, threshold, all_of, absence), ${fmt(intel.size)} intel indicators, 200 inventory records.`,
   'Mostly benign coding-agent work (reads, writes, tool calls, egress to allowlisted hosts, build commands) with 3 % denials,',
