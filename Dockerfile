@@ -39,6 +39,6 @@ RUN mkdir -p /app/data /app/config && chown node:node /app/data
 USER node
 EXPOSE 8080 9464
 # A 64 MiB young generation (V8's default is 16): the collector and processor allocate a short-lived object
-# graph per record, and fewer, larger scavenges made normalization + detection 15-20 % faster (BENCHMARKS.md).
+# graph per record, and fewer, larger scavenges made normalization + detection about 15 % faster (BENCHMARKS.md).
 ENTRYPOINT ["node", "--max-semi-space-size=64", "bin/clawdstrike-edr.js"]
 CMD ["--help"]

@@ -320,7 +320,7 @@ if (!values['no-write']) {
     updated = `${existing.trimEnd()}\n\n${report}`;
   } else {
     const next = existing.indexOf('\n## ', start + SECTION.length);
-    updated = `${existing.slice(0, start)}${report}${next < 0 ? '' : existing.slice(next + 1)}`;
+    updated = `${existing.slice(0, start)}${report}${next < 0 ? '' : `\n${existing.slice(next + 1)}`}`;
   }
   writeFileSync(BENCHMARKS, updated.endsWith('\n') ? updated : `${updated}\n`);
 }
