@@ -5,7 +5,7 @@
  *
  *   const rules = loadRules(['rules/']);                       // Result<RuleSet, RuleProblem[]>
  *   const engine = createEngine({ rules: rules.value, intel, assets, clock: systemClock });
- *   const alerts = engine.process(envelope);                   // Alert[], synchronous
+ *   const alerts = engine.process(envelope);                   // readonly Alert[], synchronous
  *   engine.reload({ rules, intel, assets });                   // keeps sessions and unchanged rules' state
  *   const checkpoint = engine.snapshot();                      // versioned JSON; engine.restore(checkpoint)
  *   engine.stats();                                            // state sizes, eviction counters, alerts by rule
