@@ -31,7 +31,12 @@ interface OperatorDefinition {
   prepare(value: unknown, env: OperatorEnvironment): Unary | string;
 }
 
-const isNumeric = (value: unknown): boolean => Number.parseFloat(value as string).toString() !== 'NaN';
+/**
+ * json-rules-engine's test, `parseFloat(value).toString() !== 'NaN'`; for a number that is `!isNaN(value)`
+ * (String(n) always parses back to a number), read without the string round trip.
+ */
+const isNumeric = (value: unknown): boolean =>
+  typeof value === 'number' ? !Number.isNaN(value) : Number.parseFloat(value as string).toString() !== 'NaN';
 
 // json-rules-engine applies JavaScript's relational operators to whatever the fact holds; so do we.
 type Relational = (a: number, b: number) => boolean;
