@@ -65,14 +65,18 @@ export function insertHit<H extends Hit>(hits: H[], hit: H): number {
   return index;
 }
 
+/** Up to this length a buffer drops expired hits at once: moving a few references is cheaper than searching again. */
+const EAGER_PRUNE_LENGTH = 64;
+
 /**
- * Drops hits older than `cutoff`, lazily (in batches) to keep pruning amortized O(1); then drops the oldest
- * beyond `max`. Returns how many were dropped for the cap.
+ * Drops hits older than `cutoff`: at once in short buffers, in batches in long ones (to keep pruning amortized
+ * O(1)); then drops the oldest beyond `max`. Returns how many were dropped for the cap.
  */
 export function prune(hits: Hit[], cutoff: number, max: number): number {
   // Usually nothing has expired since the last hit: one comparison instead of a binary search.
   const expired = hits.length === 0 || hits[0]!.t >= cutoff ? 0 : lowerBound(hits, cutoff);
-  if (expired >= 32 || expired * 4 >= hits.length || hits.length > max) hits.splice(0, expired);
+  const batchReady = expired >= 32 || expired * 4 >= hits.length || hits.length > max;
+  if (expired > 0 && (hits.length <= EAGER_PRUNE_LENGTH || batchReady)) hits.splice(0, expired);
   const excess = hits.length - max;
   if (excess > 0) hits.splice(0, excess);
   return Math.max(0, excess);
