@@ -8,9 +8,16 @@
  * time there. Linear probing with backward-shift deletion leaves no holes; the load stays at most one half.
  */
 
-/** FNV-1a over UTF-16 code units, never 0 (0 marks an empty slot). */
+/**
+ * Event ids and targets come from agents, which may be hostile: a fixed hash would let one send ids that all
+ * land in one probe run. The basis is drawn per process (V8 seeds its own string hashes likewise); it only
+ * moves where strings sit in the tables, never what the engine answers.
+ */
+const BASIS = crypto.getRandomValues(new Int32Array(1))[0]! ^ 0x811c9dc5;
+
+/** FNV-1a over UTF-16 code units from a per-process basis, never 0 (0 marks an empty slot). */
 export function stringHash(text: string): number {
-  let hash = 0x811c9dc5;
+  let hash = BASIS;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
   return hash === 0 ? 1 : hash;
 }
