@@ -66,6 +66,8 @@ type DeclaredReader = (value: Record<string, unknown>, out: Record<string, unkno
  * One function per shape, generated with each key as a literal, so every property read and write has its own
  * inline cache and the output objects share one hidden class; a loop over the keys made each access
  * megamorphic (about half of parseRecord's time). The keys are the schema's own constants, never input.
+ * This needs code generation from strings, which Node allows unless started with
+ * --disallow-code-generation-from-strings.
  */
 function compileDeclared(shape: Shape): DeclaredReader {
   const lines = shape.map(([key], i) => {
