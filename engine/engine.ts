@@ -7,7 +7,13 @@ import { EvalContext } from './context.ts';
 import { type AbsenceState, absenceHit, newAbsenceState, takePending } from './correlation/absence.ts';
 import { findAllOf, mayCompleteAllOf } from './correlation/all-of.ts';
 import { DeadlineQueue } from './correlation/deadlines.ts';
-import { admitHit, type BufferState, type CorrelationCounters, type Hit } from './correlation/hits.ts';
+import {
+  admitHit,
+  type BufferState,
+  type CorrelationCounters,
+  type Hit,
+  newHit,
+} from './correlation/hits.ts';
 import { findSequence } from './correlation/sequence.ts';
 import { findThreshold } from './correlation/threshold.ts';
 import { type AssetInventory, EMPTY_INVENTORY } from './enrichment/assets.ts';
@@ -287,9 +293,7 @@ class Engine implements DetectionEngine {
       if (this.suppressed(rule, ruleIndex, groupKey, time)) return undefined;
       return this.raise(rule, groupKey, [context.event.eventId], time, now);
     }
-    // value is always present (undefined unless a threshold counts distinct values; JSON omits it), so every
-    // hit has one shape and the buffer code that reads them stays monomorphic.
-    const hit: Hit = { t: time, seq, id: context.event.eventId, mask, value: undefined };
+    const hit: Hit = newHit(time, seq, context.event.eventId, mask);
     if (spec.type === 'absence') {
       const existing = this.store.use(rule.id, groupKey);
       const state = existing?.kind === 'absence' ? existing : newAbsenceState();
@@ -490,6 +494,9 @@ class Engine implements DetectionEngine {
         statesDropped++;
         continue;
       }
+      // Restored hits take the class of live ones, so the buffer code keeps seeing one shape.
+      if (state.kind === 'buffer')
+        state.hits = state.hits.map((h) => newHit(h.t, h.seq, h.id, h.mask, h.value));
       this.store.put(ruleId, groupKey, state);
       if (state.kind === 'absence' && rule.correlation.type === 'absence') {
         this.schedule(rule.id, groupKey, state, rule.correlation.windowMs);
