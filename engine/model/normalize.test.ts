@@ -97,6 +97,15 @@ describe('PolicyEvent decisions and aliases', () => {
     expect(deny.decision).toEqual({ outcome: 'deny', severity: 'high' });
   });
 
+  it('takes only severity words it knows, never a name inherited by every object', () => {
+    for (const severity of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const denied = parsed(parseRecord({ ...base, decision: { status: 'deny', severity } }));
+      expect(denied.decision).toEqual({ outcome: 'deny', severity: 'medium' });
+    }
+    const padded = parsed(parseRecord({ ...base, decision: { status: 'warn', severity: ' Critical ' } }));
+    expect(padded.decision.severity).toBe('critical');
+  });
+
   it('accepts snake_case aliases at the top level and inside data', () => {
     const envelope = parsed(
       parseRecord({

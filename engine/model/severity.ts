@@ -22,8 +22,15 @@ const SEVERITY_NUMBERS: Record<number, Severity> = {
   5: 'critical',
 };
 
+/** Own entries only: an inherited name such as `constructor` is not a severity. */
+function lookup<K extends string | number>(table: Record<K, Severity>, key: K): Severity | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 export function normalizeSeverity(value: unknown): Severity | undefined {
-  if (typeof value === 'string') return SEVERITY_WORDS[value.trim().toLowerCase()];
-  if (typeof value === 'number') return SEVERITY_NUMBERS[value];
+  // Most senders already write a lowercase word: found without making trimmed and lowercased copies.
+  if (typeof value === 'string')
+    return lookup(SEVERITY_WORDS, value) ?? lookup(SEVERITY_WORDS, value.trim().toLowerCase());
+  if (typeof value === 'number') return lookup(SEVERITY_NUMBERS, value);
   return undefined;
 }
