@@ -244,7 +244,8 @@ function fromPolicyEvent(event: PolicyEvent, context: ParseContext, dataRead: bo
     if (!parsed.success) return err(fromZodIssues(parsed.error.issues, 'data'));
     data = parsed.data;
   }
-  const metadata: Record<string, unknown> = { ...(event.metadata ?? {}) };
+  // The schema's (or the fast reader's) output is a new object, ours to extend.
+  const metadata: Record<string, unknown> = event.metadata ?? {};
   if (event.context) metadata.context = event.context;
   const decision = event.decision
     ? makeDecision(outcomeOfDecisionInput(event.decision), event.decision)
@@ -353,7 +354,8 @@ function fromSecurityEvent(event: SecurityEvent, context: ParseContext): ParseRe
     : event.event_type === 'guard_warn'
       ? 'warn'
       : 'allow';
-  const metadata: Record<string, unknown> = { ...(event.metadata ?? {}) };
+  // The schema's (or the fast reader's) output is a new object, ours to extend.
+  const metadata: Record<string, unknown> = event.metadata ?? {};
   if (event.labels && Object.keys(event.labels).length > 0) metadata.labels = event.labels;
   if (event.threat && Object.keys(event.threat).length > 0) metadata.threat = event.threat;
   if (event.session.tenant_id) metadata.tenantId = event.session.tenant_id;

@@ -93,6 +93,13 @@ export interface ObjectOptions {
   refuse?: (key: string) => boolean;
 }
 
+/** Object.keys(value).length for a plain object, without making the array of keys. */
+function keyCount(value: Record<string, unknown>): number {
+  let count = 0;
+  for (const _ in value) count++;
+  return count;
+}
+
 /** The reader of an object schema with `shape`. */
 export function readerOf(shape: Shape, options: ObjectOptions): Field {
   const readDeclared = compileDeclared(shape);
@@ -106,7 +113,7 @@ export function readerOf(shape: Shape, options: ObjectOptions): Field {
     if (present < 0) return FAIL;
     // Undeclared keys follow in input order, found with for...in as zod's catchall walks them (own keys
     // only here, the prototype being Object.prototype); skipped when every key of the input was declared.
-    if (!loose || present === Object.keys(value).length) return out;
+    if (!loose || present === keyCount(value)) return out;
     for (const key in value) {
       if (declared.has(key)) continue;
       // __proto__ would replace out's prototype.
