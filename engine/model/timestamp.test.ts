@@ -20,6 +20,20 @@ describe('timestampMillis', () => {
     expect(valid).toBeGreaterThan(10_000);
   });
 
+  it('reads streams of timestamps within one hour, minutes to millis out of range included', () => {
+    const r = random(4);
+    for (let i = 0; i < 20_000; i++) {
+      // Runs of texts in the same hour (the date and hour parsed once), broken now and then by an invalid
+      // date or hour with the same layout.
+      const hour =
+        i % 500 === 0
+          ? `2026-02-30T${pad(r.int(25), 2)}`
+          : `20${pad(20 + (i >> 12), 2)}-03-0${1 + ((i >> 11) % 9)}T${pad((i >> 9) % 25, 2)}`;
+      const text = `${hour}:${pad(r.int(62), 2)}:${pad(r.int(62), 2)}.${pad(r.int(1000), 3)}Z`;
+      expect([text, timestampMillis(text)]).toEqual([text, Date.parse(text)]);
+    }
+  });
+
   it('reads every day of a leap and a common year', () => {
     for (const year of [2024, 2100]) {
       for (let t = Date.UTC(year, 0, 1); t < Date.UTC(year + 1, 0, 1); t += 86_400_000 + 1234) {

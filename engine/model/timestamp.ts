@@ -37,6 +37,27 @@ const T = 84;
 const Z = 90;
 
 /**
+ * Epoch milliseconds of the hour `YYYY-MM-DDTHH` at the start of `text`, NaN when it names no real hour.
+ * Date.parse rolls 02-30 over into March and reads 24:00; neither is canonical, so both are left to it.
+ */
+function hourMillis(text: string): number {
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 2);
+  const day = digits(text, 8, 2);
+  const hour = digits(text, 11, 2);
+  const valid =
+    year >= 100 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) && hour <= 23;
+  return valid ? daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 : Number.NaN;
+}
+
+/**
+ * `YYYY-MM-DDTHH:` of the hour canonicalMillis read last, and that hour's epoch milliseconds. Timestamps of a
+ * stream share their hour, so most texts only have their prefix compared and minutes to millis read.
+ */
+let hourPrefix = '1970-01-01T00:';
+let hourStart = 0;
+
+/**
  * Epoch milliseconds of `YYYY-MM-DDTHH:MM:SS.sssZ` naming a real instant (the form toISOString writes and
  * every envelope carries), read without Date.parse; NaN for any other text, which Date.parse then judges.
  * Years below 100 are left to Date.parse because Date.UTC maps them to 1900-1999.
@@ -54,28 +75,18 @@ function canonicalMillis(text: string): number {
   ) {
     return Number.NaN;
   }
-  const year = digits(text, 0, 4);
-  const month = digits(text, 5, 2);
-  const day = digits(text, 8, 2);
-  const hour = digits(text, 11, 2);
+  let start = hourStart;
+  if (!text.startsWith(hourPrefix)) {
+    start = hourMillis(text);
+    if (Number.isNaN(start)) return Number.NaN;
+    hourPrefix = text.slice(0, 14);
+    hourStart = start;
+  }
   const minute = digits(text, 14, 2);
   const second = digits(text, 17, 2);
   const millis = digits(text, 20, 3);
-  // Date.parse rolls 02-30 over into March and reads 24:00; neither is canonical, so both take its path.
-  const valid =
-    year >= 100 &&
-    month >= 1 &&
-    month <= 12 &&
-    day >= 1 &&
-    day <= daysInMonth(year, month) &&
-    hour <= 23 &&
-    minute <= 59 &&
-    second <= 59 &&
-    millis >= 0;
-  if (!valid) return Number.NaN;
-  return (
-    daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + millis
-  );
+  if (!(minute <= 59 && second <= 59 && millis >= 0)) return Number.NaN;
+  return start + minute * 60_000 + second * 1000 + millis;
 }
 
 /** The last text timestampMillis read, and what it read: callers often ask twice for the same event. */
