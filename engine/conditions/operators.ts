@@ -144,9 +144,15 @@ export function compileGlobs(
     if (literals.has(input)) return true;
     const output = format(input);
     if (output !== input && literals.has(output)) return true;
-    if (prefilter && !prefilter.some((text) => output.includes(text))) return false;
+    if (prefilter && !includesAny(output, prefilter)) return false;
     return regex.test(output);
   };
+}
+
+/** prefilter.some((part) => text.includes(part)), without a closure per call on this per-event path. */
+function includesAny(text: string, parts: readonly string[]): boolean {
+  for (let i = 0; i < parts.length; i++) if (text.includes(parts[i]!)) return true;
+  return false;
 }
 
 /** Compiles a pattern once; a leading `(?i)` turns on case-insensitive matching. */

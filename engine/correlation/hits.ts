@@ -103,10 +103,16 @@ export function prune(hits: Hit[], cutoff: number, max: number): number {
   // Usually nothing has expired since the last hit: one comparison instead of a binary search.
   const expired = hits.length === 0 || hits[0]!.t >= cutoff ? 0 : lowerBound(hits, cutoff);
   const batchReady = expired >= 32 || expired * 4 >= hits.length || hits.length > max;
-  if (expired > 0 && (hits.length <= EAGER_PRUNE_LENGTH || batchReady)) hits.splice(0, expired);
+  if (expired > 0 && (hits.length <= EAGER_PRUNE_LENGTH || batchReady)) dropOldest(hits, expired);
   const excess = hits.length - max;
-  if (excess > 0) hits.splice(0, excess);
+  if (excess > 0) dropOldest(hits, excess);
   return Math.max(0, excess);
+}
+
+/** hits.splice(0, count) without making the array of removed hits that splice returns. */
+function dropOldest(hits: Hit[], count: number): void {
+  for (let i = count; i < hits.length; i++) hits[i - count] = hits[i]!;
+  hits.length -= count;
 }
 
 export interface CorrelationLimits {

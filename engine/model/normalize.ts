@@ -60,8 +60,10 @@ export function detectFormat(record: Record<string, unknown>): SourceFormat {
   return 'policy_event';
 }
 
+const NO_CONTEXT: ParseContext = Object.freeze({});
+
 /** Parses one record of any accepted format into the envelope; never throws. */
-export function parseRecord(raw: unknown, context: ParseContext = {}): ParseResult {
+export function parseRecord(raw: unknown, context: ParseContext = NO_CONTEXT): ParseResult {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return err([{ field: '(record)', message: 'expected a JSON object' }]);
   }
@@ -250,9 +252,9 @@ function fromPolicyEvent(event: PolicyEvent, context: ParseContext, dataRead: bo
   const decision = event.decision
     ? makeDecision(outcomeOfDecisionInput(event.decision), event.decision)
     : NO_DECISION;
-  const source: Source = { format: 'policy_event' };
+  // Built whole: a key added later would move to a second allocation.
   const emitter = nonEmpty(event.metadata?.source);
-  if (emitter) source.emitter = emitter;
+  const source: Source = emitter ? { format: 'policy_event', emitter } : { format: 'policy_event' };
   return assemble(
     {
       eventId: event.eventId,
