@@ -12,6 +12,7 @@ import {
   type BufferState,
   type CorrelationCounters,
   type Hit,
+  newBufferState,
   newHit,
 } from './correlation/hits.ts';
 import { findSequence } from './correlation/sequence.ts';
@@ -24,10 +25,12 @@ import type { CompiledRule } from './rules/compile.ts';
 import type { RuleSet } from './rules/ruleset.ts';
 import { SessionTracker } from './sessions.ts';
 import {
-  type CorrelationState,
   ENGINE_SNAPSHOT_VERSION,
   type EngineSnapshot,
   EngineSnapshotSchema,
+  type LiveCorrelationState,
+  liveState,
+  snapshotState,
 } from './snapshot.ts';
 import { DedupeWindow } from './state/dedupe.ts';
 import { LruMap } from './state/lru.ts';
@@ -41,7 +44,7 @@ export interface EngineOptions {
   clock: Clock;
   limits?: Partial<EngineLimits>;
   /** Defaults to an in-memory LRU store. */
-  store?: StateStore<CorrelationState>;
+  store?: StateStore<LiveCorrelationState>;
 }
 
 export interface EngineStats {
@@ -150,7 +153,7 @@ class Engine implements DetectionEngine {
   private readonly clock: Clock;
   private readonly context: EvalContext;
   private readonly sessions: SessionTracker;
-  private readonly store: StateStore<CorrelationState>;
+  private readonly store: StateStore<LiveCorrelationState>;
   /** Per rule id: suppression key → suppressed until (event time). */
   private readonly suppressions = new Map<string, LruMap<number>>();
   /** The same maps by rule position, filled on first use, so the per-event check skips the id lookup. */
@@ -180,7 +183,7 @@ class Engine implements DetectionEngine {
     this.context = new EvalContext(options.intel ?? EMPTY_INTEL, options.assets ?? EMPTY_INVENTORY);
     this.sessions = new SessionTracker(this.limits);
     this.dedupe = new DedupeWindow(this.limits.dedupeCapacity);
-    this.store = options.store ?? new MemoryStateStore<CorrelationState>();
+    this.store = options.store ?? new MemoryStateStore<LiveCorrelationState>();
     this.installRules(options.rules);
   }
 
@@ -265,12 +268,12 @@ class Engine implements DetectionEngine {
   private bufferState(rule: CompiledRule, groupKey: string): BufferState {
     const existing = this.store.use(rule.id, groupKey);
     if (existing?.kind === 'buffer') return existing;
-    const state: BufferState = { kind: 'buffer', hits: [], watermark: Number.NEGATIVE_INFINITY };
+    const state = newBufferState();
     this.putState(rule.id, groupKey, state);
     return state;
   }
 
-  private putState(ruleId: string, groupKey: string, state: CorrelationState): void {
+  private putState(ruleId: string, groupKey: string, state: LiveCorrelationState): void {
     this.store.put(ruleId, groupKey, state);
     if (this.store.size > this.limits.maxCorrelationStates) {
       this.counts.statesCap += this.store.evictOverflow(this.limits.maxCorrelationStates);
@@ -293,25 +296,27 @@ class Engine implements DetectionEngine {
       if (this.suppressed(rule, ruleIndex, groupKey, time)) return undefined;
       return this.raise(rule, groupKey, [context.event.eventId], time, now);
     }
-    const hit: Hit = newHit(time, seq, context.event.eventId, mask);
+    const id = context.event.eventId;
     if (spec.type === 'absence') {
       const existing = this.store.use(rule.id, groupKey);
       const state = existing?.kind === 'absence' ? existing : newAbsenceState();
       if (state !== existing) this.putState(rule.id, groupKey, state);
+      const hit = newHit(time, seq, id, mask);
       const scheduled = absenceHit(state, hit, spec.windowMs, this.limits, this.correlation, () =>
         draftAlert(rule, context, groupKey, 1),
       );
       if (scheduled) this.scheduleTrigger(rule.id, groupKey, hit, spec.windowMs);
       return undefined;
     }
+    let value: string | undefined;
     if (spec.type === 'threshold' && spec.distinct) {
-      const value = spec.distinct.read(context);
-      hit.value = typeof value === 'string' ? value : JSON.stringify(value);
+      const read = spec.distinct.read(context);
+      value = typeof read === 'string' ? read : JSON.stringify(read);
     }
     const state = this.bufferState(rule, groupKey);
-    const index = admitHit(state, hit, spec.windowMs, this.limits, this.correlation);
+    const index = admitHit(state, time, seq, mask, id, value, spec.windowMs, this.limits, this.correlation);
     if (index < 0) return undefined;
-    let witness: Hit[] | undefined;
+    let witness: string[] | undefined;
     switch (spec.type) {
       case 'sequence':
         witness = findSequence(state.hits, index, spec.windowMs, spec.stepMinimums);
@@ -320,7 +325,7 @@ class Engine implements DetectionEngine {
         witness = findThreshold(state.hits, index, spec.windowMs, spec.minCount, spec.distinct?.min);
         break;
       case 'all_of':
-        if (mayCompleteAllOf(state, hit, index, spec.windowMs, rule.roles.length)) {
+        if (mayCompleteAllOf(state, time, mask, index, spec.windowMs, rule.roles.length)) {
           witness = findAllOf(state.hits, index, spec.windowMs, rule.roles.length);
         }
         break;
@@ -329,13 +334,7 @@ class Engine implements DetectionEngine {
     // A match consumes the group's partial state: one burst, one alert, and no event counted twice.
     this.store.delete(rule.id, groupKey);
     if (this.suppressed(rule, ruleIndex, groupKey, time)) return undefined;
-    return this.raise(
-      rule,
-      groupKey,
-      witness.map((witnessHit) => witnessHit.id),
-      time,
-      now,
-    );
+    return this.raise(rule, groupKey, witness, time, now);
   }
 
   private suppressionsOf(ruleId: string): LruMap<number> {
@@ -460,7 +459,7 @@ class Engine implements DetectionEngine {
     for (const { ruleId, groupKey, state } of this.store.entries()) {
       const rule = this.rulesById.get(ruleId);
       if (rule)
-        correlation.push({ ruleId, fingerprint: rule.fingerprint, groupKey, state: structuredClone(state) });
+        correlation.push({ ruleId, fingerprint: rule.fingerprint, groupKey, state: snapshotState(state) });
     }
     return {
       version: ENGINE_SNAPSHOT_VERSION,
@@ -494,10 +493,7 @@ class Engine implements DetectionEngine {
         statesDropped++;
         continue;
       }
-      // Restored hits take the class of live ones, so the buffer code keeps seeing one shape.
-      if (state.kind === 'buffer')
-        state.hits = state.hits.map((h) => newHit(h.t, h.seq, h.id, h.mask, h.value));
-      this.store.put(ruleId, groupKey, state);
+      this.store.put(ruleId, groupKey, liveState(state));
       if (state.kind === 'absence' && rule.correlation.type === 'absence') {
         this.schedule(rule.id, groupKey, state, rule.correlation.windowMs);
       }

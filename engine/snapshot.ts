@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { AbsenceStateSchema } from './correlation/absence.ts';
-import { BufferStateSchema } from './correlation/hits.ts';
+import { type AbsenceState, AbsenceStateSchema } from './correlation/absence.ts';
+import { type BufferState, BufferStateSchema, HitBuffer } from './correlation/hits.ts';
 import { SessionSnapshotSchema } from './sessions.ts';
 
 /**
@@ -12,6 +12,21 @@ export const ENGINE_SNAPSHOT_VERSION = 1;
 
 export const CorrelationStateSchema = z.discriminatedUnion('kind', [BufferStateSchema, AbsenceStateSchema]);
 export type CorrelationState = z.infer<typeof CorrelationStateSchema>;
+
+/** A correlation state as the engine holds it: a buffer's hits in a HitBuffer, written out as a list. */
+export type LiveCorrelationState = BufferState | AbsenceState;
+
+export function snapshotState(state: LiveCorrelationState): CorrelationState {
+  if (state.kind === 'absence') return structuredClone(state);
+  const { hits, watermark, latest } = state;
+  return latest
+    ? { kind: 'buffer', hits: hits.toHits(), watermark, latest: Array.from(latest, (t) => t ?? null) }
+    : { kind: 'buffer', hits: hits.toHits(), watermark };
+}
+
+export function liveState(state: CorrelationState): LiveCorrelationState {
+  return state.kind === 'absence' ? state : { ...state, hits: HitBuffer.from(state.hits) };
+}
 
 export const EngineSnapshotSchema = z.object({
   version: z.literal(ENGINE_SNAPSHOT_VERSION),

@@ -15,34 +15,12 @@ export const HitSchema = z.object({
 });
 export type Hit = z.infer<typeof HitSchema>;
 
-/**
- * A new hit. Made by a constructor, not an object literal: V8 pretenures a literal's allocation site once most
- * of its objects survive a young-generation collection, and with sequence hits living for minutes the one
- * shared site was pretenured, so the short-lived threshold hits filled the old generation too. Constructor
- * calls have no such site. Every hit has the same fields in the same order (`value` too, set only by
- * threshold rules counting distinct values), so the code that reads them stays monomorphic.
- */
+/** A hit as an object: an absence trigger, or a buffer's hit in a snapshot. */
 export function newHit(t: number, seq: number, id: string, mask: number, value?: string): Hit {
-  return new HitObject(t, seq, id, mask, value);
+  return { t, seq, id, mask, value };
 }
 
-class HitObject implements Hit {
-  readonly t: number;
-  readonly seq: number;
-  readonly id: string;
-  readonly mask: number;
-  value: string | undefined;
-
-  constructor(t: number, seq: number, id: string, mask: number, value: string | undefined) {
-    this.t = t;
-    this.seq = seq;
-    this.id = id;
-    this.mask = mask;
-    this.value = value;
-  }
-}
-
-/** Hits for one (rule, group), newest event time in `watermark`. Plain data, so snapshots are the state itself. */
+/** A buffer's hits as snapshots write them: newest event time in `watermark`. */
 export const BufferStateSchema = z.object({
   kind: z.literal('buffer'),
   hits: z.array(HitSchema),
@@ -53,42 +31,144 @@ export const BufferStateSchema = z.object({
    */
   latest: z.array(z.number().nullable()).optional(),
 });
-export type BufferState = z.infer<typeof BufferStateSchema>;
+export type BufferSnapshot = z.infer<typeof BufferStateSchema>;
 
 /**
- * Index of the first hit with time >= t. Searched from the front with doubling steps, then by halves: callers
- * look for the start of a window or the first unexpired hit, which lie a few hits in, and every hit read is
- * an object of its own, often a cache miss, so reading fewer beats halving the whole buffer.
+ * The hits of one (rule, group), oldest first, in (time, seq) order, stored by column: the time, arrival number
+ * and condition mask of hit i are cells 3i, 3i + 1 and 3i + 2 of one array of unboxed numbers, which searches
+ * read front to back; event ids and distinct values have arrays of their own, read only to report a match.
+ * A hit object per hit put every hit a search read in an allocation of its own, each one a cache miss.
  */
-export function lowerBound(hits: readonly Hit[], t: number): number {
-  if (hits.length === 0 || hits[0]!.t >= t) return 0;
-  // hits[below].t < t throughout.
-  let below = 0;
-  let step = 1;
-  while (below + step < hits.length && hits[below + step]!.t < t) {
-    below += step;
-    step *= 2;
+export class HitBuffer {
+  private readonly cells: number[] = [];
+  private readonly ids: string[] = [];
+  private readonly values: Array<string | undefined> = [];
+
+  static from(hits: readonly Hit[]): HitBuffer {
+    const buffer = new HitBuffer();
+    for (const hit of hits) buffer.insert(hit.t, hit.seq, hit.mask, hit.id, hit.value);
+    return buffer;
   }
-  let lo = below + 1;
-  let hi = Math.min(below + step, hits.length);
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (hits[mid]!.t < t) lo = mid + 1;
-    else hi = mid;
+
+  get length(): number {
+    return this.ids.length;
   }
-  return lo;
+
+  time(index: number): number {
+    return this.cells[3 * index]!;
+  }
+
+  mask(index: number): number {
+    return this.cells[3 * index + 2]!;
+  }
+
+  /** The threshold rule's distinct-field value of hit `index`. */
+  value(index: number): string | undefined {
+    return this.values[index];
+  }
+
+  /** Event ids of the hits at `indexes`. */
+  eventIds(indexes: readonly number[]): string[] {
+    return indexes.map((index) => this.ids[index]!);
+  }
+
+  /** Event ids of the hits in [from, to). */
+  eventIdsBetween(from: number, to: number): string[] {
+    return this.ids.slice(from, to);
+  }
+
+  /** Inserts in (t, seq) order and returns the index; a hit after every held one is appended. */
+  insert(t: number, seq: number, mask: number, id: string, value: string | undefined): number {
+    let index = this.length;
+    while (
+      index > 0 &&
+      (this.time(index - 1) > t || (this.time(index - 1) === t && this.cells[3 * index - 2]! > seq))
+    )
+      index--;
+    this.cells.splice(3 * index, 0, t, seq, mask);
+    this.ids.splice(index, 0, id);
+    this.values.splice(index, 0, value);
+    return index;
+  }
+
+  /** Appends a hit known to be newer than every held one. */
+  push(t: number, seq: number, mask: number, id: string, value: string | undefined): number {
+    this.cells.push(t, seq, mask);
+    this.ids.push(id);
+    this.values.push(value);
+    return this.ids.length - 1;
+  }
+
+  /**
+   * Index of the first hit with time >= t. Searched from the front with doubling steps, then by halves: callers
+   * look for the start of a window or the first unexpired hit, which lie a few hits in.
+   */
+  lowerBound(t: number): number {
+    const length = this.length;
+    if (length === 0 || this.time(0) >= t) return 0;
+    // time(below) < t throughout.
+    let below = 0;
+    let step = 1;
+    while (below + step < length && this.time(below + step) < t) {
+      below += step;
+      step *= 2;
+    }
+    let lo = below + 1;
+    let hi = Math.min(below + step, length);
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.time(mid) < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Index of the first hit with time > t. */
+  upperBound(t: number): number {
+    let lo = 0;
+    let hi = this.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.time(mid) <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Removes the `count` oldest hits, moving the rest down (splice would also build an array of the removed). */
+  dropOldest(count: number): void {
+    const { cells, ids, values } = this;
+    const kept = ids.length - count;
+    for (let i = 0; i < kept; i++) {
+      cells[3 * i] = cells[3 * (i + count)]!;
+      cells[3 * i + 1] = cells[3 * (i + count) + 1]!;
+      cells[3 * i + 2] = cells[3 * (i + count) + 2]!;
+      ids[i] = ids[i + count]!;
+      values[i] = values[i + count];
+    }
+    cells.length = 3 * kept;
+    ids.length = kept;
+    values.length = kept;
+  }
+
+  /** The hits as snapshots hold them. */
+  toHits(): Hit[] {
+    return this.ids.map((id, i) =>
+      newHit(this.time(i), this.cells[3 * i + 1]!, id, this.mask(i), this.values[i]),
+    );
+  }
 }
 
-/** Index of the first hit with time > t. */
-export function upperBound(hits: readonly Hit[], t: number): number {
-  let lo = 0;
-  let hi = hits.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (hits[mid]!.t <= t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/** A buffer's state while the engine runs; snapshots turn `hits` into a list of Hit (BufferSnapshot). */
+export interface BufferState {
+  kind: 'buffer';
+  hits: HitBuffer;
+  watermark: number;
+  latest?: Array<number | null | undefined>;
+}
+
+export function newBufferState(hits = new HitBuffer()): BufferState {
+  return { kind: 'buffer', hits, watermark: Number.NEGATIVE_INFINITY };
 }
 
 /** Inserts in (t, seq) order and returns the index; in-order arrivals are a push. */
@@ -98,8 +178,12 @@ export function insertHit<H extends Hit>(hits: H[], hit: H): number {
     hits.push(hit);
     return hits.length - 1;
   }
-  let index = upperBound(hits, hit.t);
-  while (index > 0 && hits[index - 1]!.t === hit.t && hits[index - 1]!.seq > hit.seq) index--;
+  let index = hits.length;
+  while (
+    index > 0 &&
+    (hits[index - 1]!.t > hit.t || (hits[index - 1]!.t === hit.t && hits[index - 1]!.seq > hit.seq))
+  )
+    index--;
   hits.splice(index, 0, hit);
   return index;
 }
@@ -111,19 +195,13 @@ const EAGER_PRUNE_LENGTH = 64;
  * Drops hits older than `cutoff`: at once in short buffers, in batches in long ones (to keep pruning amortized
  * O(1)); then drops the oldest beyond `max`. Returns how many were dropped for the cap.
  */
-export function prune(hits: Hit[], cutoff: number, max: number): number {
-  const expired = lowerBound(hits, cutoff);
+export function prune(hits: HitBuffer, cutoff: number, max: number): number {
+  const expired = hits.lowerBound(cutoff);
   const batchReady = expired >= 32 || expired * 4 >= hits.length || hits.length > max;
-  if (expired > 0 && (hits.length <= EAGER_PRUNE_LENGTH || batchReady)) dropOldest(hits, expired);
+  if (expired > 0 && (hits.length <= EAGER_PRUNE_LENGTH || batchReady)) hits.dropOldest(expired);
   const excess = hits.length - max;
-  if (excess > 0) dropOldest(hits, excess);
+  if (excess > 0) hits.dropOldest(excess);
   return Math.max(0, excess);
-}
-
-/** hits.splice(0, count) without making the array of removed hits that splice returns. */
-function dropOldest(hits: Hit[], count: number): void {
-  for (let i = count; i < hits.length; i++) hits[i - count] = hits[i]!;
-  hits.length -= count;
 }
 
 export interface CorrelationLimits {
@@ -139,28 +217,31 @@ export interface CorrelationCounters {
 }
 
 /**
- * Applies the lateness policy, drops what no future window can use, and places the hit by event time.
- * Returns its index, or -1 when it is too late to count.
+ * Applies the lateness policy, drops what no future window can use, and places the hit (time `t`, arrival
+ * `seq`, condition `mask`, event `id`, distinct `value`) by event time. Returns its index, or -1 when it is
+ * too late to count.
  */
 export function admitHit(
   state: BufferState,
-  hit: Hit,
+  t: number,
+  seq: number,
+  mask: number,
+  id: string,
+  value: string | undefined,
   windowMs: number,
   limits: CorrelationLimits,
   counters: CorrelationCounters,
 ): number {
-  if (hit.t < state.watermark - limits.allowedLatenessMs) {
+  if (t < state.watermark - limits.allowedLatenessMs) {
     counters.lateEvents++;
     return -1;
   }
   // Later than every hit admitted so far (the watermark is their newest time): it goes last, found without
   // reading the buffer's last hit.
-  const newest = hit.t > state.watermark;
-  if (newest) state.watermark = hit.t;
+  const newest = t > state.watermark;
+  if (newest) state.watermark = t;
   // A future hit is at least watermark - lateness; any window holding it starts no earlier than that - window.
   const cutoff = state.watermark - limits.allowedLatenessMs - windowMs;
   counters.hitsDropped += prune(state.hits, cutoff, limits.maxHitsPerState - 1);
-  if (!newest) return insertHit(state.hits, hit);
-  state.hits.push(hit);
-  return state.hits.length - 1;
+  return newest ? state.hits.push(t, seq, mask, id, value) : state.hits.insert(t, seq, mask, id, value);
 }
