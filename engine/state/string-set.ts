@@ -15,10 +15,21 @@
  */
 const BASIS = crypto.getRandomValues(new Int32Array(1))[0]! ^ 0x811c9dc5;
 
-/** FNV-1a over UTF-16 code units from a per-process basis, never 0 (0 marks an empty slot). */
+/**
+ * FNV-1a over UTF-16 code units from a per-process basis, in two lanes (even and odd positions) that are mixed
+ * at the end: each step waits for the previous multiply of its own lane only, which takes a long id or path
+ * in about two thirds of the one-lane time. Never 0 (0 marks an empty slot).
+ */
 export function stringHash(text: string): number {
-  let hash = BASIS;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  let even = BASIS;
+  let odd = BASIS ^ 0x5bd1e995;
+  const pairs = text.length & ~1;
+  for (let i = 0; i < pairs; i += 2) {
+    even = Math.imul(even ^ text.charCodeAt(i), 0x01000193);
+    odd = Math.imul(odd ^ text.charCodeAt(i + 1), 0x01000193);
+  }
+  if (pairs < text.length) even = Math.imul(even ^ text.charCodeAt(pairs), 0x01000193);
+  const hash = Math.imul(even ^ (odd >>> 15), 0x85ebca6b) ^ odd ^ text.length;
   return hash === 0 ? 1 : hash;
 }
 
