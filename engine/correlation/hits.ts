@@ -31,7 +31,6 @@ export const BufferStateSchema = z.object({
    */
   latest: z.array(z.number().nullable()).optional(),
 });
-export type BufferSnapshot = z.infer<typeof BufferStateSchema>;
 
 /**
  * The hits of one (rule, group), oldest first, in (time, seq) order, stored by column: the time, arrival number
@@ -159,7 +158,7 @@ export class HitBuffer {
   }
 }
 
-/** A buffer's state while the engine runs; snapshots turn `hits` into a list of Hit (BufferSnapshot). */
+/** A buffer's state while the engine runs; snapshots write `hits` as a list of Hit (BufferStateSchema). */
 export interface BufferState {
   kind: 'buffer';
   hits: HitBuffer;
@@ -167,8 +166,8 @@ export interface BufferState {
   latest?: Array<number | null | undefined>;
 }
 
-export function newBufferState(hits = new HitBuffer()): BufferState {
-  return { kind: 'buffer', hits, watermark: Number.NEGATIVE_INFINITY };
+export function newBufferState(): BufferState {
+  return { kind: 'buffer', hits: new HitBuffer(), watermark: Number.NEGATIVE_INFINITY };
 }
 
 /** Inserts in (t, seq) order and returns the index; in-order arrivals are a push. */

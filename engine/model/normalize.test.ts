@@ -97,6 +97,39 @@ describe('PolicyEvent decisions and aliases', () => {
     expect(deny.decision).toEqual({ outcome: 'deny', severity: 'high' });
   });
 
+  it('leaves the records it reads untouched: metadata is extended on a copy', () => {
+    const records: Array<Record<string, unknown>> = [
+      { ...base, context: { cwd: '/srv' } },
+      { ...base, session_id: 'sess-2', context: { cwd: '/srv' } },
+      {
+        schema_version: '1.0.0',
+        event_id: 'sec-1',
+        event_type: 'egress_blocked',
+        event_category: 'network',
+        timestamp: '2026-11-25T17:41:01.903Z',
+        agent: { id: 'agent-drive', name: 'hushd', version: '0.1.0', type: 'clawdstrike' },
+        session: { id: 'sess-9', tenant_id: 'tenant-1' },
+        outcome: 'failure',
+        action: 'egress',
+        decision: { allowed: false, guard: 'egress_allowlist', severity: 'high' },
+        resource: { type: 'network', name: 'evil.example', host: 'evil.example', port: 443 },
+        metadata: { origin: 'test' },
+        labels: { team: 'sec' },
+      },
+    ];
+    for (const record of records) {
+      const before = structuredClone(record);
+      const first = parsed(parseRecord(record));
+      const second = parsed(parseRecord(record));
+      expect(record).toStrictEqual(before);
+      expect(first.metadata).not.toBe(second.metadata);
+      expect(first.metadata).not.toBe(record.metadata);
+      expect(Object.keys(first.metadata).length).toBeGreaterThan(
+        Object.keys(record.metadata as object).length,
+      );
+    }
+  });
+
   it('takes only severity words it knows, never a name inherited by every object', () => {
     for (const severity of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
       const denied = parsed(parseRecord({ ...base, decision: { status: 'deny', severity } }));
