@@ -164,6 +164,9 @@ export class Processor {
     this.#reloader.stop();
     clearInterval(this.#checkpointTimer);
     this.#consumer.pause();
+    // The batch in hand records its positions a little after its handler returns: wait for that, or the
+    // final commit below would leave it out and it would be delivered again.
+    await this.#consumer.settled();
     await this.#serially(() => this.#checkpointDirty());
     await this.#consumer.close();
     await this.#deps.router.close();

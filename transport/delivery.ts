@@ -81,6 +81,36 @@ export interface BatchRun {
   log: TransportLogger;
 }
 
+/**
+ * The batches a consumer has handed to its handler and not yet settled (positions recorded for commit, acks
+ * sent): `settled()` waits for them, so an owner stopping can commit the batch in hand with its state.
+ */
+export class BatchesInHand {
+  readonly #work = new Set<Promise<void>>();
+
+  /**
+   * Runs `work` (one batch, from handing it over to settling it), counted in hand from its first step: a
+   * handler that asks for settled() before returning then waits for its own batch too.
+   */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    let finish = (): void => {};
+    const done = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    this.#work.add(done);
+    try {
+      return await work();
+    } finally {
+      this.#work.delete(done);
+      finish();
+    }
+  }
+
+  async settled(): Promise<void> {
+    await Promise.all([...this.#work]);
+  }
+}
+
 /** Runs the handler, then fills in every unsettled message: ack on success, nak with backoff on failure. */
 export async function runBatch({ batch, deliveries, handler, log }: BatchRun): Promise<Settlement[]> {
   let succeeded = true;

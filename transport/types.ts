@@ -108,9 +108,19 @@ export interface Consumer {
   readonly defersCommits: boolean;
   /** Commits every position settled so far; a no-op when commits happen after each batch. */
   commit(): Promise<void>;
+  /**
+   * Resolves once every batch handed to the handler so far is settled: its positions recorded for commit() or
+   * its acks sent. A batch settles a little after its handler returns, so an owner that commits on stopping
+   * waits for this first, or the batch in hand would be delivered again.
+   */
+  settled(): Promise<void>;
   /** Last known lag per assigned partition. */
   lag(): readonly PartitionLag[];
-  /** Stops fetching, waits for the batch in hand, commits what was settled, leaves the group. */
+  /**
+   * Stops fetching, waits for the batch in hand and leaves the group. Positions are committed as the transport
+   * does after each batch; with deferred commits only commit() commits, so an owner calls settled() and
+   * commit() first.
+   */
   close(): Promise<void>;
 }
 

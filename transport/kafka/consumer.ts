@@ -7,7 +7,7 @@ import type {
   TopicPartitions,
 } from 'kafkajs';
 import type { KafkaConfig } from '../config.ts';
-import { Delivery, runBatch } from '../delivery.ts';
+import { BatchesInHand, Delivery, runBatch } from '../delivery.ts';
 import type {
   BatchHandler,
   Consumer,
@@ -40,6 +40,7 @@ export class KafkaConsumer implements Consumer {
   readonly #nakTimers = new Set<NodeJS.Timeout>();
   /** With deferred commits: the last settled offset per partition not yet committed. */
   readonly #uncommitted = new Map<number, string>();
+  readonly #inHand = new BatchesInHand();
   readonly defersCommits: boolean;
   #pausedAll = false;
   #running = false;
@@ -89,7 +90,7 @@ export class KafkaConsumer implements Consumer {
       await this.#consumer.run({
         autoCommit: !this.defersCommits,
         eachBatchAutoResolve: false,
-        eachBatch: (payload) => this.#onBatch(payload, handler),
+        eachBatch: (payload) => this.#inHand.run(() => this.#onBatch(payload, handler)),
       });
     } catch (error) {
       throw kafkaError(error, `starting Kafka consumer ${this.#options.group}`);
@@ -137,6 +138,10 @@ export class KafkaConsumer implements Consumer {
     }
   }
 
+  settled(): Promise<void> {
+    return this.#inHand.settled();
+  }
+
   lag(): readonly PartitionLag[] {
     return [...this.#lag].map(([partition, lag]) => ({ partition, lag }));
   }
@@ -145,7 +150,8 @@ export class KafkaConsumer implements Consumer {
     for (const timer of this.#nakTimers) clearTimeout(timer);
     this.#nakTimers.clear();
     this.#running = false;
-    // disconnect() waits for the batch in hand, commits resolved offsets and leaves the group.
+    // disconnect() waits for the batch in hand and leaves the group; it commits resolved offsets only when
+    // kafkajs auto-commits, that is when commits are not deferred.
     await this.#consumer.disconnect();
   }
 

@@ -1,7 +1,7 @@
 import { EdrError } from '../../core/errors.ts';
 import { MemoryCheckpointStore } from '../checkpoints.ts';
 import type { TransportConfig } from '../config.ts';
-import { Delivery, runBatch } from '../delivery.ts';
+import { BatchesInHand, Delivery, runBatch, type Settlement } from '../delivery.ts';
 import type {
   BatchHandler,
   Consumer,
@@ -13,7 +13,7 @@ import type {
   Transport,
   TransportLogger,
 } from '../types.ts';
-import { MemoryLog } from './log.ts';
+import { type Claim, MemoryLog } from './log.ts';
 
 const DEFAULT_BATCH = 500;
 
@@ -89,7 +89,12 @@ class MemoryConsumer implements Consumer {
 
   async commit(): Promise<void> {}
 
+  settled(): Promise<void> {
+    return this.#inHand.settled();
+  }
+
   readonly #log: MemoryLog;
+  readonly #inHand = new BatchesInHand();
   readonly #options: ConsumerOptions;
   readonly #partition: string;
   readonly #logger: TransportLogger;
@@ -152,36 +157,42 @@ class MemoryConsumer implements Consumer {
         await this.#idle(undefined, !this.#paused);
         continue;
       }
-      const deliveries = claimed.records.map(
-        (record, index) =>
-          new Delivery({
-            stream: this.#options.stream,
-            key: record.key,
-            value: record.value,
-            headers: record.headers,
-            partition: this.#partition,
-            offset: String(record.offset),
-            deliveryCount: claimed.deliveryCounts[index]!,
-            timestamp: record.timestamp,
-          }),
-      );
-      const settlements = await runBatch({
-        batch: {
-          partition: this.#partition,
-          messages: deliveries,
-          heartbeat: async () => {},
-          isActive: () => !this.#closing,
-        },
-        deliveries,
-        handler,
-        log: this.#logger,
-      });
-      const firstNak = settlements.findIndex((settlement) => settlement.kind === 'nak');
-      const done = firstNak === -1 ? claimed.records.length : firstNak;
-      const next = claimed.records[done - 1]?.offset;
-      this.#log.release(group, next === undefined ? claimed.records[0]!.offset : next + 1);
-      const nak = settlements[firstNak];
+      const nak = await this.#inHand.run(() => this.#settle(claimed, handler));
       if (nak?.kind === 'nak' && nak.delayMs > 0) await this.#idle(nak.delayMs, false);
     }
+  }
+
+  /** Hands a claimed batch to the handler and releases what it settled; returns the nak that stopped it, if any. */
+  async #settle(claimed: Claim, handler: BatchHandler): Promise<Settlement | undefined> {
+    const group = this.#options.group;
+    const deliveries = claimed.records.map(
+      (record, index) =>
+        new Delivery({
+          stream: this.#options.stream,
+          key: record.key,
+          value: record.value,
+          headers: record.headers,
+          partition: this.#partition,
+          offset: String(record.offset),
+          deliveryCount: claimed.deliveryCounts[index]!,
+          timestamp: record.timestamp,
+        }),
+    );
+    const settlements = await runBatch({
+      batch: {
+        partition: this.#partition,
+        messages: deliveries,
+        heartbeat: async () => {},
+        isActive: () => !this.#closing,
+      },
+      deliveries,
+      handler,
+      log: this.#logger,
+    });
+    const firstNak = settlements.findIndex((settlement) => settlement.kind === 'nak');
+    const done = firstNak === -1 ? claimed.records.length : firstNak;
+    const next = claimed.records[done - 1]?.offset;
+    this.#log.release(group, next === undefined ? claimed.records[0]!.offset : next + 1);
+    return settlements[firstNak];
   }
 }

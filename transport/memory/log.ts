@@ -20,6 +20,12 @@ interface Cursor {
  * One logical stream held in process memory: an append-only array with a cursor per consumer group.
  * Records every group has passed are dropped; with no group, only the newest `maxBacklog` are kept.
  */
+/** Records a group member took to handle, with how often each was delivered so far. */
+export interface Claim {
+  records: StoredRecord[];
+  deliveryCounts: number[];
+}
+
 export class MemoryLog {
   readonly #maxBacklog: number;
   #records: StoredRecord[] = [];
@@ -48,7 +54,7 @@ export class MemoryLog {
   }
 
   /** Takes the group's read lock and returns up to `max` records from its position; undefined when none. */
-  claim(group: string, max: number): { records: StoredRecord[]; deliveryCounts: number[] } | undefined {
+  claim(group: string, max: number): Claim | undefined {
     const cursor = this.#cursor(group);
     if (cursor.busy || cursor.position >= this.#next) return undefined;
     const start = cursor.position - (this.#records[0]?.offset ?? this.#next);

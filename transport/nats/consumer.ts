@@ -11,7 +11,7 @@ import {
 } from '@nats-io/jetstream';
 import { type MsgHdrs, nanos } from '@nats-io/transport-node';
 import type { NatsConfig } from '../config.ts';
-import { Delivery, runBatch, type Settlement } from '../delivery.ts';
+import { BatchesInHand, Delivery, runBatch, type Settlement } from '../delivery.ts';
 import type {
   BatchHandler,
   Consumer,
@@ -51,6 +51,7 @@ export class NatsConsumer implements Consumer {
   readonly #maxBatch: number;
   #messages: ConsumerMessages | undefined;
   #loop: Promise<void> | undefined;
+  readonly #inHand = new BatchesInHand();
   #paused = false;
   #closing = false;
   #wake: (() => void) | undefined;
@@ -85,6 +86,10 @@ export class NatsConsumer implements Consumer {
   resume(): void {
     this.#paused = false;
     this.#wake?.();
+  }
+
+  settled(): Promise<void> {
+    return this.#inHand.settled();
   }
 
   lag(): readonly PartitionLag[] {
@@ -155,7 +160,7 @@ export class NatsConsumer implements Consumer {
       }
       batch.push(message);
       if (batch.length >= this.#maxBatch || messages.getPending() === 0) {
-        await this.#dispatch(batch, handler);
+        await this.#inHand.run(() => this.#dispatch(batch, handler));
         batch = [];
       }
     }

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTransport, type OutboundRecord, type Transport, type TransportConfig } from '../index.ts';
+import {
+  createTransport,
+  type Message,
+  type OutboundRecord,
+  type Transport,
+  type TransportConfig,
+} from '../index.ts';
 import { collect, dropTransportResources, isolatedTransportConfig, silentLogger } from '../testing/index.ts';
 
 export const record = (i: number, agent = `agent.${i % 3}`): OutboundRecord => ({
@@ -15,6 +21,8 @@ export const numberIn = (value: Uint8Array): { i: number } =>
   JSON.parse(Buffer.from(value).toString()) as { i: number };
 
 /** The behaviour every broker adapter must show; each broker's test file calls this and adds its specifics. */
+const position = (message: Message): string => `${message.partition}@${message.offset}`;
+
 export function brokerContract(kind: 'kafka' | 'nats'): {
   current: () => { config: TransportConfig; transport: Transport };
 } {
@@ -72,6 +80,32 @@ export function brokerContract(kind: 'kafka' | 'nats'): {
       .poll(() => [...attempts.values()].some((count) => count >= 2), { timeout: 30_000 })
       .toBe(true);
     await consumer.close();
+  });
+
+  it('settles the batch in hand before an owner commits it on stopping, so it is not delivered again', async () => {
+    const group = 'contract-settled';
+    const consumer = transport.createConsumer({ stream: 'events', group, deferCommits: true });
+    const firstBatch: string[] = [];
+    let stopping: Promise<void> | undefined;
+    await consumer.start(async (batch) => {
+      if (stopping) return;
+      firstBatch.push(...batch.messages.map(position));
+      // An owner stopping right as this handler returns: wait for settlement, then commit and leave.
+      stopping = consumer
+        .settled()
+        .then(() => consumer.commit())
+        .then(() => consumer.close());
+    });
+    await expect.poll(() => stopping !== undefined, { timeout: 30_000 }).toBe(true);
+    await stopping;
+    expect(firstBatch.length).toBeGreaterThan(0);
+    await transport.createProducer().publish([record(300)]);
+    const after = await collect(transport, 'events', {
+      group,
+      until: (messages) => messages.some((message) => numberIn(message.value).i === 300),
+    });
+    expect(after.some((message) => numberIn(message.value).i === 300)).toBe(true);
+    expect(after.map(position).filter((at) => firstBatch.includes(at))).toEqual([]);
   });
 
   return { current: () => ({ config, transport }) };
