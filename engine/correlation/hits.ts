@@ -57,6 +57,10 @@ export class HitBuffer {
     return this.cells[3 * index]!;
   }
 
+  seq(index: number): number {
+    return this.cells[3 * index + 1]!;
+  }
+
   mask(index: number): number {
     return this.cells[3 * index + 2]!;
   }
@@ -78,12 +82,13 @@ export class HitBuffer {
 
   /** Inserts in (t, seq) order and returns the index; a hit after every held one is appended. */
   insert(t: number, seq: number, mask: number, id: string, value: string | undefined): number {
-    let index = this.length;
-    while (
-      index > 0 &&
-      (this.time(index - 1) > t || (this.time(index - 1) === t && this.cells[3 * index - 2]! > seq))
-    )
-      index--;
+    const index = insertionIndex(
+      this.length,
+      (i) => this.time(i),
+      (i) => this.seq(i),
+      t,
+      seq,
+    );
     this.cells.splice(3 * index, 0, t, seq, mask);
     this.ids.splice(index, 0, id);
     this.values.splice(index, 0, value);
@@ -152,9 +157,7 @@ export class HitBuffer {
 
   /** The hits as snapshots hold them. */
   toHits(): Hit[] {
-    return this.ids.map((id, i) =>
-      newHit(this.time(i), this.cells[3 * i + 1]!, id, this.mask(i), this.values[i]),
-    );
+    return this.ids.map((id, i) => newHit(this.time(i), this.seq(i), id, this.mask(i), this.values[i]));
   }
 }
 
@@ -170,19 +173,31 @@ export function newBufferState(): BufferState {
   return { kind: 'buffer', hits: new HitBuffer(), watermark: Number.NEGATIVE_INFINITY };
 }
 
-/** Inserts in (t, seq) order and returns the index; in-order arrivals are a push. */
+/**
+ * Where a hit at (t, seq) goes among `count` hits in (time, seq) order: after every one before it, searched
+ * from the newest end, where late arrivals land.
+ */
+function insertionIndex(
+  count: number,
+  timeAt: (index: number) => number,
+  seqAt: (index: number) => number,
+  t: number,
+  seq: number,
+): number {
+  let index = count;
+  while (index > 0 && (timeAt(index - 1) > t || (timeAt(index - 1) === t && seqAt(index - 1) > seq))) index--;
+  return index;
+}
+
+/** Inserts in (t, seq) order and returns the index. */
 export function insertHit<H extends Hit>(hits: H[], hit: H): number {
-  const last = hits[hits.length - 1];
-  if (!last || last.t < hit.t || (last.t === hit.t && last.seq < hit.seq)) {
-    hits.push(hit);
-    return hits.length - 1;
-  }
-  let index = hits.length;
-  while (
-    index > 0 &&
-    (hits[index - 1]!.t > hit.t || (hits[index - 1]!.t === hit.t && hits[index - 1]!.seq > hit.seq))
-  )
-    index--;
+  const index = insertionIndex(
+    hits.length,
+    (i) => hits[i]!.t,
+    (i) => hits[i]!.seq,
+    hit.t,
+    hit.seq,
+  );
   hits.splice(index, 0, hit);
   return index;
 }
