@@ -145,48 +145,33 @@ export function lowerCondition(
   return lowerLeaf(condition, env, path, problems);
 }
 
-function combine(predicates: Predicate[], every: boolean): Predicate {
-  if (predicates.length === 1) return predicates[0]!;
-  if (predicates.length === 2) {
-    const [a, b] = predicates as [Predicate, Predicate];
-    return every ? (c) => a(c) && b(c) : (c) => a(c) || b(c);
-  }
-  if (predicates.length === 3) {
-    const [a, b, d] = predicates as [Predicate, Predicate, Predicate];
-    return every ? (c) => a(c) && b(c) && d(c) : (c) => a(c) || b(c) || d(c);
-  }
-  return every
-    ? (c) => {
-        for (const p of predicates) if (!p(c)) return false;
-        return true;
-      }
-    : (c) => {
-        for (const p of predicates) if (p(c)) return true;
-        return false;
-      };
-}
-
-const never: Predicate = () => false;
-
+/**
+ * The matcher as one generated function: `all` / `any` / `not` become `&&` / `||` / `!` and each leaf calls
+ * its own accessor and test, which the function receives as arguments; no rule text enters the source. Being
+ * its own function, each predicate keeps its own call-site feedback, so V8 can inline the accessors and tests
+ * a leaf calls: closures from one shared literal (`(c) => test(read(c))`) saw every leaf of every rule and
+ * stayed megamorphic.
+ */
 export function toPredicate(matcher: Matcher): Predicate {
-  switch (matcher.kind) {
-    case 'all':
-      return combine(matcher.children.map(toPredicate), true);
-    case 'any':
-      return matcher.children.length === 0 ? never : combine(matcher.children.map(toPredicate), false);
-    case 'not': {
-      const child = toPredicate(matcher.child);
-      return (c) => !child(c);
+  const functions: Array<(...args: never[]) => unknown> = [];
+  const call = (fn: (...args: never[]) => unknown) => `f${functions.push(fn) - 1}`;
+  const expression = (node: Matcher): string => {
+    switch (node.kind) {
+      case 'all':
+      case 'any':
+        if (node.children.length === 0) return node.kind === 'all' ? 'true' : 'false';
+        return `(${node.children.map(expression).join(node.kind === 'all' ? ' && ' : ' || ')})`;
+      case 'not':
+        return `!${expression(node.child)}`;
+      case 'test':
+        return `${call(node.test)}(${call(node.read)}(c))`;
+      case 'compare':
+        return `${call(node.test)}(${call(node.read)}(c), ${call(node.readValue)}(c))`;
     }
-    case 'test': {
-      const { read, test } = matcher;
-      return (c) => test(read(c));
-    }
-    case 'compare': {
-      const { read, readValue, test } = matcher;
-      return (c) => test(read(c), readValue(c));
-    }
-  }
+  };
+  const body = expression(matcher);
+  const names = functions.map((_, i) => `f${i}`);
+  return new Function(...names, `return (c) => ${body};`)(...functions) as Predicate;
 }
 
 const ALWAYS: Matcher = { kind: 'all', children: [] };

@@ -61,29 +61,19 @@ function step(value: unknown, key: string): unknown {
   return value && Object.hasOwn(value as object, key) ? (value as Record<string, unknown>)[key] : undefined;
 }
 
-function walk(value: unknown, keys: readonly string[]): unknown {
-  let current = value;
-  for (const key of keys) {
-    current = step(current, key);
-    if (current === undefined) return undefined;
-  }
-  return current;
-}
-
+/**
+ * Reads `keys` below what `root` returns, following own properties only. Generated per key list, with the keys
+ * as literals (JSON-quoted, so any key is safe), so each property read has its own inline cache: one shared
+ * `value[key]` read saw every path of every rule and went megamorphic.
+ */
 function nested<I>(root: (input: I) => unknown, keys: readonly string[]): (input: I) => unknown {
   if (keys.length === 0) return root;
-  if (keys.length === 1) {
-    const key = keys[0]!;
-    return (input) => step(root(input), key);
-  }
-  if (keys.length === 2) {
-    const [first, second] = keys as [string, string];
-    return (input) => {
-      const value = step(root(input), first);
-      return value === undefined ? undefined : step(value, second);
-    };
-  }
-  return (input) => walk(root(input), keys);
+  const steps = keys.map((key) => {
+    const literal = JSON.stringify(key);
+    return `if (!value || !Object.hasOwn(value, ${literal})) return undefined; value = value[${literal}];`;
+  });
+  const body = `return (input) => { let value = root(input);\n${steps.join('\n')}\nreturn value; };`;
+  return new Function('root', body)(root) as (input: I) => unknown;
 }
 
 const PATH_STEP = /^(?:\.([A-Za-z_$][\w$]*)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]|\["((?:[^"\\]|\\.)*)"\])/;
