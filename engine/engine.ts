@@ -21,6 +21,7 @@ import { type AssetInventory, EMPTY_INVENTORY } from './enrichment/assets.ts';
 import { EMPTY_INTEL, type IntelIndex } from './enrichment/intel.ts';
 import { DEFAULT_LIMITS, type EngineLimits } from './limits.ts';
 import { type Envelope, EVENT_TYPES, timestampMillis } from './model/index.ts';
+import { RuleCounts } from './rule-counts.ts';
 import type { CompiledRule } from './rules/compile.ts';
 import type { RuleSet } from './rules/ruleset.ts';
 import { SessionTracker } from './sessions.ts';
@@ -117,10 +118,6 @@ const NO_ALERTS: readonly Alert[] = Object.freeze([]);
 /** How often (in events) idle state is swept; the sweeps pop from LRU fronts, so they are cheap. */
 const MAINTENANCE_INTERVAL = 1024;
 
-function increment(counts: Record<string, number>, key: string): void {
-  counts[key] = (counts[key] ?? 0) + 1;
-}
-
 /**
  * Per event type, the (rule, role) conditions that can match it, in rule order, each specialized to the type;
  * `anyType`, every condition unspecialized, serves a type outside EVENT_TYPES.
@@ -174,8 +171,8 @@ class Engine implements DetectionEngine {
     statesCap: 0,
     suppressionsCap: 0,
   };
-  private readonly alertsByRule: Record<string, number> = {};
-  private readonly suppressedByRule: Record<string, number> = {};
+  private readonly alertsByRule = new RuleCounts();
+  private readonly suppressedByRule = new RuleCounts();
 
   constructor(options: EngineOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -199,6 +196,9 @@ class Engine implements DetectionEngine {
       }
     }
     this.rules = set.rules;
+    const ids = set.rules.map((rule) => rule.id);
+    this.alertsByRule.install(ids);
+    this.suppressedByRule.install(ids);
     this.rulesById = new Map(set.rules.map((rule) => [rule.id, rule]));
     this.dispatch = buildDispatch(set.rules);
     this.masks = new Int32Array(set.rules.length);
@@ -294,7 +294,7 @@ class Engine implements DetectionEngine {
     // Most matches of a busy match rule are suppressed: decide that before allocating anything.
     if (spec.type === 'match') {
       if (this.suppressed(rule, ruleIndex, groupKey, time)) return undefined;
-      return this.raise(rule, groupKey, [context.event.eventId], time, now);
+      return this.raise(rule, ruleIndex, groupKey, [context.event.eventId], time, now);
     }
     const id = context.event.eventId;
     if (spec.type === 'absence') {
@@ -334,7 +334,7 @@ class Engine implements DetectionEngine {
     // A match consumes the group's partial state: one burst, one alert, and no event counted twice.
     this.store.delete(rule.id, groupKey);
     if (this.suppressed(rule, ruleIndex, groupKey, time)) return undefined;
-    return this.raise(rule, groupKey, witness, time, now);
+    return this.raise(rule, ruleIndex, groupKey, witness, time, now);
   }
 
   private suppressionsOf(ruleId: string): LruMap<number> {
@@ -372,7 +372,7 @@ class Engine implements DetectionEngine {
     const until = suppressions.get(key);
     if (until !== undefined && timestamp <= until) {
       this.counts.alertsSuppressed++;
-      increment(this.suppressedByRule, rule.id);
+      this.suppressedByRule.add(ruleIndex);
       return true;
     }
     suppressions.touch(key, timestamp + suppression.windowMs);
@@ -385,6 +385,7 @@ class Engine implements DetectionEngine {
   /** Builds an alert that passed suppression; the draft is made only now (a deadline alert brings its own). */
   private raise(
     rule: CompiledRule,
+    ruleIndex: number,
     groupKey: string,
     eventIds: readonly string[],
     timestamp: number,
@@ -392,7 +393,7 @@ class Engine implements DetectionEngine {
     captured?: AlertDraft,
   ): Alert {
     this.counts.alerts++;
-    increment(this.alertsByRule, rule.id);
+    this.alertsByRule.add(ruleIndex);
     const draft = captured ?? draftAlert(rule, this.context, groupKey, eventIds.length);
     return finishAlert(rule, draft, groupKey, eventIds, timestamp, now, this.limits.maxAlertEventIds);
   }
@@ -407,9 +408,10 @@ class Engine implements DetectionEngine {
       const trigger = takePending(state, due.seq);
       if (!trigger) continue;
       const deadline = trigger.t + rule.correlation.windowMs;
-      if (this.suppressed(rule, this.rules.indexOf(rule), due.groupKey, deadline, trigger.draft)) continue;
+      const ruleIndex = this.rules.indexOf(rule);
+      if (this.suppressed(rule, ruleIndex, due.groupKey, deadline, trigger.draft)) continue;
       out ??= [];
-      out.push(this.raise(rule, due.groupKey, [trigger.id], deadline, now, trigger.draft));
+      out.push(this.raise(rule, ruleIndex, due.groupKey, [trigger.id], deadline, now, trigger.draft));
     }
     return out;
   }
@@ -528,8 +530,8 @@ class Engine implements DetectionEngine {
       lateEvents: this.correlation.lateEvents,
       alerts: this.counts.alerts,
       alertsSuppressed: this.counts.alertsSuppressed,
-      alertsByRule: { ...this.alertsByRule },
-      suppressedByRule: { ...this.suppressedByRule },
+      alertsByRule: this.alertsByRule.byId(),
+      suppressedByRule: this.suppressedByRule.byId(),
       state: {
         sessions: this.sessions.size,
         correlationStates: this.store.size,
