@@ -2,7 +2,6 @@ import type { Clock } from '../core/clock.ts';
 import { EdrError } from '../core/errors.ts';
 import type { Alert } from './alert.ts';
 import { type AlertDraft, draftAlert, finishAlert } from './alerts.ts';
-import type { Predicate } from './conditions/compile.ts';
 import { EvalContext } from './context.ts';
 import { type AbsenceState, absenceHit, newAbsenceState, takePending } from './correlation/absence.ts';
 import { findAllOf, mayCompleteAllOf } from './correlation/all-of.ts';
@@ -17,10 +16,11 @@ import {
 } from './correlation/hits.ts';
 import { findSequence } from './correlation/sequence.ts';
 import { findThreshold } from './correlation/threshold.ts';
+import { buildDispatch, type Dispatch } from './dispatch.ts';
 import { type AssetInventory, EMPTY_INVENTORY } from './enrichment/assets.ts';
 import { EMPTY_INTEL, type IntelIndex } from './enrichment/intel.ts';
 import { DEFAULT_LIMITS, type EngineLimits } from './limits.ts';
-import { type Envelope, EVENT_TYPES, timestampMillis } from './model/index.ts';
+import { type Envelope, timestampMillis } from './model/index.ts';
 import { RuleCounts } from './rule-counts.ts';
 import type { CompiledRule } from './rules/compile.ts';
 import type { RuleSet } from './rules/ruleset.ts';
@@ -107,40 +107,15 @@ export interface DetectionEngine {
   stats(): EngineStats;
 }
 
-interface Candidate {
-  ruleIndex: number;
-  bit: number;
-  predicate: Predicate;
-}
-
 const NO_ALERTS: readonly Alert[] = Object.freeze([]);
 
 /** How often (in events) idle state is swept; the sweeps pop from LRU fronts, so they are cheap. */
 const MAINTENANCE_INTERVAL = 1024;
 
-/**
- * Per event type, the (rule, role) conditions that can match it, in rule order, each specialized to the type;
- * `anyType`, every condition unspecialized, serves a type outside EVENT_TYPES.
- */
-function buildDispatch(rules: readonly CompiledRule[]): {
-  byType: Map<string, Candidate[]>;
-  anyType: Candidate[];
-} {
-  const byType = new Map<string, Candidate[]>(EVENT_TYPES.map((type) => [type, []]));
-  const anyType: Candidate[] = [];
-  rules.forEach((rule, ruleIndex) => {
-    rule.roles.forEach((role, bit) => {
-      anyType.push({ ruleIndex, bit, predicate: role.predicate });
-      for (const [type, predicate] of role.byEventType) byType.get(type)?.push({ ruleIndex, bit, predicate });
-    });
-  });
-  return { byType, anyType };
-}
-
 class Engine implements DetectionEngine {
   private rules: CompiledRule[] = [];
   private rulesById = new Map<string, CompiledRule>();
-  private dispatch: ReturnType<typeof buildDispatch> = { byType: new Map(), anyType: [] };
+  private dispatch: Dispatch = buildDispatch([]);
   private masks = new Int32Array(0);
   /** Rule positions matched by the current event, in first-match order: the first `touchedCount` entries. */
   private touched = new Int32Array(0);
@@ -229,16 +204,10 @@ class Engine implements DetectionEngine {
     const context = this.context;
     context.reset(event, session);
 
-    const candidates = this.dispatch.byType.get(event.eventType) ?? this.dispatch.anyType;
+    const evaluate = this.dispatch.byType.get(event.eventType) ?? this.dispatch.anyType;
     const masks = this.masks;
     const touched = this.touched;
-    let touchedCount = 0;
-    for (let i = 0; i < candidates.length; i++) {
-      const candidate = candidates[i]!;
-      if (!candidate.predicate(context)) continue;
-      if (masks[candidate.ruleIndex] === 0) touched[touchedCount++] = candidate.ruleIndex;
-      masks[candidate.ruleIndex]! |= 1 << candidate.bit;
-    }
+    const touchedCount = evaluate(context, masks, touched);
 
     let alerts: Alert[] | undefined;
     for (let i = 0; i < touchedCount; i++) {
