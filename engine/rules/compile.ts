@@ -100,11 +100,11 @@ function keyBuilder(
     if (typeof resolved === 'string') problems.push({ path: [...path, index], message: resolved });
     else readers.push(resolved.accessor);
   });
-  if (readers.length === 2) {
-    const [a, b] = readers as [Accessor, Accessor];
-    return (context) => `${keyPart(a(context))}|${keyPart(b(context))}`;
-  }
-  return (context) => readers.map((read) => keyPart(read(context))).join('|');
+  // Generated, so each field is read from a call site of its own (see toPredicate); no rule text enters it.
+  const names = readers.map((_, i) => `r${i}`);
+  const key = names.map((name) => `keyPart(${name}(c))`).join(" + '|' + ") || "''";
+  const body = `return (c) => ${key};`;
+  return new Function('keyPart', ...names, body)(keyPart, ...readers) as (context: FactContext) => string;
 }
 
 const SUMMARY_SPECIALS = new Set(['ruleId', 'ruleName', 'groupKey', 'eventCount']);
