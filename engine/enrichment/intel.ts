@@ -31,8 +31,8 @@ export interface Indicator {
   severity?: z.infer<typeof SeveritySchema>;
 }
 
-export const INTEL_FIELDS = ['host', 'url', 'contentHash', 'patchHash'] as const;
-export type IntelField = (typeof INTEL_FIELDS)[number];
+/** The data fields matched against indicators. */
+export type IntelField = 'host' | 'url' | 'contentHash' | 'patchHash';
 
 export interface IntelMatch {
   field: IntelField;
@@ -77,7 +77,8 @@ export function inferIndicatorType(value: string): IndicatorType | undefined {
 }
 
 function normalizeDomain(host: string): string {
-  return host.toLowerCase().replace(/\.$/, '');
+  const lower = host.toLowerCase();
+  return lower.endsWith('.') ? lower.slice(0, -1) : lower;
 }
 
 function normalizeUrl(url: string): string {
@@ -211,6 +212,14 @@ export function parseIndicatorJson(content: unknown, source: string): ParsedIndi
   return out;
 }
 
+/** Each field read by a property access of its own: one `data[field]` read saw every field and data shape. */
+const FIELD_READERS: ReadonlyArray<readonly [IntelField, (data: Record<string, unknown>) => unknown]> = [
+  ['host', (data) => data.host],
+  ['url', (data) => data.url],
+  ['contentHash', (data) => data.contentHash],
+  ['patchHash', (data) => data.patchHash],
+];
+
 /** Indicators indexed for constant-time lookups per event field. */
 export class IntelIndex {
   private readonly domains = new Map<string, Indicator>();
@@ -278,9 +287,9 @@ export class IntelIndex {
   match(event: Envelope): IntelFacts {
     if (this.size === 0) return NO_INTEL;
     let matches: IntelMatch[] | undefined;
-    for (let i = 0; i < INTEL_FIELDS.length; i++) {
-      const field = INTEL_FIELDS[i]!;
-      const value = event.data[field];
+    for (let i = 0; i < FIELD_READERS.length; i++) {
+      const [field, read] = FIELD_READERS[i]!;
+      const value = read(event.data);
       if (typeof value !== 'string' || value === '') continue;
       const indicator = this.lookup(field, value);
       if (!indicator) continue;
