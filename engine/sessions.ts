@@ -52,9 +52,8 @@ export interface ObservedSession {
 
 interface Session extends ObservedSession, LruLinks<Session> {
   alertPoints: number;
+  /** Distinct targets, in first-seen order for snapshots. */
   targets: StringSet;
-  /** The same targets in first-seen order, for snapshots. */
-  targetList: string[];
 }
 
 export const SessionSnapshotSchema = z.object({
@@ -137,7 +136,6 @@ export class SessionTracker {
         groupKey: `${event.agentId}|${event.sessionId}`,
         alertPoints: 0,
         targets: new StringSet(),
-        targetList: [],
         prev: undefined,
         next: undefined,
       };
@@ -151,7 +149,7 @@ export class SessionTracker {
     if (outcome === 'deny') facts.violationCount++;
     else if (outcome === 'warn') facts.warnCount++;
     if (session.targets.size < this.limits.maxTargetsPerSession) {
-      if (session.targets.add(event.target)) session.targetList.push(event.target);
+      session.targets.add(event.target);
     } else if (!session.targets.has(event.target)) this.counters.targetsCapped++;
     refresh(session);
     if (this.count > this.limits.maxSessions) {
@@ -209,7 +207,7 @@ export class SessionTracker {
   }
 
   snapshot(): SessionSnapshot[] {
-    return [...this.order.nodes()].map(({ facts, alertPoints, targetList }) => ({
+    return [...this.order.nodes()].map(({ facts, alertPoints, targets }) => ({
       agentId: facts.agentId,
       sessionId: facts.sessionId,
       firstSeen: facts.firstSeen,
@@ -219,7 +217,7 @@ export class SessionTracker {
       warnCount: facts.warnCount,
       alertCount: facts.alertCount,
       alertPoints,
-      targets: [...targetList],
+      targets: [...targets.values()],
     }));
   }
 
@@ -233,11 +231,10 @@ export class SessionTracker {
         groupKey: `${counts.agentId}|${counts.sessionId}`,
         alertPoints,
         targets: new StringSet(targets.length),
-        targetList: [],
         prev: undefined,
         next: undefined,
       };
-      for (const target of targets) if (session.targets.add(target)) session.targetList.push(target);
+      for (const target of targets) session.targets.add(target);
       refresh(session);
       // A snapshot naming a session twice keeps the last, as a map would.
       const existing = this.byAgent.get(counts.agentId)?.get(counts.sessionId);

@@ -44,6 +44,26 @@ describe('DedupeWindow', () => {
     expect(model.evictedForCapacity).toBeGreaterThan(0);
   });
 
+  it('finds every held id after many forgets have shifted probe runs back', () => {
+    const r = random(12);
+    const capacity = 5_000;
+    const window = new DedupeWindow(capacity);
+    const held: string[] = [];
+    for (let i = 0; i < 60_000; i++) {
+      const id = `id-${i}`;
+      expect(window.admit(id, i)).toBe(true);
+      held.push(id);
+      if (held.length > capacity) held.shift();
+      if (i % 1_000 === 999) {
+        // Every id still held is a duplicate; ids forgotten a little earlier are new again.
+        for (let k = 0; k < 200; k++) expect(window.admit(r.pick(held), i)).toBe(false);
+      }
+    }
+    expect(window.size).toBe(capacity);
+    expect(window.entries().map(([id]) => id)).toEqual(held);
+    expect(window.admit('id-0', 0)).toBe(true);
+  });
+
   it('starts empty after clear and can be refilled from entries', () => {
     const window = new DedupeWindow(10);
     for (let i = 0; i < 25; i++) window.admit(`e${i}`, i);

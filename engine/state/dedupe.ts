@@ -1,64 +1,115 @@
-import { StringSet, stringHash } from './string-set.ts';
+import { stringHash } from './string-set.ts';
+
+const MIN_RING = 16;
 
 /**
- * Recently seen event ids, bounded by count and by age (event time). The ids are held in a string set for
- * lookups and in a ring buffer in arrival order, so eviction pops the oldest. The ring doubles when full and
- * never shrinks: its size follows the most ids ever held, at most the capacity.
+ * Recently seen event ids, bounded by count and by age (event time), forgotten oldest first.
+ *
+ * A ring holds the ids in arrival order with their time and hash. An open-addressing table (linear probing,
+ * load at most one half) finds an id: each slot is a pair of integers in one Int32Array, the id's hash and
+ * its ring position + 1 (0: empty), so a probe reads one cache line, and the id itself is read from the ring
+ * only when the hashes agree. Forgetting the oldest id looks for its ring position, never compares strings,
+ * and closes the gap by shifting the rest of its probe run back. A table of hashes beside an array of the ids
+ * read two cold cache lines per probe, and the engine probes twice per event (admit, then forget).
  */
 export class DedupeWindow {
-  private readonly seen = new StringSet();
-  private ids: Array<string | undefined> = new Array(16);
-  private times = new Float64Array(16);
-  /** Each id's hash, so evicting it does not hash it again. */
-  private hashes = new Int32Array(16);
-  /** Ring position of the oldest id; `seen.size` ids follow it. */
+  private ids: Array<string | undefined> = new Array(MIN_RING);
+  private times = new Float64Array(MIN_RING);
+  private hashes = new Int32Array(MIN_RING);
+  /** Ring position of the oldest id; `count` ids follow it. */
   private head = 0;
+  private count = 0;
+  /** Slot i is cells[2i] (hash) and cells[2i + 1] (ring position + 1, 0 when empty). */
+  private cells = new Int32Array(4 * MIN_RING);
+  /** 32 minus log2 of the slot count: a slot is the top bits of the hash times the golden ratio. */
+  private shift = 32 - Math.log2(2 * MIN_RING);
   /** Ids dropped because the window was full. */
   evictedForCapacity = 0;
 
   constructor(private readonly capacity: number) {}
 
   get size(): number {
-    return this.seen.size;
+    return this.count;
+  }
+
+  private get slotMask(): number {
+    return (this.cells.length >> 1) - 1;
+  }
+
+  private home(hash: number): number {
+    return Math.imul(hash, 0x9e3779b1) >>> this.shift;
   }
 
   /** Records `id` first seen at `time`; false when it is already held (a duplicate), which changes nothing. */
   admit(id: string, time: number): boolean {
     const hash = stringHash(id);
-    if (!this.seen.add(id, hash)) return false;
-    // The new id is the newest, so making room pops an older one, as evicting before adding would have.
-    if (this.seen.size > this.capacity) {
-      this.popOldest();
-      this.evictedForCapacity++;
+    const { cells, slotMask } = this;
+    let slot = this.home(hash);
+    for (let held = cells[2 * slot + 1]!; held !== 0; held = cells[2 * slot + 1]!) {
+      if (cells[2 * slot] === hash && this.ids[held - 1] === id) return false;
+      slot = (slot + 1) & slotMask;
     }
-    if (this.seen.size > this.ids.length) this.grow();
-    const slot = (this.head + this.seen.size - 1) & (this.ids.length - 1);
-    this.ids[slot] = id;
-    this.times[slot] = time;
-    this.hashes[slot] = hash;
+    // The new id is the newest, so making room forgets an older one, as evicting before adding would have.
+    if (this.count >= this.capacity) {
+      this.evictedForCapacity++;
+      // With no room at all, the id is admitted and forgotten at once.
+      if (this.count === 0) return true;
+      this.forgetOldest();
+      // Forgetting may have shifted entries of this probe run into earlier slots: look for the gap again.
+      slot = this.emptySlot(hash);
+    }
+    if (this.count === this.ids.length) {
+      this.growRing();
+      slot = this.emptySlot(hash);
+    }
+    const position = (this.head + this.count++) & (this.ids.length - 1);
+    this.ids[position] = id;
+    this.times[position] = time;
+    this.hashes[position] = hash;
+    this.cells[2 * slot] = hash;
+    this.cells[2 * slot + 1] = position + 1;
     return true;
   }
 
   /** Forgets ids first seen before `cutoff`. */
   expire(cutoff: number): void {
-    while (this.seen.size > 0 && this.times[this.head]! < cutoff) this.popOldest();
+    while (this.count > 0 && this.times[this.head]! < cutoff) this.forgetOldest();
   }
 
-  private popOldest(): void {
-    const head = this.head;
-    this.seen.delete(this.ids[head]!, this.hashes[head]);
-    this.ids[head] = undefined;
-    this.head = (head + 1) & (this.ids.length - 1);
+  private emptySlot(hash: number): number {
+    let slot = this.home(hash);
+    while (this.cells[2 * slot + 1] !== 0) slot = (slot + 1) & this.slotMask;
+    return slot;
   }
 
-  /** Doubles the ring, unrolling it so the oldest id is at position 0. */
-  private grow(): void {
-    const held = this.seen.size - 1;
+  private forgetOldest(): void {
+    const position = this.head;
+    const { cells, slotMask } = this;
+    let hole = this.home(this.hashes[position]!);
+    while (cells[2 * hole + 1] !== position + 1) hole = (hole + 1) & slotMask;
+    // Backward shift: pull later entries of the probe run into the hole unless that would put one before its
+    // home slot, so lookups never meet tombstones.
+    for (let next = (hole + 1) & slotMask; cells[2 * next + 1] !== 0; next = (next + 1) & slotMask) {
+      if (((next - this.home(cells[2 * next]!)) & slotMask) >= ((next - hole) & slotMask)) {
+        cells[2 * hole] = cells[2 * next]!;
+        cells[2 * hole + 1] = cells[2 * next + 1]!;
+        hole = next;
+      }
+    }
+    cells[2 * hole] = 0;
+    cells[2 * hole + 1] = 0;
+    this.ids[position] = undefined;
+    this.head = (position + 1) & (this.ids.length - 1);
+    this.count--;
+  }
+
+  /** Doubles the ring, unrolled so the oldest id is at position 0, and rebuilds the table over it. */
+  private growRing(): void {
     const size = this.ids.length * 2;
     const ids: Array<string | undefined> = new Array(size);
     const times = new Float64Array(size);
     const hashes = new Int32Array(size);
-    for (let i = 0; i < held; i++) {
+    for (let i = 0; i < this.count; i++) {
       const from = (this.head + i) & (this.ids.length - 1);
       ids[i] = this.ids[from];
       times[i] = this.times[from]!;
@@ -68,23 +119,33 @@ export class DedupeWindow {
     this.times = times;
     this.hashes = hashes;
     this.head = 0;
+    // Two slots per ring position keep the load at most one half.
+    this.cells = new Int32Array(4 * size);
+    this.shift--;
+    for (let i = 0; i < this.count; i++) {
+      const slot = this.emptySlot(hashes[i]!);
+      this.cells[2 * slot] = hashes[i]!;
+      this.cells[2 * slot + 1] = i + 1;
+    }
   }
 
   /** The ids held with their times, oldest first. */
   entries(): Array<[string, number]> {
     const out: Array<[string, number]> = [];
-    for (let i = 0; i < this.seen.size; i++) {
-      const slot = (this.head + i) & (this.ids.length - 1);
-      out.push([this.ids[slot]!, this.times[slot]!]);
+    for (let i = 0; i < this.count; i++) {
+      const position = (this.head + i) & (this.ids.length - 1);
+      out.push([this.ids[position]!, this.times[position]!]);
     }
     return out;
   }
 
   clear(): void {
-    this.seen.clear();
-    this.ids = new Array(16);
-    this.times = new Float64Array(16);
-    this.hashes = new Int32Array(16);
+    this.ids = new Array(MIN_RING);
+    this.times = new Float64Array(MIN_RING);
+    this.hashes = new Int32Array(MIN_RING);
     this.head = 0;
+    this.count = 0;
+    this.cells = new Int32Array(4 * MIN_RING);
+    this.shift = 32 - Math.log2(2 * MIN_RING);
   }
 }
