@@ -44,10 +44,48 @@ describe('HitBuffer', () => {
     }
   });
 
-  it('prunes expired hits at once in short buffers and caps the rest', () => {
+  it('answers as a plain list through interleaved inserts, appends and drops of the oldest', () => {
+    const r = random(14);
+    const buffer = new HitBuffer();
+    let model: Hit[] = [];
+    let t = 0;
+    for (let seq = 0; seq < 5_000; seq++) {
+      const roll = r.next();
+      if (roll < 0.2 && model.length > 0) {
+        const count = 1 + r.int(model.length);
+        buffer.dropOldest(count);
+        model = model.slice(count);
+      } else {
+        t += r.int(10);
+        // Some hits come late, and go in before newer ones.
+        const hit = newHit(r.chance(0.3) ? t - r.int(30) : t, seq, `e${seq}`, 1 + r.int(7), `v${seq}`);
+        const index =
+          roll < 0.6 && (model.length === 0 || hit.t >= model[model.length - 1]!.t)
+            ? buffer.push(hit.t, hit.seq, hit.mask, hit.id, hit.value)
+            : buffer.insert(hit.t, hit.seq, hit.mask, hit.id, hit.value);
+        expect([buffer.time(index), buffer.seq(index)]).toEqual([hit.t, hit.seq]);
+        model.splice(index, 0, hit);
+        expect(model.map((h) => [h.t, h.seq])).toEqual(
+          [...model].sort((a, b) => a.t - b.t || a.seq - b.seq).map((h) => [h.t, h.seq]),
+        );
+      }
+      const i = model.length > 0 ? r.int(model.length) : 0;
+      expect([buffer.length, buffer.time(i), buffer.seq(i), buffer.mask(i), buffer.value(i)]).toEqual([
+        model.length,
+        model[i]?.t,
+        model[i]?.seq,
+        model[i]?.mask,
+        model[i]?.value,
+      ]);
+      expect(buffer.eventIdsBetween(i, model.length)).toEqual(model.slice(i).map((hit) => hit.id));
+    }
+    expect(buffer.toHits()).toEqual(model);
+  });
+
+  it('prunes expired hits and caps the rest', () => {
     const r = random(12);
     for (let i = 0; i < 1_000; i++) {
-      const hits = hitList(r, 1 + r.int(60));
+      const hits = hitList(r, 1 + r.int(200));
       const buffer = HitBuffer.from(hits);
       const cutoff = hits[r.int(hits.length)]!.t;
       const max = 1 + r.int(70);

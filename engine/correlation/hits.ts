@@ -42,6 +42,11 @@ export class HitBuffer {
   private readonly cells: number[] = [];
   private readonly ids: string[] = [];
   private readonly values: Array<string | undefined> = [];
+  /**
+   * Where hit 0 sits in the arrays: dropping the oldest hits moves it forward, and the arrays are compacted once
+   * it passes half their length, so a drop costs O(1) amortized instead of moving every hit kept.
+   */
+  private start = 0;
 
   static from(hits: readonly Hit[]): HitBuffer {
     const buffer = new HitBuffer();
@@ -50,34 +55,34 @@ export class HitBuffer {
   }
 
   get length(): number {
-    return this.ids.length;
+    return this.ids.length - this.start;
   }
 
   time(index: number): number {
-    return this.cells[3 * index]!;
+    return this.cells[3 * (this.start + index)]!;
   }
 
   seq(index: number): number {
-    return this.cells[3 * index + 1]!;
+    return this.cells[3 * (this.start + index) + 1]!;
   }
 
   mask(index: number): number {
-    return this.cells[3 * index + 2]!;
+    return this.cells[3 * (this.start + index) + 2]!;
   }
 
   /** The threshold rule's distinct-field value of hit `index`. */
   value(index: number): string | undefined {
-    return this.values[index];
+    return this.values[this.start + index];
   }
 
   /** Event ids of the hits at `indexes`. */
   eventIds(indexes: readonly number[]): string[] {
-    return indexes.map((index) => this.ids[index]!);
+    return indexes.map((index) => this.ids[this.start + index]!);
   }
 
   /** Event ids of the hits in [from, to). */
   eventIdsBetween(from: number, to: number): string[] {
-    return this.ids.slice(from, to);
+    return this.ids.slice(this.start + from, this.start + to);
   }
 
   /** Inserts in (t, seq) order and returns the index; a hit after every held one is appended. */
@@ -89,9 +94,10 @@ export class HitBuffer {
       t,
       seq,
     );
-    this.cells.splice(3 * index, 0, t, seq, mask);
-    this.ids.splice(index, 0, id);
-    this.values.splice(index, 0, value);
+    const at = this.start + index;
+    this.cells.splice(3 * at, 0, t, seq, mask);
+    this.ids.splice(at, 0, id);
+    this.values.splice(at, 0, value);
     return index;
   }
 
@@ -100,7 +106,7 @@ export class HitBuffer {
     this.cells.push(t, seq, mask);
     this.ids.push(id);
     this.values.push(value);
-    return this.ids.length - 1;
+    return this.length - 1;
   }
 
   /**
@@ -139,25 +145,34 @@ export class HitBuffer {
     return lo;
   }
 
-  /** Removes the `count` oldest hits, moving the rest down (splice would also build an array of the removed). */
+  /** Removes the `count` oldest hits. */
   dropOldest(count: number): void {
-    const { cells, ids, values } = this;
-    const kept = ids.length - count;
+    this.start += count;
+    if (2 * this.start >= this.ids.length) this.compact();
+  }
+
+  /** Moves the hits kept to the front of the arrays (splice would also build an array of the removed). */
+  private compact(): void {
+    const { cells, ids, values, start } = this;
+    const kept = ids.length - start;
     for (let i = 0; i < kept; i++) {
-      cells[3 * i] = cells[3 * (i + count)]!;
-      cells[3 * i + 1] = cells[3 * (i + count) + 1]!;
-      cells[3 * i + 2] = cells[3 * (i + count) + 2]!;
-      ids[i] = ids[i + count]!;
-      values[i] = values[i + count];
+      cells[3 * i] = cells[3 * (i + start)]!;
+      cells[3 * i + 1] = cells[3 * (i + start) + 1]!;
+      cells[3 * i + 2] = cells[3 * (i + start) + 2]!;
+      ids[i] = ids[i + start]!;
+      values[i] = values[i + start];
     }
     cells.length = 3 * kept;
     ids.length = kept;
     values.length = kept;
+    this.start = 0;
   }
 
   /** The hits as snapshots hold them. */
   toHits(): Hit[] {
-    return this.ids.map((id, i) => newHit(this.time(i), this.seq(i), id, this.mask(i), this.values[i]));
+    return Array.from({ length: this.length }, (_, i) =>
+      newHit(this.time(i), this.seq(i), this.ids[this.start + i]!, this.mask(i), this.value(i)),
+    );
   }
 }
 
@@ -202,17 +217,10 @@ export function insertHit<H extends Hit>(hits: H[], hit: H): number {
   return index;
 }
 
-/** Up to this length a buffer drops expired hits at once: moving a few references is cheaper than searching again. */
-const EAGER_PRUNE_LENGTH = 64;
-
-/**
- * Drops hits older than `cutoff`: at once in short buffers, in batches in long ones (to keep pruning amortized
- * O(1)); then drops the oldest beyond `max`. Returns how many were dropped for the cap.
- */
+/** Drops hits older than `cutoff`, then the oldest beyond `max`. Returns how many were dropped for the cap. */
 export function prune(hits: HitBuffer, cutoff: number, max: number): number {
   const expired = hits.lowerBound(cutoff);
-  const batchReady = expired >= 32 || expired * 4 >= hits.length || hits.length > max;
-  if (expired > 0 && (hits.length <= EAGER_PRUNE_LENGTH || batchReady)) hits.dropOldest(expired);
+  if (expired > 0) hits.dropOldest(expired);
   const excess = hits.length - max;
   if (excess > 0) hits.dropOldest(excess);
   return Math.max(0, excess);
