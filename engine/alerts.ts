@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { ALERT_SCHEMA_VERSION, type Alert } from './alert.ts';
 import type { EvalContext } from './context.ts';
@@ -46,11 +46,12 @@ export function draftAlert(
   return draft;
 }
 
-/** sha256 over the rule id, group key and contributing event ids: the same events always give the same id. */
+/**
+ * sha256 over the rule id, group key and contributing event ids, one per line: the same events always give the
+ * same id. One-shot hashing of the joined text: a Hash object and an update per part took twice as long.
+ */
 export function alertId(ruleId: string, groupKey: string, eventIds: readonly string[]): string {
-  const hash = createHash('sha256').update(ruleId).update('\n').update(groupKey);
-  for (const id of eventIds) hash.update('\n').update(id);
-  return hash.digest('hex');
+  return hash('sha256', [ruleId, groupKey, ...eventIds].join('\n'), 'hex');
 }
 
 export function finishAlert(
