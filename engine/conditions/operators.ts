@@ -135,24 +135,23 @@ export function compileGlobs(
   const literals = new Set(patterns);
   const format = options.format ?? ((input: string) => input);
   const required = patterns.map(requiredText);
+  // One alternation of the literal texts: several times faster than a substring search per text on long lists.
   const prefilter =
     options.nocase || required.some((text) => text === undefined)
       ? undefined
-      : [...new Set(required as string[])];
+      : new RegExp([...new Set(required as string[])].map(escapeRegExp).join('|'));
   return (input) => {
     if (input === '') return false;
     if (literals.has(input)) return true;
     const output = format(input);
     if (output !== input && literals.has(output)) return true;
-    if (prefilter && !includesAny(output, prefilter)) return false;
+    if (prefilter && !prefilter.test(output)) return false;
     return regex.test(output);
   };
 }
 
-/** prefilter.some((part) => text.includes(part)), without a closure per call on this per-event path. */
-function includesAny(text: string, parts: readonly string[]): boolean {
-  for (let i = 0; i < parts.length; i++) if (text.includes(parts[i]!)) return true;
-  return false;
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 /** Compiles a pattern once; a leading `(?i)` turns on case-insensitive matching. */
