@@ -1,5 +1,6 @@
 import type { Predicate } from './conditions/compile.ts';
 import type { FactContext } from './conditions/facts.ts';
+import { capturedName, generate } from './generate.ts';
 import { EVENT_TYPES } from './model/index.ts';
 import type { CompiledRule } from './rules/compile.ts';
 
@@ -23,18 +24,19 @@ interface Candidate {
 }
 
 /**
- * One generated function per candidate list, each condition called from a call site of its own: a loop
- * calling them all from one site saw every condition of every rule there, too many for V8 to inline any.
- * Only predicates (as arguments) and integer positions enter the source.
+ * One generated function per candidate list (see generate.ts), each condition called from a call site of its
+ * own: a loop calling them all from one site saw every condition of every rule there and inlined none. Only
+ * captured predicates and integer positions enter the source.
  */
 function compileEvaluate(candidates: readonly Candidate[]): Evaluate {
   const lines = candidates.map(
     ({ ruleIndex, bit }, i) =>
-      `if (p${i}(c)) { if (masks[${ruleIndex}] === 0) touched[count++] = ${ruleIndex}; masks[${ruleIndex}] |= ${1 << bit}; }`,
+      `if (${capturedName(i)}(c)) { if (masks[${ruleIndex}] === 0) touched[count++] = ${ruleIndex}; masks[${ruleIndex}] |= ${1 << bit}; }`,
   );
-  const names = candidates.map((_, i) => `p${i}`);
-  const body = `return (c, masks, touched) => { let count = 0;\n${lines.join('\n')}\nreturn count; };`;
-  return new Function(...names, body)(...candidates.map(({ predicate }) => predicate)) as Evaluate;
+  return generate<Evaluate>(
+    `(c, masks, touched) => { let count = 0;\n${lines.join('\n')}\nreturn count; }`,
+    candidates.map(({ predicate }) => predicate),
+  );
 }
 
 /** Per event type, the conditions of `rules` that can match it, each specialized to the type. */

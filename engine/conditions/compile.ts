@@ -1,3 +1,4 @@
+import { capturedName, generate } from '../generate.ts';
 import type { Condition, LeafCondition } from '../rules/schema.ts';
 import { type Accessor, type FactContext, type FactRoot, resolveFact } from './facts.ts';
 import {
@@ -146,15 +147,13 @@ export function lowerCondition(
 }
 
 /**
- * The matcher as one generated function: `all` / `any` / `not` become `&&` / `||` / `!` and each leaf calls
- * its own accessor and test, which the function receives as arguments; no rule text enters the source. Being
- * its own function, each predicate keeps its own call-site feedback, so V8 can inline the accessors and tests
- * a leaf calls: closures from one shared literal (`(c) => test(read(c))`) saw every leaf of every rule and
- * stayed megamorphic.
+ * The matcher as one generated function (see engine/generate.ts): `all` / `any` / `not` become `&&` / `||` /
+ * `!` and each leaf calls its own accessor and test, captured; no rule text enters the source. Closures from
+ * one shared literal (`(c) => test(read(c))`) saw every leaf of every rule and inlined none.
  */
 export function toPredicate(matcher: Matcher): Predicate {
   const functions: Array<(...args: never[]) => unknown> = [];
-  const call = (fn: (...args: never[]) => unknown) => `f${functions.push(fn) - 1}`;
+  const call = (fn: (...args: never[]) => unknown) => capturedName(functions.push(fn) - 1);
   const expression = (node: Matcher): string => {
     switch (node.kind) {
       case 'all':
@@ -170,8 +169,7 @@ export function toPredicate(matcher: Matcher): Predicate {
     }
   };
   const body = expression(matcher);
-  const names = functions.map((_, i) => `f${i}`);
-  return new Function(...names, `return (c) => ${body};`)(...functions) as Predicate;
+  return generate<Predicate>(`(c) => ${body}`, functions);
 }
 
 const ALWAYS: Matcher = { kind: 'all', children: [] };

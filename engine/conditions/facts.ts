@@ -1,3 +1,4 @@
+import { generate } from '../generate.ts';
 import type { Envelope } from '../model/index.ts';
 import { EnvelopeSchema } from '../model/index.ts';
 
@@ -62,8 +63,8 @@ function step(value: unknown, key: string): unknown {
 }
 
 /**
- * Reads `keys` below what `root` returns, following own properties only. Generated per key list, with the keys
- * as literals (JSON-quoted, so any key is safe), so each property read has its own inline cache: one shared
+ * Reads `keys` below what `root` returns, following own properties only. Generated per key list (see
+ * engine/generate.ts), the keys JSON-quoted, so each property read has its own inline cache: one shared
  * `value[key]` read saw every path of every rule and went megamorphic.
  */
 function nested<I>(root: (input: I) => unknown, keys: readonly string[]): (input: I) => unknown {
@@ -72,8 +73,10 @@ function nested<I>(root: (input: I) => unknown, keys: readonly string[]): (input
     const literal = JSON.stringify(key);
     return `if (!value || !Object.hasOwn(value, ${literal})) return undefined; value = value[${literal}];`;
   });
-  const body = `return (input) => { let value = root(input);\n${steps.join('\n')}\nreturn value; };`;
-  return new Function('root', body)(root) as (input: I) => unknown;
+  return generate<(input: I) => unknown>(
+    `(input) => { let value = f0(input);\n${steps.join('\n')}\nreturn value; }`,
+    [root],
+  );
 }
 
 const PATH_STEP = /^(?:\.([A-Za-z_$][\w$]*)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]|\["((?:[^"\\]|\\.)*)"\])/;

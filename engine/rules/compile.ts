@@ -10,6 +10,7 @@ import {
   toPredicate,
 } from '../conditions/compile.ts';
 import { type Accessor, type FactContext, resolveFact } from '../conditions/facts.ts';
+import { capturedName, generate } from '../generate.ts';
 import { EVENT_TYPES } from '../model/index.ts';
 import type { Condition, Rule, RuleType } from './schema.ts';
 import { COMPARATOR_PATTERN, DURATION_PATTERN } from './schema.ts';
@@ -100,11 +101,9 @@ function keyBuilder(
     if (typeof resolved === 'string') problems.push({ path: [...path, index], message: resolved });
     else readers.push(resolved.accessor);
   });
-  // Generated, so each field is read from a call site of its own (see toPredicate); no rule text enters it.
-  const names = readers.map((_, i) => `r${i}`);
-  const key = names.map((name) => `keyPart(${name}(c))`).join(" + '|' + ") || "''";
-  const body = `return (c) => ${key};`;
-  return new Function('keyPart', ...names, body)(keyPart, ...readers) as (context: FactContext) => string;
+  // Generated (see engine/generate.ts), so each field is read from a call site of its own; f0 is keyPart.
+  const key = readers.map((_, i) => `f0(${capturedName(i + 1)}(c))`).join(" + '|' + ") || "''";
+  return generate<(context: FactContext) => string>(`(c) => ${key}`, [keyPart, ...readers]);
 }
 
 const SUMMARY_SPECIALS = new Set(['ruleId', 'ruleName', 'groupKey', 'eventCount']);

@@ -1,3 +1,5 @@
+import { capturedName, generate } from '../../generate.ts';
+
 /**
  * Hand-written readings of the zod input schemas most records use, for the hot path: zod's generic object walk
  * was most of parseRecord's time. A reader returns exactly what its schema's parse would (same keys, same key
@@ -63,25 +65,23 @@ export const optionalFreeObject: Field = (value) => {
 type DeclaredReader = (value: Record<string, unknown>, out: Record<string, unknown>) => number;
 
 /**
- * One function per shape, generated with each key as a literal, so every property read and write has its own
- * inline cache and the output objects share one hidden class; a loop over the keys made each access
- * megamorphic (about half of parseRecord's time). The keys are the schema's own constants, never input.
- * This needs code generation from strings, which Node allows unless started with
- * --disallow-code-generation-from-strings.
+ * One function per shape, generated (see engine/generate.ts) with each key as a literal, so every property read
+ * and write has its own inline cache and the output objects share one hidden class; a loop over the keys made
+ * each access megamorphic (about half of parseRecord's time). The keys are the schema's own constants.
  */
 function compileDeclared(shape: Shape): DeclaredReader {
+  // f0 is FAIL; the field readers follow.
   const lines = shape.map(([key], i) => {
     const literal = JSON.stringify(key);
     return (
-      `given = value[${literal}]; result = fields[${i}](given); if (result === FAIL) return -1;` +
+      `given = value[${literal}]; result = ${capturedName(i + 1)}(given); if (result === f0) return -1;` +
       ` if (given !== undefined) present++; if (result !== undefined || ${literal} in value) out[${literal}] = result;`
     );
   });
-  const body = `return (value, out) => { let present = 0, given, result;\n${lines.join('\n')}\nreturn present; };`;
-  return new Function('fields', 'FAIL', body)(
-    shape.map(([, field]) => field),
-    FAIL,
-  ) as DeclaredReader;
+  return generate<DeclaredReader>(
+    `(value, out) => { let present = 0, given, result;\n${lines.join('\n')}\nreturn present; }`,
+    [FAIL, ...shape.map(([, field]) => field)],
+  );
 }
 
 export interface ObjectOptions {
