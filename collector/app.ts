@@ -1,11 +1,12 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Registry } from 'prom-client';
+import { KeyRing, metricsAccessHook } from '../core/api-keys.ts';
 import { type Clock, systemClock } from '../core/clock.ts';
 import { EdrError } from '../core/errors.ts';
 import { createTransport, type Producer, type Transport } from '../transport/index.ts';
 import type { CollectorConfig } from './config.ts';
 import { createIngestPipeline, edrErrorBody, type IngestRouteDeps, rawBodyPlugin } from './ingest/index.ts';
-import { authPlugin, KeyRing } from './plugins/auth/index.ts';
+import { authPlugin } from './plugins/auth/index.ts';
 import { createMetrics, metricsPlugin, metricsRoute } from './plugins/metrics/index.ts';
 import { rateLimitPlugin, TokenBuckets } from './plugins/rate-limit/index.ts';
 import { shutdownPlugin } from './plugins/shutdown.ts';
@@ -16,6 +17,9 @@ import { healthRoutes } from './routes/health/index.ts';
 import { hushdRoutes } from './routes/hushd/index.ts';
 import { otlpRoutes } from './routes/otlp/index.ts';
 import { splunkHecHealthRoutes, splunkHecRoutes } from './routes/splunk-hec/index.ts';
+
+/** Until the shared record limits are wired: under Kafka's and NATS's default 1 MB record size. */
+const MAX_RECORD_BYTES = 1_000_000;
 
 export interface CollectorDeps {
   /** Publish through this transport (e.g. the in-memory one shared with a processor in one process). */
@@ -39,11 +43,20 @@ export async function buildCollector(
   config: CollectorConfig,
   deps: CollectorDeps = {},
 ): Promise<FastifyInstance> {
+  const { server } = config;
   const app = Fastify({
     logger: deps.logger ?? { level: config.server.logLevel },
     bodyLimit: config.ingest.maxBodyBytes,
     return503OnClosing: true,
+    // Slow senders: headers, then the whole body, each within its time (408 and the connection closed).
+    requestTimeout: server.requestTimeoutMs,
+    http: {
+      headersTimeout: server.headersTimeoutMs,
+      // How often node checks those timeouts: a sender is cut off at most this much after its deadline.
+      connectionsCheckingInterval: Math.min(1_000, server.headersTimeoutMs),
+    },
   });
+  app.server.maxConnections = server.maxConnections;
   const { producer, release } = resolveProducer(config, deps, app);
   const clock = deps.clock ?? systemClock;
   const { registry, metrics } = createMetrics(deps.registry);
@@ -51,6 +64,7 @@ export async function buildCollector(
   const buckets = (limits: { ratePerSecond: number; burst: number }) =>
     rateLimit.enabled ? new TokenBuckets(limits, rateLimit.maxTracked, clock) : undefined;
   const keys = new KeyRing(auth.keys);
+  const metricsAccess = metricsAccessHook(auth);
 
   app.setNotFoundHandler((request, reply) => {
     const { status, body } = edrErrorBody(
@@ -64,14 +78,7 @@ export async function buildCollector(
   await app.register(healthRoutes, { producer });
   await app.register(splunkHecHealthRoutes, { producer });
   await app.register(async (scope) => {
-    if (auth.metricsScope === 'read') {
-      await scope.register(authPlugin, {
-        scope: 'read',
-        keys,
-        required: auth.required,
-        headers: auth.headers,
-      });
-    }
+    if (metricsAccess) scope.addHook('onRequest', metricsAccess);
     await scope.register(metricsRoute, {
       registry,
       metrics,
@@ -84,8 +91,11 @@ export async function buildCollector(
       producer,
       metrics,
       perAgent: buckets(rateLimit.perAgent),
+      perSender: buckets(rateLimit.perKeyRecords),
       clock,
       maxErrorsReported: config.ingest.maxErrorsReported,
+      maxRecordBytes: MAX_RECORD_BYTES,
+      log: app.log.child({ component: 'ingest' }),
     }),
     metrics,
     limits: config.ingest,
@@ -98,6 +108,7 @@ export async function buildCollector(
       required: auth.required,
       headers: auth.headers,
       sources: config.sources,
+      clock,
     });
     await ingest.register(rateLimitPlugin, { perKey: buckets(rateLimit.perKey), metrics });
     for (const routes of [

@@ -1,20 +1,12 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { ApiKeySchema, AuthConfigSchema } from '../core/api-keys.ts';
 import { type ConfigInputs, type ConfigOverride, ENV_PREFIX, loadConfig } from '../core/config.ts';
 import { TransportConfigSchema } from '../transport/index.ts';
 
-export const SCOPES = ['ingest', 'read', 'admin'] as const;
-export type Scope = (typeof SCOPES)[number];
-
-export const ApiKeySchema = z.strictObject({
-  id: z.string().min(1).describe('name shown in logs and metrics; never the key itself'),
-  sha256: z
-    .string()
-    .regex(/^[0-9a-fA-F]{64}$/, 'expected the hex SHA-256 of the key (64 hex digits)')
-    .transform((hex) => hex.toLowerCase())
-    .describe('hex SHA-256 of the key; the key itself is never stored'),
-  scopes: z.array(z.enum(SCOPES)).min(1).default(['ingest']).describe('admin implies every scope'),
-});
+export type { ApiKey, Scope } from '../core/api-keys.ts';
+export { SCOPES } from '../core/api-keys.ts';
+export { ApiKeySchema };
 
 export const SourceSchema = z.strictObject({
   hmacSecret: z
@@ -28,6 +20,25 @@ export const SourceSchema = z.strictObject({
     .boolean()
     .default(false)
     .describe('accept this source without credentials (senders that cannot add any)'),
+  agents: ApiKeySchema.shape.agents.describe(
+    'agent ids this source may send records for when it authenticates by signature or anonymously; unset: any',
+  ),
+  replay: z
+    .strictObject({
+      windowSeconds: z
+        .int()
+        .positive()
+        .max(86_400)
+        .default(300)
+        .describe('a signed record whose timestamp is further than this from arrival is refused'),
+      maxTracked: z
+        .int()
+        .positive()
+        .default(100_000)
+        .describe('signatures remembered per source (for the window); when full, new requests get 429'),
+    })
+    .prefault({})
+    .describe('replay protection of a source with an hmacSecret'),
 });
 
 const BucketSchema = z.strictObject({
@@ -48,23 +59,31 @@ export const CollectorConfigSchema = z.object({
         .max(64)
         .default(1)
         .describe('processes sharing the port (node:cluster); one per core uses them all'),
+      headersTimeoutMs: z
+        .int()
+        .positive()
+        .default(10_000)
+        .describe('a request whose headers are not all in by then is answered 408 and its connection closed'),
+      requestTimeoutMs: z
+        .int()
+        .positive()
+        .default(30_000)
+        .describe(
+          'a request whose body is not all in by then is answered 408 and its connection closed (slow uploads)',
+        ),
+      maxConnections: z
+        .int()
+        .positive()
+        .default(10_000)
+        .describe('open connections per process; further ones are closed at once'),
+    })
+    .refine((server) => server.headersTimeoutMs <= server.requestTimeoutMs, {
+      message: 'headersTimeoutMs must not exceed requestTimeoutMs',
+      path: ['headersTimeoutMs'],
     })
     .prefault({}),
   transport: TransportConfigSchema.prefault({}),
-  auth: z
-    .strictObject({
-      required: z
-        .boolean()
-        .default(true)
-        .describe('false accepts requests without credentials (development)'),
-      keys: z.array(ApiKeySchema).default([]).describe('CLAWDSTRIKE_EDR_API_KEY adds one ingest key'),
-      headers: z
-        .array(z.string().regex(/^[a-z0-9-]+$/, 'a lowercase header name'))
-        .default(['x-collector-token'])
-        .describe('extra headers that may carry a key, for senders limited to static headers'),
-      metricsScope: z.enum(['none', 'read']).default('none').describe('scope /metrics requires'),
-    })
-    .prefault({}),
+  auth: AuthConfigSchema.prefault({}),
   sources: z
     .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'), SourceSchema)
     .default({})
@@ -87,8 +106,11 @@ export const CollectorConfigSchema = z.object({
       perKey: BucketSchema.prefault({ ratePerSecond: 1_000, burst: 2_000 }).describe(
         'requests per credential',
       ),
+      perKeyRecords: BucketSchema.prefault({ ratePerSecond: 50_000, burst: 200_000 }).describe(
+        'records per credential, over all its agents',
+      ),
       perAgent: BucketSchema.prefault({ ratePerSecond: 5_000, burst: 20_000 }).describe(
-        'records per agentId',
+        'records per (credential, agentId): a key flooding as another agent spends only its own bucket',
       ),
       maxTracked: z
         .int()
@@ -100,7 +122,6 @@ export const CollectorConfigSchema = z.object({
 });
 
 export type CollectorConfig = z.infer<typeof CollectorConfigSchema>;
-export type ApiKey = z.infer<typeof ApiKeySchema>;
 export type SourceConfig = z.infer<typeof SourceSchema>;
 
 export interface CollectorConfigInputs extends ConfigInputs {

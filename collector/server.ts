@@ -110,7 +110,12 @@ function shareLimits(config: CollectorConfig, workers: number): CollectorConfig 
   const { rateLimit } = config;
   return {
     ...config,
-    rateLimit: { ...rateLimit, perKey: share(rateLimit.perKey), perAgent: share(rateLimit.perAgent) },
+    rateLimit: {
+      ...rateLimit,
+      perKey: share(rateLimit.perKey),
+      perKeyRecords: share(rateLimit.perKeyRecords),
+      perAgent: share(rateLimit.perAgent),
+    },
   };
 }
 

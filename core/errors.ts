@@ -7,6 +7,7 @@ export const ERROR_CATALOG = {
   EDR_ERR_UNAUTHORIZED: { status: 401, retriable: false, message: 'missing or invalid credentials' },
   EDR_ERR_FORBIDDEN: { status: 403, retriable: false, message: 'credentials lack the required scope' },
   EDR_ERR_BAD_SIGNATURE: { status: 401, retriable: false, message: 'signature does not verify' },
+  EDR_ERR_REPLAYED: { status: 409, retriable: false, message: 'signed request already received' },
   EDR_ERR_BODY_TOO_LARGE: { status: 413, retriable: false, message: 'request body too large' },
   EDR_ERR_TOO_MANY_RECORDS: { status: 413, retriable: false, message: 'too many records in one request' },
   EDR_ERR_UNSUPPORTED_MEDIA: { status: 415, retriable: false, message: 'unsupported content type' },

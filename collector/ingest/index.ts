@@ -1,7 +1,7 @@
 export { decodeBody, mediaType } from './body.ts';
 export type { Candidate, CandidateError } from './candidate.ts';
-export { malformed } from './candidate.ts';
-export { splitConcatenated, splitDocument, splitLines } from './framing.ts';
+export { isolated, malformed } from './candidate.ts';
+export { forEachLine, splitConcatenated, splitDocument, splitLines, tooManyRecords } from './framing.ts';
 export type { IngestError, IngestOutcome, IngestPipeline, RecordResult } from './pipeline.ts';
 export { createIngestPipeline } from './pipeline.ts';
 export type { IngestProtocol, ProtocolReply } from './protocol.ts';

@@ -1,11 +1,13 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock } from '../../core/clock.ts';
 import { EdrError } from '../../core/errors.ts';
 import { type Envelope, parseRecord } from '../../engine/model/index.ts';
 import type { Producer } from '../../transport/index.ts';
+import type { Principal } from '../plugins/auth/index.ts';
 import type { CollectorMetrics, RecordRejectReason } from '../plugins/metrics/index.ts';
 import type { TokenBuckets } from '../plugins/rate-limit/index.ts';
-import type { Candidate } from './candidate.ts';
-import { recordsFor } from './routing.ts';
+import { type Candidate, unreadableError } from './candidate.ts';
+import { eventIdentity, type PublishedEvent, publishedBytes, publishedEvent, recordsFor } from './routing.ts';
 
 export interface IngestError {
   index: number;
@@ -25,59 +27,199 @@ export interface IngestOutcome {
   results: RecordResult[];
 }
 
+/** What the pipeline needs to know about the sender. */
+export type Sender = Pick<Principal, 'id' | 'agents' | 'freshWithinMs'>;
+
 export interface IngestPipelineDeps {
   producer: Producer;
   metrics: CollectorMetrics;
-  /** Records per agent; undefined turns the limit off. */
+  /** Records per (sender, agent); undefined turns the limit off. */
   perAgent: TokenBuckets | undefined;
+  /** Records per sender over all its agents; undefined turns the limit off. */
+  perSender: TokenBuckets | undefined;
   clock: Clock;
   maxErrorsReported: number;
+  /** A record whose published form (envelope, key, headers) is larger is refused: the broker would refuse it. */
+  maxRecordBytes: number;
+  /** Where an unexpected exception while handling one record is logged (it became that record's error). */
+  log: { warn(fields: Record<string, unknown>, message: string): void };
 }
 
 export interface IngestPipeline {
   /**
-   * parse → dedupe → rate-limit per agent → route → publish. Resolves once the broker acknowledged every
-   * accepted record; throws (503) when it did not, and then nothing of the request counts as accepted.
+   * parse → bind to the sender's agents → dedupe → rate-limit → route → publish. Resolves once the broker
+   * acknowledged every accepted record; throws (503) when it did not, and then nothing of the request counts
+   * as accepted. Nothing a record holds makes it throw: each record's problem is that record's error.
    */
-  ingest(route: string, candidates: readonly Candidate[]): Promise<IngestOutcome>;
+  ingest(route: string, candidates: readonly Candidate[], sender: Sender): Promise<IngestOutcome>;
 }
 
 type Verdict =
-  | { candidate: Candidate; envelope: Envelope; duplicate: boolean }
+  | { candidate: Candidate; envelope: Envelope; event: PublishedEvent; duplicate: boolean }
   | { candidate: Candidate; reason: RecordRejectReason; errors: { field: string; message: string }[] };
+
+type Accepted = Extract<Verdict, { envelope: Envelope }>;
+
+/** Records are judged in slices of at most this long, so a large request never holds the event loop. */
+const SLICE_MS = 10;
+
+/** Agent ids quoted in messages are cut to this length. */
+const SHOWN_ID_LENGTH = 128;
 
 export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
   const { metrics } = deps;
   return {
-    async ingest(route, candidates) {
+    async ingest(route, candidates, sender) {
       metrics.recordsReceived.inc({ route }, candidates.length);
-      const verdicts = judge(candidates, new Date(deps.clock()).toISOString());
-      if (deps.perAgent) {
-        const retryAfterSeconds = limitAgents(verdicts, deps.perAgent, metrics);
-        if (retryAfterSeconds !== undefined && !verdicts.some((verdict) => 'envelope' in verdict)) {
-          // Every valid record is over its agent's limit: have the sender come back rather than drop them.
-          throw new EdrError('EDR_ERR_RATE_LIMITED', 'every record is over its agent rate limit', {
-            retryAfterSeconds,
-          });
-        }
+      const verdicts = await judgeAll(candidates, sender);
+      const retryAfterSeconds = limitRates(verdicts, sender);
+      if (retryAfterSeconds !== undefined && !verdicts.some(isAccepted)) {
+        // Every valid record is over a rate limit: have the sender come back rather than drop them.
+        throw new EdrError('EDR_ERR_RATE_LIMITED', 'every record is over its rate limit', {
+          retryAfterSeconds,
+        });
       }
-      const unique = verdicts.flatMap((verdict) =>
-        'envelope' in verdict && !verdict.duplicate ? [verdict.envelope] : [],
+      const unique = verdicts.filter(
+        (verdict): verdict is Accepted => isAccepted(verdict) && !verdict.duplicate,
       );
       await publish(route, unique);
       return outcome(route, verdicts);
     },
   };
 
-  async function publish(route: string, envelopes: readonly Envelope[]): Promise<void> {
-    if (envelopes.length === 0) return;
-    const records = envelopes.flatMap(recordsFor);
+  async function judgeAll(candidates: readonly Candidate[], sender: Sender): Promise<Verdict[]> {
+    const now = deps.clock();
+    const receivedAt = new Date(now).toISOString();
+    const seen = new Map<string, { index: number; value: Buffer }>();
+    const verdicts: Verdict[] = [];
+    let sliceStart = performance.now();
+    for (const candidate of candidates) {
+      let verdict: Verdict;
+      try {
+        verdict = judge(candidate, sender, receivedAt, now, seen);
+      } catch (error) {
+        deps.log.warn({ err: error, index: candidate.index }, 'record could not be handled');
+        verdict = refuse(candidate, 'internal', unreadableError(error));
+      }
+      verdicts.push(verdict);
+      if (performance.now() - sliceStart > SLICE_MS) {
+        await nextTurn();
+        sliceStart = performance.now();
+      }
+    }
+    return verdicts;
+  }
+
+  function judge(
+    candidate: Candidate,
+    sender: Sender,
+    receivedAt: string,
+    now: number,
+    seen: Map<string, { index: number; value: Buffer }>,
+  ): Verdict {
+    if (candidate.error) return { candidate, reason: candidate.error.reason, errors: [candidate.error] };
+    const parsed = parseRecord(
+      candidate.record,
+      candidate.format ? { receivedAt, format: candidate.format } : { receivedAt },
+    );
+    if (!parsed.ok) return { candidate, reason: 'invalid', errors: parsed.error };
+    const envelope = parsed.value;
+    if (sender.agents && !sender.agents(envelope.agentId)) {
+      return refuse(candidate, 'forbidden_agent', {
+        field: 'agentId',
+        message: `${sender.id} may not send records for agent ${shown(envelope.agentId)}`,
+      });
+    }
+    if (sender.freshWithinMs !== undefined) {
+      const skew = Math.abs(Date.parse(envelope.timestamp) - now);
+      if (!(skew <= sender.freshWithinMs)) {
+        return refuse(candidate, 'stale', {
+          field: 'timestamp',
+          message: `more than ${sender.freshWithinMs / 1000} s from arrival: outside the replay window of ${sender.id}`,
+        });
+      }
+    }
+    const event = publishedEvent(envelope);
+    const bytes = publishedBytes(event);
+    if (bytes > deps.maxRecordBytes) {
+      return refuse(candidate, 'too_large', {
+        field: '(record)',
+        message: `${bytes} bytes once normalized, over the broker record limit of ${deps.maxRecordBytes}`,
+      });
+    }
+    const identity = eventIdentity(envelope.agentId, envelope.eventId);
+    const first = seen.get(identity);
+    if (first === undefined) {
+      seen.set(identity, { index: candidate.index, value: event.value });
+      return { candidate, envelope, event, duplicate: false };
+    }
+    if (first.value.equals(event.value)) return { candidate, envelope, event, duplicate: true };
+    return refuse(candidate, 'conflict', {
+      field: 'eventId',
+      message: `repeats the eventId of record ${first.index} (same agent) with different content`,
+    });
+  }
+
+  /**
+   * Charges each (sender, agent) bucket for its records, then the sender's own budget for what passed. An
+   * agent over its limit has all its records refused (as a unit, so a retry resends them together); so has
+   * the whole request when the sender is over its budget. Returns the longest wait asked for, or undefined.
+   */
+  function limitRates(verdicts: Verdict[], sender: Sender): number | undefined {
+    const waits: number[] = [];
+    if (deps.perAgent) {
+      const perAgent = new Map<string, number>();
+      for (const verdict of verdicts) {
+        if (isAccepted(verdict) && !verdict.duplicate) {
+          const { agentId } = verdict.envelope;
+          perAgent.set(agentId, (perAgent.get(agentId) ?? 0) + 1);
+        }
+      }
+      const refused = new Map<string, number>();
+      for (const [agentId, count] of perAgent) {
+        const admission = deps.perAgent.take(`${sender.id.length}:${sender.id}${agentId}`, count);
+        if (!admission.ok) refused.set(agentId, admission.retryAfterSeconds);
+      }
+      for (const [index, verdict] of verdicts.entries()) {
+        if (!isAccepted(verdict)) continue;
+        const wait = refused.get(verdict.envelope.agentId);
+        if (wait === undefined) continue;
+        metrics.rateLimited.inc({ scope: 'agent' });
+        verdicts[index] = refuse(verdict.candidate, 'rate_limited', {
+          field: 'agentId',
+          message: `agent ${shown(verdict.envelope.agentId)} is over its rate limit; retry after ${wait} s`,
+        });
+      }
+      waits.push(...refused.values());
+    }
+    const admitted = verdicts.filter((verdict) => isAccepted(verdict) && !verdict.duplicate).length;
+    if (deps.perSender && admitted > 0) {
+      const admission = deps.perSender.take(sender.id, admitted);
+      if (!admission.ok) {
+        const wait = admission.retryAfterSeconds;
+        for (const [index, verdict] of verdicts.entries()) {
+          if (!isAccepted(verdict)) continue;
+          metrics.rateLimited.inc({ scope: 'key_records' });
+          verdicts[index] = refuse(verdict.candidate, 'rate_limited', {
+            field: '(record)',
+            message: `${sender.id} is over its record rate limit; retry after ${wait} s`,
+          });
+        }
+        waits.push(wait);
+      }
+    }
+    return waits.length > 0 ? Math.max(...waits) : undefined;
+  }
+
+  async function publish(route: string, accepted: readonly Accepted[]): Promise<void> {
+    if (accepted.length === 0) return;
+    const records = accepted.flatMap(({ envelope, event }) => recordsFor(envelope, event));
     const started = performance.now();
     try {
       await deps.producer.publish(records);
     } catch (error) {
       metrics.publishDuration.observe({ outcome: 'error' }, (performance.now() - started) / 1000);
-      metrics.recordsRejected.inc({ route, reason: 'broker_unavailable' }, envelopes.length);
+      metrics.recordsRejected.inc({ route, reason: 'broker_unavailable' }, accepted.length);
       throw error instanceof EdrError
         ? error
         : new EdrError('EDR_ERR_BROKER_UNAVAILABLE', undefined, { cause: error });
@@ -94,7 +236,7 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
     let duplicates = 0;
     for (const verdict of verdicts) {
       const { candidate } = verdict;
-      if ('envelope' in verdict) {
+      if (isAccepted(verdict)) {
         if (verdict.duplicate) duplicates++;
         results.push({ index: candidate.index, eventId: verdict.envelope.eventId });
         continue;
@@ -109,71 +251,29 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
     metrics.recordsAccepted.inc({ route }, accepted);
     for (const [reason, count] of rejectedBy) metrics.recordsRejected.inc({ route, reason }, count);
     if (duplicates > 0) metrics.recordsDeduplicated.inc({ route }, duplicates);
-    return {
-      accepted,
-      rejected: verdicts.length - accepted,
-      errors: results
-        .flatMap((result) => ('errors' in result ? result.errors : []))
-        .slice(0, deps.maxErrorsReported),
-      results,
-    };
-  }
-}
-
-/** Normalizes each candidate and marks repeats of an eventId already seen in the request. */
-function judge(candidates: readonly Candidate[], receivedAt: string): Verdict[] {
-  const seen = new Set<string>();
-  return candidates.map((candidate): Verdict => {
-    if (candidate.error) return { candidate, reason: candidate.error.reason, errors: [candidate.error] };
-    const parsed = parseRecord(
-      candidate.record,
-      candidate.format ? { receivedAt, format: candidate.format } : { receivedAt },
-    );
-    if (!parsed.ok) return { candidate, reason: 'invalid', errors: parsed.error };
-    const duplicate = seen.has(parsed.value.eventId);
-    seen.add(parsed.value.eventId);
-    return { candidate, envelope: parsed.value, duplicate };
-  });
-}
-
-/**
- * Charges each agent for its records; an agent over its limit has all its records refused (as a unit, so
- * a retry resends them together). Returns the longest wait asked for, or undefined when nobody was limited.
- */
-function limitAgents(
-  verdicts: Verdict[],
-  buckets: TokenBuckets,
-  metrics: CollectorMetrics,
-): number | undefined {
-  const perAgent = new Map<string, number>();
-  for (const verdict of verdicts) {
-    if ('envelope' in verdict && !verdict.duplicate) {
-      perAgent.set(verdict.envelope.agentId, (perAgent.get(verdict.envelope.agentId) ?? 0) + 1);
+    const errors: IngestError[] = [];
+    for (const result of results) {
+      if (errors.length >= deps.maxErrorsReported) break;
+      if ('errors' in result) errors.push(...result.errors.slice(0, deps.maxErrorsReported - errors.length));
     }
+    return { accepted, rejected: verdicts.length - accepted, errors, results };
   }
-  const refused = new Map<string, number>();
-  for (const [agentId, count] of perAgent) {
-    const admission = buckets.take(agentId, count);
-    if (!admission.ok) refused.set(agentId, admission.retryAfterSeconds);
-  }
-  if (refused.size === 0) return undefined;
-  verdicts.forEach((verdict, index) => {
-    if (!('envelope' in verdict)) return;
-    const wait = refused.get(verdict.envelope.agentId);
-    if (wait === undefined) return;
-    metrics.rateLimited.inc({ scope: 'agent' });
-    verdicts[index] = {
-      candidate: verdict.candidate,
-      reason: 'rate_limited',
-      errors: [
-        {
-          field: 'agentId',
-          message: `agent ${verdict.envelope.agentId} is over its rate limit; retry after ${wait} s`,
-        },
-      ],
-    };
-  });
-  return Math.max(...refused.values());
+}
+
+function isAccepted(verdict: Verdict): verdict is Accepted {
+  return 'envelope' in verdict;
+}
+
+function refuse(
+  candidate: Candidate,
+  reason: RecordRejectReason,
+  error: { field: string; message: string },
+): Verdict {
+  return { candidate, reason, errors: [{ field: error.field, message: error.message }] };
+}
+
+function shown(id: string): string {
+  return JSON.stringify(id.length > SHOWN_ID_LENGTH ? `${id.slice(0, SHOWN_ID_LENGTH)}…` : id);
 }
 
 function located(candidate: Candidate, error: { field: string; message: string }): IngestError {

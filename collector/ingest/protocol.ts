@@ -18,7 +18,15 @@ export interface IngestProtocol<Context = undefined> {
   readonly name: string;
   /** Accepted media types, lowercase without parameters; a request without Content-Type is always tried. */
   readonly mediaTypes: readonly string[] | 'any';
-  extract(text: string, request: FastifyRequest): { candidates: Candidate[]; context: Context };
+  /**
+   * Finds the records, each isolated (an exception while reading one is that record's error). Throws
+   * EDR_ERR_TOO_MANY_RECORDS as soon as there are more than `maxRecords`, so its cost stays bounded.
+   */
+  extract(
+    text: string,
+    request: FastifyRequest,
+    maxRecords: number,
+  ): { candidates: Candidate[]; context: Context };
   reply(outcome: IngestOutcome, context: Context): ProtocolReply;
   /** A whole-request failure in the protocol's own error shape. */
   fail(error: EdrError): ProtocolReply;

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import { EdrError } from '../../core/errors.ts';
 import type { CollectorConfig } from '../config.ts';
+import { principalOf } from '../plugins/auth/index.ts';
 import type { CollectorMetrics } from '../plugins/metrics/index.ts';
 import { decodeBody, mediaType } from './body.ts';
 import type { IngestPipeline } from './pipeline.ts';
@@ -31,6 +32,9 @@ export function mountIngest<Context>(
     if (edr.status >= 500)
       request.log[edr.retriable ? 'warn' : 'error']({ err: error }, `${protocol.name} request failed`);
     if (edr.retriable) reply.header('retry-after', String(edr.retryAfterSeconds ?? limits.retryAfterSeconds));
+    // Refused before its body was all in (auth, size, media type): close rather than read the rest, so a
+    // sender without credentials cannot hold the connection open by trickling a body.
+    if (!request.raw.complete) reply.header('connection', 'close');
     send(reply, protocol.fail(edr));
   });
 
@@ -43,12 +47,9 @@ export function mountIngest<Context>(
       );
     }
     const text = await decodeBody(request.body, request.headers, limits.maxBodyBytes);
-    const { candidates, context } = protocol.extract(text, request);
+    const { candidates, context } = protocol.extract(text, request, limits.maxRecordsPerRequest);
     if (candidates.length === 0) throw new EdrError('EDR_ERR_NO_RECORDS');
-    if (candidates.length > limits.maxRecordsPerRequest) {
-      throw new EdrError('EDR_ERR_TOO_MANY_RECORDS', `${candidates.length} > ${limits.maxRecordsPerRequest}`);
-    }
-    const outcome = await pipeline.ingest(protocol.name, candidates);
+    const outcome = await pipeline.ingest(protocol.name, candidates, principalOf(request));
     send(reply, protocol.reply(outcome, context));
     return reply;
   };

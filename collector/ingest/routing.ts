@@ -1,27 +1,64 @@
+import { createHash } from 'node:crypto';
 import type { Envelope } from '../../engine/model/index.ts';
 import { type OutboundRecord, RECORD_HEADERS, type StreamName } from '../../transport/index.ts';
 
+/** What one event becomes on the broker, before it is copied to its streams. */
+export interface PublishedEvent {
+  key: string;
+  value: Buffer;
+  headers: Readonly<Record<string, string>>;
+  /** Deduplication id of the broker (JetStream): the same (agentId, eventId) pair, never eventId alone. */
+  id: string;
+}
+
+/** Per-record framing a broker adds around value, key and headers (Kafka's record and batch headers). */
+const RECORD_OVERHEAD_BYTES = 128;
+
+export function publishedEvent(
+  envelope: Envelope,
+  value = Buffer.from(JSON.stringify(envelope)),
+): PublishedEvent {
+  return {
+    key: `${envelope.agentId}:${envelope.sessionId}`,
+    value,
+    headers: {
+      [RECORD_HEADERS.sourceFormat]: envelope.source.format,
+      [RECORD_HEADERS.schemaVersion]: String(envelope.schemaVersion),
+      [RECORD_HEADERS.eventId]: envelope.eventId,
+    },
+    id: eventIdentity(envelope.agentId, envelope.eventId),
+  };
+}
+
+/**
+ * One event's identity: agents choose their own eventIds, so two agents may use the same one. A digest
+ * of the length-prefixed pair, so no choice of ids makes two pairs collide and the id stays short.
+ */
+export function eventIdentity(agentId: string, eventId: string): string {
+  return createHash('sha256').update(`${agentId.length}:${agentId}${eventId}`).digest('base64url');
+}
+
+/** The bytes a broker stores for one copy of the event: what must fit its record size limit. */
+export function publishedBytes(event: PublishedEvent): number {
+  let bytes = event.value.byteLength + Buffer.byteLength(event.key) + RECORD_OVERHEAD_BYTES;
+  for (const [name, value] of Object.entries(event.headers)) bytes += name.length + Buffer.byteLength(value);
+  return bytes + event.id.length;
+}
+
 /**
  * Where an event goes: every event to `events`; a deny or warn also to `violations`; a hushd AuditEvent also
- * to `audit`. All copies share one serialized value, the key `agentId:sessionId` and the eventId.
+ * to `audit`. All copies share one serialized value, the key `agentId:sessionId` and the identity.
  */
-export function recordsFor(envelope: Envelope): OutboundRecord[] {
+export function recordsFor(envelope: Envelope, event = publishedEvent(envelope)): OutboundRecord[] {
   const streams: StreamName[] = ['events'];
   if (envelope.decision.outcome !== 'allow') streams.push('violations');
   if (envelope.source.format === 'hushd_audit') streams.push('audit');
-  const value = Buffer.from(JSON.stringify(envelope));
-  const headers = {
-    [RECORD_HEADERS.sourceFormat]: envelope.source.format,
-    [RECORD_HEADERS.schemaVersion]: String(envelope.schemaVersion),
-    [RECORD_HEADERS.eventId]: envelope.eventId,
-  };
-  const key = `${envelope.agentId}:${envelope.sessionId}`;
   return streams.map((stream) => ({
     stream,
-    key,
+    key: event.key,
     token: envelope.agentId,
-    id: envelope.eventId,
-    value,
-    headers,
+    id: event.id,
+    value: event.value,
+    headers: event.headers,
   }));
 }

@@ -21,6 +21,8 @@ async function start(overrides: Parameters<typeof collectorConfig>[0] = {}) {
       auth: { headers: ['x-collector-token'], metricsScope: 'read' },
       ...overrides,
     }),
+    // The signed sample is dated 2026-11-25T17:41:04Z: it arrives within its replay window.
+    { clock: () => Date.parse('2026-11-25T17:41:30Z') },
   );
 }
 

@@ -12,7 +12,7 @@ import {
   isolatedTransportConfig,
   silentLogger,
 } from '../../transport/testing/index.ts';
-import { buildCollector } from '../index.ts';
+import { buildCollector, type CollectorDeps } from '../index.ts';
 import { collectorConfig } from './support.ts';
 
 export const BROKERS = ['kafka', 'nats'] as const;
@@ -31,6 +31,7 @@ export interface BrokerCollector {
 export function brokerCollectors(): (
   kind: BrokerKind,
   overrides?: Parameters<typeof collectorConfig>[0],
+  deps?: Omit<CollectorDeps, 'transport' | 'producer'>,
 ) => Promise<BrokerCollector> {
   const opened: BrokerCollector[] = [];
   afterAll(async () => {
@@ -40,10 +41,10 @@ export function brokerCollectors(): (
       await dropTransportResources(config);
     }
   });
-  return async (kind, overrides = {}) => {
+  return async (kind, overrides = {}, deps = {}) => {
     const config = isolatedTransportConfig(kind);
     const transport = createTransport(config, { logger: silentLogger });
-    const app = await buildCollector(collectorConfig(overrides), { transport });
+    const app = await buildCollector(collectorConfig(overrides), { ...deps, transport });
     const collector = { app, transport, config };
     opened.push(collector);
     return collector;

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { splitConcatenated, splitDocument, splitLines } from '../ingest/index.ts';
 
+const MAX = 100;
+
 describe('framing', () => {
   it('splits NDJSON, skipping blank lines and keeping 1-based line numbers', () => {
-    const candidates = splitLines('{"a":1}\r\n\n{oops\n{"a":3}\n');
+    const candidates = splitLines('{"a":1}\r\n\n{oops\n{"a":3}\n', MAX);
     expect(candidates).toMatchObject([
       { index: 0, line: 1, record: { a: 1 } },
       { index: 1, line: 3, error: { field: '(line)', reason: 'malformed' } },
@@ -12,18 +14,18 @@ describe('framing', () => {
   });
 
   it('reads a JSON object or array, and falls back to NDJSON for several lines', () => {
-    expect(splitDocument('{"a":1}')).toEqual([{ index: 0, record: { a: 1 } }]);
-    expect(splitDocument('[{"a":1},2]')).toEqual([
+    expect(splitDocument('{"a":1}', MAX)).toEqual([{ index: 0, record: { a: 1 } }]);
+    expect(splitDocument('[{"a":1},2]', MAX)).toEqual([
       { index: 0, record: { a: 1 } },
       { index: 1, record: 2 },
     ]);
-    expect(splitDocument('{"a":1}\n{"a":2}')).toMatchObject([{ line: 1 }, { line: 2 }]);
-    expect(splitDocument('{"a":')).toMatchObject([{ index: 0, error: { reason: 'malformed' } }]);
+    expect(splitDocument('{"a":1}\n{"a":2}', MAX)).toMatchObject([{ line: 1 }, { line: 2 }]);
+    expect(splitDocument('{"a":', MAX)).toMatchObject([{ index: 0, error: { reason: 'malformed' } }]);
   });
 
   it('splits concatenated JSON values (Splunk HEC batches) and isolates a broken one', () => {
     const text = '{"event":{"x":"}{"}}{"event":2}\n {"event":3} nonsense {"event":"\\"q"}';
-    const candidates = splitConcatenated(text);
+    const candidates = splitConcatenated(text, MAX);
     expect(candidates.map((candidate) => candidate.record ?? 'error')).toEqual([
       { event: { x: '}{' } },
       { event: 2 },
@@ -31,8 +33,16 @@ describe('framing', () => {
       'error',
       { event: '"q' },
     ]);
-    expect(splitConcatenated('{"a":1} } "s" {"b":2').map((candidate) => candidate.record ?? 'error')).toEqual(
-      [{ a: 1 }, 'error', 's', 'error'],
-    );
+    expect(
+      splitConcatenated('{"a":1} } "s" {"b":2', MAX).map((candidate) => candidate.record ?? 'error'),
+    ).toEqual([{ a: 1 }, 'error', 's', 'error']);
+  });
+
+  it('stops at the first record over the limit, in every framing', () => {
+    const tooMany = { code: 'EDR_ERR_TOO_MANY_RECORDS' };
+    expect(() => splitLines('1\n2\n3', 2)).toThrow(expect.objectContaining(tooMany));
+    expect(() => splitDocument('[1,2,3]', 2)).toThrow(expect.objectContaining(tooMany));
+    expect(() => splitConcatenated('1 2 3', 2)).toThrow(expect.objectContaining(tooMany));
+    expect(splitConcatenated('1 2', 2)).toHaveLength(2);
   });
 });

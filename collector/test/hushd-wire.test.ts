@@ -107,6 +107,8 @@ function expectDelivered(
   else expect([status, reply], label).toEqual([202, { accepted: 1, rejected: 0, errors: [] }]);
 }
 
+const CAPTURED_AT = Date.parse('2026-11-25T17:43:03Z');
+
 const tokens = [
   'audit-webhook-token',
   'siem-webhook-token',
@@ -121,14 +123,19 @@ describe.each(BROKERS)('captured hushd requests → %s', (kind) => {
   const open = brokerCollectors();
 
   it('accepts every captured request, verifies the signed one, and publishes their events', async () => {
-    const { app, transport } = await open(kind, {
-      auth: { keys: tokens.map((token) => ({ id: token, sha256: sha256Hex(token), scopes: ['ingest'] })) },
-      sources: {
-        // The certificate webhook is authenticated by its signature alone; the OTLP sink sends no credentials.
-        'hushd-certwebhook': { hmacSecret: 'whsec-test-secret' },
-        'hushd-audit-otlp': { anonymous: true },
+    const { app, transport } = await open(
+      kind,
+      {
+        auth: { keys: tokens.map((token) => ({ id: token, sha256: sha256Hex(token), scopes: ['ingest'] })) },
+        sources: {
+          // The certificate webhook is authenticated by its signature alone; the OTLP sink sends no credentials.
+          'hushd-certwebhook': { hmacSecret: 'whsec-test-secret' },
+          'hushd-audit-otlp': { anonymous: true },
+        },
       },
-    });
+      // The signed webhook must arrive within its replay window: as it did when it was captured.
+      { clock: () => CAPTURED_AT },
+    );
     const expected = new Set<string>();
     for (const request of capturedRequests()) {
       const response = await app.inject({

@@ -58,7 +58,7 @@ describe('rate limits', () => {
       accepted: 1,
       rejected: 1,
       errors: [
-        { index: 0, field: 'agentId', message: 'agent noisy is over its rate limit; retry after 1 s' },
+        { index: 0, field: 'agentId', message: 'agent "noisy" is over its rate limit; retry after 1 s' },
       ],
     });
     const onlyNoisy = await send([samples.policyEvent('noisy-y', 'noisy')]);

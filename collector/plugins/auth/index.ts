@@ -1,21 +1,28 @@
 import type { FastifyRequest } from 'fastify';
+import { type ApiKey, checkKey, type KeyFailure, type KeyRing, type Scope } from '../../../core/api-keys.ts';
+import type { Clock } from '../../../core/clock.ts';
 import { EdrError } from '../../../core/errors.ts';
-import type { Scope, SourceConfig } from '../../config.ts';
+import type { SourceConfig } from '../../config.ts';
 import { exposed } from '../expose.ts';
-import { presentedCredential } from './credentials.ts';
-import type { KeyRing } from './keys.ts';
+import { type AgentBinding, agentBinding } from './agents.ts';
+import { ReplayGuard } from './replay.ts';
 import { verifySignature } from './signature.ts';
 
-export { KeyRing } from './keys.ts';
+export type { AgentBinding } from './agents.ts';
+export { agentBinding } from './agents.ts';
 
 export interface Principal {
   /** `key:<id>`, `source:<name>` or `anonymous`; rate limits and logs use it. */
   id: string;
   scopes: readonly Scope[];
   via: 'key' | 'signature' | 'anonymous';
+  /** The agent ids it may send records for; undefined: any. */
+  agents: AgentBinding | undefined;
+  /** A signed source's replay window: each record's time must lie within this many ms of arrival. */
+  freshWithinMs?: number;
 }
 
-export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'scope' | 'signature';
+export type AuthFailure = KeyFailure | 'signature' | 'replayed';
 
 const CODE_BY_FAILURE = {
   missing: 'EDR_ERR_UNAUTHORIZED',
@@ -23,6 +30,7 @@ const CODE_BY_FAILURE = {
   unknown: 'EDR_ERR_UNAUTHORIZED',
   scope: 'EDR_ERR_FORBIDDEN',
   signature: 'EDR_ERR_BAD_SIGNATURE',
+  replayed: 'EDR_ERR_REPLAYED',
 } as const;
 
 /** An auth refusal that remembers why, for protocols with their own codes (Splunk HEC tells them apart). */
@@ -44,6 +52,7 @@ export interface AuthOptions extends Record<string, unknown> {
   headers: readonly string[];
   /** Per-source settings, looked up by the `:source` route parameter. */
   sources?: Readonly<Record<string, SourceConfig>>;
+  clock: Clock;
 }
 
 const principals = new WeakMap<FastifyRequest, Principal>();
@@ -62,55 +71,97 @@ export function sourceOf(request: FastifyRequest): string | undefined {
 
 /**
  * Authenticates every route of the registering context: a key (Bearer, Splunk, ApiKey or a static header)
- * before the body is read; for a source with an HMAC secret, the signature over the raw body instead.
+ * before the body is read; for a source with an HMAC secret, the signature over the raw body instead, once
+ * per signature within the source's replay window.
  */
 export const authPlugin = exposed<AuthOptions>('edr-auth', async (app, options) => {
   const sourceConfig = (request: FastifyRequest) => {
     const source = sourceOf(request);
     return source === undefined ? undefined : options.sources?.[source];
   };
+  const keyBindings = new Map<ApiKey, AgentBinding | undefined>();
+  const bindingOf = (key: ApiKey) => {
+    if (!keyBindings.has(key)) keyBindings.set(key, agentBinding(key.agents));
+    return keyBindings.get(key);
+  };
+  const sourceBindings = new Map<string, AgentBinding | undefined>();
+  const replayGuards = new Map<string, ReplayGuard>();
+  for (const [name, source] of Object.entries(options.sources ?? {})) {
+    sourceBindings.set(name, agentBinding(source.agents));
+    if (source.hmacSecret) {
+      const { windowSeconds, maxTracked } = source.replay;
+      replayGuards.set(name, new ReplayGuard({ windowMs: windowSeconds * 1000, maxTracked }, options.clock));
+    }
+  }
+  /** The signature a request reserved in its source's replay guard, released when it is not accepted. */
+  const reserved = new WeakMap<FastifyRequest, { guard: ReplayGuard; signature: string }>();
 
   app.addHook('onRequest', async (request) => {
     const config = sourceConfig(request);
     if (config?.hmacSecret) return;
-    principals.set(request, authenticate(request, options, config));
+    const check = checkKey(request.headers, {
+      keys: options.keys,
+      scope: options.scope,
+      headers: options.headers,
+      allowMissing: Boolean(config?.anonymous) || !options.required,
+    });
+    if (!check.ok) throw new AuthError(check.failure, check.detail);
+    if (check.key) {
+      const { key } = check;
+      principals.set(request, {
+        id: `key:${key.id}`,
+        scopes: key.scopes,
+        via: 'key',
+        agents: bindingOf(key),
+      });
+      return;
+    }
+    const name = sourceOf(request);
+    principals.set(request, {
+      id: name ? `source:${name}` : 'anonymous',
+      scopes: [options.scope],
+      via: 'anonymous',
+      agents: name === undefined ? undefined : sourceBindings.get(name),
+    });
   });
 
   app.addHook('preHandler', async (request) => {
-    const secret = sourceConfig(request)?.hmacSecret;
-    if (!secret) return;
+    const config = sourceConfig(request);
+    if (!config?.hmacSecret) return;
+    const name = sourceOf(request)!;
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const header = request.headers['x-clawdstrike-signature'];
-    if (!verifySignature(secret, body, typeof header === 'string' ? header : undefined)) {
+    const signature = verifySignature(
+      config.hmacSecret,
+      body,
+      typeof header === 'string' ? header : undefined,
+    );
+    if (!signature) {
       throw new AuthError('signature', 'x-clawdstrike-signature must be sha256=<HMAC-SHA256 of the body>');
     }
-    principals.set(request, { id: `source:${sourceOf(request)}`, scopes: [options.scope], via: 'signature' });
+    const guard = replayGuards.get(name)!;
+    const admission = guard.admit(signature);
+    if (!admission.ok && admission.reason === 'replayed') {
+      throw new AuthError('replayed', `this signed body was already received by source ${name}`);
+    }
+    if (!admission.ok) {
+      throw new EdrError('EDR_ERR_RATE_LIMITED', `replay cache of source ${name} is full`, {
+        retryAfterSeconds: admission.retryAfterSeconds,
+      });
+    }
+    reserved.set(request, { guard, signature });
+    principals.set(request, {
+      id: `source:${name}`,
+      scopes: [options.scope],
+      via: 'signature',
+      agents: sourceBindings.get(name),
+      freshWithinMs: config.replay.windowSeconds * 1000,
+    });
+  });
+
+  // A refused or failed request (e.g. 503 while the broker is down) was not received: its retry is no replay.
+  app.addHook('onSend', async (request, reply) => {
+    const entry = reserved.get(request);
+    if (entry && (reply.statusCode < 200 || reply.statusCode >= 300)) entry.guard.release(entry.signature);
   });
 });
-
-function authenticate(
-  request: FastifyRequest,
-  options: AuthOptions,
-  source: SourceConfig | undefined,
-): Principal {
-  const presented = presentedCredential(request.headers, options.headers);
-  if (presented.kind === 'malformed') {
-    throw new AuthError(
-      'malformed',
-      'Authorization must be "Bearer <key>", "Splunk <key>" or "ApiKey <key>"',
-    );
-  }
-  if (presented.kind === 'none') {
-    if (source?.anonymous || !options.required) {
-      const name = sourceOf(request);
-      return { id: name ? `source:${name}` : 'anonymous', scopes: [options.scope], via: 'anonymous' };
-    }
-    throw new AuthError('missing', 'send Authorization: Bearer <key>');
-  }
-  const key = options.keys.find(presented.token);
-  if (!key) throw new AuthError('unknown', 'unknown key');
-  if (!key.scopes.includes(options.scope) && !key.scopes.includes('admin')) {
-    throw new AuthError('scope', `key ${key.id} lacks the ${options.scope} scope`);
-  }
-  return { id: `key:${key.id}`, scopes: key.scopes, via: 'key' };
-}

@@ -15,13 +15,17 @@ export interface MetricsOptions extends Record<string, unknown> {
   metrics: CollectorMetrics;
 }
 
-/** Counts requests and in-flight requests for every route; `/metrics` itself is registered by the app. */
+/**
+ * Counts requests and in-flight requests for every route; `/metrics` itself is registered by the app. A
+ * request leaves the in-flight gauge when its response closes, which happens exactly once whether it was
+ * sent, or the client aborted, or its connection timed out or failed (onResponse alone misses the last three).
+ */
 export const metricsPlugin = exposed<MetricsOptions>('edr-metrics', async (app, { metrics }) => {
-  app.addHook('onRequest', async () => {
+  app.addHook('onRequest', async (_request, reply) => {
     metrics.requestsInFlight.inc();
+    reply.raw.once('close', () => metrics.requestsInFlight.dec());
   });
   app.addHook('onResponse', async (request, reply) => {
-    metrics.requestsInFlight.dec();
     metrics.requests.inc({
       route: request.routeOptions.url ?? 'unmatched',
       status: String(reply.statusCode),

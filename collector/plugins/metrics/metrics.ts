@@ -1,7 +1,23 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
-/** Why records were refused or dropped; whole requests are counted by error code instead. */
-export const RECORD_REJECT_REASONS = ['malformed', 'invalid', 'rate_limited', 'broker_unavailable'] as const;
+/**
+ * Why records were refused or dropped; whole requests are counted by error code instead. `internal` is an
+ * unexpected exception while handling one record (isolated to it, and logged); `forbidden_agent` a record
+ * for an agent its sender may not speak for; `stale` a signed record outside its source's replay window;
+ * `too_large` a record over the broker's record size; `conflict` an eventId repeated in one request with
+ * different content.
+ */
+export const RECORD_REJECT_REASONS = [
+  'malformed',
+  'invalid',
+  'internal',
+  'forbidden_agent',
+  'stale',
+  'too_large',
+  'conflict',
+  'rate_limited',
+  'broker_unavailable',
+] as const;
 export type RecordRejectReason = (typeof RECORD_REJECT_REASONS)[number];
 
 export type CollectorMetrics = ReturnType<typeof createCollectorMetrics>;
@@ -18,7 +34,7 @@ export function createCollectorMetrics(registry: Registry) {
     }),
     requestsInFlight: new Gauge({
       name: 'edr_collector_requests_in_flight',
-      help: 'HTTP requests being handled (ingest requests wait here for the broker acknowledgement)',
+      help: 'HTTP requests being handled (ingest requests wait here for the broker acknowledgement); each leaves once its response is sent or its connection is gone',
       registers,
     }),
     requestsRejected: new Counter({
@@ -66,7 +82,7 @@ export function createCollectorMetrics(registry: Registry) {
     }),
     rateLimited: new Counter({
       name: 'edr_collector_rate_limited_total',
-      help: 'Rate-limit refusals: per credential (requests) or per agent (records)',
+      help: 'Rate-limit refusals: per credential (requests), per credential and agent (records), per credential (records)',
       labelNames: ['scope'] as const,
       registers,
     }),

@@ -1,11 +1,13 @@
 import { EdrError } from '../../../core/errors.ts';
 import {
   type Candidate,
+  forEachLine,
   type IngestOutcome,
   type IngestProtocol,
   malformed,
   type ProtocolReply,
   type RecordResult,
+  tooManyRecords,
 } from '../../ingest/index.ts';
 import { type BulkActionName, BulkActionSchema } from './schema.ts';
 
@@ -85,35 +87,47 @@ interface BulkContext {
 export const elasticBulkProtocol: IngestProtocol<BulkContext> = {
   name: 'elastic_bulk',
   mediaTypes: ['application/x-ndjson', 'application/json'],
-  extract(text, request) {
+  extract(text, request, maxRecords) {
     const defaultIndex = routeParam(request, 'index') ?? '_bulk';
-    const lines = text.split('\n');
     const candidates: Candidate[] = [];
     const items: BulkItem[] = [];
-    for (let i = 0; i < lines.length; i++) {
-      if (lines[i]!.trim() === '') continue;
-      const action = parseAction(lines[i]!, i + 1);
-      const item: BulkItem = { action: action.name, index: action.meta._index ?? defaultIndex };
-      if (action.meta._id !== undefined) item.id = action.meta._id;
+    /** The action whose document line comes next, if any. */
+    let pending = undefined as { item: number; name: BulkActionName } | undefined;
+    forEachLine(text, (line, lineNumber) => {
+      if (pending) {
+        const { item } = pending;
+        const name = pending.name;
+        pending = undefined;
+        if (name === 'update') {
+          candidates.push(malformed(item, '(action)', 'update is not supported', lineNumber));
+          return;
+        }
+        try {
+          candidates.push({ index: item, line: lineNumber, record: JSON.parse(line) });
+        } catch (error) {
+          candidates.push(
+            malformed(item, '(document)', `invalid JSON: ${(error as Error).message}`, lineNumber),
+          );
+        }
+        return;
+      }
+      if (line.trim() === '') return;
+      if (items.length === maxRecords) throw tooManyRecords(maxRecords);
+      const action = parseAction(line, lineNumber);
+      const bulkItem: BulkItem = { action: action.name, index: action.meta._index ?? defaultIndex };
+      if (action.meta._id !== undefined) bulkItem.id = action.meta._id;
       const index = items.length;
-      items.push(item);
+      items.push(bulkItem);
       if (action.name === 'delete') {
-        candidates.push(malformed(index, '(action)', 'delete is not supported', i + 1));
-        continue;
+        candidates.push(malformed(index, '(action)', 'delete is not supported', lineNumber));
+        return;
       }
-      const sourceLine = i + 2;
-      i++;
-      if (action.name === 'update') {
-        candidates.push(malformed(index, '(action)', 'update is not supported', sourceLine));
-        continue;
-      }
-      try {
-        candidates.push({ index, line: sourceLine, record: JSON.parse(lines[i] ?? '') });
-      } catch (error) {
-        candidates.push(
-          malformed(index, '(document)', `invalid JSON: ${(error as Error).message}`, sourceLine),
-        );
-      }
+      pending = { item: index, name: action.name };
+    });
+    // An action on the last line whose document never came.
+    if (pending) {
+      const { item } = pending;
+      candidates.push(malformed(item, '(document)', 'missing the document line after its action'));
     }
     return { candidates, context: { items, startedAt: performance.now() } };
   },

@@ -14,9 +14,12 @@ export function jsonProtocol(name: string): IngestProtocol {
   return {
     name,
     mediaTypes: JSON_MEDIA_TYPES,
-    extract(text, request) {
+    extract(text, request, maxRecords) {
       const type = mediaType(request.headers);
-      const candidates = type !== undefined && NDJSON.has(type) ? splitLines(text) : splitDocument(text);
+      const candidates =
+        type !== undefined && NDJSON.has(type)
+          ? splitLines(text, maxRecords)
+          : splitDocument(text, maxRecords);
       return { candidates, context: undefined };
     },
     reply({ accepted, rejected, errors }) {

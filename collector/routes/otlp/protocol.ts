@@ -1,9 +1,16 @@
 import { EdrError } from '../../../core/errors.ts';
-import { type Candidate, type IngestProtocol, malformed, type ProtocolReply } from '../../ingest/index.ts';
+import {
+  type Candidate,
+  type IngestProtocol,
+  isolated,
+  malformed,
+  type ProtocolReply,
+  tooManyRecords,
+} from '../../ingest/index.ts';
 import {
   AUDIT_ATTRIBUTE_PREFIX,
   ExportLogsRequestSchema,
-  type LogRecord,
+  LogRecordSchema,
   RAW_JSON_ATTRIBUTE,
 } from './schema.ts';
 
@@ -27,13 +34,14 @@ const RPC_CODE: Readonly<Record<number, number>> = {
 export const otlpLogsProtocol: IngestProtocol = {
   name: 'otlp_logs',
   mediaTypes: ['application/json'],
-  extract(text) {
+  extract(text, _request, maxRecords) {
     let document: unknown;
     try {
       document = JSON.parse(text);
     } catch (error) {
       throw new EdrError('EDR_ERR_BAD_REQUEST', `invalid JSON: ${(error as Error).message}`);
     }
+    // The request's frame is checked whole; each log record on its own, so one bad record costs only itself.
     const parsed = ExportLogsRequestSchema.safeParse(document);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -42,10 +50,17 @@ export const otlpLogsProtocol: IngestProtocol = {
         `not an OTLP logs request: ${issue.path.join('.')}: ${issue.message}`,
       );
     }
-    const records = parsed.data.resourceLogs.flatMap((resource) =>
-      resource.scopeLogs.flatMap((scope) => scope.logRecords),
+    const records: unknown[] = [];
+    for (const resource of parsed.data.resourceLogs) {
+      for (const scope of resource.scopeLogs) {
+        if (records.length + scope.logRecords.length > maxRecords) throw tooManyRecords(maxRecords);
+        records.push(...scope.logRecords);
+      }
+    }
+    const candidates = records.map((record, index) =>
+      isolated(index, undefined, () => auditCandidate(record, index)),
     );
-    return { candidates: records.map((record, index) => auditCandidate(record, index)), context: undefined };
+    return { candidates, context: undefined };
   },
   reply(outcome) {
     if (outcome.rejected === 0) return { status: 200, body: {} };
@@ -59,7 +74,13 @@ export const otlpLogsProtocol: IngestProtocol = {
   },
 };
 
-function auditCandidate(record: LogRecord, index: number): Candidate {
+function auditCandidate(input: unknown, index: number): Candidate {
+  const parsed = LogRecordSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return malformed(index, issue.path.join('.') || '(logRecord)', issue.message);
+  }
+  const record = parsed.data;
   const attributes = new Map<string, string | number | boolean>();
   for (const { key, value } of record.attributes) {
     const scalar = value?.stringValue ?? value?.intValue ?? value?.boolValue ?? value?.doubleValue;
@@ -88,9 +109,20 @@ function auditCandidate(record: LogRecord, index: number): Candidate {
       `expected ${RAW_JSON_ATTRIBUTE} or ${AUDIT_ATTRIBUTE_PREFIX}* attributes`,
     );
   }
-  // Epoch nanoseconds as a string: milliseconds keep full precision as a number.
   if (audit.timestamp === undefined && record.timeUnixNano !== undefined) {
-    audit.timestamp = Number(BigInt(record.timeUnixNano) / 1_000_000n);
+    const millis = nanosToMillis(record.timeUnixNano);
+    if (millis === undefined) return malformed(index, 'timeUnixNano', 'expected epoch nanoseconds (digits)');
+    audit.timestamp = millis;
   }
   return { index, record: audit, format: 'hushd_audit' };
+}
+
+const NANOS = /^\d{1,30}$/;
+
+/** Epoch nanoseconds (a decimal string, or a number) as milliseconds; undefined when it is neither. */
+function nanosToMillis(nanos: string | number): number | undefined {
+  if (typeof nanos === 'number')
+    return Number.isFinite(nanos) && nanos >= 0 ? Math.floor(nanos / 1e6) : undefined;
+  // As a string, full precision: milliseconds keep it as a number.
+  return NANOS.test(nanos) ? Number(BigInt(nanos) / 1_000_000n) : undefined;
 }

@@ -2,6 +2,7 @@ import type { EdrError } from '../../../core/errors.ts';
 import {
   type Candidate,
   type IngestProtocol,
+  isolated,
   malformed,
   type ProtocolReply,
   splitConcatenated,
@@ -23,9 +24,11 @@ export function hecReply(status: HecStatus, extra: Partial<HecReply> = {}): Prot
 export const splunkHecProtocol: IngestProtocol<EventStatuses> = {
   name: 'splunk_hec',
   mediaTypes: 'any',
-  extract(text) {
+  extract(text, _request, maxRecords) {
     const statuses: EventStatuses = new Map();
-    const candidates = splitConcatenated(text).map((candidate) => unwrapEvent(candidate, statuses));
+    const candidates = splitConcatenated(text, maxRecords).map((candidate) =>
+      isolated(candidate.index, undefined, () => unwrapEvent(candidate, statuses)),
+    );
     return { candidates, context: statuses };
   },
   reply(outcome, statuses) {
