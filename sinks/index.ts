@@ -44,8 +44,14 @@ export { ITEM_KINDS, itemId, itemSeverity, itemTimestamp } from './types.ts';
 export type { CircuitState, CircuitStats } from './webhook/circuit-breaker.ts';
 export type { WebhookSinkConfig, WebhookTarget } from './webhook/config.ts';
 export { WebhookSinkConfigSchema } from './webhook/config.ts';
-export type { VerifyWebhookSignatureInput, WebhookVerification } from './webhook/signature.ts';
+export type {
+  VerifyWebhookSignatureInput,
+  WebhookRejection,
+  WebhookVerification,
+} from './webhook/signature.ts';
 export {
+  DEFAULT_TOLERANCE_SECONDS,
+  ID_HEADER,
   SIGNATURE_HEADER,
   signWebhook,
   TIMESTAMP_HEADER,

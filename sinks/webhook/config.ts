@@ -2,16 +2,23 @@ import { z } from 'zod';
 import { RESPONSE_ACTIONS } from '../../core/response-actions.ts';
 import { SeveritySchema } from '../../core/severity.ts';
 import { deliverySchema, TlsSchema } from '../shared/config.ts';
-import { ALERT_URL_FIELDS, placeholders } from './url-template.ts';
+import { secretProblem } from './signature.ts';
+import { ALERT_URL_FIELDS, compileUrlTemplate, isAlertUrlField, placeholders } from './url-template.ts';
 
-const SecretSchema = z.string().min(16).describe('HMAC-SHA256 signing key (16 characters at least)');
+const SecretSchema = z
+  .string()
+  .superRefine((secret, context) => {
+    const problem = secretProblem(secret);
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  })
+  .describe('Standard Webhooks signing secret: whsec_ + base64 of 24 to 64 random bytes');
 
 export const WebhookTargetSchema = z.object({
   url: z
     .string()
     .min(1)
     .describe(
-      `URL template: {var} from \`vars\` (verbatim) or alert fields (URL-encoded): ${ALERT_URL_FIELDS.join(', ')}`,
+      `URL template: {var} from \`vars\` (verbatim) or, in the path or query, alert fields (percent-encoded): ${ALERT_URL_FIELDS.join(', ')}`,
     ),
   method: z.enum(['POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
   headers: z.record(z.string(), z.string()).default({}).describe('extra request headers'),
@@ -31,6 +38,18 @@ export const WebhookSinkConfigSchema = z
       .describe('values for URL templates, e.g. {"agentControlApi": "https://control.example"}'),
     secret: SecretSchema.optional(),
     timeoutMs: z.int().min(1).default(10_000),
+    maxUrlBytes: z
+      .int()
+      .min(64)
+      .default(4_096)
+      .describe(
+        'longest rendered URL; a longer one fails at the alert (dead letter naming the longest field)',
+      ),
+    maxUrlFieldBytes: z
+      .int()
+      .min(16)
+      .default(1_024)
+      .describe('longest alert field in a URL once percent-encoded; a longer one fails at the alert'),
     actions: z
       .partialRecord(z.enum(RESPONSE_ACTIONS), WebhookTargetSchema)
       .describe(
@@ -56,18 +75,23 @@ export const WebhookSinkConfigSchema = z
           message: 'every webhook is signed: set `secret` on the target or on the sink',
         });
       }
-      for (const name of placeholders(target.url)) {
-        if (!(name in config.vars) && !(ALERT_URL_FIELDS as readonly string[]).includes(name)) {
-          context.addIssue({
-            code: 'custom',
-            path: ['actions', action, 'url'],
-            message: `unknown placeholder {${name}}`,
-          });
-        }
+      const unknown = placeholders(target.url).filter(
+        (name) => !(name in config.vars) && !isAlertUrlField(name),
+      );
+      for (const name of unknown) {
+        context.addIssue({
+          code: 'custom',
+          path: ['actions', action, 'url'],
+          message: `unknown placeholder {${name}}`,
+        });
+      }
+      const compiled = compileUrlTemplate(target.url, config.vars);
+      if (unknown.length === 0 && !compiled.ok) {
+        context.addIssue({ code: 'custom', path: ['actions', action, 'url'], message: compiled.error });
       }
     }
     for (const name of Object.keys(config.vars)) {
-      if ((ALERT_URL_FIELDS as readonly string[]).includes(name)) {
+      if (isAlertUrlField(name)) {
         context.addIssue({ code: 'custom', path: ['vars', name], message: 'shadows an alert field' });
       }
     }

@@ -1,6 +1,6 @@
 import type { Alert, ResponseAction } from '../../engine/alert.ts';
 import type { HttpRequest } from '../shared/http.ts';
-import { SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './signature.ts';
+import { ID_HEADER, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './signature.ts';
 
 /** The body is a pure function of the alert and action, so every retry sends the same bytes. */
 export function webhookBody(alert: Alert, action: ResponseAction): string {
@@ -28,8 +28,14 @@ export interface SignedRequestInput {
   timeoutMs?: number;
 }
 
+/** Stable across retries and restarts (receivers deduplicate on it); alert ids are hex, so it holds no `.`. */
+export function webhookId(alert: Alert, action: ResponseAction): string {
+  return `${alert.alertId}:${action}`;
+}
+
 export function signedWebhookRequest(input: SignedRequestInput): HttpRequest {
   const body = webhookBody(input.alert, input.action);
+  const id = webhookId(input.alert, input.action);
   const request: HttpRequest = {
     url: input.url,
     method: input.method,
@@ -37,10 +43,10 @@ export function signedWebhookRequest(input: SignedRequestInput): HttpRequest {
       ...lowerCaseKeys(input.headers),
       'content-type': 'application/json',
       'user-agent': 'clawdstrike-edr',
+      [ID_HEADER]: id,
       [TIMESTAMP_HEADER]: String(input.timestamp),
-      [SIGNATURE_HEADER]: signWebhook(input.secret, input.timestamp, body),
-      // Stable across retries and restarts: receivers deduplicate on it.
-      'idempotency-key': `${input.alert.alertId}:${input.action}`,
+      [SIGNATURE_HEADER]: signWebhook(input.secret, id, input.timestamp, body),
+      'idempotency-key': id,
     },
     body,
   };

@@ -1,70 +1,188 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { signWebhook, verifyWebhookSignature } from './signature.ts';
+import { secretProblem, signWebhook, verifyWebhookSignature } from './signature.ts';
 
-const secret = 'whsec-0123456789abcdef';
-const body = '{"alertId":"alr-1","action":"terminate_session"}';
-const now = Date.parse('2026-03-14T10:00:00Z');
-const timestamp = now / 1000;
+// The Standard Webhooks vector ("sign function works", libraries/javascript/src/webhook.test.ts).
+const SPEC = {
+  secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+  id: 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+  timestamp: 1614265330,
+  body: '{"test": 2432232314}',
+  signature: 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+};
+const at = (seconds: number) => seconds * 1000;
+const specHeaders = (overrides: Record<string, string | string[] | undefined> = {}) => ({
+  'webhook-id': SPEC.id,
+  'webhook-timestamp': String(SPEC.timestamp),
+  'webhook-signature': SPEC.signature,
+  ...overrides,
+});
 
-describe('webhook signatures', () => {
-  it('is the hex HMAC-SHA256 of "<timestamp>.<body>" prefixed with sha256=', () => {
-    const expected = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
-    expect(signWebhook(secret, timestamp, body)).toBe(`sha256=${expected}`);
-  });
-
-  it('accepts a fresh, matching signature and a Buffer body', () => {
-    const signature = signWebhook(secret, timestamp, body);
-    expect(verifyWebhookSignature({ secret, timestamp: String(timestamp), body, signature, now })).toEqual({
+describe('Standard Webhooks signatures', () => {
+  it('signs the spec vector to the spec signature, and verifies it with and without whsec_', () => {
+    expect(signWebhook(SPEC.secret, SPEC.id, SPEC.timestamp, SPEC.body)).toBe(SPEC.signature);
+    const input = { headers: specHeaders(), body: SPEC.body, now: at(SPEC.timestamp) };
+    expect(verifyWebhookSignature({ ...input, secret: SPEC.secret })).toEqual({
       valid: true,
+      id: SPEC.id,
+      timestamp: SPEC.timestamp,
     });
-    expect(verifyWebhookSignature({ secret, timestamp, body: Buffer.from(body), signature, now }).valid).toBe(
-      true,
+    expect(verifyWebhookSignature({ ...input, secret: SPEC.secret.slice('whsec_'.length) }).valid).toBe(true);
+    expect(
+      verifyWebhookSignature({ ...input, body: Buffer.from(SPEC.body), secret: SPEC.secret }).valid,
+    ).toBe(true);
+  });
+
+  it('is HMAC-SHA256 over id.timestamp.body with the base64-decoded secret (recomputed independently)', () => {
+    const key = Buffer.from('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'base64');
+    const mac = createHmac('sha256', key)
+      .update(`${SPEC.id}.${SPEC.timestamp}.${SPEC.body}`)
+      .digest('base64');
+    expect(`v1,${mac}`).toBe(SPEC.signature);
+  });
+
+  it('accepts a multi-signature header when one v1 entry matches (the spec test)', () => {
+    const other = 'v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=';
+    const headers = specHeaders({
+      'webhook-signature': `${other} v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= ${SPEC.signature} ${other}`,
+    });
+    const result = verifyWebhookSignature({
+      secret: SPEC.secret,
+      headers,
+      body: SPEC.body,
+      now: at(SPEC.timestamp),
+    });
+    expect(result.valid).toBe(true);
+  });
+
+  it('accepts timestamps within five minutes either way and rejects one second more', () => {
+    const verify = (nowSeconds: number) =>
+      verifyWebhookSignature({
+        secret: SPEC.secret,
+        headers: specHeaders(),
+        body: SPEC.body,
+        now: at(nowSeconds),
+      });
+    expect(verify(SPEC.timestamp + 300).valid).toBe(true);
+    expect(verify(SPEC.timestamp - 300).valid).toBe(true);
+    expect(verify(SPEC.timestamp + 301)).toEqual({
+      valid: false,
+      reason: 'stale-timestamp',
+      header: 'webhook-timestamp',
+    });
+    expect(verify(SPEC.timestamp - 301)).toMatchObject({ valid: false, reason: 'stale-timestamp' });
+  });
+
+  const malformed: Array<[string, Record<string, unknown>, string, string?]> = [
+    ['missing id', { headers: specHeaders({ 'webhook-id': undefined }) }, 'missing-header', 'webhook-id'],
+    [
+      'missing timestamp',
+      { headers: specHeaders({ 'webhook-timestamp': undefined }) },
+      'missing-header',
+      'webhook-timestamp',
+    ],
+    [
+      'missing signature',
+      { headers: specHeaders({ 'webhook-signature': undefined }) },
+      'missing-header',
+      'webhook-signature',
+    ],
+    ['empty signature', { headers: specHeaders({ 'webhook-signature': '' }) }, 'missing-header'],
+    ['no headers at all', { headers: {} }, 'missing-header'],
+    ['headers not an object', { headers: null }, 'missing-header'],
+    [
+      'timestamp twice (array)',
+      { headers: specHeaders({ 'webhook-timestamp': [String(SPEC.timestamp), '1'] }) },
+      'duplicate-header',
+      'webhook-timestamp',
+    ],
+    [
+      'signature under two letter cases',
+      { headers: { ...specHeaders(), 'Webhook-Signature': SPEC.signature } },
+      'duplicate-header',
+      'webhook-signature',
+    ],
+    [
+      'id joined by node from two headers',
+      { headers: specHeaders({ 'webhook-id': `${SPEC.id}, other` }) },
+      'malformed-header',
+      'webhook-id',
+    ],
+    ['id with a dot', { headers: specHeaders({ 'webhook-id': 'msg.1' }) }, 'malformed-header', 'webhook-id'],
+    ...[
+      '+1614265330',
+      '1614265330.0',
+      '0x603a1c32',
+      '1.61426533e9',
+      ' 1614265330',
+      '01614265330',
+      '-1',
+      'abc',
+    ].map((timestamp): [string, Record<string, unknown>, string, string?] => [
+      `timestamp ${JSON.stringify(timestamp)}`,
+      { headers: specHeaders({ 'webhook-timestamp': timestamp }) },
+      'malformed-header',
+      'webhook-timestamp',
+    ]),
+    [
+      'truncated signature',
+      { headers: specHeaders({ 'webhook-signature': SPEC.signature.slice(0, -5) }) },
+      'malformed-header',
+      'webhook-signature',
+    ],
+    ['bare v1,', { headers: specHeaders({ 'webhook-signature': 'v1,' }) }, 'malformed-header'],
+    [
+      'signature not base64',
+      { headers: specHeaders({ 'webhook-signature': 'v1,g0hM9SsE-OTPJTGt_tmIKtSyZlE3uFJELVlNIOLJ1OE=' }) },
+      'malformed-header',
+    ],
+    [
+      'signature of 33 bytes',
+      { headers: specHeaders({ 'webhook-signature': `v1,${Buffer.alloc(33).toString('base64')}` }) },
+      'malformed-header',
+    ],
+    [
+      'two spaces between entries',
+      { headers: specHeaders({ 'webhook-signature': `${SPEC.signature}  ${SPEC.signature}` }) },
+      'malformed-header',
+    ],
+    [
+      'seventeen entries',
+      { headers: specHeaders({ 'webhook-signature': Array(17).fill(SPEC.signature).join(' ') }) },
+      'malformed-header',
+    ],
+    ['tolerance NaN', { toleranceSeconds: Number.NaN }, 'bad-options'],
+    ['tolerance -1', { toleranceSeconds: -1 }, 'bad-options'],
+    ['tolerance Infinity', { toleranceSeconds: Number.POSITIVE_INFINITY }, 'bad-options'],
+    ['now NaN', { now: Number.NaN }, 'bad-options'],
+    ['secret not base64', { secret: 'whsec_not base64!' }, 'bad-secret'],
+    ['secret of 16 bytes', { secret: `whsec_${Buffer.alloc(16, 1).toString('base64')}` }, 'bad-secret'],
+    ['secret not a string', { secret: undefined }, 'bad-secret'],
+    ['body not a string', { body: { test: 2432232314 } }, 'bad-body'],
+    ['tampered body', { body: '{"test": 2432232315}' }, 'mismatch'],
+    ['other secret', { secret: `whsec_${Buffer.alloc(24, 7).toString('base64')}` }, 'mismatch'],
+    ['only unknown versions', { headers: specHeaders({ 'webhook-signature': 'v2,abc=' }) }, 'mismatch'],
+  ];
+
+  it.each(malformed)('fails closed: %s', (_name, overrides, reason, header) => {
+    const input = {
+      secret: SPEC.secret,
+      headers: specHeaders(),
+      body: SPEC.body,
+      now: at(SPEC.timestamp),
+      ...overrides,
+    } as Parameters<typeof verifyWebhookSignature>[0];
+    const result = verifyWebhookSignature(input);
+    expect(result).toMatchObject({ valid: false, reason });
+    if (header) expect(result).toMatchObject({ header });
+  });
+
+  it('says what is wrong with an unusable secret', () => {
+    expect(secretProblem(SPEC.secret)).toBeUndefined();
+    expect(secretProblem('whsec-test-0123456789abcdef')).toBe('must be whsec_ followed by padded base64');
+    expect(secretProblem(`whsec_${Buffer.alloc(65).toString('base64')}`)).toBe(
+      'must decode to 24 to 64 bytes, not 65',
     );
-  });
-
-  it('rejects timestamps more than five minutes away, either way', () => {
-    const signed = (at: number) => ({
-      secret,
-      body,
-      timestamp: at,
-      signature: signWebhook(secret, at, body),
-      now,
-    });
-    expect(verifyWebhookSignature(signed(timestamp - 300)).valid).toBe(true);
-    expect(verifyWebhookSignature(signed(timestamp - 301))).toEqual({
-      valid: false,
-      reason: 'stale-timestamp',
-    });
-    expect(verifyWebhookSignature(signed(timestamp + 301))).toEqual({
-      valid: false,
-      reason: 'stale-timestamp',
-    });
-    expect(verifyWebhookSignature({ ...signed(timestamp - 600), toleranceSeconds: 900 }).valid).toBe(true);
-  });
-
-  it('rejects a tampered body, a missing signature and a malformed timestamp', () => {
-    const signature = signWebhook(secret, timestamp, body);
-    const input = { secret, timestamp, body, signature, now };
-    expect(verifyWebhookSignature({ ...input, body: `${body} ` })).toEqual({
-      valid: false,
-      reason: 'mismatch',
-    });
-    expect(verifyWebhookSignature({ ...input, signature: 'sha256=00' })).toEqual({
-      valid: false,
-      reason: 'mismatch',
-    });
-    expect(verifyWebhookSignature({ ...input, signature: undefined })).toEqual({
-      valid: false,
-      reason: 'missing-signature',
-    });
-    expect(verifyWebhookSignature({ ...input, timestamp: '12.5' })).toEqual({
-      valid: false,
-      reason: 'bad-timestamp',
-    });
-    expect(verifyWebhookSignature({ ...input, timestamp: undefined })).toEqual({
-      valid: false,
-      reason: 'bad-timestamp',
-    });
+    expect(() => signWebhook('short', SPEC.id, 1, '')).toThrow(/webhook secret must be whsec_/);
   });
 });

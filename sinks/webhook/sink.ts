@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from '../../core/clock.ts';
+import { EdrError } from '../../core/errors.ts';
 import type { Alert, ResponseAction } from '../../engine/alert.ts';
 import { outcomesOf } from '../driver/verdict.ts';
 import { routeFor, tlsOptions } from '../shared/config.ts';
@@ -9,7 +10,7 @@ import { CircuitBreakers } from './circuit-breaker.ts';
 import type { WebhookSinkConfig, WebhookTarget } from './config.ts';
 import { signedWebhookRequest } from './request-builder.ts';
 import { classifyWebhookResponse } from './retry.ts';
-import { renderUrl } from './url-template.ts';
+import { compileUrlTemplate, renderUrl, type UrlTemplate } from './url-template.ts';
 
 interface Shared {
   config: WebhookSinkConfig;
@@ -22,6 +23,7 @@ interface Shared {
 export class WebhookActionSink implements Sink {
   readonly name: string;
   readonly guarantee = 'at-least-once';
+  private readonly url: UrlTemplate;
 
   constructor(
     private readonly action: ResponseAction,
@@ -29,6 +31,10 @@ export class WebhookActionSink implements Sink {
     private readonly shared: Shared,
   ) {
     this.name = `${shared.config.name ?? shared.config.type}.${action}`;
+    const url = compileUrlTemplate(target.url, shared.config.vars);
+    // The config schema already refused templates that do not compile.
+    if (!url.ok) throw new EdrError('EDR_ERR_CONFIG', `${this.name}: url ${url.error}`);
+    this.url = url.value;
   }
 
   accepts(item: SinkItem): boolean {
@@ -53,10 +59,15 @@ export class WebhookActionSink implements Sink {
     this.shared.client.close();
   }
 
-  /** Wiring only: circuit permit → signed request → send → classify → tell the breaker. */
+  /** Wiring only: URL (or a refusal at the alert) → circuit permit → signed request → send → classify. */
   private async send(alert: Alert): Promise<ItemOutcome> {
     const { config, client, breakers, clock } = this.shared;
-    const url = renderUrl(this.target.url, config.vars, alert, this.action);
+    const rendered = renderUrl(this.url, alert, this.action, {
+      maxBytes: config.maxUrlBytes,
+      maxFieldBytes: config.maxUrlFieldBytes,
+    });
+    if (!rendered.ok) return { status: 'permanent', reason: `webhook URL refused: ${rendered.error}` };
+    const url = rendered.value;
     const breaker = breakers.for(originOf(url));
     const permit = breaker.acquire();
     if (!permit.allowed) {

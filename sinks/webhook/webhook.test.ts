@@ -12,7 +12,7 @@ import { WebhookSinkConfigSchema } from './config.ts';
 import { verifyWebhookSignature } from './signature.ts';
 import { webhookRoutes } from './sink.ts';
 
-const SECRET = 'whsec-test-0123456789abcdef';
+const SECRET = `whsec_${Buffer.from('webhook-test-secret-0123456789').toString('base64')}`;
 
 describe('response webhooks (against a real HTTP receiver)', () => {
   let server: ScriptedHttpServer | undefined;
@@ -50,36 +50,31 @@ describe('response webhooks (against a real HTTP receiver)', () => {
 
   it('sends one signed request per action, to the templated URL, that the exported helper verifies', async () => {
     const { router, server: receiver } = await setup(() => ({ status: 204 }));
-    const alert = makeAlert({ sessionId: 'sess/../42 x' });
+    const alert = makeAlert({ sessionId: 'sess/42 x?#' });
 
     const report = await router.deliver({ alerts: [alert] });
 
     expect(report).toMatchObject({ written: 2, routes: { 'webhook.terminate_session': { written: 1 } } });
     const terminate = receiver.requests.find((request) => request.path.endsWith('/terminate'))!;
     expect(terminate.method).toBe('POST');
-    expect(terminate.path).toBe(`/control/v1/agents/agent-7/sessions/sess%2F..%2F42%20x/terminate`);
+    expect(terminate.path).toBe(`/control/v1/agents/agent-7/sessions/sess%2F42%20x%3F%23/terminate`);
     expect(terminate.headers['x-team']).toBe('soc');
     expect(terminate.headers['idempotency-key']).toBe(`${alert.alertId}:terminate_session`);
+    expect(terminate.headers['webhook-id']).toBe(`${alert.alertId}:terminate_session`);
     expect(JSON.parse(terminate.body.toString())).toEqual({
       alertId: alert.alertId,
       action: 'terminate_session',
       ruleId: alert.ruleId,
       severity: 'critical',
       agentId: 'agent-7',
-      sessionId: 'sess/../42 x',
+      sessionId: 'sess/42 x?#',
       timestamp: alert.timestamp,
       alert,
     });
-    const verification = verifyWebhookSignature({
-      secret: SECRET,
-      timestamp: terminate.headers['x-clawdstrike-timestamp'] as string,
-      signature: terminate.headers['x-clawdstrike-signature'] as string,
-      body: terminate.body,
-    });
-    expect(verification).toEqual({ valid: true });
-    expect(
-      verifyWebhookSignature({ ...verificationInput(terminate), secret: 'wrong-secret-0123456789' }),
-    ).toEqual({
+    const verification = verifyWebhookSignature({ ...verificationInput(terminate), secret: SECRET });
+    expect(verification).toMatchObject({ valid: true, id: `${alert.alertId}:terminate_session` });
+    const otherSecret = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
+    expect(verifyWebhookSignature({ ...verificationInput(terminate), secret: otherSecret })).toMatchObject({
       valid: false,
       reason: 'mismatch',
     });
@@ -215,15 +210,23 @@ describe('response webhooks (against a real HTTP receiver)', () => {
     );
     expect(unknown.error?.issues[0]?.message).toBe('unknown placeholder {nope}');
     expect(
-      parse({ rate_limit: { url: '{base}/{agentId}', secret: SECRET } }, { vars: { base: 'x' } }).success,
+      parse({ rate_limit: { url: '{base}/{agentId}', secret: SECRET } }, { vars: { base: 'https://x' } })
+        .success,
     ).toBe(true);
+    const inHost = parse({ rate_limit: { url: 'https://{agentId}.control.example/x', secret: SECRET } });
+    expect(inHost.error?.issues[0]?.message).toBe(
+      'alert fields may stand in the path or the query, not in the scheme or host',
+    );
+    const noScheme = parse(
+      { rate_limit: { url: '{base}/{agentId}', secret: SECRET } },
+      { vars: { base: 'x' } },
+    );
+    expect(noScheme.error?.issues[0]?.message).toMatch(/must start with a scheme and host/);
+    const weakSecret = parse({ rate_limit: { url: 'https://x/', secret: 'at-least-sixteen-characters' } });
+    expect(weakSecret.error?.issues[0]?.message).toBe('must be whsec_ followed by padded base64');
   });
 });
 
 function verificationInput(request: RecordedRequest) {
-  return {
-    timestamp: request.headers['x-clawdstrike-timestamp'] as string,
-    signature: request.headers['x-clawdstrike-signature'] as string,
-    body: request.body,
-  };
+  return { headers: request.headers, body: request.body };
 }
