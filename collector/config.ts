@@ -95,7 +95,17 @@ export const CollectorConfigSchema = z.object({
         .positive()
         .default(10 * 1024 * 1024)
         .describe('on the wire and after gunzip'),
-      maxRecordsPerRequest: z.int().positive().default(10_000),
+      maxRecordsPerRequest: z
+        .int()
+        .positive()
+        .default(10_000)
+        .describe('framing stops at the first record past it: 413 for the request'),
+      maxJsonDepth: z
+        .int()
+        .min(8)
+        .max(1_000)
+        .default(64)
+        .describe('a record whose JSON nests deeper is refused before it is parsed (its own error)'),
       maxErrorsReported: z.int().positive().default(100).describe('per response; `rejected` counts all'),
       retryAfterSeconds: z.int().positive().default(5).describe('Retry-After sent with 503'),
     })

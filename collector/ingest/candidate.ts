@@ -18,6 +18,8 @@ export interface Candidate {
   index: number;
   /** 1-based line in a line-delimited body. */
   line?: number;
+  /** The record's JSON text as framing found it, not yet parsed. */
+  text?: string;
   record?: unknown;
   /** Set when the protocol already knows the wire format; otherwise it is detected. */
   format?: SourceFormat;

@@ -2,17 +2,31 @@ import { EdrError } from '../../core/errors.ts';
 import { type Candidate, malformed } from './candidate.ts';
 
 /*
- * Every framing here reads the body once, left to right (no slice-and-search per value), and stops as soon
- * as the body holds more records than a request may carry: its cost is linear in the body and bounded by
- * the record limit, whatever the body holds.
+ * Framing finds where each record's JSON text lies, in one pass over the body and without parsing it (the
+ * records are parsed later, one by one, between which the event loop gets its turns). Every framing stops
+ * as soon as the body holds more records than a request may carry, so its cost is linear in the body and
+ * bounded by the record limit, whatever the body holds.
  */
-
-function jsonError(error: unknown): string {
-  return `invalid JSON: ${(error as Error).message}`;
-}
 
 export function tooManyRecords(maxRecords: number): EdrError {
   return new EdrError('EDR_ERR_TOO_MANY_RECORDS', `more than ${maxRecords}`);
+}
+
+export type JsonRead = { ok: true; value: unknown } | { ok: false; message: string };
+
+/**
+ * JSON.parse behind a nesting limit, checked first in one pass: a record nested deeper is refused unread
+ * (V8 parses deep nesting slowly, and deep values overflow the stack of whoever walks them later).
+ */
+export function readJson(text: string, maxDepth: number): JsonRead {
+  if (nestingExceeds(text, 0, text.length, maxDepth)) {
+    return { ok: false, message: `nested deeper than ${maxDepth} levels` };
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    return { ok: false, message: `invalid JSON: ${(error as Error).message}` };
+  }
 }
 
 /** Calls `visit` with each line and its 1-based number, without splitting the body into an array first. */
@@ -27,34 +41,55 @@ export function forEachLine(text: string, visit: (line: string, lineNumber: numb
   }
 }
 
-/** NDJSON: one value per non-blank line; a bad line is reported with its number and the rest still count. */
+/** NDJSON: one value per non-blank line, numbered from 1; a bad line costs only itself. */
 export function splitLines(text: string, maxRecords: number): Candidate[] {
   const candidates: Candidate[] = [];
   forEachLine(text, (line, lineNumber) => {
     if (line.trim() === '') return;
     const index = candidates.length;
     if (index === maxRecords) throw tooManyRecords(maxRecords);
-    try {
-      candidates.push({ index, line: lineNumber, record: JSON.parse(line) });
-    } catch (error) {
-      candidates.push(malformed(index, '(line)', jsonError(error), lineNumber));
-    }
+    candidates.push({ index, line: lineNumber, text: line });
   });
   return candidates;
 }
 
-/** A JSON object or array of records; a body that is not one JSON document but has several lines is NDJSON. */
+/**
+ * A JSON object (one record) or a JSON array of records, each element its own record (a broken one costs
+ * only itself); a body that is neither but has several lines is NDJSON.
+ */
 export function splitDocument(text: string, maxRecords: number): Candidate[] {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    if (text.trim().includes('\n')) return splitLines(text, maxRecords);
-    return [malformed(0, '(body)', jsonError(error), 1)];
+  const start = skipWhitespace(text, 0);
+  if (text.charCodeAt(start) === OPEN_BRACKET) {
+    const elements = splitArray(text, start, maxRecords);
+    if (elements) return elements;
+  } else if (
+    text.charCodeAt(start) === OPEN_BRACE &&
+    skipWhitespace(text, valueEnd(text, start)) === text.length
+  ) {
+    return [{ index: 0, text }];
   }
-  if (!Array.isArray(value)) return [{ index: 0, record: value }];
-  if (value.length > maxRecords) throw tooManyRecords(maxRecords);
-  return value.map((record, index) => ({ index, record }));
+  if (text.trim().includes('\n')) return splitLines(text, maxRecords);
+  return [{ index: 0, line: 1, text }];
+}
+
+/** The elements of a top-level array; undefined when the body is not one (then it is read another way). */
+function splitArray(text: string, open: number, maxRecords: number): Candidate[] | undefined {
+  const candidates: Candidate[] = [];
+  let at = skipWhitespace(text, open + 1);
+  if (text.charCodeAt(at) === CLOSE_BRACKET)
+    return skipWhitespace(text, at + 1) === text.length ? [] : undefined;
+  for (;;) {
+    if (at >= text.length) return undefined;
+    const end = valueEnd(text, at);
+    if (candidates.length === maxRecords) throw tooManyRecords(maxRecords);
+    candidates.push({ index: candidates.length, text: text.slice(at, end) });
+    at = skipWhitespace(text, end);
+    const separator = text.charCodeAt(at);
+    if (separator === CLOSE_BRACKET)
+      return skipWhitespace(text, at + 1) === text.length ? candidates : undefined;
+    if (separator !== COMMA) return undefined;
+    at = skipWhitespace(text, at + 1);
+  }
 }
 
 /**
@@ -64,22 +99,25 @@ export function splitDocument(text: string, maxRecords: number): Candidate[] {
  */
 export function splitConcatenated(text: string, maxRecords: number): Candidate[] {
   const candidates: Candidate[] = [];
-  for (let start = 0; start < text.length; ) {
-    if (isJsonWhitespace(text.charCodeAt(start))) {
-      start++;
-      continue;
-    }
+  for (let start = skipWhitespace(text, 0); start < text.length; start = skipWhitespace(text, start)) {
     const index = candidates.length;
     if (index === maxRecords) throw tooManyRecords(maxRecords);
     const end = valueEnd(text, start);
-    try {
-      candidates.push({ index, record: JSON.parse(text.slice(start, end)) });
-    } catch (error) {
-      candidates.push(malformed(index, '(record)', jsonError(error)));
-    }
+    candidates.push({ index, text: text.slice(start, end) });
     start = end;
   }
   return candidates;
+}
+
+/** Parses each candidate's text (see readJson); a candidate that fails keeps its place with its error. */
+export function parsed(candidate: Candidate, maxDepth: number): Candidate {
+  if (candidate.text === undefined) return candidate;
+  const read = readJson(candidate.text, maxDepth);
+  const field = candidate.line === undefined ? '(record)' : '(line)';
+  if (!read.ok) return malformed(candidate.index, field, read.message, candidate.line);
+  const next: Candidate = { index: candidate.index, record: read.value };
+  if (candidate.line !== undefined) next.line = candidate.line;
+  return next;
 }
 
 const SPACE = 0x20;
@@ -87,6 +125,7 @@ const TAB = 0x09;
 const LF = 0x0a;
 const CR = 0x0d;
 const QUOTE = 0x22;
+const COMMA = 0x2c;
 const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
@@ -97,6 +136,12 @@ function isJsonWhitespace(code: number): boolean {
   return code === SPACE || code === LF || code === CR || code === TAB;
 }
 
+function skipWhitespace(text: string, from: number): number {
+  let at = from;
+  while (at < text.length && isJsonWhitespace(text.charCodeAt(at))) at++;
+  return at;
+}
+
 /** Where the value starting at `start` ends (exclusive), in one pass over it. */
 function valueEnd(text: string, start: number): number {
   const first = text.charCodeAt(start);
@@ -105,7 +150,8 @@ function valueEnd(text: string, start: number): number {
     let i = start + 1;
     while (i < text.length) {
       const code = text.charCodeAt(i);
-      if (isJsonWhitespace(code) || code === OPEN_BRACE || code === OPEN_BRACKET || code === QUOTE) break;
+      if (isJsonWhitespace(code) || code === COMMA || code === OPEN_BRACE || code === OPEN_BRACKET) break;
+      if (code === QUOTE || code === CLOSE_BRACE || code === CLOSE_BRACKET) break;
       i++;
     }
     return i;
@@ -128,4 +174,17 @@ function stringEnd(text: string, from: number): number {
     else if (code === QUOTE) return i + 1;
   }
   return text.length;
+}
+
+/** Whether brackets outside strings nest deeper than `maxDepth` anywhere in text[start, end). */
+function nestingExceeds(text: string, start: number, end: number, maxDepth: number): boolean {
+  let depth = 0;
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code === QUOTE) i = stringEnd(text, i + 1) - 1;
+    else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
+      if (++depth > maxDepth) return true;
+    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) depth--;
+  }
+  return false;
 }

@@ -1,4 +1,3 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock } from '../../core/clock.ts';
 import { EdrError } from '../../core/errors.ts';
 import { type Envelope, parseRecord } from '../../engine/model/index.ts';
@@ -8,6 +7,7 @@ import type { CollectorMetrics, RecordRejectReason } from '../plugins/metrics/in
 import type { TokenBuckets } from '../plugins/rate-limit/index.ts';
 import { type Candidate, unreadableError } from './candidate.ts';
 import { eventIdentity, type PublishedEvent, publishedBytes, publishedEvent, recordsFor } from './routing.ts';
+import { mapInSlices } from './slices.ts';
 
 export interface IngestError {
   index: number;
@@ -60,9 +60,6 @@ type Verdict =
 
 type Accepted = Extract<Verdict, { envelope: Envelope }>;
 
-/** Records are judged in slices of at most this long, so a large request never holds the event loop. */
-const SLICE_MS = 10;
-
 /** Agent ids quoted in messages are cut to this length. */
 const SHOWN_ID_LENGTH = 128;
 
@@ -91,23 +88,14 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
     const now = deps.clock();
     const receivedAt = new Date(now).toISOString();
     const seen = new Map<string, { index: number; value: Buffer }>();
-    const verdicts: Verdict[] = [];
-    let sliceStart = performance.now();
-    for (const candidate of candidates) {
-      let verdict: Verdict;
+    return mapInSlices(candidates, (candidate) => {
       try {
-        verdict = judge(candidate, sender, receivedAt, now, seen);
+        return judge(candidate, sender, receivedAt, now, seen);
       } catch (error) {
         deps.log.warn({ err: error, index: candidate.index }, 'record could not be handled');
-        verdict = refuse(candidate, 'internal', unreadableError(error));
+        return refuse(candidate, 'internal', unreadableError(error));
       }
-      verdicts.push(verdict);
-      if (performance.now() - sliceStart > SLICE_MS) {
-        await nextTurn();
-        sliceStart = performance.now();
-      }
-    }
-    return verdicts;
+    });
   }
 
   function judge(

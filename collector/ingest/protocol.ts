@@ -3,6 +3,12 @@ import type { EdrError } from '../../core/errors.ts';
 import type { Candidate } from './candidate.ts';
 import type { IngestOutcome } from './pipeline.ts';
 
+export interface FramingLimits {
+  maxRecords: number;
+  /** JSON nested deeper than this is refused before it is parsed. */
+  maxDepth: number;
+}
+
 export interface ProtocolReply {
   status: number;
   body: unknown;
@@ -19,14 +25,19 @@ export interface IngestProtocol<Context = undefined> {
   /** Accepted media types, lowercase without parameters; a request without Content-Type is always tried. */
   readonly mediaTypes: readonly string[] | 'any';
   /**
-   * Finds the records, each isolated (an exception while reading one is that record's error). Throws
-   * EDR_ERR_TOO_MANY_RECORDS as soon as there are more than `maxRecords`, so its cost stays bounded.
+   * Finds the records: framing only, in one pass (a candidate's `text` is parsed afterwards, record by
+   * record). Throws EDR_ERR_TOO_MANY_RECORDS as soon as there are more than `maxRecords`.
    */
   extract(
     text: string,
     request: FastifyRequest,
-    maxRecords: number,
+    limits: FramingLimits,
   ): { candidates: Candidate[]; context: Context };
+  /**
+   * Turns one parsed candidate into the record to normalize (e.g. a HEC event's `event`); an exception
+   * here is that record's error. Candidates pass unchanged without it.
+   */
+  unwrap?(candidate: Candidate, context: Context, limits: FramingLimits): Candidate;
   reply(outcome: IngestOutcome, context: Context): ProtocolReply;
   /** A whole-request failure in the protocol's own error shape. */
   fail(error: EdrError): ProtocolReply;

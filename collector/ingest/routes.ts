@@ -4,8 +4,11 @@ import type { CollectorConfig } from '../config.ts';
 import { principalOf } from '../plugins/auth/index.ts';
 import type { CollectorMetrics } from '../plugins/metrics/index.ts';
 import { decodeBody, mediaType } from './body.ts';
+import { isolated } from './candidate.ts';
+import { parsed } from './framing.ts';
 import type { IngestPipeline } from './pipeline.ts';
 import type { IngestProtocol, ProtocolReply } from './protocol.ts';
+import { mapInSlices } from './slices.ts';
 
 export interface IngestRouteDeps extends Record<string, unknown> {
   pipeline: IngestPipeline;
@@ -47,8 +50,17 @@ export function mountIngest<Context>(
       );
     }
     const text = await decodeBody(request.body, request.headers, limits.maxBodyBytes);
-    const { candidates, context } = protocol.extract(text, request, limits.maxRecordsPerRequest);
-    if (candidates.length === 0) throw new EdrError('EDR_ERR_NO_RECORDS');
+    const framing = { maxRecords: limits.maxRecordsPerRequest, maxDepth: limits.maxJsonDepth };
+    const extracted = protocol.extract(text, request, framing);
+    if (extracted.candidates.length === 0) throw new EdrError('EDR_ERR_NO_RECORDS');
+    const { unwrap } = protocol;
+    const { context } = extracted;
+    const candidates = await mapInSlices(extracted.candidates, (found) =>
+      isolated(found.index, found.line, () => {
+        const candidate = parsed(found, framing.maxDepth);
+        return unwrap && !candidate.error ? unwrap(candidate, context, framing) : candidate;
+      }),
+    );
     const outcome = await pipeline.ingest(protocol.name, candidates, principalOf(request));
     send(reply, protocol.reply(outcome, context));
     return reply;

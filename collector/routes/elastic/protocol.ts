@@ -7,6 +7,7 @@ import {
   malformed,
   type ProtocolReply,
   type RecordResult,
+  readJson,
   tooManyRecords,
 } from '../../ingest/index.ts';
 import { type BulkActionName, BulkActionSchema } from './schema.ts';
@@ -52,13 +53,7 @@ export const elasticDocProtocol: IngestProtocol<{ index: string }> = {
   name: 'elastic_doc',
   mediaTypes: ['application/json'],
   extract(text, request) {
-    let record: unknown;
-    try {
-      record = JSON.parse(text);
-    } catch (error) {
-      throw new EdrError('EDR_ERR_BAD_REQUEST', `invalid JSON: ${(error as Error).message}`);
-    }
-    return { candidates: [{ index: 0, record }], context: { index: routeParam(request, 'index') ?? '_doc' } };
+    return { candidates: [{ index: 0, text }], context: { index: routeParam(request, 'index') ?? '_doc' } };
   },
   reply(outcome, { index }) {
     const result = outcome.results[0]!;
@@ -87,7 +82,7 @@ interface BulkContext {
 export const elasticBulkProtocol: IngestProtocol<BulkContext> = {
   name: 'elastic_bulk',
   mediaTypes: ['application/x-ndjson', 'application/json'],
-  extract(text, request, maxRecords) {
+  extract(text, request, { maxRecords, maxDepth }) {
     const defaultIndex = routeParam(request, 'index') ?? '_bulk';
     const candidates: Candidate[] = [];
     const items: BulkItem[] = [];
@@ -102,18 +97,12 @@ export const elasticBulkProtocol: IngestProtocol<BulkContext> = {
           candidates.push(malformed(item, '(action)', 'update is not supported', lineNumber));
           return;
         }
-        try {
-          candidates.push({ index: item, line: lineNumber, record: JSON.parse(line) });
-        } catch (error) {
-          candidates.push(
-            malformed(item, '(document)', `invalid JSON: ${(error as Error).message}`, lineNumber),
-          );
-        }
+        candidates.push({ index: item, line: lineNumber, text: line });
         return;
       }
       if (line.trim() === '') return;
       if (items.length === maxRecords) throw tooManyRecords(maxRecords);
-      const action = parseAction(line, lineNumber);
+      const action = parseAction(line, lineNumber, maxDepth);
       const bulkItem: BulkItem = { action: action.name, index: action.meta._index ?? defaultIndex };
       if (action.meta._id !== undefined) bulkItem.id = action.meta._id;
       const index = items.length;
@@ -146,14 +135,10 @@ export const elasticBulkProtocol: IngestProtocol<BulkContext> = {
   fail: elasticFail,
 };
 
-function parseAction(line: string, lineNumber: number) {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    throw new EdrError('EDR_ERR_BAD_REQUEST', `malformed action/metadata line [${lineNumber}]`);
-  }
-  const parsed = BulkActionSchema.safeParse(value);
+function parseAction(line: string, lineNumber: number, maxDepth: number) {
+  const read = readJson(line, maxDepth);
+  if (!read.ok) throw new EdrError('EDR_ERR_BAD_REQUEST', `malformed action/metadata line [${lineNumber}]`);
+  const parsed = BulkActionSchema.safeParse(read.value);
   if (!parsed.success)
     throw new EdrError('EDR_ERR_BAD_REQUEST', `malformed action/metadata line [${lineNumber}]`);
   const [name, meta] = Object.entries(parsed.data)[0]! as [BulkActionName, { _index?: string; _id?: string }];

@@ -14,7 +14,7 @@ export function jsonProtocol(name: string): IngestProtocol {
   return {
     name,
     mediaTypes: JSON_MEDIA_TYPES,
-    extract(text, request, maxRecords) {
+    extract(text, request, { maxRecords }) {
       const type = mediaType(request.headers);
       const candidates =
         type !== undefined && NDJSON.has(type)

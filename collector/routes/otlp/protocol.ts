@@ -2,9 +2,9 @@ import { EdrError } from '../../../core/errors.ts';
 import {
   type Candidate,
   type IngestProtocol,
-  isolated,
   malformed,
   type ProtocolReply,
+  readJson,
   tooManyRecords,
 } from '../../ingest/index.ts';
 import {
@@ -34,15 +34,11 @@ const RPC_CODE: Readonly<Record<number, number>> = {
 export const otlpLogsProtocol: IngestProtocol = {
   name: 'otlp_logs',
   mediaTypes: ['application/json'],
-  extract(text, _request, maxRecords) {
-    let document: unknown;
-    try {
-      document = JSON.parse(text);
-    } catch (error) {
-      throw new EdrError('EDR_ERR_BAD_REQUEST', `invalid JSON: ${(error as Error).message}`);
-    }
+  extract(text, _request, { maxRecords, maxDepth }) {
+    const read = readJson(text, maxDepth + FRAME_DEPTH);
+    if (!read.ok) throw new EdrError('EDR_ERR_BAD_REQUEST', read.message);
     // The request's frame is checked whole; each log record on its own, so one bad record costs only itself.
-    const parsed = ExportLogsRequestSchema.safeParse(document);
+    const parsed = ExportLogsRequestSchema.safeParse(read.value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       throw new EdrError(
@@ -50,18 +46,16 @@ export const otlpLogsProtocol: IngestProtocol = {
         `not an OTLP logs request: ${issue.path.join('.')}: ${issue.message}`,
       );
     }
-    const records: unknown[] = [];
+    const candidates: Candidate[] = [];
     for (const resource of parsed.data.resourceLogs) {
       for (const scope of resource.scopeLogs) {
-        if (records.length + scope.logRecords.length > maxRecords) throw tooManyRecords(maxRecords);
-        records.push(...scope.logRecords);
+        if (candidates.length + scope.logRecords.length > maxRecords) throw tooManyRecords(maxRecords);
+        for (const record of scope.logRecords) candidates.push({ index: candidates.length, record });
       }
     }
-    const candidates = records.map((record, index) =>
-      isolated(index, undefined, () => auditCandidate(record, index)),
-    );
     return { candidates, context: undefined };
   },
+  unwrap: (candidate, _context, { maxDepth }) => auditCandidate(candidate.record, candidate.index, maxDepth),
   reply(outcome) {
     if (outcome.rejected === 0) return { status: 200, body: {} };
     const errorMessage = outcome.errors
@@ -74,7 +68,10 @@ export const otlpLogsProtocol: IngestProtocol = {
   },
 };
 
-function auditCandidate(input: unknown, index: number): Candidate {
+/** resourceLogs[].scopeLogs[].logRecords[].attributes[].value: the levels above a record's own values. */
+const FRAME_DEPTH = 10;
+
+function auditCandidate(input: unknown, index: number, maxDepth: number): Candidate {
   const parsed = LogRecordSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -88,15 +85,10 @@ function auditCandidate(input: unknown, index: number): Candidate {
   }
   const raw = attributes.get(RAW_JSON_ATTRIBUTE);
   if (typeof raw === 'string') {
-    try {
-      return { index, record: JSON.parse(raw) };
-    } catch (error) {
-      return malformed(
-        index,
-        `attributes.${RAW_JSON_ATTRIBUTE}`,
-        `invalid JSON: ${(error as Error).message}`,
-      );
-    }
+    const read = readJson(raw, maxDepth);
+    return read.ok
+      ? { index, record: read.value }
+      : malformed(index, `attributes.${RAW_JSON_ATTRIBUTE}`, read.message);
   }
   const audit: Record<string, unknown> = {};
   for (const [key, value] of attributes) {

@@ -1,10 +1,11 @@
 import type { EdrError } from '../../../core/errors.ts';
 import {
   type Candidate,
+  type FramingLimits,
   type IngestProtocol,
-  isolated,
   malformed,
   type ProtocolReply,
+  readJson,
   splitConcatenated,
 } from '../../ingest/index.ts';
 import { AuthError } from '../../plugins/auth/index.ts';
@@ -24,13 +25,10 @@ export function hecReply(status: HecStatus, extra: Partial<HecReply> = {}): Prot
 export const splunkHecProtocol: IngestProtocol<EventStatuses> = {
   name: 'splunk_hec',
   mediaTypes: 'any',
-  extract(text, _request, maxRecords) {
-    const statuses: EventStatuses = new Map();
-    const candidates = splitConcatenated(text, maxRecords).map((candidate) =>
-      isolated(candidate.index, undefined, () => unwrapEvent(candidate, statuses)),
-    );
-    return { candidates, context: statuses };
+  extract(text, _request, { maxRecords }) {
+    return { candidates: splitConcatenated(text, maxRecords), context: new Map() };
   },
+  unwrap: unwrapEvent,
   reply(outcome, statuses) {
     const first = outcome.results.find((result) => 'errors' in result);
     if (!first) return hecReply(HEC_STATUS.success);
@@ -42,7 +40,7 @@ export const splunkHecProtocol: IngestProtocol<EventStatuses> = {
   },
 };
 
-function unwrapEvent(candidate: Candidate, statuses: EventStatuses): Candidate {
+function unwrapEvent(candidate: Candidate, statuses: EventStatuses, { maxDepth }: FramingLimits): Candidate {
   const refuse = (status: HecStatus, field: string, message: string): Candidate => {
     statuses.set(candidate.index, status);
     return malformed(candidate.index, field, message);
@@ -55,12 +53,10 @@ function unwrapEvent(candidate: Candidate, statuses: EventStatuses): Candidate {
   if (event === undefined) return refuse(HEC_STATUS.eventRequired, 'event', 'is required');
   if (event === null || event === '') return refuse(HEC_STATUS.eventBlank, 'event', 'cannot be blank');
   if (typeof event === 'object') return { index: candidate.index, record: event };
+  // Raw text events are valid HEC but carry no record we can normalize.
   if (typeof event === 'string') {
-    try {
-      return { index: candidate.index, record: JSON.parse(event) };
-    } catch {
-      // Raw text events are valid HEC but carry no record we can normalize.
-    }
+    const read = readJson(event, maxDepth);
+    if (read.ok) return { index: candidate.index, record: read.value };
   }
   return refuse(
     HEC_STATUS.invalidDataFormat,
