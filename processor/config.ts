@@ -38,6 +38,13 @@ export const ProcessorSettingsSchema = z
       .describe(
         'Kafka: state is saved and offsets committed together at most this often (after each batch on NATS)',
       ),
+    rollbackJournalBytes: z
+      .int()
+      .positive()
+      .default(64 * 1024 * 1024)
+      .describe(
+        'bytes of records handled since the last checkpoint, kept in memory to roll engines back after a failed batch; reaching it checkpoints at once',
+      ),
     shutdownTimeoutMs: z.int().positive().default(15_000),
   })
   .prefault({});

@@ -6,6 +6,7 @@ export interface MetricSources {
   lag: () => readonly PartitionLag[];
   engines: () => Promise<Array<{ partition: string; stats: EngineStats }>>;
   sinkPending: () => number;
+  journalBytes: () => number;
 }
 
 export type ProcessorMetrics = ReturnType<typeof createProcessorMetrics>['metrics'];
@@ -46,8 +47,26 @@ export function createProcessorMetrics(sources: MetricSources) {
     }),
     checkpointSeconds: new Histogram({
       name: 'edr_processor_checkpoint_seconds',
-      help: 'Time to save one partition checkpoint',
+      help: 'Time to take and save one partition checkpoint',
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
+    checkpointFailures: new Counter({
+      name: 'edr_processor_checkpoint_failures_total',
+      help: 'Checkpoints not saved (stage save) and offset commits that failed (stage commit)',
+      labelNames: ['stage'] as const,
+      registers,
+    }),
+    checkpointBytes: new Gauge({
+      name: 'edr_processor_checkpoint_bytes',
+      help: 'Size of the last checkpoint saved per partition (compressed bytes)',
+      labelNames: ['partition'] as const,
+      registers,
+    }),
+    rollbacks: new Counter({
+      name: 'edr_processor_rollbacks_total',
+      help: 'Failed batches taken back out of their partition engine before redelivery, by result',
+      labelNames: ['result'] as const,
       registers,
     }),
     restoreFailures: new Counter({
@@ -83,6 +102,14 @@ export function createProcessorMetrics(sources: MetricSources) {
     registers,
     collect() {
       this.set(sources.sinkPending());
+    },
+  });
+  new Gauge({
+    name: 'edr_processor_rollback_journal_bytes',
+    help: 'Bytes of records handled since the last checkpoint, kept to roll a partition engine back',
+    registers,
+    collect() {
+      this.set(sources.journalBytes());
     },
   });
   new Gauge({

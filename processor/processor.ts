@@ -1,14 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
-import type {
-  Alert,
-  DetectionEngine,
-  EngineInputPaths,
-  EngineLimits,
-  Envelope,
-  RecordError,
-} from '../engine/index.ts';
+import type { Alert, EngineInputPaths, EngineLimits, Envelope, RecordError } from '../engine/index.ts';
 import type { SinkRouter } from '../sinks/index.ts';
 import type {
   Batch,
@@ -22,7 +15,7 @@ import type {
 import type { ProcessorSettings } from './config.ts';
 import { decodeEvent } from './decode.ts';
 import { createProcessorMetrics, type ProcessorMetrics } from './metrics.ts';
-import { PartitionEngines } from './partition-engines.ts';
+import { type PartitionEngine, PartitionEngines } from './partition-engines.ts';
 import { Reloader } from './reloader.ts';
 
 export interface ProcessorDeps {
@@ -52,6 +45,9 @@ const HEARTBEAT_MS = 3_000;
  * Kafka every `checkpointIntervalMs`, with offsets committed right after; elsewhere after each batch). A crash
  * before the commit makes those batches come again from the saved state (at least once): alert ids are
  * deterministic, so the repeat produces no new alert where the destination deduplicates by id.
+ * A batch that fails after the engine ran it (alerts not published, sinks or dead letters not written, its
+ * checkpoint not saved) is rolled back out of the partition's engine before it comes again, so its redelivery
+ * raises the alerts it would have raised the first time.
  */
 export class Processor {
   readonly #settings: ProcessorSettings;
@@ -63,8 +59,12 @@ export class Processor {
   readonly #metrics: ProcessorMetrics;
   readonly #http: FastifyInstance;
   #consuming = false;
-  /** Partitions whose engine changed since their last checkpoint (deferred commits only). */
-  readonly #dirty = new Map<string, DetectionEngine>();
+  /** State is saved to a store that outlives this process (else checkpoints only move the rollback base). */
+  readonly #durable: boolean;
+  /** Partitions whose engine changed since their last checkpoint. */
+  readonly #dirty = new Map<string, PartitionEngine>();
+  /** Why the last checkpoint of a partition (or the last commit) failed; /readyz shows them. */
+  readonly #checkpointProblems = new Map<string, string>();
   #lastCheckpoint = 0;
   #checkpointTimer: NodeJS.Timeout | undefined;
   /** Batches and checkpoints run one at a time, so a checkpoint never sees a batch half done. */
@@ -77,16 +77,19 @@ export class Processor {
       paths: deps.inputs,
       watch: settings.watch,
       log: deps.log,
-      apply: (inputs) => this.#engines.reload(inputs),
+      // Between batches, so a rollback's journal has the reload where the engine had it.
+      apply: (inputs) => this.#serially(() => this.#engines.reload(inputs)),
       // edr_processor_reloads_total was declared but never counted.
       onResult: (result) => this.#metrics.reloads.inc({ result }),
     });
+    this.#durable = settings.checkpoints && deps.checkpoints !== undefined;
     this.#engines = new PartitionEngines({
       inputs: () => this.#reloader.current,
       clock: deps.clock,
       limits: deps.limits,
-      checkpoints: settings.checkpoints ? deps.checkpoints : undefined,
+      checkpoints: this.#durable ? deps.checkpoints : undefined,
       group: settings.group,
+      decode: (messages) => decodeAll(messages).events,
       onRestore: (partition, outcome) => {
         if (outcome.restored || outcome.reason === 'no checkpoint') {
           deps.log.info({ partition, ...outcome }, 'partition engine ready');
@@ -102,18 +105,22 @@ export class Processor {
       group: settings.group,
       maxBatchSize: settings.maxBatchSize,
       fromBeginning: settings.fromBeginning,
-      deferCommits: settings.checkpoints && deps.checkpoints !== undefined,
+      deferCommits: this.#durable,
       onAssignment: (partitions) => {
         deps.log.info({ partitions }, 'partitions assigned');
         this.#engines.retain(partitions);
         for (const partition of this.#dirty.keys())
           if (!partitions.includes(partition)) this.#dirty.delete(partition);
+        for (const partition of this.#checkpointProblems.keys())
+          if (partition !== COMMIT && !partitions.includes(partition))
+            this.#checkpointProblems.delete(partition);
       },
     });
     const { registry, metrics } = createProcessorMetrics({
       lag: () => this.#consumer.lag(),
       engines: async () =>
         (await this.#engines.all()).map(({ partition, engine }) => ({ partition, stats: engine.stats() })),
+      journalBytes: () => this.#journalBytes(),
       sinkPending: () => deps.router.pendingItems(),
     });
     this.#metrics = metrics;
@@ -167,7 +174,12 @@ export class Processor {
     // The batch in hand records its positions a little after its handler returns: wait for that, or the
     // final commit below would leave it out and it would be delivered again.
     await this.#consumer.settled();
-    await this.#serially(() => this.#checkpointDirty());
+    await this.#serially(() => this.#checkpointDirty()).catch((error: unknown) =>
+      this.#deps.log.error(
+        { err: error },
+        'final checkpoint failed: batches since the last one will be delivered again',
+      ),
+    );
     await this.#consumer.close();
     await this.#deps.router.close();
     await this.#producer.close();
@@ -182,26 +194,64 @@ export class Processor {
   }
 
   async #handle(batch: Batch): Promise<void> {
+    let partition: PartitionEngine | undefined;
     try {
       await this.#whileAlive(batch, this.#waitForSinks());
-      const engine = await this.#engines.forPartition(batch.partition);
+      partition = await this.#engines.forPartition(batch.partition);
       const events = await this.#decode(batch);
-      const alerts = this.#evaluate(engine, events);
+      const alerts = this.#evaluate(partition, batch, events);
       if (alerts.length > 0) await this.#producer.publish(alerts.map(alertRecord));
       await this.#whileAlive(batch, this.#deps.router.deliver({ events, alerts }));
-      this.#dirty.set(batch.partition, engine);
-      // Without deferred commits the transport commits right after this handler: checkpoint first.
-      if (this.#consumer.defersCommits) await this.#checkpointIfDue();
-      else await this.#checkpointDirty();
+      await this.#whileAlive(batch, this.#afterDelivery(partition));
       this.#metrics.batches.inc({ result: 'ok' });
     } catch (error) {
       this.#metrics.batches.inc({ result: 'failed' });
+      if (partition) await this.#rollback(partition);
       this.#deps.log.error(
         { err: error, partition: batch.partition },
         'batch failed; it will be delivered again',
       );
       throw error;
     }
+  }
+
+  /** The batch was delivered: its state is saved before its position can be committed. */
+  async #afterDelivery(partition: PartitionEngine): Promise<void> {
+    if (!partition.current) return; // assigned elsewhere meanwhile: the new owner resumes from the checkpoint
+    if (this.#durable && !this.#consumer.defersCommits) {
+      // The transport commits right after this handler returns: the state that includes the batch goes first.
+      await this.#checkpoint(partition);
+      return;
+    }
+    partition.keep();
+    this.#dirty.set(partition.partition, partition);
+    // The journal that rollbacks replay is bounded: past the bound, this batch waits for a checkpoint (and
+    // fails, to be rolled back and delivered again, when none can be saved).
+    if (this.#journalBytes() >= this.#settings.rollbackJournalBytes) await this.#checkpointDirty();
+    else if (this.#consumer.defersCommits) await this.#checkpointIfDue().catch(() => undefined);
+  }
+
+  /** Puts the partition's engine back to where it was before the failed batch. */
+  async #rollback(partition: PartitionEngine): Promise<void> {
+    if (!partition.current) return;
+    try {
+      if (await partition.rollback()) this.#metrics.rollbacks.inc({ result: 'ok' });
+    } catch (error) {
+      // Only a bug gets here (the base is this process's own bytes): reopen from the saved checkpoint.
+      this.#metrics.rollbacks.inc({ result: 'failed' });
+      this.#engines.drop(partition.partition);
+      this.#dirty.delete(partition.partition);
+      this.#deps.log.error(
+        { err: error, partition: partition.partition },
+        'rollback failed: the partition engine is reopened from its last checkpoint',
+      );
+    }
+  }
+
+  #journalBytes(): number {
+    let total = 0;
+    for (const partition of this.#dirty.values()) total += partition.journalBytes;
+    return total;
   }
 
   async #checkpointIfDue(): Promise<void> {
@@ -213,16 +263,42 @@ export class Processor {
   /**
    * Saves the state of every partition changed since the last checkpoint, then commits their positions: a
    * restart resumes exactly where the saved state ends (events it already holds are dropped as duplicates).
+   * A failure stops before the commit; it is logged, counted and shown by /readyz until a checkpoint succeeds.
    */
   async #checkpointDirty(): Promise<void> {
-    const stopTimer = this.#metrics.checkpointSeconds.startTimer();
-    for (const [partition, engine] of this.#dirty) {
-      await this.#engines.checkpoint(partition, engine);
-      this.#dirty.delete(partition);
+    for (const [name, partition] of this.#dirty) {
+      if (partition.current) await this.#checkpoint(partition);
+      this.#dirty.delete(name);
     }
-    await this.#consumer.commit();
+    try {
+      await this.#consumer.commit();
+      this.#checkpointProblems.delete(COMMIT);
+    } catch (error) {
+      this.#metrics.checkpointFailures.inc({ stage: 'commit' });
+      this.#checkpointProblems.set(COMMIT, `commit failed: ${(error as Error).message}`);
+      this.#deps.log.error({ err: error }, 'offsets not committed; the next checkpoint commits them');
+      throw error;
+    }
     this.#lastCheckpoint = this.#deps.clock();
-    stopTimer();
+  }
+
+  async #checkpoint(partition: PartitionEngine): Promise<void> {
+    const stopTimer = this.#metrics.checkpointSeconds.startTimer();
+    try {
+      const bytes = await partition.checkpoint();
+      this.#metrics.checkpointBytes.set({ partition: partition.partition }, bytes);
+      this.#checkpointProblems.delete(partition.partition);
+    } catch (error) {
+      this.#metrics.checkpointFailures.inc({ stage: 'save' });
+      this.#checkpointProblems.set(partition.partition, `checkpoint not saved: ${(error as Error).message}`);
+      this.#deps.log.error(
+        { err: error, partition: partition.partition },
+        'checkpoint not saved; its positions are not committed until one is',
+      );
+      throw error;
+    } finally {
+      stopTimer();
+    }
   }
 
   #serially<T>(work: () => Promise<T>): Promise<T> {
@@ -233,13 +309,7 @@ export class Processor {
 
   /** Poison records go to the dead-letter stream with their error; the rest continue. */
   async #decode(batch: Batch): Promise<Envelope[]> {
-    const events: Envelope[] = [];
-    const poison: Array<{ message: Message; errors: RecordError[] }> = [];
-    for (const message of batch.messages) {
-      const decoded = decodeEvent(message.value, message.timestamp);
-      if (decoded.ok) events.push(decoded.event);
-      else poison.push({ message, errors: decoded.errors });
-    }
+    const { events, poison } = decodeAll(batch.messages);
     if (poison.length > 0) {
       await this.#producer.publish(poison.map(({ message, errors }) => deadLetterRecord(message, errors)));
       for (const { message, errors } of poison) message.term(errors[0]?.message);
@@ -252,9 +322,9 @@ export class Processor {
     return events;
   }
 
-  #evaluate(engine: DetectionEngine, events: readonly Envelope[]): Alert[] {
+  #evaluate(partition: PartitionEngine, batch: Batch, events: readonly Envelope[]): Alert[] {
     const stopTimer = this.#metrics.evaluationSeconds.startTimer();
-    const alerts = engine.processBatch(events);
+    const alerts = partition.evaluate(batch.messages, events);
     stopTimer();
     this.#metrics.events.inc(events.length);
     for (const alert of alerts) this.#metrics.alerts.inc({ rule: alert.ruleId, severity: alert.severity });
@@ -285,6 +355,23 @@ export class Processor {
       clearInterval(timer);
     }
   }
+}
+
+/** The key of a failed commit among the checkpoint problems (partition names contain a slash, this one not). */
+const COMMIT = 'commit';
+
+function decodeAll(messages: readonly Message[]): {
+  events: Envelope[];
+  poison: Array<{ message: Message; errors: RecordError[] }>;
+} {
+  const events: Envelope[] = [];
+  const poison: Array<{ message: Message; errors: RecordError[] }> = [];
+  for (const message of messages) {
+    const decoded = decodeEvent(message.value, message.timestamp);
+    if (decoded.ok) events.push(decoded.event);
+    else poison.push({ message, errors: decoded.errors });
+  }
+  return { events, poison };
 }
 
 function alertRecord(alert: Alert): OutboundRecord {
