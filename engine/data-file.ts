@@ -1,51 +1,222 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
 import { extname, join } from 'node:path';
-import { parseDocument } from 'yaml';
+import { type CST, type Document, LineCounter, Parser, parseDocument } from 'yaml';
 import { err, ok, type Result } from '../core/result.ts';
 
 /**
  * File access for the loaders (rules, intel, inventory): the only place in engine/ that touches the disk.
- * The engine itself receives parsed objects.
+ * The engine itself receives parsed objects. Whatever is in a watched folder may be hostile or broken (a
+ * symlink to /dev/zero, a FIFO, a YAML alias bomb, 10,000 nested brackets): every file is refused with a
+ * reason instead of hanging, exhausting memory or overflowing the stack of the parser that reads it.
  */
+export interface FileLimits {
+  /** Largest file read, in bytes. */
+  maxBytes: number;
+  /** Deepest nesting of arrays and objects. */
+  maxDepth: number;
+  /** Most values (objects, arrays, scalars) in a file once YAML aliases are expanded. */
+  maxNodes: number;
+  /** Most YAML aliases (`*name`) in a file. */
+  maxAliases: number;
+}
 
-/** Files under `path` (itself when a file) whose extension is in `extensions`, sorted for a stable order. */
-export function listFiles(path: string, extensions: readonly string[]): string[] {
+/** For the intel and inventory loaders, whose files may be large; rule files have tighter limits. */
+export const DEFAULT_FILE_LIMITS: Readonly<FileLimits> = Object.freeze({
+  maxBytes: 256 * 2 ** 20,
+  maxDepth: 64,
+  maxNodes: 20_000_000,
+  maxAliases: 100,
+});
+
+/**
+ * Files under `path` (itself when a file) whose extension is in `extensions`, sorted for a stable order.
+ * Names starting with a dot are skipped (editor locks and swap files, Kubernetes' `..data` copies of a
+ * mounted folder); symbolic links to folders are not followed. Throws with the reason (a missing path,
+ * more than `maxFiles` files).
+ */
+export function listFiles(
+  path: string,
+  extensions: readonly string[],
+  maxFiles = Number.POSITIVE_INFINITY,
+): string[] {
   if (!statSync(path).isDirectory()) return [path];
   const out: string[] = [];
-  for (const entry of readdirSync(path, { withFileTypes: true })) {
-    const full = join(path, entry.name);
-    if (entry.isDirectory()) out.push(...listFiles(full, extensions));
-    else if (extensions.includes(extname(entry.name).toLowerCase())) out.push(full);
+  const pending = [path];
+  for (let folder = pending.pop(); folder !== undefined; folder = pending.pop()) {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      if (entry.name.startsWith('.')) continue;
+      const full = join(folder, entry.name);
+      if (entry.isDirectory()) pending.push(full);
+      else if (extensions.includes(extname(entry.name).toLowerCase())) out.push(full);
+      if (out.length > maxFiles) throw new Error(`more than ${maxFiles} files`);
+    }
   }
   return out.sort();
 }
 
-export function readText(path: string): Result<string, string> {
-  try {
-    return ok(readFileSync(path, 'utf8'));
-  } catch (error) {
-    return err(
-      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message,
-    );
+/** The reason a file operation failed, in words (errno codes for the usual ones). */
+export function describeError(error: unknown): string {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return 'no such file or directory';
+    case 'EACCES':
+      return 'permission denied';
+    case 'ELOOP':
+      return 'too many levels of symbolic links';
+    default:
+      return (error as Error).message;
   }
 }
 
-/** Parses JSON (`.json`) or YAML (anything else); the error names the line when the parser gives one. */
-export function parseStructured(path: string, text: string): Result<unknown, string> {
+function fileKind(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * The text of a regular file of at most `maxBytes`. The file is opened without blocking (a FIFO would wait
+ * for a writer forever) and checked on the open descriptor, so a file swapped after a check is still the
+ * one checked; reading stops one byte past the limit, so a file that grows meanwhile is refused too.
+ */
+export function readText(path: string, maxBytes = DEFAULT_FILE_LIMITS.maxBytes): Result<string, string> {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (error) {
+    return err(describeError(error));
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) return err(`${fileKind(stats)}: only regular files are read`);
+    if (stats.size > maxBytes) return err(`${stats.size} bytes, more than the limit of ${maxBytes}`);
+    const buffer = Buffer.allocUnsafe(stats.size + 1);
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        return err(`grew past ${stats.size} bytes while being read; read it again once it is written`);
+      }
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    return ok(buffer.toString('utf8', 0, length));
+  } catch (error) {
+    return err(describeError(error));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+type Child = { token: CST.Token | null | undefined; depth: number };
+
+/**
+ * Depth and alias count of YAML text, from yaml's concrete syntax tree: its lexer and parser keep their own
+ * stacks, while composing a document recurses per level (a few thousand levels crash the process), so the
+ * shape is checked here first, without recursion.
+ */
+function yamlShapeProblem(text: string, limits: FileLimits): string | undefined {
+  const lines = new LineCounter();
+  const at = (offset: number) => `line ${lines.linePos(offset).line}`;
+  let aliases = 0;
+  const pending: Child[] = [];
+  for (const top of new Parser(lines.addNewLine).parse(text)) {
+    pending.push({ token: top, depth: 0 });
+    for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+      const { token, depth } = item;
+      if (!token) continue;
+      switch (token.type) {
+        case 'document':
+          pending.push({ token: token.value, depth });
+          break;
+        case 'alias':
+          aliases++;
+          if (aliases > limits.maxAliases)
+            return `more than ${limits.maxAliases} YAML aliases (${at(token.offset)})`;
+          break;
+        case 'block-map':
+        case 'block-seq':
+        case 'flow-collection':
+          if (depth + 1 > limits.maxDepth)
+            return `nested deeper than ${limits.maxDepth} levels (${at(token.offset)})`;
+          for (const entry of token.items) {
+            if ('key' in entry) pending.push({ token: entry.key, depth: depth + 1 });
+            pending.push({ token: entry.value, depth: depth + 1 });
+          }
+          break;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why a parsed value is too deep or too large for the limits, walked without recursion; undefined when it
+ * fits. Values reached through several YAML aliases count each time, as a validator walking them would.
+ */
+export function shapeProblem(
+  value: unknown,
+  limits: Pick<FileLimits, 'maxDepth' | 'maxNodes'>,
+): string | undefined {
+  let nodes = 0;
+  const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+    nodes++;
+    if (nodes > limits.maxNodes) return `more than ${limits.maxNodes} values`;
+    if (typeof item.value !== 'object' || item.value === null) continue;
+    const depth = item.depth + 1;
+    if (depth > limits.maxDepth) return `nested deeper than ${limits.maxDepth} levels`;
+    for (const child of Object.values(item.value)) pending.push({ value: child, depth });
+  }
+  return undefined;
+}
+
+/** Parses JSON (`.json`) or YAML (anything else) within `limits`; the error names the line when known. */
+export function parseStructured(
+  path: string,
+  text: string,
+  limits: FileLimits = DEFAULT_FILE_LIMITS,
+): Result<unknown, string> {
+  let value: unknown;
   if (extname(path).toLowerCase() === '.json') {
     try {
-      return ok(JSON.parse(text));
+      // V8 parses JSON without recursion: depth is checked on the result.
+      value = JSON.parse(text);
     } catch (error) {
       return err(`invalid JSON: ${(error as Error).message}`);
     }
+  } else {
+    const shape = yamlShapeProblem(text, limits);
+    if (shape) return err(shape);
+    const document: Document = parseDocument(text);
+    const first = document.errors[0];
+    if (first) return err(`invalid YAML: ${first.message.split('\n')[0]}`);
+    try {
+      value = document.toJS({ maxAliasCount: limits.maxAliases });
+    } catch (error) {
+      return err(`invalid YAML: ${(error as Error).message}`);
+    }
   }
-  const document = parseDocument(text);
-  const first = document.errors[0];
-  if (first) return err(`invalid YAML: ${first.message.split('\n')[0]}`);
-  return ok(document.toJS());
+  const shape = shapeProblem(value, limits);
+  return shape ? err(shape) : ok(value);
 }
 
-export function readStructured(path: string): Result<unknown, string> {
-  const text = readText(path);
-  return text.ok ? parseStructured(path, text.value) : text;
+export function readStructured(
+  path: string,
+  limits: FileLimits = DEFAULT_FILE_LIMITS,
+): Result<unknown, string> {
+  const text = readText(path, limits.maxBytes);
+  return text.ok ? parseStructured(path, text.value, limits) : text;
 }

@@ -17,8 +17,18 @@ export * from './alert.ts';
 export { alertId } from './alerts.ts';
 export type { FactContext } from './conditions/facts.ts';
 export { INTEL_FACTS, SESSION_FACTS } from './conditions/facts.ts';
+export type { GlobMatcher, GlobOptions } from './conditions/globs.ts';
+export { compileGlobs } from './conditions/globs.ts';
+export type { LinearMatch, LinearRegex, LinearRegexLimits } from './conditions/linear-regex.ts';
+export {
+  compileLinearRegex,
+  DEFAULT_REGEX_LIMITS,
+  LinearRegexError,
+  linearRegex,
+  linearRegexAny,
+} from './conditions/linear-regex.ts';
 export { DECORATOR_NAMES, OPERATOR_NAMES } from './conditions/operators.ts';
-export { regexSafetyProblem } from './conditions/regex-safety.ts';
+export type { FileLimits } from './data-file.ts';
 export { listFiles, readStructured } from './data-file.ts';
 export type { DetectionEngine, EngineOptions, EngineStats, ReloadReport } from './engine.ts';
 export { createEngine } from './engine.ts';
@@ -40,13 +50,23 @@ export { DEFAULT_LIMITS } from './limits.ts';
 export * from './model/index.ts';
 export type { CompiledRule } from './rules/compile.ts';
 export { parseDuration } from './rules/compile.ts';
+export type { RuleLimits } from './rules/limits.ts';
+export { DEFAULT_RULE_LIMITS, RuleLimitsSchema } from './rules/limits.ts';
 export { loadRules, readRuleSources } from './rules/load.ts';
 export type { RuleProblem } from './rules/problems.ts';
 export { formatProblem } from './rules/problems.ts';
 export type { RuleSet, RuleSource } from './rules/ruleset.ts';
 export { buildRuleSet, ruleConditions, selectRules } from './rules/ruleset.ts';
 export type { Condition, ListDefinition, Rule, RuleFile } from './rules/schema.ts';
-export { ConditionSchema, DURATION_PATTERN, RuleFileSchema, RuleSchema } from './rules/schema.ts';
+export {
+  ConditionSchema,
+  DURATION_PATTERN,
+  DurationSchema,
+  MAX_COUNT,
+  MAX_DURATION_MS,
+  RuleFileSchema,
+  RuleSchema,
+} from './rules/schema.ts';
 export type { SessionFacts } from './sessions.ts';
 export type { CorrelationState, EngineSnapshot } from './snapshot.ts';
 export { ENGINE_SNAPSHOT_VERSION, EngineSnapshotSchema } from './snapshot.ts';

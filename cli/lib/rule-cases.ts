@@ -7,7 +7,7 @@ import {
   AssetInventory,
   AssetRecordSchema,
   createEngine,
-  DURATION_PATTERN,
+  DurationSchema,
   IntelIndex,
   listFiles,
   parseDuration,
@@ -34,7 +34,7 @@ const RepeatSchema = z.strictObject({
   repeat: z.strictObject({
     count: z.int().min(1).max(100_000),
     from: z.iso.datetime(),
-    every: z.string().regex(DURATION_PATTERN),
+    every: DurationSchema,
     record: z.record(z.string(), z.unknown()),
   }),
 });

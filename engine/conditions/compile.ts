@@ -146,6 +146,46 @@ export function lowerCondition(
   return lowerLeaf(condition, env, path, problems);
 }
 
+export interface MatcherShape {
+  /** Leaf tests, a named condition counted wherever it is used. */
+  leaves: number;
+  /** Nesting of all / any / not, named conditions expanded. */
+  depth: number;
+}
+
+/**
+ * The size of the predicate a matcher generates (named conditions are shared subtrees that toPredicate
+ * expands at each use): measured once per shared subtree, so a condition that uses another twice, which uses
+ * another twice, and so on, is measured without being expanded.
+ */
+export function matcherShape(matcher: Matcher, memo = new WeakMap<Matcher, MatcherShape>()): MatcherShape {
+  const known = memo.get(matcher);
+  if (known) return known;
+  let shape: MatcherShape;
+  switch (matcher.kind) {
+    case 'all':
+    case 'any': {
+      shape = { leaves: 0, depth: 1 };
+      for (const child of matcher.children) {
+        const inner = matcherShape(child, memo);
+        shape.leaves += inner.leaves;
+        shape.depth = Math.max(shape.depth, inner.depth + 1);
+      }
+      break;
+    }
+    case 'not': {
+      const inner = matcherShape(matcher.child, memo);
+      shape = { leaves: inner.leaves, depth: inner.depth + 1 };
+      break;
+    }
+    case 'test':
+    case 'compare':
+      shape = { leaves: 1, depth: 0 };
+  }
+  memo.set(matcher, shape);
+  return shape;
+}
+
 /**
  * The matcher as one generated function (see engine/generate.ts): `all` / `any` / `not` become `&&` / `||` /
  * `!` and each leaf calls its own accessor and test, captured; no rule text enters the source. Closures from

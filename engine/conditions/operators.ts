@@ -1,6 +1,6 @@
-import picomatch from 'picomatch';
 import { CidrSet, parseCidr } from '../ip.ts';
-import { regexSafetyProblem } from './regex-safety.ts';
+import { compileGlobs } from './globs.ts';
+import { type LinearRegexLimits, linearRegexAny } from './linear-regex.ts';
 
 /**
  * Operators. The standard ten and the six decorators behave exactly as json-rules-engine 7 defines them
@@ -9,8 +9,9 @@ import { regexSafetyProblem } from './regex-safety.ts';
  * nor a string) the condition is false instead: one odd event must not stop the stream.
  *
  * Ours, all false for a fact that is not a string:
- * - glob       picomatch patterns, `dot: true`, a leading `./` ignored: `**\/.ssh/**`
- * - regex      JavaScript syntax; a leading `(?i)` makes it case-insensitive; unsafe patterns rejected at load
+ * - glob       globs (engine/conditions/globs.ts), linear time like regex: `**\/.ssh/**`
+ * - regex      RE2 syntax, matched in linear time (engine/conditions/linear-regex.ts); a leading `(?i)` makes it
+ *              case-insensitive; backreferences and lookaround are refused at load
  * - cidr       IPv4/IPv6 networks (`10.0.0.0/8`, `fd00::/8`); a bare address is a host route
  * - startsWithI, endsWithI, containsI   case-insensitive prefix, suffix and substring
  * - inList     the value names a list (rule file `lists:`); matching follows the list's `match`
@@ -22,6 +23,8 @@ export type Binary = (factValue: unknown, value: unknown) => boolean;
 export interface OperatorEnvironment {
   /** The matcher of a named list, or why there is none. */
   list(name: string): Unary | string;
+  /** Bounds on the patterns of the regex and glob operators. */
+  regexLimits: LinearRegexLimits;
 }
 
 interface OperatorDefinition {
@@ -94,74 +97,6 @@ function caseInsensitive(test: StringTest): OperatorDefinition {
   };
 }
 
-export const GLOB_OPTIONS: picomatch.PicomatchOptions = {
-  dot: true,
-  // What /^\.\// replaced with '' does, without running a regular expression per input.
-  format: (input) => (input.startsWith('./') ? input.slice(2) : input),
-};
-
-/** Characters picomatch reads as themselves, apart from the separators and wildcards `/`, `*` and `?`. */
-const PLAIN_GLOB = /^[A-Za-z0-9_.~/*?-]+$/;
-
-/**
- * Text every match of `pattern` contains: its longest run of plain characters between separators and
- * wildcards, which picomatch turns into the same characters in its expression. Undefined when the pattern
- * uses any other syntax (classes, braces, extglobs, negation, escapes) or has no such run.
- */
-function requiredText(pattern: string): string | undefined {
-  if (!PLAIN_GLOB.test(pattern)) return undefined;
-  let longest = '';
-  for (const run of pattern.split(/[/*?]/)) if (run.length > longest.length) longest = run;
-  return longest || undefined;
-}
-
-/**
- * One matcher for a set of globs that answers exactly as `picomatch(patterns, options)`: an input matches when
- * it is not empty and equals a pattern, before or after `options.format`, or when the formatted input matches
- * a pattern's regular expression. picomatch tries the patterns one by one and formats the input again for
- * each; one alternation of the same expressions is several times faster on long lists. When every pattern has
- * a required text (see requiredText), an input containing none of them is refused before the expression runs:
- * most inputs match no pattern, and the expressions' lazy loops cost far more than a few substring searches.
- */
-export function compileGlobs(
-  patterns: readonly string[],
-  options: picomatch.PicomatchOptions,
-): (input: string) => boolean {
-  const expressions = patterns.map((pattern) => picomatch.makeRe(pattern, options));
-  const regex = new RegExp(
-    expressions.map((expression) => `(?:${expression.source})`).join('|'),
-    expressions[0]?.flags,
-  );
-  const literals = new Set(patterns);
-  const format = options.format ?? ((input: string) => input);
-  const required = patterns.map(requiredText);
-  // One alternation of the literal texts: several times faster than a substring search per text on long lists.
-  const prefilter =
-    options.nocase || required.some((text) => text === undefined)
-      ? undefined
-      : new RegExp([...new Set(required as string[])].map(escapeRegExp).join('|'));
-  return (input) => {
-    if (input === '') return false;
-    if (literals.has(input)) return true;
-    const output = format(input);
-    if (output !== input && literals.has(output)) return true;
-    if (prefilter && !prefilter.test(output)) return false;
-    return regex.test(output);
-  };
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
-
-/** Compiles a pattern once; a leading `(?i)` turns on case-insensitive matching. */
-export function compileRegex(pattern: string): RegExp | string {
-  const insensitive = pattern.startsWith('(?i)');
-  const source = insensitive ? pattern.slice(4) : pattern;
-  const flags = insensitive ? 'i' : '';
-  return regexSafetyProblem(source, flags) ?? new RegExp(source, flags);
-}
-
 const OPERATORS = {
   equal: { compare: (a, b) => a === b, prepare: (value) => (a) => a === value },
   notEqual: { compare: (a, b) => a !== b, prepare: (value) => (a) => a !== value },
@@ -174,28 +109,22 @@ const OPERATORS = {
   greaterThan: numeric((a, b) => a > b),
   greaterThanInclusive: numeric((a, b) => a >= b),
   glob: {
-    prepare: (value) => {
+    prepare: (value, env) => {
       const patterns = stringList(value);
       if (!patterns) return 'expects a glob or an array of globs';
-      const isMatch = compileGlobs(patterns, GLOB_OPTIONS);
+      const isMatch = compileGlobs(patterns, {}, env.regexLimits);
+      if (typeof isMatch !== 'function')
+        return `${JSON.stringify(patterns[isMatch.index])}: ${isMatch.reason}`;
       return (a) => typeof a === 'string' && isMatch(a);
     },
   },
   regex: {
-    prepare: (value) => {
+    prepare: (value, env) => {
       const patterns = stringList(value);
       if (!patterns) return 'expects a pattern or an array of patterns';
-      const compiled: RegExp[] = [];
-      for (const pattern of patterns) {
-        const regex = compileRegex(pattern);
-        if (typeof regex === 'string') return `${JSON.stringify(pattern)}: ${regex}`;
-        compiled.push(regex);
-      }
-      return (a) => {
-        if (typeof a !== 'string') return false;
-        for (const regex of compiled) if (regex.test(a)) return true;
-        return false;
-      };
+      const regex = linearRegexAny(patterns, env.regexLimits);
+      if ('reason' in regex) return `${JSON.stringify(patterns[regex.index])}: ${regex.reason}`;
+      return (a) => typeof a === 'string' && regex.test(a);
     },
   },
   cidr: {

@@ -5,6 +5,7 @@ import {
   type JsonPath,
   type LowerEnvironment,
   lowerCondition,
+  matcherShape,
   type Predicate,
   predicatesByEventType,
   toPredicate,
@@ -12,8 +13,9 @@ import {
 import { type Accessor, type FactContext, resolveFact } from '../conditions/facts.ts';
 import { capturedName, generate } from '../generate.ts';
 import { EVENT_TYPES } from '../model/index.ts';
+import type { RuleLimits } from './limits.ts';
 import type { Condition, Rule, RuleType } from './schema.ts';
-import { COMPARATOR_PATTERN, DURATION_PATTERN } from './schema.ts';
+import { comparatorMinimum, durationMs } from './schema.ts';
 
 /** One condition of a rule (a step, an all_of member, ...), evaluated per event. Its index is its bit. */
 export interface Role {
@@ -57,18 +59,9 @@ export interface CompiledRule {
   summary: (context: FactContext, values: SummaryValues) => string;
 }
 
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
+/** Milliseconds of a duration the schema has accepted (so it is one, and within bounds). */
 export function parseDuration(text: string): number {
-  const match = DURATION_PATTERN.exec(text)!;
-  return Number(match[1]) * UNIT_MS[match[2]!]!;
-}
-
-/** `> 100` → 101, `>= 3` → 3: the smallest count that passes. */
-export function comparatorMinimum(text: string): number {
-  const match = COMPARATOR_PATTERN.exec(text)!;
-  const bound = Number(match[2]);
-  return match[1] === '>' ? bound + 1 : bound;
+  return durationMs(text)!;
 }
 
 /** Used when a rule sets no riskScore. */
@@ -140,40 +133,49 @@ function summaryBuilder(rule: Rule, problems: ConditionProblem[]): CompiledRule[
   return (context, values) => parts.map((part) => part(context, values)).join('');
 }
 
-function role(
-  name: string,
-  condition: Condition,
-  env: LowerEnvironment,
-  path: JsonPath,
-  problems: ConditionProblem[],
-): Role {
+interface RoleContext {
+  env: LowerEnvironment;
+  limits: RuleLimits;
+  problems: ConditionProblem[];
+}
+
+const NO_MATCH: Predicate = () => false;
+
+function role(name: string, condition: Condition, path: JsonPath, context: RoleContext): Role {
+  const { env, limits, problems } = context;
   const matcher = lowerCondition(condition, env, path, problems);
+  // Bounded before generating: the predicate's source grows with every leaf of every use of a named condition.
+  const { leaves, depth } = matcherShape(matcher);
+  const tooBig =
+    leaves > limits.maxConditionLeaves
+      ? `${leaves} leaf tests, more than ${limits.maxConditionLeaves} (named conditions count each time they are used)`
+      : depth > limits.maxConditionDepth
+        ? `nested ${depth} levels deep, more than ${limits.maxConditionDepth} (named conditions expanded)`
+        : undefined;
+  if (tooBig) {
+    problems.push({ path, message: tooBig });
+    return { name, predicate: NO_MATCH, byEventType: new Map() };
+  }
   return { name, predicate: toPredicate(matcher), byEventType: predicatesByEventType(matcher, EVENT_TYPES) };
 }
 
-function rolesOf(rule: Rule, env: LowerEnvironment, problems: ConditionProblem[]): Role[] {
+function rolesOf(rule: Rule, context: RoleContext): Role[] {
   switch (rule.type) {
     case 'match':
     case 'threshold':
-      return [role('condition', rule.condition, env, ['condition'], problems)];
+      return [role('condition', rule.condition, ['condition'], context)];
     case 'sequence':
       return rule.steps.map((step, i) =>
-        role(step.name ?? `step${i + 1}`, step.condition, env, ['steps', i, 'condition'], problems),
+        role(step.name ?? `step${i + 1}`, step.condition, ['steps', i, 'condition'], context),
       );
     case 'all_of':
       return rule.conditions.map((entry, i) =>
-        role(
-          entry.name ?? `condition${i + 1}`,
-          entry.condition,
-          env,
-          ['conditions', i, 'condition'],
-          problems,
-        ),
+        role(entry.name ?? `condition${i + 1}`, entry.condition, ['conditions', i, 'condition'], context),
       );
     case 'absence':
       return [
-        role('condition', rule.condition, env, ['condition'], problems),
-        role('followedBy', rule.followedBy, env, ['followedBy'], problems),
+        role('condition', rule.condition, ['condition'], context),
+        role('followedBy', rule.followedBy, ['followedBy'], context),
       ];
   }
 }
@@ -214,9 +216,10 @@ export function compileRule(
   source: string,
   fingerprint: string,
   env: LowerEnvironment,
+  limits: RuleLimits,
 ): CompiledRule | ConditionProblem[] {
   const problems: ConditionProblem[] = [];
-  const roles = rolesOf(rule, env, problems);
+  const roles = rolesOf(rule, { env, limits, problems });
   const correlation = correlationOf(rule, problems);
   const groupKey = keyBuilder(rule.groupBy, ['groupBy'], problems);
   const windowMs = correlation.type === 'match' ? undefined : correlation.windowMs;

@@ -1,9 +1,14 @@
-import { compileGlobs, GLOB_OPTIONS, type Unary } from '../conditions/operators.ts';
+import { compileGlobs } from '../conditions/globs.ts';
+import type { LinearRegexLimits } from '../conditions/linear-regex.ts';
+import type { Unary } from '../conditions/operators.ts';
 import { CidrSet, parseCidr } from '../ip.ts';
 import type { ListDefinition } from './schema.ts';
 
 /** Compiles a named list for `inList`: a Set, one glob matcher, or a CidrSet. */
-export function compileList(list: ListDefinition): Unary | { index: number; message: string } {
+export function compileList(
+  list: ListDefinition,
+  limits: LinearRegexLimits,
+): Unary | { index: number; message: string } {
   const fold = list.caseInsensitive ? (text: string) => text.toLowerCase() : (text: string) => text;
   switch (list.match) {
     case 'exact': {
@@ -11,7 +16,8 @@ export function compileList(list: ListDefinition): Unary | { index: number; mess
       return (fact) => typeof fact === 'string' && values.has(fold(fact));
     }
     case 'glob': {
-      const isMatch = compileGlobs(list.values, { ...GLOB_OPTIONS, nocase: list.caseInsensitive });
+      const isMatch = compileGlobs(list.values, { nocase: list.caseInsensitive }, limits);
+      if (typeof isMatch !== 'function') return { index: isMatch.index, message: isMatch.reason };
       return (fact) => typeof fact === 'string' && isMatch(fact);
     }
     case 'cidr': {

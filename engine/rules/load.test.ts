@@ -37,8 +37,16 @@ describe('rule loading errors name the file, the rule and the JSON path', () => 
       '$.condition.path: unsupported JSONPath "$..x"',
     ],
     [
-      { fact: 'target', operator: 'regex', value: '(a+)+$' },
-      '$.condition.value: regex "(a+)+$": unsafe regular expression',
+      { fact: 'target', operator: 'regex', value: ['ok', '(a)\\1'] },
+      '$.condition.value: regex "(a)\\\\1": uses a backreference \\1-\\9, which a linear-time regex engine (RE2) cannot run',
+    ],
+    [
+      { fact: 'target', operator: 'regex', value: 'x(?=y)' },
+      '$.condition.value: regex "x(?=y)": uses a lookahead (?= or (?!',
+    ],
+    [
+      { fact: 'target', operator: 'glob', value: ['**/x', '!(a)'] },
+      '$.condition.value: glob "!(a)": negated extglobs !(...) need lookahead',
     ],
     [
       { fact: 'target', operator: 'cidr', value: '10.0.0.0/33' },

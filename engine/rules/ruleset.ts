@@ -3,7 +3,9 @@ import { err, ok, type Result } from '../../core/result.ts';
 import type { ConditionProblem, LowerEnvironment, Matcher } from '../conditions/compile.ts';
 import { lowerCondition } from '../conditions/compile.ts';
 import type { Unary } from '../conditions/operators.ts';
+import { shapeProblem } from '../data-file.ts';
 import { type CompiledRule, compileRule } from './compile.ts';
+import { DEFAULT_RULE_LIMITS, type RuleLimits } from './limits.ts';
 import { compileList } from './lists.ts';
 import type { RuleProblem } from './problems.ts';
 import { problemsFromIssues } from './problems.ts';
@@ -102,11 +104,22 @@ function fingerprint(
   return createHash('sha256').update(JSON.stringify({ rule, used })).digest('hex');
 }
 
-/** Validates and compiles rule files; every problem in every file is reported, not just the first. */
-export function buildRuleSet(sources: readonly RuleSource[]): Result<RuleSet, RuleProblem[]> {
+/**
+ * Validates and compiles rule files within `limits`; every problem in every file is reported, not just the
+ * first. Content too deep or too large for the limits is refused before the validator walks it.
+ */
+export function buildRuleSet(
+  sources: readonly RuleSource[],
+  limits: RuleLimits = DEFAULT_RULE_LIMITS,
+): Result<RuleSet, RuleProblem[]> {
   const problems: RuleProblem[] = [];
   const files: Array<{ file: string; parsed: RuleFile }> = [];
   for (const source of sources) {
+    const shape = shapeProblem(source.content, { maxDepth: limits.maxDepth, maxNodes: limits.maxValues });
+    if (shape) {
+      problems.push({ file: source.file, path: [], message: shape });
+      continue;
+    }
     const parsed = RuleFileSchema.safeParse(source.content);
     if (parsed.success) files.push({ file: source.file, parsed: parsed.data });
     else problems.push(...problemsFromIssues(source.file, source.content, parsed.error.issues));
@@ -115,16 +128,20 @@ export function buildRuleSet(sources: readonly RuleSource[]): Result<RuleSet, Ru
   const listDefinitions = collect(files, (f) => f.lists, 'lists', problems);
   const conditionDefinitions = collect(files, (f) => f.conditions, 'conditions', problems);
 
+  const regexLimits = { maxLength: limits.maxRegexLength, maxProgramSize: limits.maxRegexProgramSize };
   const lists = new Map<string, Unary>();
   for (const [name, { file, value }] of listDefinitions) {
-    const compiled = compileList(value);
+    const compiled = compileList(value, regexLimits);
     if (typeof compiled === 'function') lists.set(name, compiled);
     else problems.push({ file, path: ['lists', name, 'values', compiled.index], message: compiled.message });
   }
 
-  // Named conditions are lowered once, on first use, and report their problems where they are defined.
+  // Named conditions are lowered once, on first use, and report their problems where they are defined. A
+  // chain of them (one using the next) is lowered by recursion, so its length is bounded as nesting is.
   const lowered = new Map<string, Matcher | string>();
+  let chain = 0;
   const env: LowerEnvironment = {
+    regexLimits,
     list: (name) =>
       lists.get(name) ??
       (listDefinitions.has(name)
@@ -135,9 +152,14 @@ export function buildRuleSet(sources: readonly RuleSource[]): Result<RuleSet, Ru
       if (cached !== undefined) return cached;
       const definition = conditionDefinitions.get(name);
       if (!definition) return `unknown condition "${name}"`;
+      if (chain >= limits.maxConditionDepth) {
+        return `named conditions using one another more than ${limits.maxConditionDepth} deep`;
+      }
       lowered.set(name, `condition "${name}" refers to itself`);
       const local: ConditionProblem[] = [];
+      chain++;
       const matcher = lowerCondition(definition.value, env, ['conditions', name], local);
+      chain--;
       for (const problem of local) problems.push({ file: definition.file, ...problem });
       const result = local.length === 0 ? matcher : `condition "${name}" is invalid`;
       lowered.set(name, result);
@@ -162,7 +184,13 @@ export function buildRuleSet(sources: readonly RuleSource[]): Result<RuleSet, Ru
         continue;
       }
       seen.set(rule.id, file);
-      const compiled = compileRule(rule, file, fingerprint(rule, listDefinitions, conditionDefinitions), env);
+      const compiled = compileRuleSafely(
+        rule,
+        file,
+        fingerprint(rule, listDefinitions, conditionDefinitions),
+        env,
+        limits,
+      );
       if (Array.isArray(compiled)) {
         for (const problem of compiled) problems.push({ file, ruleId: rule.id, ...problem });
         continue;
@@ -173,6 +201,18 @@ export function buildRuleSet(sources: readonly RuleSource[]): Result<RuleSet, Ru
   }
   if (problems.length > 0) return err(problems);
   return ok({ rules, disabled, files: sources.map((source) => source.file) });
+}
+
+/**
+ * compileRule, with anything it throws turned into a problem of that rule: the limits are meant to keep every
+ * rule compilable, and a rule that still is not must not take the other rules (or the process) with it.
+ */
+function compileRuleSafely(...args: Parameters<typeof compileRule>): ReturnType<typeof compileRule> {
+  try {
+    return compileRule(...args);
+  } catch (error) {
+    return [{ path: [], message: `cannot be compiled: ${(error as Error).message}` }];
+  }
 }
 
 /** The same set restricted to the given rule ids (used by `rules test` to run one rule at a time). */

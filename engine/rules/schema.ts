@@ -9,17 +9,55 @@ import { OPERATOR_PATTERN } from '../conditions/operators.ts';
  * (facts, lists, regex safety, CIDR syntax) happen when conditions are lowered (engine/conditions/lower.ts).
  */
 
-/** `250ms`, `30s`, `5m`, `2h`, `1d`. */
-export const DURATION_PATTERN = /^(\d+)(ms|s|m|h|d)$/;
-export const DurationSchema = z.string().regex(DURATION_PATTERN, {
-  error: (issue) => `expected a duration like "30s", "5m" or "1h", got ${show(issue.input)}`,
-});
+/**
+ * The longest window or suppression a rule may ask for (7 days): a correlation keeps its events that long.
+ * Durations are whole milliseconds from 1 to this; anything else (`0s`, 400 nines, which read as Infinity) is
+ * refused at load.
+ */
+export const MAX_DURATION_MS = 7 * 86_400_000;
+/** The largest count a rule may ask for (`> 1000000` is refused): far above any hit buffer's size. */
+export const MAX_COUNT = 1_000_000;
 
-/** A count test: `> 100`, `>= 3`. */
-export const COMPARATOR_PATTERN = /^(>=|>)\s*(\d+)$/;
-export const ComparatorSchema = z.string().regex(COMPARATOR_PATTERN, {
-  error: (issue) => `expected a comparison like "> 100" or ">= 3", got ${show(issue.input)}`,
-});
+/** `250ms`, `30s`, `5m`, `2h`, `1d`; at most 16 digits, so the number is read exactly before it is bounded. */
+export const DURATION_PATTERN = /^(\d{1,16})(ms|s|m|h|d)$/;
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Milliseconds of a duration, or undefined when it is not one or lies outside 1 ms .. MAX_DURATION_MS. */
+export function durationMs(text: string): number | undefined {
+  const match = DURATION_PATTERN.exec(text);
+  if (!match) return undefined;
+  const ms = Number(match[1]) * UNIT_MS[match[2]!]!;
+  return ms >= 1 && ms <= MAX_DURATION_MS ? ms : undefined;
+}
+
+export const DurationSchema = z
+  .string()
+  .regex(DURATION_PATTERN, {
+    error: (issue) => `expected a duration like "30s", "5m" or "1h", got ${show(issue.input)}`,
+  })
+  // The pattern's own message covers a text that is no duration at all.
+  .refine((text) => !DURATION_PATTERN.test(text) || durationMs(text) !== undefined, {
+    error: (issue) => `durations run from 1ms to ${MAX_DURATION_MS / 86_400_000}d, got ${show(issue.input)}`,
+  });
+
+/** A count test: `> 100`, `>= 3`; the count is at most MAX_COUNT. */
+export const COMPARATOR_PATTERN = /^(>=|>)\s*(\d{1,7})$/;
+export const ComparatorSchema = z
+  .string()
+  .regex(COMPARATOR_PATTERN, {
+    error: (issue) =>
+      `expected a comparison like "> 100" or ">= 3" (at most 7 digits), got ${show(issue.input)}`,
+  })
+  .refine((text) => !COMPARATOR_PATTERN.test(text) || comparatorMinimum(text) <= MAX_COUNT, {
+    error: (issue) => `counts run up to ${MAX_COUNT}, got ${show(issue.input)}`,
+  });
+
+/** `> 100` → 101, `>= 3` → 3: the smallest count that passes. */
+export function comparatorMinimum(text: string): number {
+  const match = COMPARATOR_PATTERN.exec(text)!;
+  const bound = Number(match[2]);
+  return match[1] === '>' ? bound + 1 : bound;
+}
 
 export const RULE_ID_PATTERN = /^[A-Z][A-Z0-9_]*$/;
 

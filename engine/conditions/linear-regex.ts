@@ -1,0 +1,156 @@
+import { RE2JS } from 're2js';
+
+/**
+ * Regular expressions matched in time linear in the input, by RE2 (re2js, a pure-JavaScript port: see
+ * BENCHMARKS.md for why this one). Every rule regex and glob runs here, and so may any code that matches
+ * text the watched agent wrote. RE2 has no backtracking, so it cannot run backreferences or lookaround;
+ * such patterns are refused with the construct named. JavaScript spellings RE2 lacks (`\uXXXX`, `\cX`,
+ * `(?<name>...)`, `[^]`) are translated first, so most JavaScript patterns compile unchanged.
+ */
+export interface LinearMatch {
+  /** Where the match starts, in UTF-16 code units (as String indices). */
+  index: number;
+  text: string;
+}
+
+export interface LinearRegex {
+  /** The pattern as given. */
+  readonly source: string;
+  /** Whether the pattern matches anywhere in `input`. */
+  test(input: string): boolean;
+  /** The first match starting at or after `from`, or undefined. */
+  exec(input: string, from?: number): LinearMatch | undefined;
+  /** `input` with every non-overlapping match replaced by what `replacer` returns for it. */
+  replace(input: string, replacer: (match: LinearMatch) => string): string;
+}
+
+export interface LinearRegexLimits {
+  /** Longest pattern accepted, in characters. */
+  maxLength: number;
+  /** Largest compiled program accepted (RE2's instruction count, its measure of a pattern's cost per character). */
+  maxProgramSize: number;
+}
+
+export const DEFAULT_REGEX_LIMITS: Readonly<LinearRegexLimits> = Object.freeze({
+  maxLength: 1_024,
+  maxProgramSize: 4_000,
+});
+
+export class LinearRegexError extends Error {
+  constructor(
+    readonly pattern: string,
+    readonly reason: string,
+  ) {
+    super(`${JSON.stringify(pattern)}: ${reason}`);
+    this.name = 'LinearRegexError';
+  }
+}
+
+const FLAG_BITS: Readonly<Record<string, number>> = {
+  i: RE2JS.CASE_INSENSITIVE,
+  m: RE2JS.MULTILINE,
+  s: RE2JS.DOTALL,
+};
+
+/** What RE2 reports for the constructs it lacks, named the way a rule author knows them. */
+function unsupportedConstruct(message: string): string | undefined {
+  if (/`\(\?[=!]/.test(message)) return 'lookahead (?= or (?!';
+  if (/`\(\?<[=!]/.test(message)) return 'lookbehind (?<= or (?<!';
+  if (/invalid escape sequence: `\\[1-9]/.test(message)) return 'backreference \\1-\\9';
+  if (/invalid escape sequence: `\\k/.test(message)) return 'named backreference \\k<name>';
+  return undefined;
+}
+
+/** Compiles `pattern`, or says why it cannot be matched in linear time (the reason names the construct). */
+export function linearRegex(
+  pattern: string,
+  flags = '',
+  limits: LinearRegexLimits = DEFAULT_REGEX_LIMITS,
+): LinearRegex | string {
+  let bits = 0;
+  for (const flag of flags) {
+    const bit = FLAG_BITS[flag];
+    if (bit === undefined) return `unsupported flag ${JSON.stringify(flag)} (i, m and s are)`;
+    bits |= bit;
+  }
+  const compiled = compileRe2(pattern, bits, limits);
+  return typeof compiled === 'string' ? compiled : wrap(pattern, compiled.regex);
+}
+
+/**
+ * One matcher for "any of `patterns` matches": a single RE2 alternation, so an input is scanned once however
+ * many patterns there are (each keeps its own inline flags, such as a leading `(?i)`, inside its group).
+ * Refuses with the index of the first pattern refused and why.
+ */
+export function linearRegexAny(
+  patterns: readonly string[],
+  limits: LinearRegexLimits = DEFAULT_REGEX_LIMITS,
+): LinearRegex | { index: number; reason: string } {
+  const sources: string[] = [];
+  for (const [index, pattern] of patterns.entries()) {
+    const compiled = compileRe2(pattern, 0, limits);
+    if (typeof compiled === 'string') return { index, reason: compiled };
+    sources.push(`(?:${compiled.source})`);
+  }
+  // Each part compiled alone, so the alternation of them does too.
+  return wrap(patterns.join(' | '), RE2JS.compile(sources.join('|')));
+}
+
+function compileRe2(
+  pattern: string,
+  bits: number,
+  limits: LinearRegexLimits,
+): { source: string; regex: RE2JS } | string {
+  if (pattern.length > limits.maxLength) return `pattern longer than ${limits.maxLength} characters`;
+  const source = RE2JS.translateRegExp(pattern);
+  let regex: RE2JS;
+  try {
+    regex = RE2JS.compile(source, bits);
+  } catch (error) {
+    const message = (error as Error).message;
+    const construct = unsupportedConstruct(message);
+    return construct
+      ? `uses a ${construct}, which a linear-time regex engine (RE2) cannot run`
+      : `invalid regular expression: ${message}`;
+  }
+  const size = regex.programSize();
+  if (size > limits.maxProgramSize) {
+    return `compiles to ${size} instructions, more than ${limits.maxProgramSize} (large counted repetitions such as {1000} cost the most)`;
+  }
+  return { source, regex };
+}
+
+/** As linearRegex, but throws a LinearRegexError for a pattern it refuses. */
+export function compileLinearRegex(
+  pattern: string,
+  flags = '',
+  limits: LinearRegexLimits = DEFAULT_REGEX_LIMITS,
+): LinearRegex {
+  const compiled = linearRegex(pattern, flags, limits);
+  if (typeof compiled === 'string') throw new LinearRegexError(pattern, compiled);
+  return compiled;
+}
+
+function wrap(source: string, compiled: RE2JS): LinearRegex {
+  return {
+    source,
+    test: (input) => compiled.test(input),
+    exec(input, from = 0) {
+      const matcher = compiled.matcher(input);
+      return matcher.find(from) ? { index: matcher.start(), text: matcher.group() ?? '' } : undefined;
+    },
+    replace(input, replacer) {
+      // One matcher for the whole input: each find() goes on where the last match ended (an empty match
+      // moves on by one character), so the whole replacement is one linear pass.
+      const matcher = compiled.matcher(input);
+      let out = '';
+      let last = 0;
+      while (matcher.find()) {
+        const index = matcher.start();
+        out += input.slice(last, index) + replacer({ index, text: matcher.group() ?? '' });
+        last = matcher.end();
+      }
+      return out + input.slice(last);
+    },
+  };
+}
