@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  goodRecord,
+  type Harness,
+  hostileRecord,
+  ROUTES,
+  send,
+  startHarness,
+  undecodable,
+} from './collector-support.ts';
+
+/**
+ * One record fails its siblings (issue 13): each of these made the collector answer 500 for the whole
+ * request, so the good records beside it were lost and the sender retried forever.
+ */
+const HOSTILE = [
+  { name: 'timestamp 1e20', part: { field: 'timestamp', json: '1e20' } },
+  { name: 'timestamp past year 9999 (ms)', part: { field: 'timestamp', json: '253402300800000' } },
+  {
+    name: 'data nested 4,000 deep',
+    part: {
+      field: 'data',
+      json: `{"type":"file","path":"/x","operation":"read","deep":${'['.repeat(4_000)}${']'.repeat(4_000)}}`,
+    },
+  },
+  { name: 'data.type "constructor"', part: { field: 'data.type', json: '"constructor"' } },
+  { name: 'eventType "__proto__"', part: { field: 'eventType', json: '"__proto__"' } },
+  { name: 'eventId an object', part: { field: 'eventId', json: '{"toString":1}' } },
+  {
+    name: 'a 2 MB path (over the broker record size)',
+    part: { field: 'data.path', json: JSON.stringify(`/${'a'.repeat(2 * 1024 * 1024)}`) },
+  },
+] as const;
+
+let harness: Harness;
+beforeAll(async () => {
+  harness = await startHarness();
+});
+afterAll(async () => {
+  await harness.close();
+});
+
+describe.each(ROUTES)('$name: a hostile record costs only itself', (route) => {
+  it('control: three good records are all published', async () => {
+    const ids = ['a', 'b', 'c'].map((suffix) => `${route.name}-control-${suffix}`);
+    const replies = await send(harness.app, route, ids.map((id) => goodRecord(id)));
+    expect(replies.map((reply) => reply.statusCode).every((status) => status < 300)).toBe(true);
+    expect(route.refused(replies)).toEqual([]);
+    await harness.waitForIds(ids);
+  });
+
+  it.each(HOSTILE)('$name: refused as record 1, its siblings published, never a 500', async ({ name, part }) => {
+    const tag = `${route.name}-${name}`;
+    const before = `${tag}-before`;
+    const after = `${tag}-after`;
+    const replies = await send(harness.app, route, [
+      goodRecord(before),
+      hostileRecord(`${tag}-hostile`, part),
+      goodRecord(after),
+    ]);
+    for (const reply of replies) expect(reply.statusCode, reply.body.slice(0, 300)).toBeLessThan(500);
+    expect(route.refused(replies)).toEqual([1]);
+    await harness.waitForIds([before, after]);
+    expect(harness.publishedIds().has(`${tag}-hostile`)).toBe(false);
+    const mine = harness.messages.filter((message) => message.headers['edr-event-id']?.startsWith(tag));
+    expect(undecodable(mine)).toEqual([]);
+  });
+});
+
+describe('what a refusal says', () => {
+  it('names the index, line and field of the record (NDJSON)', async () => {
+    const replies = await send(harness.app, ROUTES[1]!, [
+      goodRecord('say-1'),
+      hostileRecord('say-2', { field: 'timestamp', json: '1e20' }),
+    ]);
+    expect(JSON.parse(replies[0]!.body)).toMatchObject({
+      accepted: 1,
+      rejected: 1,
+      errors: [{ index: 1, line: 2, field: 'timestamp', message: expect.any(String) }],
+    });
+  });
+
+  it('OTLP: timeUnixNano "abc" is that log record\'s error; its siblings are published', async () => {
+    const logRecord = (id: string, timeUnixNano: string) => ({
+      timeUnixNano,
+      attributes: [
+        { key: 'hush.audit.id', value: { stringValue: id } },
+        { key: 'hush.audit.event_type', value: { stringValue: 'check' } },
+        { key: 'hush.audit.action_type', value: { stringValue: 'file_access' } },
+        { key: 'hush.audit.target', value: { stringValue: '/etc/hosts' } },
+        { key: 'hush.audit.decision', value: { stringValue: 'allowed' } },
+      ],
+    });
+    const response = await harness.app.inject({
+      method: 'POST',
+      url: '/v1/logs',
+      headers: { authorization: 'Bearer key-ingest', 'content-type': 'application/json' },
+      payload: {
+        resourceLogs: [
+          {
+            scopeLogs: [
+              {
+                logRecords: [
+                  logRecord('otlp-nano-1', '1764583200000000000'),
+                  logRecord('otlp-nano-2', 'abc'),
+                  { attributes: 'not a list' },
+                  logRecord('otlp-nano-4', '1764583200000000000'),
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      partialSuccess: {
+        rejectedLogRecords: 2,
+        errorMessage: expect.stringMatching(/^\[1\] timeUnixNano: .*; \[2\] attributes: /),
+      },
+    });
+    await harness.waitForIds(['otlp-nano-1', 'otlp-nano-4']);
+  });
+});

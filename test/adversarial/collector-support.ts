@@ -1,0 +1,235 @@
+import type { FastifyInstance } from 'fastify';
+import { buildCollector, type CollectorDeps } from '../../collector/index.ts';
+import { bearer, collectorConfig, KEYS } from '../../collector/test/support.ts';
+import { decodeEvent } from '../../processor/decode.ts';
+import {
+  createTransport,
+  type Message,
+  RECORD_HEADERS,
+  type Transport,
+  TransportConfigSchema,
+} from '../../transport/index.ts';
+import { silentLogger } from '../../transport/testing/index.ts';
+
+/** A collector on the memory transport, and everything it published to `events`, read back as it lands. */
+export interface Harness {
+  app: FastifyInstance;
+  transport: Transport;
+  /** Every message on `events` so far, in arrival order. */
+  messages: Message[];
+  /** Resolves once every id is on `events` (or rejects after `timeoutMs`). */
+  waitForIds(ids: readonly string[], timeoutMs?: number): Promise<void>;
+  /** Ids of the messages on `events` so far. */
+  publishedIds(): Set<string>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  overrides: Parameters<typeof collectorConfig>[0] = {},
+  deps: Omit<CollectorDeps, 'transport' | 'producer'> = {},
+): Promise<Harness> {
+  const transport = createTransport(
+    TransportConfigSchema.parse({ kind: 'memory', memory: { maxBacklog: 1_000_000 } }),
+    { logger: silentLogger },
+  );
+  const app = await buildCollector(collectorConfig(overrides), { ...deps, transport });
+  const messages: Message[] = [];
+  const waiters = new Set<() => void>();
+  const consumer = transport.createConsumer({ stream: 'events', group: 'adversarial', fromBeginning: true });
+  await consumer.start(async (batch) => {
+    messages.push(...batch.messages);
+    for (const waiter of waiters) waiter();
+  });
+  const publishedIds = () => new Set(messages.map((message) => message.headers[RECORD_HEADERS.eventId]!));
+  return {
+    app,
+    transport,
+    messages,
+    publishedIds,
+    waitForIds(ids, timeoutMs = 5_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const have = publishedIds();
+          if (!ids.every((id) => have.has(id))) return;
+          cleanup();
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          const have = publishedIds();
+          reject(new Error(`not published: ${ids.filter((id) => !have.has(id)).join(', ')}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    async close() {
+      await consumer.close();
+      await app.close();
+      await transport.close();
+    },
+  };
+}
+
+/** Every message published decodes in the processor (a 202 never turns into a dead letter). */
+export function undecodable(messages: readonly Message[]): string[] {
+  return messages.flatMap((message) => {
+    const decoded = decodeEvent(message.value, message.timestamp);
+    return decoded.ok ? [] : [`${message.headers[RECORD_HEADERS.eventId]}: ${JSON.stringify(decoded.errors)}`];
+  });
+}
+
+export interface Reply {
+  statusCode: number;
+  body: string;
+}
+
+/** One ingest endpoint and framing: how records go in, and which of them its reply says were refused. */
+export interface Route {
+  name: string;
+  /** One request per element: most routes carry every record in one, `_doc` one record per request. */
+  requests(records: readonly string[]): { url: string; headers: Record<string, string>; payload: string }[];
+  /** Positions of the refused records, as far as the protocol's reply tells (HEC names only the first). */
+  refused(replies: readonly Reply[]): number[];
+}
+
+const json = (reply: Reply): Record<string, unknown> => JSON.parse(reply.body) as Record<string, unknown>;
+const eventsRefused = (replies: readonly Reply[]) =>
+  replies.flatMap((reply) => (json(reply).errors as { index: number }[]).map((error) => error.index));
+
+const JSON_HEADERS = { ...bearer(), 'content-type': 'application/json' };
+const NDJSON_HEADERS = { ...bearer(), 'content-type': 'application/x-ndjson' };
+
+/** Every ingest route and framing of the collector. */
+export const ROUTES: readonly Route[] = [
+  {
+    name: '/v1/events JSON array',
+    requests: (records) => [{ url: '/v1/events', headers: JSON_HEADERS, payload: `[${records.join(',')}]` }],
+    refused: eventsRefused,
+  },
+  {
+    name: '/v1/events NDJSON',
+    requests: (records) => [{ url: '/v1/events', headers: NDJSON_HEADERS, payload: records.join('\n') }],
+    refused: eventsRefused,
+  },
+  {
+    name: '/ingest/<source> NDJSON',
+    requests: (records) => [
+      { url: '/ingest/agents', headers: NDJSON_HEADERS, payload: records.join('\n') },
+    ],
+    refused: eventsRefused,
+  },
+  {
+    name: 'Splunk HEC',
+    requests: (records) => [
+      {
+        url: '/services/collector/event',
+        headers: { authorization: `Splunk ${KEYS.ingest}`, 'content-type': 'application/json' },
+        payload: records.map((record) => `{"time":1,"event":${record}}`).join('\n'),
+      },
+    ],
+    refused: (replies) =>
+      replies.flatMap((reply) => {
+        const index = json(reply)['invalid-event-number'];
+        return typeof index === 'number' ? [index] : [];
+      }),
+  },
+  {
+    name: 'OTLP logs',
+    requests: (records) => [
+      {
+        url: '/v1/logs',
+        headers: JSON_HEADERS,
+        payload: JSON.stringify({
+          resourceLogs: [
+            {
+              scopeLogs: [
+                {
+                  logRecords: records.map((record) => ({
+                    attributes: [{ key: 'hush.audit.raw_json', value: { stringValue: record } }],
+                  })),
+                },
+              ],
+            },
+          ],
+        }),
+      },
+    ],
+    refused: (replies) =>
+      replies.flatMap((reply) => {
+        const message = (json(reply).partialSuccess as { errorMessage?: string } | undefined)?.errorMessage;
+        return [...(message ?? '').matchAll(/(?:^|; )\[(\d+)\]/g)].map((match) => Number(match[1]));
+      }),
+  },
+  {
+    name: 'Elasticsearch _bulk',
+    requests: (records) => [
+      {
+        url: '/_bulk',
+        headers: NDJSON_HEADERS,
+        payload: `${records.map((record) => `{"index":{"_index":"edr"}}\n${record}`).join('\n')}\n`,
+      },
+    ],
+    refused: (replies) =>
+      replies.flatMap((reply) =>
+        (json(reply).items as Record<string, { status: number }>[]).flatMap((item, index) =>
+          Object.values(item)[0]!.status === 201 ? [] : [index],
+        ),
+      ),
+  },
+  {
+    name: 'Elasticsearch _doc',
+    requests: (records) =>
+      records.map((payload) => ({ url: '/edr/_doc', headers: JSON_HEADERS, payload })),
+    refused: (replies) => replies.flatMap((reply, index) => (reply.statusCode === 201 ? [] : [index])),
+  },
+];
+
+export async function send(app: FastifyInstance, route: Route, records: readonly string[]): Promise<Reply[]> {
+  const replies: Reply[] = [];
+  for (const request of route.requests(records)) {
+    const response = await app.inject({ method: 'POST', ...request });
+    replies.push({ statusCode: response.statusCode, body: response.body });
+  }
+  return replies;
+}
+
+const at = '2026-12-01T10:00:00.000Z';
+
+/** A well-formed PolicyEvent (JSON text) with this id. */
+export function goodRecord(id: string, agentId = 'agent-good'): string {
+  return JSON.stringify({
+    eventId: id,
+    eventType: 'file_read',
+    timestamp: at,
+    agentId,
+    sessionId: 'sess-1',
+    data: { type: 'file', path: '/srv/project/README.md', operation: 'read' },
+  });
+}
+
+/** A PolicyEvent with one part replaced by raw JSON text (so it can be what JSON.stringify cannot write). */
+export function hostileRecord(id: string, part: { field: string; json: string }): string {
+  const base: Record<string, unknown> = {
+    eventId: id,
+    eventType: 'file_read',
+    timestamp: at,
+    agentId: 'agent-hostile',
+    sessionId: 'sess-1',
+    data: { type: 'file', path: '/etc/passwd', operation: 'read' },
+  };
+  const [top, nested] = part.field.split('.') as [string, string | undefined];
+  if (nested === undefined) {
+    delete base[top];
+    return `${JSON.stringify(base).slice(0, -1)},${JSON.stringify(top)}:${part.json}}`;
+  }
+  const inner = { ...(base[top] as Record<string, unknown>) };
+  delete inner[nested];
+  delete base[top];
+  const innerText = `${JSON.stringify(inner).slice(0, -1)},${JSON.stringify(nested)}:${part.json}}`;
+  return `${JSON.stringify(base).slice(0, -1)},${JSON.stringify(top)}:${innerText}}`;
+}
