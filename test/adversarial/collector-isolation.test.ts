@@ -43,28 +43,35 @@ afterAll(async () => {
 describe.each(ROUTES)('$name: a hostile record costs only itself', (route) => {
   it('control: three good records are all published', async () => {
     const ids = ['a', 'b', 'c'].map((suffix) => `${route.name}-control-${suffix}`);
-    const replies = await send(harness.app, route, ids.map((id) => goodRecord(id)));
+    const replies = await send(
+      harness.app,
+      route,
+      ids.map((id) => goodRecord(id)),
+    );
     expect(replies.map((reply) => reply.statusCode).every((status) => status < 300)).toBe(true);
     expect(route.refused(replies)).toEqual([]);
     await harness.waitForIds(ids);
   });
 
-  it.each(HOSTILE)('$name: refused as record 1, its siblings published, never a 500', async ({ name, part }) => {
-    const tag = `${route.name}-${name}`;
-    const before = `${tag}-before`;
-    const after = `${tag}-after`;
-    const replies = await send(harness.app, route, [
-      goodRecord(before),
-      hostileRecord(`${tag}-hostile`, part),
-      goodRecord(after),
-    ]);
-    for (const reply of replies) expect(reply.statusCode, reply.body.slice(0, 300)).toBeLessThan(500);
-    expect(route.refused(replies)).toEqual([1]);
-    await harness.waitForIds([before, after]);
-    expect(harness.publishedIds().has(`${tag}-hostile`)).toBe(false);
-    const mine = harness.messages.filter((message) => message.headers['edr-event-id']?.startsWith(tag));
-    expect(undecodable(mine)).toEqual([]);
-  });
+  it.each(HOSTILE)(
+    '$name: refused as record 1, its siblings published, never a 500',
+    async ({ name, part }) => {
+      const tag = `${route.name}-${name}`;
+      const before = `${tag}-before`;
+      const after = `${tag}-after`;
+      const replies = await send(harness.app, route, [
+        goodRecord(before),
+        hostileRecord(`${tag}-hostile`, part),
+        goodRecord(after),
+      ]);
+      for (const reply of replies) expect(reply.statusCode, reply.body.slice(0, 300)).toBeLessThan(500);
+      expect(route.refused(replies)).toEqual([1]);
+      await harness.waitForIds([before, after]);
+      expect(harness.publishedIds().has(`${tag}-hostile`)).toBe(false);
+      const mine = harness.messages.filter((message) => message.headers['edr-event-id']?.startsWith(tag));
+      expect(undecodable(mine)).toEqual([]);
+    },
+  );
 });
 
 describe('what a refusal says', () => {

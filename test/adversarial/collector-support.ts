@@ -79,7 +79,9 @@ export async function startHarness(
 export function undecodable(messages: readonly Message[]): string[] {
   return messages.flatMap((message) => {
     const decoded = decodeEvent(message.value, message.timestamp);
-    return decoded.ok ? [] : [`${message.headers[RECORD_HEADERS.eventId]}: ${JSON.stringify(decoded.errors)}`];
+    return decoded.ok
+      ? []
+      : [`${message.headers[RECORD_HEADERS.eventId]}: ${JSON.stringify(decoded.errors)}`];
   });
 }
 
@@ -118,9 +120,7 @@ export const ROUTES: readonly Route[] = [
   },
   {
     name: '/ingest/<source> NDJSON',
-    requests: (records) => [
-      { url: '/ingest/agents', headers: NDJSON_HEADERS, payload: records.join('\n') },
-    ],
+    requests: (records) => [{ url: '/ingest/agents', headers: NDJSON_HEADERS, payload: records.join('\n') }],
     refused: eventsRefused,
   },
   {
@@ -183,8 +183,7 @@ export const ROUTES: readonly Route[] = [
   },
   {
     name: 'Elasticsearch _doc',
-    requests: (records) =>
-      records.map((payload) => ({ url: '/edr/_doc', headers: JSON_HEADERS, payload })),
+    requests: (records) => records.map((payload) => ({ url: '/edr/_doc', headers: JSON_HEADERS, payload })),
     refused: (replies) => replies.flatMap((reply, index) => (reply.statusCode === 201 ? [] : [index])),
   },
 ];
