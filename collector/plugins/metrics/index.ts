@@ -21,7 +21,9 @@ export interface MetricsOptions extends Record<string, unknown> {
  * sent, or the client aborted, or its connection timed out or failed (onResponse alone misses the last three).
  */
 export const metricsPlugin = exposed<MetricsOptions>('edr-metrics', async (app, { metrics }) => {
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', async (request, reply) => {
+    // The scrape that reads the gauge is not part of the load it shows.
+    if (request.routeOptions.url === '/metrics') return;
     metrics.requestsInFlight.inc();
     reply.raw.once('close', () => metrics.requestsInFlight.dec());
   });
