@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.ts';
+import { EdrError } from '../core/errors.ts';
 import {
   type Alert,
   createEngine,
@@ -199,10 +200,16 @@ export class PartitionEngines {
   async #open(partition: string): Promise<PartitionEngine> {
     const inputs = this.#options.inputs();
     const engine = newEngine(this.#options, inputs, this.#options.clock);
-    const saved = await this.#options.checkpoints?.load(`${this.#options.group}/${partition}`);
-    const outcome = saved
-      ? await restoreFrom(engine, saved)
-      : ({ restored: false, reason: 'no checkpoint' } as const);
+    let saved: Uint8Array | undefined;
+    let outcome: RestoreOutcome;
+    try {
+      saved = await this.#options.checkpoints?.load(`${this.#options.group}/${partition}`);
+      outcome = saved ? await restoreFrom(engine, saved) : { restored: false, reason: 'no checkpoint' };
+    } catch (error) {
+      // An outage is retried with the batch; a checkpoint the store itself cannot put together is unreadable.
+      if (!(error instanceof EdrError) || error.retriable) throw error;
+      outcome = { restored: false, reason: 'unreadable checkpoint', error: error.message };
+    }
     this.#options.onRestore?.(partition, outcome);
     return new PartitionEngine(partition, this.#options, engine, {
       bytes: outcome.restored ? saved : undefined,

@@ -1,6 +1,11 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { EdrError } from '../core/errors.ts';
+
 /**
  * Durable key → bytes storage for processor state (the engine snapshot of each partition). `save` resolves only
  * once the broker stored the value; `load` returns the newest value saved under the key by any process.
+ * Values of any size: one larger than the broker's record limit is stored in parts (see below).
  */
 export interface CheckpointStore {
   load(key: string): Promise<Uint8Array | undefined>;
@@ -21,4 +26,85 @@ export class MemoryCheckpointStore implements CheckpointStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/*
+ * A value larger than a record may be is saved as parts under keys of their own, named by a version unique to
+ * that save, then a manifest under the key itself naming the version, the part count, the length and the
+ * SHA-256 of the whole. The manifest is written last, so a reader sees either the previous value or the whole
+ * new one: parts of two versions never mix (the digest is checked), and a save that failed half-way leaves the
+ * previous manifest and its parts as they were. Parts of older versions are removed after the manifest.
+ */
+
+/** Leads a manifest; a value starting with it is always saved in parts, so the two cannot be confused. */
+const MANIFEST_MAGIC = Buffer.from('edr-checkpoint-parts/1\n');
+
+const ManifestSchema = z.strictObject({
+  version: z.string().regex(/^[0-9a-f-]{1,64}$/),
+  parts: z.int().min(1),
+  bytes: z.int().min(0),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type PartsManifest = z.infer<typeof ManifestSchema>;
+
+/** Whether `value` must go in parts: too large for one record, or looking like a manifest itself. */
+export function needsParts(value: Uint8Array, partBytes: number): boolean {
+  return value.byteLength > partBytes || startsWithMagic(value);
+}
+
+export function splitParts(
+  value: Uint8Array,
+  partBytes: number,
+  version: string,
+): { manifest: Uint8Array; parts: Uint8Array[] } {
+  const parts: Uint8Array[] = [];
+  for (let start = 0; start < value.byteLength || parts.length === 0; start += partBytes) {
+    parts.push(value.subarray(start, start + partBytes));
+  }
+  const manifest: PartsManifest = {
+    version,
+    parts: parts.length,
+    bytes: value.byteLength,
+    sha256: digest(value),
+  };
+  return { manifest: Buffer.concat([MANIFEST_MAGIC, Buffer.from(JSON.stringify(manifest))]), parts };
+}
+
+/** The manifest a stored value is, or undefined when the value is the checkpoint itself. */
+export function readManifest(value: Uint8Array, key: string): PartsManifest | undefined {
+  if (!startsWithMagic(value)) return undefined;
+  try {
+    return ManifestSchema.parse(JSON.parse(Buffer.from(value.subarray(MANIFEST_MAGIC.length)).toString()));
+  } catch (error) {
+    throw new EdrError('EDR_ERR_BAD_ENCODING', `checkpoint ${key}: unreadable manifest`, { cause: error });
+  }
+}
+
+/** The whole value from its parts, or undefined when one is missing or they are not the manifest's. */
+export function joinParts(
+  manifest: PartsManifest,
+  parts: ReadonlyArray<Uint8Array | undefined>,
+): Uint8Array | undefined {
+  if (parts.length !== manifest.parts || parts.some((part) => part === undefined)) return undefined;
+  const value = Buffer.concat(parts as Uint8Array[]);
+  return value.byteLength === manifest.bytes && digest(value) === manifest.sha256 ? value : undefined;
+}
+
+/** A manifest whose parts never all arrived: the checkpoint is unreadable (the processor starts empty). */
+export function missingParts(key: string, manifest: PartsManifest): EdrError {
+  return new EdrError(
+    'EDR_ERR_BAD_ENCODING',
+    `checkpoint ${key}: parts of version ${manifest.version} are missing or do not match its digest`,
+  );
+}
+
+function startsWithMagic(value: Uint8Array): boolean {
+  return (
+    value.byteLength >= MANIFEST_MAGIC.length &&
+    MANIFEST_MAGIC.equals(value.subarray(0, MANIFEST_MAGIC.length))
+  );
+}
+
+function digest(value: Uint8Array): string {
+  return createHash('sha256').update(value).digest('hex');
 }

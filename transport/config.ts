@@ -70,6 +70,14 @@ export const TransportConfigSchema = z
     kind: z.enum(TRANSPORT_KINDS).default('memory'),
     names: StreamNamesSchema.prefault({}),
     publishTimeoutMs: positiveMs.default(5_000).describe('a publish not acknowledged in time fails (503)'),
+    checkpointPartBytes: z
+      .int()
+      .min(1_024)
+      .max(64 * 1024 * 1024)
+      .default(512 * 1024)
+      .describe(
+        'checkpoints larger than this are saved in parts of this size (Kafka state topic, NATS KV); keep it under the record limit (Kafka max.message.bytes, NATS max_payload: 1 MiB by default)',
+      ),
     kafka: KafkaConfigSchema.prefault({}),
     nats: NatsConfigSchema.prefault({}),
     memory: MemoryConfigSchema.prefault({}),

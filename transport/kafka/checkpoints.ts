@@ -1,10 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import type { Admin, Kafka, Consumer as KafkaJsConsumer, Producer as KafkaJsProducer } from 'kafkajs';
+import type {
+  Admin,
+  IHeaders,
+  Kafka,
+  Consumer as KafkaJsConsumer,
+  Message as KafkaJsMessage,
+  Producer as KafkaJsProducer,
+} from 'kafkajs';
 import kafkajs from 'kafkajs';
-import type { CheckpointStore } from '../checkpoints.ts';
+import {
+  type CheckpointStore,
+  joinParts,
+  missingParts,
+  needsParts,
+  readManifest,
+  splitParts,
+} from '../checkpoints.ts';
 import type { KafkaConfig } from '../config.ts';
 import { withTimeout } from '../errors.ts';
-import type { StreamName } from '../types.ts';
+import type { StreamName, TransportLogger } from '../types.ts';
 import { kafkaError } from './client.ts';
 import { ensureTopics } from './topics.ts';
 
@@ -15,16 +29,28 @@ export interface KafkaCheckpointOptions {
   names: Readonly<Record<StreamName, string>>;
   config: KafkaConfig;
   timeoutMs: number;
+  /** Values larger than this go in parts, one record each (see ../checkpoints.ts). */
+  partBytes: number;
+  log: TransportLogger;
 }
+
+/** On a part record: the checkpoint key it belongs to (part keys are `<key>#<version>#<index>`). */
+const PART_HEADER = 'edr-checkpoint-part';
+/** How often a load looks again when a manifest arrived before its parts (they may sit in other partitions). */
+const LOAD_ATTEMPTS = 3;
 
 /**
  * Checkpoints in a compacted topic. A reader tails the topic into memory (newest value per key); `load` first
  * waits until the reader has caught up with the topic's end as of the call, so it sees every earlier save,
- * including those of the processor that owned a partition before a rebalance or crash.
+ * including those of the processor that owned a partition before a rebalance or crash. A value larger than
+ * `partBytes` is saved as part records, one produce request each (the broker's max.message.bytes bounds a
+ * whole record batch), then a manifest under the key; older parts are then tombstoned.
  */
 export class KafkaCheckpointStore implements CheckpointStore {
   readonly #options: KafkaCheckpointOptions;
   readonly #latest = new Map<string, Uint8Array>();
+  /** Part records by the checkpoint key they belong to, then by their own key. */
+  readonly #parts = new Map<string, Map<string, Uint8Array>>();
   /** Next offset to read, per partition, as the reader advances. */
   readonly #position = new Map<number, bigint>();
   readonly #producer: KafkaJsProducer;
@@ -49,27 +75,49 @@ export class KafkaCheckpointStore implements CheckpointStore {
   }
 
   async load(key: string): Promise<Uint8Array | undefined> {
-    await withTimeout(this.#catchUp(), this.#options.timeoutMs * 3, 'reading checkpoints').catch(
-      (error: unknown) => {
-        throw kafkaError(error, 'reading checkpoints');
-      },
-    );
-    return this.#latest.get(key);
+    for (let attempt = 1; ; attempt++) {
+      await withTimeout(this.#catchUp(), this.#options.timeoutMs * 3, 'reading checkpoints').catch(
+        (error: unknown) => {
+          throw kafkaError(error, 'reading checkpoints');
+        },
+      );
+      const value = this.#latest.get(key);
+      const manifest = value && readManifest(value, key);
+      if (!manifest) return value;
+      const parts = this.#parts.get(key);
+      const joined = joinParts(
+        manifest,
+        Array.from({ length: manifest.parts }, (_, index) =>
+          parts?.get(partKey(key, manifest.version, index)),
+        ),
+      );
+      if (joined) return joined;
+      if (attempt === LOAD_ATTEMPTS) throw missingParts(key, manifest);
+    }
   }
 
   async save(key: string, value: Uint8Array): Promise<void> {
     try {
       await this.#start();
-      await withTimeout(
-        this.#producer.send({
-          topic: this.#options.names.state,
-          acks: -1,
-          messages: [{ key, value: Buffer.from(value) }],
-        }),
-        this.#options.timeoutMs,
-        'saving a checkpoint',
-      );
-      this.#latest.set(key, value);
+      if (!needsParts(value, this.#options.partBytes)) {
+        await this.#send([{ key, value: Buffer.from(value) }], 'saving a checkpoint');
+        this.#latest.set(key, value);
+        await this.#dropParts(key, undefined);
+        return;
+      }
+      const version = randomUUID();
+      const { manifest, parts } = splitParts(value, this.#options.partBytes, version);
+      for (const [index, part] of parts.entries()) {
+        await this.#send(
+          [{ key: partKey(key, version, index), value: Buffer.from(part), headers: { [PART_HEADER]: key } }],
+          `saving part ${index + 1} of ${parts.length} of a checkpoint`,
+        );
+      }
+      await this.#send([{ key, value: Buffer.from(manifest) }], 'saving a checkpoint manifest');
+      this.#latest.set(key, manifest);
+      const known = this.#partsOf(key);
+      for (const [index, part] of parts.entries()) known.set(partKey(key, version, index), part);
+      await this.#dropParts(key, version);
     } catch (error) {
       throw kafkaError(error, 'saving a checkpoint');
     }
@@ -77,6 +125,47 @@ export class KafkaCheckpointStore implements CheckpointStore {
 
   async close(): Promise<void> {
     await Promise.allSettled([this.#producer.disconnect(), this.#reader.disconnect()]);
+  }
+
+  async #send(messages: KafkaJsMessage[], what: string): Promise<void> {
+    await withTimeout(
+      this.#producer.send({ topic: this.#options.names.state, acks: -1, messages }),
+      this.#options.timeoutMs,
+      what,
+    );
+  }
+
+  /**
+   * Tombstones every part of `key` that is not of `keep` (earlier versions, and those of saves that failed
+   * before their manifest). A failure leaves them for the next save: they are never read, only stored.
+   */
+  async #dropParts(key: string, keep: string | undefined): Promise<void> {
+    const known = this.#parts.get(key);
+    if (!known) return;
+    const prefix = keep === undefined ? undefined : `${key}#${keep}#`;
+    const stale = [...known.keys()].filter((part) => prefix === undefined || !part.startsWith(prefix));
+    if (stale.length === 0) return;
+    try {
+      await this.#send(
+        stale.map((part) => ({ key: part, value: null, headers: { [PART_HEADER]: key } })),
+        'removing old checkpoint parts',
+      );
+      for (const part of stale) known.delete(part);
+    } catch (error) {
+      this.#options.log.warn(
+        { err: error, key, parts: stale.length },
+        'old checkpoint parts not removed yet',
+      );
+    }
+  }
+
+  #partsOf(key: string): Map<string, Uint8Array> {
+    let parts = this.#parts.get(key);
+    if (!parts) {
+      parts = new Map();
+      this.#parts.set(key, parts);
+    }
+    return parts;
   }
 
   #start(): Promise<void> {
@@ -91,7 +180,11 @@ export class KafkaCheckpointStore implements CheckpointStore {
         autoCommit: false,
         eachMessage: async ({ partition, message }) => {
           const key = message.key?.toString('utf8');
-          if (key !== undefined) {
+          const owner = headerValue(message.headers, PART_HEADER);
+          if (key !== undefined && owner !== undefined) {
+            if (message.value === null) this.#parts.get(owner)?.delete(key);
+            else this.#partsOf(owner).set(key, new Uint8Array(message.value));
+          } else if (key !== undefined) {
             if (message.value === null) this.#latest.delete(key);
             else this.#latest.set(key, new Uint8Array(message.value));
           }
@@ -117,4 +210,14 @@ export class KafkaCheckpointStore implements CheckpointStore {
       });
     while (behind()) await new Promise<void>((resolve) => this.#waiters.push(resolve));
   }
+}
+
+function partKey(key: string, version: string, index: number): string {
+  return `${key}#${version}#${index}`;
+}
+
+function headerValue(headers: IHeaders | undefined, name: string): string | undefined {
+  const value = headers?.[name];
+  const last = Array.isArray(value) ? value.at(-1) : value;
+  return last?.toString();
 }

@@ -38,7 +38,11 @@ export function createKafkaTransport(config: TransportConfig, log: TransportLogg
       return consumer;
     },
     createCheckpointStore(): CheckpointStore {
-      const store = new KafkaCheckpointStore({ ...deps, timeoutMs: config.publishTimeoutMs });
+      const store = new KafkaCheckpointStore({
+        ...deps,
+        timeoutMs: config.publishTimeoutMs,
+        partBytes: config.checkpointPartBytes,
+      });
       owned.push(store);
       return store;
     },

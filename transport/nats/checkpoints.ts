@@ -1,35 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
-import type { CheckpointStore } from '../checkpoints.ts';
+import {
+  type CheckpointStore,
+  joinParts,
+  missingParts,
+  needsParts,
+  readManifest,
+  splitParts,
+} from '../checkpoints.ts';
 import { withTimeout } from '../errors.ts';
+import type { TransportLogger } from '../types.ts';
 import type { NatsConnectionHandle } from './connection.ts';
 import { natsError } from './errors.ts';
+
+export interface NatsCheckpointOptions {
+  connection: NatsConnectionHandle;
+  bucket: string;
+  timeoutMs: number;
+  /** Values larger than this go in parts, one KV entry each (see ../checkpoints.ts). */
+  partBytes: number;
+  log: TransportLogger;
+}
+
+/** How often a load reads the manifest again when a save replaced the parts under it meanwhile. */
+const LOAD_ATTEMPTS = 3;
 
 /** KV keys allow letters, digits and `-/_=.`; partition names are mapped onto that alphabet. */
 function kvKey(key: string): string {
   return key.replace(/[^-/_=.a-zA-Z0-9]/g, '_');
 }
 
-/** Checkpoints in a JetStream key-value bucket (history 1: only the newest value per key is kept). */
+/**
+ * Checkpoints in a JetStream key-value bucket (history 1: only the newest value per key is kept). A value
+ * larger than `partBytes` (the server's max_payload is 1 MiB by default) is put as parts under
+ * `<key>.parts.<version>.<index>`, then a manifest under the key; older parts are then purged from the
+ * bucket's stream (a purge by subject leaves no delete markers behind).
+ */
 export class NatsCheckpointStore implements CheckpointStore {
-  readonly #connection: NatsConnectionHandle;
-  readonly #bucket: string;
-  readonly #timeoutMs: number;
+  readonly #options: NatsCheckpointOptions;
   #kv: Promise<KV> | undefined;
 
-  constructor(connection: NatsConnectionHandle, bucket: string, timeoutMs: number) {
-    this.#connection = connection;
-    this.#bucket = bucket;
-    this.#timeoutMs = timeoutMs;
+  constructor(options: NatsCheckpointOptions) {
+    this.#options = options;
   }
 
   async load(key: string): Promise<Uint8Array | undefined> {
     try {
-      const entry = await withTimeout(
-        (await this.#open()).get(kvKey(key)),
-        this.#timeoutMs,
-        'reading a checkpoint',
-      );
-      return entry && entry.operation === 'PUT' ? entry.value : undefined;
+      const kv = await this.#open();
+      for (let attempt = 1; ; attempt++) {
+        const value = await this.#get(kv, kvKey(key));
+        const manifest = value && readManifest(value, key);
+        if (!manifest) return value;
+        const parts = await Promise.all(
+          Array.from({ length: manifest.parts }, (_, index) =>
+            this.#get(kv, partKey(key, manifest.version, index)),
+          ),
+        );
+        const joined = joinParts(manifest, parts);
+        if (joined) return joined;
+        if (attempt === LOAD_ATTEMPTS) throw missingParts(key, manifest);
+      }
     } catch (error) {
       throw natsError(error, 'reading a checkpoint');
     }
@@ -37,7 +68,19 @@ export class NatsCheckpointStore implements CheckpointStore {
 
   async save(key: string, value: Uint8Array): Promise<void> {
     try {
-      await withTimeout((await this.#open()).put(kvKey(key), value), this.#timeoutMs, 'saving a checkpoint');
+      const kv = await this.#open();
+      if (!needsParts(value, this.#options.partBytes)) {
+        await this.#put(kv, kvKey(key), value, 'saving a checkpoint');
+        await this.#purgeParts(key, 0);
+        return;
+      }
+      const version = randomUUID();
+      const { manifest, parts } = splitParts(value, this.#options.partBytes, version);
+      for (const [index, part] of parts.entries()) {
+        await this.#put(kv, partKey(key, version, index), part, 'saving a checkpoint part');
+      }
+      await this.#put(kv, kvKey(key), manifest, 'saving a checkpoint manifest');
+      await this.#purgeParts(key, parts.length);
     } catch (error) {
       throw natsError(error, 'saving a checkpoint');
     }
@@ -45,14 +88,46 @@ export class NatsCheckpointStore implements CheckpointStore {
 
   async close(): Promise<void> {}
 
+  async #get(kv: KV, key: string): Promise<Uint8Array | undefined> {
+    const entry = await withTimeout(kv.get(key), this.#options.timeoutMs, 'reading a checkpoint');
+    return entry && entry.operation === 'PUT' ? entry.value : undefined;
+  }
+
+  #put(kv: KV, key: string, value: Uint8Array, what: string): Promise<number> {
+    return withTimeout(kv.put(key, value), this.#options.timeoutMs, what);
+  }
+
+  /**
+   * Purges the parts of `key` but the `keep` newest (the parts just written): the earlier versions, and parts
+   * of saves that failed before their manifest. A failure leaves them for the next save: they are never read.
+   */
+  async #purgeParts(key: string, keep: number): Promise<void> {
+    const { bucket } = this.#options;
+    const filter = `$KV.${bucket}.${kvKey(key)}.parts.>`;
+    try {
+      const jsm = await jetstreamManager(await this.#options.connection.get());
+      await withTimeout(
+        jsm.streams.purge(`KV_${bucket}`, keep > 0 ? { filter, keep } : { filter }),
+        this.#options.timeoutMs,
+        'removing old checkpoint parts',
+      );
+    } catch (error) {
+      this.#options.log.warn({ err: error, key }, 'old checkpoint parts not removed yet');
+    }
+  }
+
   #open(): Promise<KV> {
-    this.#kv ??= this.#connection
+    this.#kv ??= this.#options.connection
       .get()
-      .then((nc) => new Kvm(nc).create(this.#bucket, { history: 1 }))
+      .then((nc) => new Kvm(nc).create(this.#options.bucket, { history: 1 }))
       .catch((error: unknown) => {
         this.#kv = undefined;
         throw error;
       });
     return this.#kv;
   }
+}
+
+function partKey(key: string, version: string, index: number): string {
+  return `${kvKey(key)}.parts.${version}.${index}`;
 }

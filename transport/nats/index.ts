@@ -25,11 +25,13 @@ export function createNatsTransport(config: TransportConfig, log: TransportLogge
       return consumer;
     },
     createCheckpointStore(): CheckpointStore {
-      const store = new NatsCheckpointStore(
+      const store = new NatsCheckpointStore({
         connection,
-        `${config.nats.stream}-checkpoints`,
-        config.publishTimeoutMs,
-      );
+        bucket: `${config.nats.stream}-checkpoints`,
+        timeoutMs: config.publishTimeoutMs,
+        partBytes: config.checkpointPartBytes,
+        log,
+      });
       owned.push(store);
       return store;
     },
