@@ -15,13 +15,14 @@ export function tooManyRecords(maxRecords: number): EdrError {
 export type JsonRead = { ok: true; value: unknown } | { ok: false; message: string };
 
 /**
- * JSON.parse behind a nesting limit, checked first in one pass: a record nested deeper is refused unread
- * (V8 parses deep nesting slowly, and deep values overflow the stack of whoever walks them later).
+ * JSON.parse behind a nesting limit (and optionally a limit on objects and arrays), checked first in one
+ * pass: text over them is refused unread. V8 parses deep nesting and empty containers at about 100 ns a
+ * byte, and deep values overflow the stack of whoever walks them later.
  */
-export function readJson(text: string, maxDepth: number): JsonRead {
-  if (nestingExceeds(text, 0, text.length, maxDepth)) {
-    return { ok: false, message: `nested deeper than ${maxDepth} levels` };
-  }
+export function readJson(text: string, maxDepth: number, maxContainers = Number.POSITIVE_INFINITY): JsonRead {
+  const over = shapeExceeds(text, maxDepth, maxContainers);
+  if (over === 'depth') return { ok: false, message: `nested deeper than ${maxDepth} levels` };
+  if (over === 'containers') return { ok: false, message: `more than ${maxContainers} objects and arrays` };
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (error) {
@@ -176,15 +177,21 @@ function stringEnd(text: string, from: number): number {
   return text.length;
 }
 
-/** Whether brackets outside strings nest deeper than `maxDepth` anywhere in text[start, end). */
-function nestingExceeds(text: string, start: number, end: number, maxDepth: number): boolean {
+/** Which limit the brackets outside strings break first, if any: nesting depth or how many there are. */
+function shapeExceeds(
+  text: string,
+  maxDepth: number,
+  maxContainers: number,
+): 'depth' | 'containers' | undefined {
   let depth = 0;
-  for (let i = start; i < end; i++) {
+  let containers = 0;
+  for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code === QUOTE) i = stringEnd(text, i + 1) - 1;
     else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
-      if (++depth > maxDepth) return true;
+      if (++depth > maxDepth) return 'depth';
+      if (++containers > maxContainers) return 'containers';
     } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) depth--;
   }
-  return false;
+  return undefined;
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { type IngestRouteDeps, mountIngest } from '../../ingest/index.ts';
 import { otlpLogsProtocol } from './protocol.ts';
 
-export { ExportLogsRequestSchema } from './schema.ts';
+export { LogRecordSchema } from './schema.ts';
 
 /** POST /v1/logs, also under /ingest/<source>/ (hushd's otlp_http sink appends /v1/logs to its endpoint). */
 export const otlpRoutes: FastifyPluginAsync<IngestRouteDeps> = async (app, deps) => {

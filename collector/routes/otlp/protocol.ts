@@ -7,12 +7,7 @@ import {
   readJson,
   tooManyRecords,
 } from '../../ingest/index.ts';
-import {
-  AUDIT_ATTRIBUTE_PREFIX,
-  ExportLogsRequestSchema,
-  LogRecordSchema,
-  RAW_JSON_ATTRIBUTE,
-} from './schema.ts';
+import { AUDIT_ATTRIBUTE_PREFIX, LogRecordSchema, RAW_JSON_ATTRIBUTE } from './schema.ts';
 
 /** google.rpc.Code for each HTTP status OTLP/HTTP clients act on. */
 const RPC_CODE: Readonly<Record<number, number>> = {
@@ -35,22 +30,22 @@ export const otlpLogsProtocol: IngestProtocol = {
   name: 'otlp_logs',
   mediaTypes: ['application/json'],
   extract(text, _request, { maxRecords, maxDepth }) {
-    const read = readJson(text, maxDepth + FRAME_DEPTH);
+    // The whole request is one JSON document: bounded before it is parsed, as no record can be singled out.
+    const read = readJson(text, maxDepth + FRAME_DEPTH, maxRecords * CONTAINERS_PER_RECORD);
     if (!read.ok) throw new EdrError('EDR_ERR_BAD_REQUEST', read.message);
-    // The request's frame is checked whole; each log record on its own, so one bad record costs only itself.
-    const parsed = ExportLogsRequestSchema.safeParse(read.value);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new EdrError(
-        'EDR_ERR_BAD_REQUEST',
-        `not an OTLP logs request: ${issue.path.join('.')}: ${issue.message}`,
-      );
-    }
     const candidates: Candidate[] = [];
-    for (const resource of parsed.data.resourceLogs) {
-      for (const scope of resource.scopeLogs) {
-        if (candidates.length + scope.logRecords.length > maxRecords) throw tooManyRecords(maxRecords);
-        for (const record of scope.logRecords) candidates.push({ index: candidates.length, record });
+    // The frame is walked by hand: resources and scopes count against the record limit like records, and
+    // each log record is checked on its own (unwrap), so one bad record costs only itself.
+    const resources = arrayAt(read.value, 'resourceLogs', 'resourceLogs');
+    let frames = 0;
+    for (const [r, resource] of resources.entries()) {
+      const scopes = arrayAt(resource, 'scopeLogs', `resourceLogs.${r}.scopeLogs`);
+      frames += scopes.length + 1;
+      if (frames > maxRecords) throw tooManyRecords(maxRecords);
+      for (const [s, scope] of scopes.entries()) {
+        const records = arrayAt(scope, 'logRecords', `resourceLogs.${r}.scopeLogs.${s}.logRecords`);
+        if (candidates.length + records.length > maxRecords) throw tooManyRecords(maxRecords);
+        for (const record of records) candidates.push({ index: candidates.length, record });
       }
     }
     return { candidates, context: undefined };
@@ -70,6 +65,24 @@ export const otlpLogsProtocol: IngestProtocol = {
 
 /** resourceLogs[].scopeLogs[].logRecords[].attributes[].value: the levels above a record's own values. */
 const FRAME_DEPTH = 10;
+/** hushd writes about 15 attributes a log record, two objects each: room for four times as many. */
+const CONTAINERS_PER_RECORD = 128;
+
+/** `parent[key]` when it is an array; absent is empty; anything else is not an OTLP logs request. */
+function arrayAt(parent: unknown, key: string, path: string): readonly unknown[] {
+  if (typeof parent !== 'object' || parent === null || Array.isArray(parent)) {
+    throw new EdrError(
+      'EDR_ERR_BAD_REQUEST',
+      `not an OTLP logs request: ${path.slice(0, path.lastIndexOf('.'))}: expected an object`,
+    );
+  }
+  const value = (parent as Record<string, unknown>)[key];
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) {
+    throw new EdrError('EDR_ERR_BAD_REQUEST', `not an OTLP logs request: ${path}: expected an array`);
+  }
+  return value;
+}
 
 function auditCandidate(input: unknown, index: number, maxDepth: number): Candidate {
   const parsed = LogRecordSchema.safeParse(input);

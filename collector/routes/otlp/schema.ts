@@ -10,24 +10,13 @@ export const AnyValueSchema = z.looseObject({
 
 export const KeyValueSchema = z.looseObject({ key: z.string(), value: AnyValueSchema.optional() });
 
+/** One log record of an ExportLogsServiceRequest (OTLP/HTTP JSON), checked on its own. */
 export const LogRecordSchema = z.looseObject({
   timeUnixNano: z.union([z.string(), z.number()]).optional(),
   observedTimeUnixNano: z.union([z.string(), z.number()]).optional(),
   severityText: z.string().optional(),
   body: AnyValueSchema.optional(),
   attributes: z.array(KeyValueSchema).default([]),
-});
-export type LogRecord = z.infer<typeof LogRecordSchema>;
-
-/** ExportLogsServiceRequest, OTLP/HTTP JSON encoding; its log records are checked one by one (LogRecordSchema). */
-export const ExportLogsRequestSchema = z.looseObject({
-  resourceLogs: z
-    .array(
-      z.looseObject({
-        scopeLogs: z.array(z.looseObject({ logRecords: z.array(z.unknown()).default([]) })).default([]),
-      }),
-    )
-    .default([]),
 });
 
 /** hushd's otlp_http sink: the whole AuditEvent in one attribute, and its fields one per attribute. */
