@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AuthConfigSchema } from '../core/api-keys.ts';
 import { commaList } from '../core/config.ts';
 import { SinksConfigSchema } from '../sinks/index.ts';
 import { TransportConfigSchema } from '../transport/index.ts';
@@ -46,6 +47,9 @@ export const ProcessorSettingsSchema = z
         'bytes of records handled since the last checkpoint, kept in memory to roll engines back after a failed batch; reaching it checkpoints at once',
       ),
     shutdownTimeoutMs: z.int().positive().default(15_000),
+    auth: AuthConfigSchema.prefault({}).describe(
+      "who may read /metrics: the collector's auth section (keys, headers, metricsScope; a YAML anchor shares it)",
+    ),
   })
   .prefault({});
 

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { metricsAccessHook } from '../core/api-keys.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Alert, EngineInputPaths, EngineLimits, Envelope, RecordError } from '../engine/index.ts';
 import type { SinkRouter } from '../sinks/index.ts';
@@ -132,7 +133,10 @@ export class Processor {
       const ready = this.#consuming && (await this.#producer.ready());
       return reply.code(ready ? 200 : 503).send({ ready, rules: this.#reloader.stats() });
     });
-    this.#http.get('/metrics', async (_request, reply) => {
+    // The collector's key check: with auth.metricsScope read, /metrics wants a read (or admin) key.
+    const metricsAccess = metricsAccessHook(settings.auth);
+    const metricsOptions = metricsAccess ? { onRequest: metricsAccess } : {};
+    this.#http.get('/metrics', metricsOptions, async (_request, reply) => {
       reply.header('content-type', registry.contentType);
       return registry.metrics();
     });
