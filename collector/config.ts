@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ApiKeySchema, AuthConfigSchema } from '../core/api-keys.ts';
 import { type ConfigInputs, type ConfigOverride, ENV_PREFIX, loadConfig } from '../core/config.ts';
+import { LimitsConfigSchema } from '../engine/limits.ts';
 import { TransportConfigSchema } from '../transport/index.ts';
 
 export type { ApiKey, Scope } from '../core/api-keys.ts';
@@ -129,6 +130,9 @@ export const CollectorConfigSchema = z.object({
         .describe('buckets kept per limiter; idle ones go first'),
     })
     .prefault({}),
+  limits: LimitsConfigSchema.describe(
+    'shared with the processor and replay: parseRecord applies limits.record to every record',
+  ),
 });
 
 export type CollectorConfig = z.infer<typeof CollectorConfigSchema>;

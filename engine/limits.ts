@@ -1,51 +1,107 @@
+import { z } from 'zod';
+import { RecordLimitsSchema } from './model/limits.ts';
+
+const durationMs = z
+  .int()
+  .min(0)
+  .max(366 * 86_400_000);
+
 /**
  * Bounds on time and memory. Every bound that bites increments a counter in stats(), so an operator sees
- * when detection quality was traded for memory.
+ * when detection quality was traded for memory. Strings the state keeps (targets, group and suppression
+ * keys, distinct values) longer than maxStateKeyChars are kept as a digest, and ids are bounded by the record
+ * limits, so every entry has a bounded size and so has a snapshot: see stateBound() and docs/security.md.
  */
-export interface EngineLimits {
-  /**
-   * Out-of-order tolerance. Each correlation state tracks the newest event time it has seen (its watermark);
-   * an event older than watermark - allowedLateness is too late for that state: it still reaches match rules
-   * and sessions, but not the correlation (counted as `lateEvents`). Events within the lateness are placed by
-   * their own event time, so windows and step order are judged as if they had arrived in order.
-   * Absence rules fire once the engine's event time passes the deadline by this much.
-   */
-  allowedLatenessMs: number;
-  /** Event times further than this ahead of the clock advance the engine's event time only this far. */
-  maxClockSkewMs: number;
-  /** Correlation states (one per rule and group) kept at most; the least recently used go first. */
-  maxCorrelationStates: number;
-  /** Partial-match events kept per rule and group; the oldest go first. */
-  maxHitsPerState: number;
-  /**
-   * A correlation state idle (in event time) for its rule's window plus the lateness, or this long if longer,
-   * is dropped: its events can join no future match.
-   */
-  stateIdleTtlMs: number;
-  maxSessions: number;
-  /** A session idle this long (event time) is forgotten. */
-  sessionIdleTtlMs: number;
-  /** Distinct targets remembered per session; beyond it distinctTargets stops growing. */
-  maxTargetsPerSession: number;
-  /** Event ids remembered for duplicate detection, and for how long (event time). */
-  dedupeCapacity: number;
-  dedupeTtlMs: number;
-  maxSuppressions: number;
-  /** eventIds listed in one alert; eventCount still gives the full number. */
-  maxAlertEventIds: number;
-}
+export const EngineLimitsSchema = z
+  .strictObject({
+    allowedLatenessMs: durationMs
+      .default(60_000)
+      .describe(
+        'out-of-order tolerance: a hit older than its correlation state newest time minus this does not count (lateEvents); absence rules fire this long after their deadline',
+      ),
+    maxClockSkewMs: durationMs
+      .default(30_000)
+      .describe(
+        'an event counts at most this far after its receivedAt and after the engine clock, for every clock it moves (engine, sessions, correlation, suppression); keep it under allowedLatenessMs',
+      ),
+    maxCorrelationStates: z
+      .int()
+      .positive()
+      .default(200_000)
+      .describe('correlation states (one per rule and group); the least recently used go first'),
+    maxHitsPerState: z
+      .int()
+      .positive()
+      .default(1_000)
+      .describe('partial-match events kept per rule and group; the oldest go first'),
+    maxPartialMatches: z
+      .int()
+      .positive()
+      .default(1_000_000)
+      .describe(
+        'partial-match events kept over all correlation states; past it the least recently used states go',
+      ),
+    stateIdleTtlMs: durationMs
+      .default(0)
+      .describe(
+        "a correlation state idle this long (event time), or its rule's window plus the lateness if longer, is dropped",
+      ),
+    maxSessions: z
+      .int()
+      .positive()
+      .default(100_000)
+      .describe('sessions tracked; the least recently seen go first'),
+    sessionIdleTtlMs: durationMs
+      .default(30 * 60_000)
+      .describe('a session idle this long (event time) is forgotten'),
+    maxTargetsPerSession: z
+      .int()
+      .positive()
+      .default(10_000)
+      .describe('distinct targets remembered per session; beyond it distinctTargets stops growing'),
+    maxTargets: z
+      .int()
+      .positive()
+      .default(1_000_000)
+      .describe('distinct targets remembered over all sessions; past it the least recently seen sessions go'),
+    maxStateKeyChars: z
+      .int()
+      .min(64)
+      .max(4_096)
+      .default(128)
+      .describe(
+        'targets, group and suppression keys and distinct values longer than this are kept as a SHA-256 digest',
+      ),
+    dedupeCapacity: z
+      .int()
+      .positive()
+      .default(200_000)
+      .describe('(agentId, eventId) pairs remembered to drop duplicates; the oldest go first'),
+    dedupeTtlMs: durationMs.default(15 * 60_000).describe('how long (event time) a pair is remembered'),
+    maxSuppressions: z
+      .int()
+      .positive()
+      .default(200_000)
+      .describe('suppression windows held over all rules; past it the growing rule loses its least recent'),
+    maxAlertEventIds: z
+      .int()
+      .positive()
+      .default(100)
+      .describe('eventIds listed in one alert; eventCount still gives the full number'),
+  })
+  .prefault({});
+export type EngineLimits = z.infer<typeof EngineLimitsSchema>;
 
-export const DEFAULT_LIMITS: Readonly<EngineLimits> = Object.freeze({
-  allowedLatenessMs: 60_000,
-  maxClockSkewMs: 5 * 60_000,
-  maxCorrelationStates: 200_000,
-  maxHitsPerState: 1_000,
-  stateIdleTtlMs: 0,
-  maxSessions: 100_000,
-  sessionIdleTtlMs: 30 * 60_000,
-  maxTargetsPerSession: 10_000,
-  dedupeCapacity: 200_000,
-  dedupeTtlMs: 15 * 60_000,
-  maxSuppressions: 200_000,
-  maxAlertEventIds: 100,
-});
+export const DEFAULT_LIMITS: Readonly<EngineLimits> = Object.freeze(EngineLimitsSchema.parse({}));
+
+/**
+ * The top-level `limits` section every command reads: `record` for what parseRecord and the processor's
+ * decoder accept (the same values on both sides), `engine` for the detection engine's state.
+ */
+export const LimitsConfigSchema = z
+  .strictObject({
+    record: RecordLimitsSchema.describe('bounds on one record: ids, strings, nesting, size and event time'),
+    engine: EngineLimitsSchema.describe('bounds on the detection engine: time and state'),
+  })
+  .prefault({});
+export type LimitsConfig = z.infer<typeof LimitsConfigSchema>;

@@ -4,6 +4,7 @@ import {
   fromZodIssues,
   parseRecord,
   type RecordError,
+  type RecordLimits,
 } from '../engine/index.ts';
 
 export type Decoded = { ok: true; event: Envelope } | { ok: false; errors: RecordError[] };
@@ -15,7 +16,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * records (PolicyEvent, hushd) straight to the topic is accepted too, normalized with the broker timestamp
  * as receivedAt. Anything else is a poison record for the dead-letter stream.
  */
-export function decodeEvent(value: Uint8Array, brokerTimestamp: number): Decoded {
+export function decodeEvent(value: Uint8Array, brokerTimestamp: number, limits?: RecordLimits): Decoded {
   let json: unknown;
   try {
     json = JSON.parse(decoder.decode(value));
@@ -30,6 +31,6 @@ export function decodeEvent(value: Uint8Array, brokerTimestamp: number): Decoded
     if (envelope.success) return { ok: true, event: envelope.data };
     return { ok: false, errors: fromZodIssues(envelope.error.issues) };
   }
-  const parsed = parseRecord(json, { receivedAt: new Date(brokerTimestamp).toISOString() });
+  const parsed = parseRecord(json, { receivedAt: new Date(brokerTimestamp).toISOString(), limits });
   return parsed.ok ? { ok: true, event: parsed.value } : { ok: false, errors: parsed.error };
 }

@@ -125,6 +125,7 @@ const ENVELOPE_ACCESSORS: { readonly [K in keyof Envelope]-?: Accessor } = {
   source: ({ event }) => event.source,
   metadata: ({ event }) => event.metadata,
   policyHash: ({ event }) => event.policyHash,
+  integrity: ({ event }) => event.integrity,
 };
 
 function rootAccessor(name: string): { root: FactRoot; accessor: Accessor } | undefined {

@@ -48,6 +48,20 @@ export const SourceSchema = z.object({
 });
 export type Source = z.infer<typeof SourceSchema>;
 
+/**
+ * What the pipeline changed to make a record fit its limits (engine/model/limits.ts). Set only by the pipeline;
+ * rules read it (the TELEMETRY_CLOCK_TAMPERING starter rule), and analysts see what was changed.
+ */
+export const IntegritySchema = z.object({
+  /** The event time was not trusted: after receivedAt plus the allowed skew, or before the time floor. */
+  clock: z.enum(['future', 'before_floor']).optional(),
+  /** The event time as sent (text, or the number written as text), when `clock` is set; timestamp is then receivedAt. */
+  claimedTimestamp: z.string().optional(),
+  /** Fields cut to fit the limits (dotted paths as in the envelope, the first 16). */
+  truncated: z.array(z.string()).optional(),
+});
+export type Integrity = z.infer<typeof IntegritySchema>;
+
 export const ENVELOPE_SCHEMA_VERSION = 1;
 
 /**
@@ -72,5 +86,6 @@ export const EnvelopeSchema = z.object({
   source: SourceSchema,
   metadata: z.record(z.string(), z.unknown()),
   policyHash: z.string().optional(),
+  integrity: IntegritySchema.optional(),
 });
 export type Envelope = z.infer<typeof EnvelopeSchema>;

@@ -4,13 +4,14 @@ export {
   DEFAULT_SEVERITY_BY_OUTCOME,
   HUSHD_AGENT_ID,
 } from './defaults.ts';
-export type { Decision, Envelope, EventType, Outcome, Source, SourceFormat } from './envelope.ts';
+export type { Decision, Envelope, EventType, Integrity, Outcome, Source, SourceFormat } from './envelope.ts';
 export {
   DecisionSchema,
   ENVELOPE_SCHEMA_VERSION,
   EnvelopeSchema,
   EVENT_TYPES,
   EventTypeSchema,
+  IntegritySchema,
   OUTCOMES,
   SOURCE_FORMATS,
 } from './envelope.ts';
@@ -19,6 +20,8 @@ export { HushdEcsDocumentSchema } from './inputs/hushd-ecs.ts';
 export { SecurityEventSchema } from './inputs/hushd-security.ts';
 export { HushdWebhookSchema } from './inputs/hushd-webhook.ts';
 export { PolicyEventDocumentSchema } from './inputs/policy-event.ts';
+export type { RecordLimits } from './limits.ts';
+export { DEFAULT_RECORD_LIMITS, RecordLimitsSchema } from './limits.ts';
 export type { ParseContext, ParseResult } from './normalize.ts';
 export { detectFormat, parseRecord } from './normalize.ts';
 export type { RecordError } from './record-error.ts';

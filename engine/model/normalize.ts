@@ -33,6 +33,7 @@ import {
   PolicyEventSchema,
 } from './inputs/policy-event.ts';
 import { readCommonPolicyEvent } from './inputs/policy-event-fast.ts';
+import type { RecordLimits } from './limits.ts';
 import { fromZodIssues, type RecordError } from './record-error.ts';
 import { normalizeSeverity } from './severity.ts';
 import { normalizeTimestamp } from './timestamp.ts';
@@ -42,6 +43,8 @@ export interface ParseContext {
   receivedAt?: string;
   /** The wire format when the route already knows it; otherwise it is detected from the record's fields. */
   format?: SourceFormat;
+  /** Bounds on ids, strings, nesting, size and event time; DEFAULT_RECORD_LIMITS when omitted. */
+  limits?: RecordLimits;
 }
 
 export type ParseResult = Result<Envelope, RecordError[]>;
