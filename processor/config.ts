@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AuthConfigSchema } from '../core/api-keys.ts';
 import { commaList } from '../core/config.ts';
 import { SinksConfigSchema } from '../sinks/index.ts';
+import { RedactionConfigSchema } from '../transforms/index.ts';
 import { TransportConfigSchema } from '../transport/index.ts';
 
 const pathList = commaList(z.string().min(1));
@@ -58,6 +59,7 @@ export const ProcessorConfigSchema = z.object({
   processor: ProcessorSettingsSchema,
   transport: TransportConfigSchema.prefault({}),
   sinks: SinksConfigSchema.prefault({}),
+  redaction: RedactionConfigSchema,
 });
 export type ProcessorConfig = z.infer<typeof ProcessorConfigSchema>;
 export type ProcessorSettings = z.infer<typeof ProcessorSettingsSchema>;

@@ -4,6 +4,7 @@ import { metricsAccessHook } from '../core/api-keys.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Alert, EngineInputPaths, EngineLimits, Envelope, RecordError } from '../engine/index.ts';
 import type { SinkRouter } from '../sinks/index.ts';
+import type { Redactor } from '../transforms/index.ts';
 import type {
   Batch,
   CheckpointStore,
@@ -28,6 +29,8 @@ export interface ProcessorDeps {
   log: Logger;
   inputs: EngineInputPaths;
   limits?: Partial<EngineLimits>;
+  /** Secret redaction between detection and delivery (transforms/). */
+  redactor: Redactor;
 }
 
 /** Headers on a dead-lettered record; its value is the original bytes, untouched. */
@@ -204,8 +207,10 @@ export class Processor {
       partition = await this.#engines.forPartition(batch.partition);
       const events = await this.#decode(batch);
       const alerts = this.#evaluate(partition, batch, events);
-      if (alerts.length > 0) await this.#producer.publish(alerts.map(alertRecord));
-      await this.#whileAlive(batch, this.#deps.router.deliver({ events, alerts }));
+      // Detect first, redact after: the alerts stream and the sinks get no secret in clear.
+      const delivery = this.#deps.redactor.redact({ events, alerts }, this.#reloader.current.rules);
+      if (alerts.length > 0) await this.#producer.publish(delivery.alerts.map(alertRecord));
+      await this.#whileAlive(batch, this.#deps.router.deliver(delivery));
       await this.#whileAlive(batch, this.#afterDelivery(partition));
       this.#metrics.batches.inc({ result: 'ok' });
     } catch (error) {

@@ -9,6 +9,8 @@ import type { DeliveryGuarantee, Route, SinkItem } from './types.ts';
 export interface DeliveryBatch {
   events?: readonly Envelope[];
   alerts?: readonly Alert[];
+  /** The same events and alerts in the same order, before redaction: what routes with `redact: false` get. */
+  clear?: { events?: readonly Envelope[]; alerts?: readonly Alert[] };
 }
 
 /** Counts are per (item, route): an event routed to two sinks and written by both counts as 2 written. */
@@ -69,14 +71,16 @@ export class SinkRouter {
   }
 
   async deliver(batch: DeliveryBatch): Promise<DeliveryReport> {
-    const items: SinkItem[] = [
-      ...(batch.events ?? []).map((event): SinkItem => ({ kind: 'event', event })),
-      ...(batch.alerts ?? []).map((alert): SinkItem => ({ kind: 'alert', alert })),
-    ];
-    const routed = new Set<SinkItem>();
+    const items = sinkItems(batch);
+    const clearItems = batch.clear ? sinkItems(batch.clear) : items;
+    const routed = new Set<number>();
     const submissions = this.runners.map(async (runner) => {
-      const wanted = items.filter((item) => runner.wants(item));
-      for (const item of wanted) routed.add(item);
+      const wanted: SinkItem[] = [];
+      (runner.route.redact === false ? clearItems : items).forEach((item, index) => {
+        if (!runner.wants(item)) return;
+        wanted.push(item);
+        routed.add(index);
+      });
       return [runner.name, await runner.submit(wanted)] as const;
     });
     const report: DeliveryReport = { items: items.length, unrouted: 0, ...emptyTally(), routes: {} };
@@ -131,4 +135,11 @@ export class SinkRouter {
     this.waiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+function sinkItems(batch: Pick<DeliveryBatch, 'events' | 'alerts'>): SinkItem[] {
+  return [
+    ...(batch.events ?? []).map((event): SinkItem => ({ kind: 'event', event })),
+    ...(batch.alerts ?? []).map((alert): SinkItem => ({ kind: 'alert', alert })),
+  ];
 }

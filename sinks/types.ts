@@ -87,4 +87,6 @@ export interface Route {
   kinds: readonly ItemKind[];
   minSeverity: Severity;
   delivery: DeliveryPolicy;
+  /** false: this route gets the items as the engine saw them, secrets included (transforms/ redaction). */
+  redact?: boolean;
 }

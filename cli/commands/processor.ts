@@ -5,6 +5,7 @@ import { EdrError } from '../../core/errors.ts';
 import { runUntilSignal } from '../../core/lifecycle.ts';
 import { Processor, type ProcessorConfig, ProcessorConfigSchema } from '../../processor/index.ts';
 import { createSinkRouter } from '../../sinks/index.ts';
+import { loadRedactionKey, type RedactionConfig, Redactor } from '../../transforms/index.ts';
 import { createTransport, type Transport } from '../../transport/index.ts';
 import { parseCommandLine } from '../lib/command.ts';
 import { BUNDLED_RULES } from '../lib/inputs.ts';
@@ -71,10 +72,24 @@ export function createProcessor(
     checkpoints: transport.createCheckpointStore(),
     clock: systemClock,
     log,
+    redactor: createRedactor(config.redaction, log),
     inputs: {
       rules: config.processor.rules ?? [BUNDLED_RULES],
       intel: config.processor.intel,
       assets: config.processor.assets,
     },
   });
+}
+
+/** The redaction transform and its key; detector rules missing from the loaded ones come from the bundled. */
+function createRedactor(config: RedactionConfig, log: pino.Logger): Redactor {
+  if (!config.enabled) return new Redactor(config, { key: Buffer.alloc(0), fallbackRules: [BUNDLED_RULES] });
+  const { key, origin, file } = loadRedactionKey(config);
+  if (origin === 'generated') {
+    log.warn(
+      { file },
+      'redaction key generated; processors writing to the same sinks must share one (redaction.key)',
+    );
+  }
+  return new Redactor(config, { key, fallbackRules: [BUNDLED_RULES] });
 }

@@ -36,7 +36,8 @@ export interface LocalPipeline {
 /**
  * The whole pipeline in one process with no external services: collector and processor share the memory
  * transport, sinks write JSONL under the data directory, the starter rules run. Nothing survives a restart
- * except what the sinks wrote; the API key is kept in the data directory so clients keep working.
+ * except what the sinks wrote; the API key is kept in the data directory so clients keep working, and so is
+ * the key of the redaction digests (data/redaction-key).
  */
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
   const dataDir = resolve(options.dataDir);
@@ -65,6 +66,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       deadLetter: { path: join(dataDir, 'dead-letters.jsonl') },
       sinks: [{ type: 'file', directory: dataDir }],
     },
+    // Beside the API key, so digests of equal secrets stay equal across restarts.
+    redaction: { keyFile: join(dataDir, 'redaction-key') },
   });
 
   const processor = createProcessor(processorConfig, pino({ level: options.logLevel }), transport);

@@ -34,6 +34,12 @@ export function deliverySchema(defaults: DeliveryDefaults) {
     .prefault({});
 }
 
+/** Every sink's `redact` key (routingFields and the webhook sink). */
+export const redactSchema = z
+  .boolean()
+  .default(true)
+  .describe('false: this sink receives secrets in clear, as the engine saw them (see docs/security.md)');
+
 /** Which items a sink receives. */
 export function routingFields(defaultKinds: readonly ItemKind[]) {
   return {
@@ -44,6 +50,7 @@ export function routingFields(defaultKinds: readonly ItemKind[]) {
       .default([...defaultKinds])
       .describe('which items this sink receives: event, alert or both'),
     minSeverity: SeveritySchema.default('info').describe('items below this severity are not sent here'),
+    redact: redactSchema,
   };
 }
 
@@ -69,7 +76,9 @@ export function tlsOptions(config: TlsConfig): TlsOptions {
 /** A sink driven by its parsed config's routing and delivery keys. */
 export function routeFor(
   sink: Sink,
-  config: Pick<Route, 'kinds' | 'minSeverity'> & { delivery: Omit<Route['delivery'], 'detached'> },
+  config: Pick<Route, 'kinds' | 'minSeverity' | 'redact'> & {
+    delivery: Omit<Route['delivery'], 'detached'>;
+  },
   detached = false,
 ): Route {
   return {
@@ -77,5 +86,6 @@ export function routeFor(
     kinds: config.kinds,
     minSeverity: config.minSeverity,
     delivery: { ...config.delivery, detached },
+    redact: config.redact ?? true,
   };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RESPONSE_ACTIONS } from '../../core/response-actions.ts';
 import { SeveritySchema } from '../../core/severity.ts';
-import { deliverySchema, TlsSchema } from '../shared/config.ts';
+import { deliverySchema, redactSchema, TlsSchema } from '../shared/config.ts';
 import { secretProblem } from './signature.ts';
 import { ALERT_URL_FIELDS, compileUrlTemplate, isAlertUrlField, placeholders } from './url-template.ts';
 
@@ -32,6 +32,7 @@ export const WebhookSinkConfigSchema = z
     type: z.literal('webhook'),
     name: z.string().min(1).optional().describe('unique sink name; routes are named <name>.<action>'),
     minSeverity: SeveritySchema.default('info').describe('alerts below this severity trigger no webhook'),
+    redact: redactSchema,
     vars: z
       .record(z.string(), z.string())
       .default({})

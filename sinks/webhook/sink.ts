@@ -122,7 +122,12 @@ export function webhookRoutes(config: WebhookSinkConfig, deps: WebhookDeps = {})
       ? [
           routeFor(
             new WebhookActionSink(action as ResponseAction, target, shared),
-            { kinds: ['alert'], minSeverity: config.minSeverity, delivery: config.delivery },
+            {
+              kinds: ['alert'],
+              minSeverity: config.minSeverity,
+              redact: config.redact,
+              delivery: config.delivery,
+            },
             true,
           ),
         ]

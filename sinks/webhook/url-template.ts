@@ -112,7 +112,9 @@ export function renderUrl(
     const known = encoded.get(piece.field);
     if (known !== undefined) return ok(known);
     const value = values[piece.field];
-    if (LONE_SURROGATE.test(value)) return err(`${piece.field} is not well-formed Unicode (a lone surrogate)`);
+    if (LONE_SURROGATE.test(value)) {
+      return err(`${piece.field} is not well-formed Unicode (a lone surrogate)`);
+    }
     const text = encodeSegment(value);
     if (text.length > limits.maxFieldBytes) {
       return err(
