@@ -4,6 +4,7 @@ import { ENV_PREFIX } from '../core/config.ts';
 import { ProcessorSettingsSchema } from '../processor/index.ts';
 import { SetupSettingsSchema } from '../setup/index.ts';
 import { SinksConfigSchema } from '../sinks/index.ts';
+import { RedactionConfigSchema } from '../transforms/index.ts';
 
 /**
  * The one config file every command reads (each takes the sections it knows), as a single schema so the
@@ -13,6 +14,7 @@ export const FullConfigSchema = z.object({
   ...CollectorConfigSchema.shape,
   processor: ProcessorSettingsSchema,
   sinks: SinksConfigSchema.prefault({}),
+  redaction: RedactionConfigSchema,
   setup: SetupSettingsSchema,
 });
 

@@ -36,7 +36,7 @@ export const RedactionConfigSchema = z
     detectorRules: commaList(z.string().min(1))
       .default(['SECRET_IN_WRITTEN_CONTENT'])
       .describe(
-        'rules whose regex conditions are the secret detectors: from the loaded rules, else the bundled ones',
+        'rules whose regex conditions are the secret detectors (default SECRET_IN_WRITTEN_CONTENT): from the loaded rules, else the bundled ones',
       ),
     patterns: z
       .record(DetectorNameSchema, z.string().min(1))
