@@ -1,7 +1,8 @@
 import {
+  DEFAULT_RECORD_LIMITS,
   type Envelope,
-  EnvelopeSchema,
-  fromZodIssues,
+  formatTimestamp,
+  parseEnvelope,
   parseRecord,
   type RecordError,
   type RecordLimits,
@@ -12,11 +13,17 @@ export type Decoded = { ok: true; event: Envelope } | { ok: false; errors: Recor
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Turns one message value into an envelope. The collector publishes envelopes; a producer writing raw wire
- * records (PolicyEvent, hushd) straight to the topic is accepted too, normalized with the broker timestamp
- * as receivedAt. Anything else is a poison record for the dead-letter stream.
+ * Turns one message value into an envelope, under the record limits the collector applied (the same
+ * `limits.record`), so what the collector accepted decodes here. The collector publishes envelopes; a producer
+ * writing raw wire records (PolicyEvent, hushd) straight to the topic is accepted too, normalized with the
+ * broker timestamp as receivedAt. Event times are judged against the broker timestamp either way (see
+ * parseEnvelope). Anything else is a poison record for the dead-letter stream.
  */
-export function decodeEvent(value: Uint8Array, brokerTimestamp: number, limits?: RecordLimits): Decoded {
+export function decodeEvent(
+  value: Uint8Array,
+  brokerTimestamp: number,
+  limits: RecordLimits = DEFAULT_RECORD_LIMITS,
+): Decoded {
   let json: unknown;
   try {
     json = JSON.parse(decoder.decode(value));
@@ -26,11 +33,10 @@ export function decodeEvent(value: Uint8Array, brokerTimestamp: number, limits?:
       errors: [{ field: '(value)', message: `not UTF-8 JSON: ${(error as Error).message}` }],
     };
   }
-  if (typeof json === 'object' && json !== null && 'schemaVersion' in json) {
-    const envelope = EnvelopeSchema.safeParse(json);
-    if (envelope.success) return { ok: true, event: envelope.data };
-    return { ok: false, errors: fromZodIssues(envelope.error.issues) };
-  }
-  const parsed = parseRecord(json, { receivedAt: new Date(brokerTimestamp).toISOString(), limits });
+  // Kafka writes -1 for a record without a timestamp: then there is no broker time to judge by.
+  const receivedAt = brokerTimestamp > 0 ? formatTimestamp(brokerTimestamp) : undefined;
+  const context = receivedAt ? { receivedAt, limits } : { limits };
+  const isEnvelope = typeof json === 'object' && json !== null && Object.hasOwn(json, 'schemaVersion');
+  const parsed = isEnvelope ? parseEnvelope(json, context) : parseRecord(json, context);
   return parsed.ok ? { ok: true, event: parsed.value } : { ok: false, errors: parsed.error };
 }

@@ -17,15 +17,18 @@ const EVENT_TYPE_BY_HUSHD_ACTION: Readonly<Record<string, EventType>> = {
 };
 
 export function eventTypeForHushdAction(action: string | null | undefined): EventType | undefined {
-  return action ? EVENT_TYPE_BY_HUSHD_ACTION[action] : undefined;
+  // Own entries only: `constructor` or `toString` is no action type.
+  return action && Object.hasOwn(EVENT_TYPE_BY_HUSHD_ACTION, action)
+    ? EVENT_TYPE_BY_HUSHD_ACTION[action]
+    : undefined;
 }
 
 /** Splits hushd's egress target `host:port` (or `[v6]:port`); a bare host keeps port undefined. */
 export function splitHostPort(target: string): { host: string; port?: number } {
-  const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(target);
-  if (bracketed) return { host: bracketed[1]!, port: Number(bracketed[2]) };
-  const plain = /^([^:]+):(\d+)$/.exec(target);
-  if (plain) return { host: plain[1]!, port: Number(plain[2]) };
+  const bracketed = /^\[([^\]]+)\]:(\d{1,5})$/.exec(target);
+  if (bracketed && Number(bracketed[2]) <= 65_535) return { host: bracketed[1]!, port: Number(bracketed[2]) };
+  const plain = /^([^:]+):(\d{1,5})$/.exec(target);
+  if (plain && Number(plain[2]) <= 65_535) return { host: plain[1]!, port: Number(plain[2]) };
   return { host: target };
 }
 

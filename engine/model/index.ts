@@ -23,8 +23,15 @@ export { PolicyEventDocumentSchema } from './inputs/policy-event.ts';
 export type { RecordLimits } from './limits.ts';
 export { DEFAULT_RECORD_LIMITS, RecordLimitsSchema } from './limits.ts';
 export type { ParseContext, ParseResult } from './normalize.ts';
-export { detectFormat, parseRecord } from './normalize.ts';
+export { detectFormat, parseEnvelope, parseRecord } from './normalize.ts';
 export type { RecordError } from './record-error.ts';
 export { fromZodIssues } from './record-error.ts';
 export { normalizeSeverity } from './severity.ts';
-export { normalizeTimestamp, timestampMillis } from './timestamp.ts';
+export {
+  eventTimeMillis,
+  formatTimestamp,
+  MAX_TIMESTAMP_MS,
+  MIN_TIMESTAMP_MS,
+  normalizeTimestamp,
+  timestampMillis,
+} from './timestamp.ts';

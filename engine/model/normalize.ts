@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { err, ok, type Result } from '../../core/result.ts';
+import { boundEnvelope, setOwn } from './bounds.ts';
 import {
   DEFAULT_AGENT_ID,
   DEFAULT_SESSION_ID,
@@ -11,6 +12,7 @@ import {
   type Decision,
   ENVELOPE_SCHEMA_VERSION,
   type Envelope,
+  EnvelopeSchema,
   EVENT_TYPES,
   type EventType,
   type Outcome,
@@ -34,9 +36,10 @@ import {
 } from './inputs/policy-event.ts';
 import { readCommonPolicyEvent } from './inputs/policy-event-fast.ts';
 import type { RecordLimits } from './limits.ts';
+import { DEFAULT_RECORD_LIMITS } from './limits.ts';
 import { fromZodIssues, type RecordError } from './record-error.ts';
 import { normalizeSeverity } from './severity.ts';
-import { normalizeTimestamp } from './timestamp.ts';
+import { arrivalOf, judgeEventTime } from './time-policy.ts';
 
 export interface ParseContext {
   /** When the pipeline received the record (ISO string); defaults to the event time, which keeps replays pure. */
@@ -53,20 +56,35 @@ const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
 
 /** Tells the wire format from the fields a record carries (FORMATS.md sections 1-4 and the ECS export). */
 export function detectFormat(record: Record<string, unknown>): SourceFormat {
-  if ('schema_version' in record && 'event_id' in record) return 'hushd_security';
-  if ('@timestamp' in record && typeof record.event === 'object') return 'hushd_ecs';
-  if (typeof record.event === 'string' && typeof record.data === 'object' && !('eventType' in record)) {
+  const has = (key: string) => Object.hasOwn(record, key);
+  if (has('schema_version') && has('event_id')) return 'hushd_security';
+  if (has('@timestamp') && typeof record.event === 'object') return 'hushd_ecs';
+  if (typeof record.event === 'string' && typeof record.data === 'object' && !has('eventType')) {
     return 'hushd_webhook';
   }
-  if ('action_type' in record || ('id' in record && typeof record.decision === 'string'))
-    return 'hushd_audit';
+  if (has('action_type') || (has('id') && typeof record.decision === 'string')) return 'hushd_audit';
   return 'policy_event';
 }
 
 const NO_CONTEXT: ParseContext = Object.freeze({});
 
-/** Parses one record of any accepted format into the envelope; never throws. */
+/**
+ * Parses one record of any accepted format into the envelope, within context.limits (time policy, sizes);
+ * never throws: whatever the record holds, the answer is an envelope or the record's own errors.
+ */
 export function parseRecord(raw: unknown, context: ParseContext = NO_CONTEXT): ParseResult {
+  try {
+    return parseAny(raw, context);
+  } catch (error) {
+    // Nothing a JSON record holds gets here; a programmatic caller's getter that throws, or a value too deep
+    // for the stack, does.
+    return err([
+      { field: '(record)', message: `could not be read: ${(error as Error)?.message ?? String(error)}` },
+    ]);
+  }
+}
+
+function parseAny(raw: unknown, context: ParseContext): ParseResult {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return err([{ field: '(record)', message: 'expected a JSON object' }]);
   }
@@ -97,13 +115,67 @@ export function parseRecord(raw: unknown, context: ParseContext = NO_CONTEXT): P
   }
 }
 
+/**
+ * Reads a normalized envelope (what the collector publishes, or a line of an envelope export) under the same
+ * limits parseRecord applies, so every envelope parseRecord wrote reads back as it was. `receivedAt` is when
+ * this reader got it (the broker's timestamp): an envelope whose own receivedAt lies further ahead of it than
+ * the allowed skew has it replaced, and its event time judged against that, as parseRecord judges a record's.
+ */
+export function parseEnvelope(raw: unknown, context: ParseContext = NO_CONTEXT): ParseResult {
+  try {
+    return readEnvelope(raw, context);
+  } catch (error) {
+    return err([
+      { field: '(record)', message: `could not be read: ${(error as Error)?.message ?? String(error)}` },
+    ]);
+  }
+}
+
+function readEnvelope(raw: unknown, context: ParseContext): ParseResult {
+  const limits = context.limits ?? DEFAULT_RECORD_LIMITS;
+  const parsed = EnvelopeSchema.safeParse(raw);
+  if (!parsed.success) return err(fromZodIssues(parsed.error.issues));
+  const envelope = parsed.data;
+  keepProtoKeys(envelope, raw);
+  const reader = arrivalOf(context.receivedAt);
+  let arrival = arrivalOf(envelope.receivedAt);
+  if (reader && (!arrival || arrival.millis > reader.millis + limits.maxFutureSkewMs)) arrival = reader;
+  const time = judgeEventTime(envelope.timestamp, arrival, limits);
+  if (!time.ok) return err([{ field: 'timestamp', message: time.message }]);
+  envelope.timestamp = time.timestamp;
+  envelope.receivedAt = time.receivedAt;
+  // A time parseRecord already replaced keeps the claim it recorded.
+  if (time.integrity && !envelope.integrity?.clock)
+    envelope.integrity = { ...envelope.integrity, ...time.integrity };
+  const problems = boundEnvelope(envelope, limits);
+  return problems ? err(problems) : ok(envelope);
+}
+
 function validate<S extends z.ZodType>(
   schema: S,
   input: unknown,
   build: (value: z.infer<S>) => ParseResult,
 ): ParseResult {
   const parsed = schema.safeParse(input);
-  return parsed.success ? build(parsed.data) : err(fromZodIssues(parsed.error.issues));
+  if (!parsed.success) return err(fromZodIssues(parsed.error.issues));
+  keepProtoKeys(parsed.data, input);
+  return build(parsed.data);
+}
+
+/**
+ * zod copies objects by assignment, which drops an own `__proto__` key (it sets the copy's prototype
+ * instead). Puts such keys back, as data, wherever `output` holds a copy of an object of `input`.
+ */
+function keepProtoKeys(output: unknown, input: unknown): void {
+  if (typeof output !== 'object' || output === null || typeof input !== 'object' || input === null) return;
+  if (output === input) return;
+  const from = input as Record<string, unknown>;
+  const to = output as Record<string, unknown>;
+  const own = Array.isArray(input) ? undefined : Object.getOwnPropertyDescriptor(from, '__proto__');
+  if (own && !Object.hasOwn(to, '__proto__')) setOwn(to, '__proto__', own.value);
+  for (const key of Object.keys(to)) {
+    if (Object.hasOwn(from, key)) keepProtoKeys(to[key], from[key]);
+  }
 }
 
 /**
@@ -126,17 +198,22 @@ function resolveAliases(record: Record<string, unknown>): Record<string, unknown
 function needsRenaming(object: Record<string, unknown>): boolean {
   const prototype = Object.getPrototypeOf(object);
   if (prototype !== Object.prototype && prototype !== null) return true;
-  for (const key of Object.keys(object)) if (POLICY_EVENT_ALIASES[key] !== undefined) return true;
+  for (const key of Object.keys(object)) if (aliasOf(key) !== undefined) return true;
   return false;
+}
+
+/** The canonical name a snake_case alias stands for; own entries only (`constructor` is no alias). */
+function aliasOf(key: string): string | undefined {
+  return Object.hasOwn(POLICY_EVENT_ALIASES, key) ? POLICY_EVENT_ALIASES[key] : undefined;
 }
 
 function renameKeys(object: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(object)) {
-    const canonical = POLICY_EVENT_ALIASES[key] ?? key;
+    const canonical = aliasOf(key) ?? key;
     // The camelCase spelling wins when a sender writes both.
-    if (canonical !== key && object[canonical] !== undefined && object[canonical] !== null) continue;
-    out[canonical] = value;
+    if (canonical !== key && Object.hasOwn(object, canonical) && object[canonical] != null) continue;
+    setOwn(out, canonical, value);
   }
   return out;
 }
@@ -160,20 +237,14 @@ interface EnvelopeParts {
 }
 
 function assemble(parts: EnvelopeParts, context: ParseContext): ParseResult {
-  const timestamp = normalizeTimestamp(parts.timestamp);
-  if (!timestamp) {
-    return err([
-      {
-        field: parts.timestampField,
-        message: 'expected an RFC 3339 date-time or epoch seconds/milliseconds',
-      },
-    ]);
-  }
+  const limits = context.limits ?? DEFAULT_RECORD_LIMITS;
+  const time = judgeEventTime(parts.timestamp, arrivalOf(context.receivedAt), limits);
+  if (!time.ok) return err([{ field: parts.timestampField, message: time.message }]);
   const envelope: Envelope = {
     schemaVersion: ENVELOPE_SCHEMA_VERSION,
     eventId: parts.eventId,
-    timestamp,
-    receivedAt: normalizeTimestamp(context.receivedAt) ?? timestamp,
+    timestamp: time.timestamp,
+    receivedAt: time.receivedAt,
     agentId: nonEmpty(parts.agentId) ?? parts.defaultAgentId,
     sessionId: nonEmpty(parts.sessionId) ?? DEFAULT_SESSION_ID,
     eventType: parts.eventType,
@@ -188,7 +259,9 @@ function assemble(parts: EnvelopeParts, context: ParseContext): ParseResult {
   if (parts.originalType) envelope.originalType = parts.originalType;
   const policyHash = normalizePolicyHash(parts.policyHash);
   if (policyHash) envelope.policyHash = policyHash;
-  return ok(envelope);
+  if (time.integrity) envelope.integrity = time.integrity;
+  const problems = boundEnvelope(envelope, limits);
+  return problems ? err(problems) : ok(envelope);
 }
 
 function nonEmpty(value: string | null | undefined): string | undefined {
@@ -237,16 +310,19 @@ function outcomeOfDecisionInput(input: DecisionInput): Outcome {
 function fromPolicyEvent(event: PolicyEvent, context: ParseContext, dataRead: boolean): ParseResult {
   const known = KNOWN_EVENT_TYPES.has(event.eventType);
   const dataType = event.data.type;
-  const expectedDataType = DATA_TYPE_BY_EVENT_TYPE[event.eventType];
+  const expectedDataType = Object.hasOwn(DATA_TYPE_BY_EVENT_TYPE, event.eventType)
+    ? DATA_TYPE_BY_EVENT_TYPE[event.eventType]
+    : undefined;
   if (expectedDataType && dataType !== expectedDataType) {
     return err([
       { field: 'data.type', message: `must be "${expectedDataType}" for eventType ${event.eventType}` },
     ]);
   }
   let data: Record<string, unknown> = event.data;
-  if (!dataRead && dataType in DATA_SCHEMAS) {
+  if (!dataRead && Object.hasOwn(DATA_SCHEMAS, dataType)) {
     const parsed = DATA_SCHEMAS[dataType as KnownDataType].safeParse(event.data);
     if (!parsed.success) return err(fromZodIssues(parsed.error.issues, 'data'));
+    keepProtoKeys(parsed.data, event.data);
     data = parsed.data;
   }
   // The schema's (or the fast reader's) output is a new object, ours to extend.
@@ -403,10 +479,18 @@ function fromWebhook(event: HushdWebhook, raw: Record<string, unknown>, context:
   const data = dataForTarget(eventType, target);
   if (!mapped) data.customType = event.event;
   const outcome: Outcome = event.event === 'violation.detected' ? 'deny' : 'allow';
+  let body: string;
+  try {
+    body = JSON.stringify(raw);
+  } catch {
+    return err([
+      { field: '(record)', message: 'cannot be written as JSON (nested too deep, or not JSON data)' },
+    ]);
+  }
   return assemble(
     {
       // The webhook body has no id of its own; a digest of the body makes redelivery land on the same id.
-      eventId: `whk-${createHash('sha256').update(JSON.stringify(raw)).digest('hex').slice(0, 32)}`,
+      eventId: `whk-${createHash('sha256').update(body).digest('hex').slice(0, 32)}`,
       timestamp: event.timestamp,
       timestampField: 'timestamp',
       agentId: fields.agentId,

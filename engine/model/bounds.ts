@@ -1,0 +1,378 @@
+import type { Envelope } from './envelope.ts';
+import type { RecordLimits } from './limits.ts';
+import type { RecordError } from './record-error.ts';
+
+/**
+ * The size and shape limits of one envelope (engine/model/limits.ts, docs/security.md "Records"), applied by
+ * parseRecord and again by the processor's decoder, so both sides agree. Ids out of bounds are refused; content
+ * is cut and listed in integrity.truncated:
+ * - a string over maxStringBytes keeps its first bytes and ends with TRUNCATION_MARK;
+ * - an object or array deeper than maxDepth (the envelope's root is level 1) becomes DEPTH_MARK;
+ * - keys and items of data and metadata past maxFields are dropped;
+ * - when the envelope's JSON is still over maxRecordBytes, its longest strings are cut to one common length.
+ * One walk, linear in the envelope, copying only what it changes (an own `__proto__` key is copied as data).
+ */
+
+/** Paths listed in integrity.truncated at most. */
+const MAX_FLAGGED = 16;
+/** Key characters shown per step of a flagged path. */
+const SHOWN_KEY_CHARS = 64;
+const TRUNCATION_MARK = '…[truncated]';
+const TRUNCATION_MARK_BYTES = Buffer.byteLength(TRUNCATION_MARK);
+/** JSON characters of any number, boolean or null at most (-1.2345678901234567e+308 is 24). */
+const SCALAR_UNITS = 24;
+
+export function depthMark(limits: RecordLimits): string {
+  return `[truncated: nested deeper than ${limits.maxDepth} levels]`;
+}
+
+type Key = string | number;
+
+interface Walk {
+  readonly limits: RecordLimits;
+  /** Keys and items of data and metadata still allowed. */
+  fieldsLeft: number;
+  /** UTF-16 code units written, keys, quotes and separators included: JSON takes at most 6 bytes for one. */
+  units: number;
+  /** Where the walk is (keys from the envelope's root), to name what it changes. */
+  readonly path: Key[];
+  readonly flagged: string[];
+}
+
+function pathText(path: readonly Key[]): string {
+  let text = '';
+  for (const key of path) {
+    if (typeof key === 'number') text += `[${key}]`;
+    else if (/^[A-Za-z_$][\w$-]*$/.test(key) && key.length <= SHOWN_KEY_CHARS) text += text ? `.${key}` : key;
+    else text += `[${JSON.stringify(key.slice(0, SHOWN_KEY_CHARS))}]`;
+  }
+  return text || '(record)';
+}
+
+function flag(walk: Walk, key?: Key): void {
+  flagPath(walk, key === undefined ? walk.path : [...walk.path, key]);
+}
+
+function flagPath(walk: Walk, path: readonly Key[]): void {
+  if (walk.flagged.length >= MAX_FLAGGED) return;
+  const text = pathText(path);
+  if (!walk.flagged.includes(text)) walk.flagged.push(text);
+}
+
+/** UTF-8 bytes of `text`, computed only when its length does not already settle it against `limit`. */
+function exceedsBytes(text: string, limit: number): number | undefined {
+  if (text.length * 3 <= limit) return undefined;
+  const bytes = Buffer.byteLength(text);
+  return bytes > limit ? bytes : undefined;
+}
+
+/** The longest prefix of `text` of at most `budget` bytes measured by `cost`, never splitting a surrogate pair. */
+function prefixWithin(text: string, budget: number, cost: (code: number, pair: boolean) => number): string {
+  let used = 0;
+  let end = 0;
+  while (end < text.length) {
+    const code = text.charCodeAt(end);
+    const next = text.charCodeAt(end + 1);
+    const pair = code >= 0xd800 && code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff;
+    const bytes = cost(code, pair);
+    if (used + bytes > budget) break;
+    used += bytes;
+    end += pair ? 2 : 1;
+  }
+  return text.slice(0, end);
+}
+
+/** UTF-8 bytes of one character (a surrogate pair counts once, a lone surrogate as its replacement's 3). */
+const utf8Cost = (code: number, pair: boolean) => (pair ? 4 : code < 0x80 ? 1 : code < 0x800 ? 2 : 3);
+
+/** Bytes of one character inside a JSON string as JSON.stringify writes it, in UTF-8. */
+const jsonCost = (code: number, pair: boolean): number => {
+  if (pair) return 4;
+  if (code < 0x20) return code === 8 || code === 9 || code === 10 || code === 12 || code === 13 ? 2 : 6;
+  if (code === 0x22 || code === 0x5c) return 2;
+  if (code < 0x80) return 1;
+  if (code < 0x800) return 2;
+  return code >= 0xd800 && code <= 0xdfff ? 6 : 3;
+};
+
+function cutString(text: string, limit: number, walk: Walk): string {
+  const cut = prefixWithin(text, limit - TRUNCATION_MARK_BYTES, utf8Cost) + TRUNCATION_MARK;
+  flag(walk);
+  walk.units += cut.length + 2;
+  return cut;
+}
+
+function boundString(text: string, walk: Walk): string {
+  if (exceedsBytes(text, walk.limits.maxStringBytes) === undefined) {
+    walk.units += text.length + 2;
+    return text;
+  }
+  return cutString(text, walk.limits.maxStringBytes, walk);
+}
+
+/** Sets `key` as an own data property, `__proto__` included (an assignment would change the prototype). */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  } else target[key] = value;
+}
+
+/** `value` within the limits: the same value when nothing had to change, else a bounded copy. */
+function boundValue(value: unknown, level: number, walk: Walk): unknown {
+  switch (typeof value) {
+    case 'string':
+      return boundString(value, walk);
+    case 'number':
+    case 'boolean':
+      walk.units += SCALAR_UNITS;
+      return value;
+    case 'undefined':
+      return value;
+    case 'object':
+      if (value === null) {
+        walk.units += SCALAR_UNITS;
+        return value;
+      }
+      if (level > walk.limits.maxDepth) {
+        flag(walk);
+        const mark = depthMark(walk.limits);
+        walk.units += mark.length + 2;
+        return mark;
+      }
+      return Array.isArray(value) ? boundArray(value, level, walk) : boundObject(value, level, walk);
+    case 'bigint':
+      // Not JSON (JSON.stringify throws on it): kept as its digits.
+      flag(walk);
+      return boundString(value.toString(), walk);
+    default:
+      // Functions and symbols: not JSON, dropped as JSON.stringify drops them.
+      flag(walk);
+      return undefined;
+  }
+}
+
+function boundArray(items: readonly unknown[], level: number, walk: Walk): unknown[] {
+  let out: unknown[] | undefined;
+  walk.units += 2;
+  for (let i = 0; i < items.length; i++) {
+    if (--walk.fieldsLeft < 0) {
+      flag(walk);
+      out ??= items.slice(0, i);
+      break;
+    }
+    walk.path.push(i);
+    const item = items[i];
+    const bounded = boundValue(item, level + 1, walk);
+    walk.path.pop();
+    walk.units += 1;
+    if (bounded !== item && !out) out = items.slice(0, i);
+    out?.push(bounded);
+  }
+  return out ?? (items as unknown[]);
+}
+
+function boundObject(object: object, level: number, walk: Walk): Record<string, unknown> {
+  const source = object as Record<string, unknown>;
+  const prototype = Object.getPrototypeOf(object);
+  // Only plain data is kept as it is; anything else (a class instance, a Map) is copied as its own keys.
+  let out: Record<string, unknown> | undefined =
+    prototype === Object.prototype || prototype === null ? undefined : {};
+  const keys = Object.keys(source);
+  walk.units += 2;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (--walk.fieldsLeft < 0 || exceedsBytes(key, walk.limits.maxStringBytes) !== undefined) {
+      flag(walk, walk.fieldsLeft < 0 ? undefined : key);
+      if (!out) out = copyKeys(source, keys, i);
+      if (walk.fieldsLeft < 0) break;
+      continue;
+    }
+    walk.path.push(key);
+    const item = source[key];
+    const bounded = boundValue(item, level + 1, walk);
+    walk.path.pop();
+    walk.units += key.length + 4;
+    if (bounded !== item && !out) out = copyKeys(source, keys, i);
+    if (out) setOwn(out, key, bounded);
+  }
+  return out ?? source;
+}
+
+/** A new object with the first `count` of `keys` of `source` (already within the limits). */
+function copyKeys(
+  source: Record<string, unknown>,
+  keys: readonly string[],
+  count: number,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) setOwn(out, keys[i]!, source[keys[i]!]);
+  return out;
+}
+
+/** Why an id cannot be used, or undefined: over maxIdBytes, or holding a control character or lone surrogate. */
+function idProblem(id: string, maxBytes: number): string | undefined {
+  let bytes = 0;
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return 'holds a control character';
+    if (code < 0x80) bytes++;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff) {
+      const next = id.charCodeAt(i + 1);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return 'holds a lone surrogate';
+      bytes += 4;
+      i++;
+    } else if (code >= 0xdc00 && code <= 0xdfff) return 'holds a lone surrogate';
+    else bytes += 3;
+    if (bytes > maxBytes) return `is longer than limits.record.maxIdBytes (${maxBytes} UTF-8 bytes)`;
+  }
+  return undefined;
+}
+
+const ID_FIELDS = ['eventId', 'agentId', 'sessionId', 'runId'] as const;
+
+/** The envelope's top-level strings that are content, not identity. */
+const TEXT_FIELDS = ['target', 'originalType', 'policyHash'] as const;
+
+/**
+ * Applies the limits to a freshly built envelope (its objects are the caller's to replace): refuses ids out of
+ * bounds, cuts content, and records every cut in integrity.truncated. Returns the errors, or undefined.
+ */
+export function boundEnvelope(envelope: Envelope, limits: RecordLimits): RecordError[] | undefined {
+  let units = 0;
+  for (const field of ID_FIELDS) {
+    const id = envelope[field];
+    if (id === undefined) continue;
+    const problem = idProblem(id, limits.maxIdBytes);
+    if (problem) return [{ field, message: problem }];
+    units += 2 * id.length + 2;
+  }
+  const walk: Walk = { limits, fieldsLeft: limits.maxFields, units, path: [], flagged: [] };
+  for (const field of TEXT_FIELDS) {
+    const text = envelope[field];
+    if (text === undefined) continue;
+    walk.path.push(field);
+    envelope[field] = boundString(text, walk);
+    walk.path.pop();
+  }
+  walk.path.push('data');
+  envelope.data = boundValue(envelope.data, 2, walk) as Record<string, unknown>;
+  walk.path[0] = 'metadata';
+  envelope.metadata = boundValue(envelope.metadata, 2, walk) as Record<string, unknown>;
+  // decision and source hold the sender's words (guard, message, reason, kind, emitter) but no structure.
+  const fieldsLeft = walk.fieldsLeft;
+  walk.fieldsLeft = Number.POSITIVE_INFINITY;
+  walk.path[0] = 'decision';
+  envelope.decision = boundValue(envelope.decision, 2, walk) as Envelope['decision'];
+  walk.path[0] = 'source';
+  envelope.source = boundValue(envelope.source, 2, walk) as Envelope['source'];
+  walk.fieldsLeft = fieldsLeft;
+  walk.path.pop();
+  // Timestamps, schema version, event type, the claimed time and the envelope's own keys; then what the
+  // integrity list of cuts will add.
+  walk.units += 400;
+  for (const path of walk.flagged) walk.units += path.length + 3;
+  if (6 * walk.units > limits.maxRecordBytes) {
+    const problem = fitRecordBytes(envelope, walk);
+    if (problem) return [problem];
+  }
+  if (walk.flagged.length > 0) {
+    const truncated = [...(envelope.integrity?.truncated ?? [])];
+    for (const path of walk.flagged) {
+      if (truncated.length < MAX_FLAGGED && !truncated.includes(path)) truncated.push(path);
+    }
+    envelope.integrity = { ...envelope.integrity, truncated };
+  }
+  return undefined;
+}
+
+/** The content fields the record-size fit may cut. */
+const FIT_FIELDS = ['target', 'data', 'metadata'] as const;
+
+/**
+ * Cuts the longest strings of target, data and metadata to one common JSON size, the largest that brings the
+ * envelope's JSON within maxRecordBytes (the record is kept: its short fields, the ones rules mostly test,
+ * stay whole). Exact: measured on the JSON text. Refused only when the structure alone is too large.
+ */
+function fitRecordBytes(envelope: Envelope, walk: Walk): RecordError | undefined {
+  const { maxRecordBytes } = walk.limits;
+  const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '');
+  // The integrity list the cuts will add is part of the record too.
+  const reserve = MAX_FLAGGED * (SHOWN_KEY_CHARS * 6 + 40);
+  const total = jsonBytes(envelope) + reserve;
+  const excess = total - maxRecordBytes;
+  if (excess <= 0) return undefined;
+  const sizes: number[] = [];
+  for (const field of FIT_FIELDS) {
+    mapStrings(envelope[field], (text) => {
+      sizes.push(jsonBytes(text));
+      return text;
+    });
+  }
+  sizes.sort((a, b) => b - a);
+  const smallest = TRUNCATION_MARK_BYTES + 2;
+  let cap = -1;
+  let prefix = 0;
+  for (let k = 1; k <= sizes.length; k++) {
+    prefix += sizes[k - 1]!;
+    const candidate = Math.floor((prefix - excess) / k);
+    if (candidate >= (sizes[k] ?? 0)) {
+      cap = candidate;
+      break;
+    }
+  }
+  if (cap < smallest) {
+    return {
+      field: '(record)',
+      message: `${total} bytes as JSON, over limits.record.maxRecordBytes (${maxRecordBytes}) even with its strings cut`,
+    };
+  }
+  for (const field of FIT_FIELDS) {
+    const cut = mapStrings(envelope[field], (text, path) => {
+      if (jsonBytes(text) <= cap) return text;
+      flagPath(walk, [field, ...path]);
+      return prefixWithin(text, cap - 2 - TRUNCATION_MARK_BYTES, jsonCost) + TRUNCATION_MARK;
+    });
+    (envelope as unknown as Record<string, unknown>)[field] = cut;
+  }
+  const after = jsonBytes(envelope) + reserve;
+  return after <= maxRecordBytes
+    ? undefined
+    : {
+        field: '(record)',
+        message: `${after} bytes as JSON, over limits.record.maxRecordBytes (${maxRecordBytes}) even with its strings cut`,
+      };
+}
+
+/** `value` with every string replaced by `map` (copying only what changes); already within maxDepth. */
+function mapStrings(
+  value: unknown,
+  map: (text: string, path: readonly Key[]) => string,
+  path: Key[] = [],
+): unknown {
+  if (typeof value === 'string') return map(value, path);
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      const item = mapStrings(value[i], map, path);
+      path.pop();
+      if (item !== value[i] && !out) out = value.slice(0, i);
+      out?.push(item);
+    }
+    return out ?? value;
+  }
+  const source = value as Record<string, unknown>;
+  const keys = Object.keys(source);
+  let out: Record<string, unknown> | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    path.push(key);
+    const item = mapStrings(source[key], map, path);
+    path.pop();
+    if (item !== source[key] && !out) out = copyKeys(source, keys, i);
+    if (out) setOwn(out, key, item);
+  }
+  return out ?? source;
+}
