@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { EngineStats } from '../engine/index.ts';
+import { registerSinkMetrics, type SinkMetricsSource } from '../sinks/index.ts';
 import type { PartitionLag } from '../transport/index.ts';
 
 export interface MetricSources {
@@ -7,6 +8,8 @@ export interface MetricSources {
   engines: () => Promise<Array<{ partition: string; stats: EngineStats }>>;
   sinkPending: () => number;
   journalBytes: () => number;
+  /** The sink router: per-sink written, retries, dead letters by reason, readiness, circuits (edr_sink_*). */
+  sinks?: SinkMetricsSource;
 }
 
 export type ProcessorMetrics = ReturnType<typeof createProcessorMetrics>['metrics'];
@@ -16,6 +19,7 @@ export function createProcessorMetrics(sources: MetricSources) {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry, prefix: 'edr_processor_' });
+  if (sources.sinks) registerSinkMetrics(registry, sources.sinks);
   const metrics = {
     events: new Counter({
       name: 'edr_processor_events_total',

@@ -9,12 +9,14 @@ import { SinkRouter } from './router.ts';
 import { routeFor } from './shared/config.ts';
 import { SplunkHecSink } from './splunk-hec/sink.ts';
 import { StdoutSink } from './stdout/sink.ts';
-import type { Route } from './types.ts';
+import type { Route, SinkLogger } from './types.ts';
 import { webhookRoutes } from './webhook/sink.ts';
 
 export interface SinkDeps {
   /** Replaces the JSONL dead-letter file (e.g. with a broker DLQ topic). */
   deadLetters?: DeadLetterWriter;
+  /** Where sink failures, recoveries and dead letters are logged (the processor passes its logger). */
+  log?: SinkLogger;
   elasticsearchClient?: Client;
   stdout?: Writable;
   clock?: Clock;
@@ -48,6 +50,7 @@ export function createSinkRouter(config: SinksConfig, deps: SinkDeps = {}): Sink
     config.sinks.flatMap((sink) => createRoutes(sink, deps)),
     {
       deadLetters: deps.deadLetters ?? new JsonlDeadLetterWriter(config.deadLetter),
+      log: deps.log,
       clock: deps.clock,
       sleep: deps.sleep,
       random: deps.random,

@@ -4,14 +4,21 @@ export type { SinkConfig, SinksConfig, SinksConfigInput } from './config.ts';
 export { DeadLetterConfigSchema, SinkConfigSchema, SinksConfigSchema } from './config.ts';
 export type { DeadLetter, DeadLetterWriter, JsonlDeadLetterOptions } from './driver/dead-letter.ts';
 export { JsonlDeadLetterWriter, MemoryDeadLetterWriter } from './driver/dead-letter.ts';
-export type { RouteTally } from './driver/runner.ts';
+export type { RouteHealth, RouteTally } from './driver/runner.ts';
 export type { RetryVerdict } from './driver/verdict.ts';
 export { outcomesOf } from './driver/verdict.ts';
 export { createElasticsearchClient } from './elasticsearch/client.ts';
 export type { ElasticsearchSinkConfig } from './elasticsearch/config.ts';
 export { ElasticsearchSinkConfigSchema } from './elasticsearch/config.ts';
-export type { EcsDocument } from './elasticsearch/documents.ts';
-export { alertDocument, ECS_VERSION, eventDocument, indexName } from './elasticsearch/documents.ts';
+export type { EcsDocument, IndexDayRange } from './elasticsearch/documents.ts';
+export {
+  alertDocument,
+  documentId,
+  ECS_VERSION,
+  eventDocument,
+  indexFor,
+  indexName,
+} from './elasticsearch/documents.ts';
 export type { IndexKind, TemplateOptions } from './elasticsearch/templates.ts';
 export {
   INDEX_KINDS,
@@ -24,7 +31,9 @@ export type { SinkDeps } from './factory.ts';
 export { createRoutes, createSinkRouter } from './factory.ts';
 export type { FileSinkConfig } from './file/config.ts';
 export { FileSinkConfigSchema } from './file/config.ts';
-export type { DeliveryBatch, DeliveryReport, RouteStats, SinkRouterOptions } from './router.ts';
+export type { SinkMetricsSource } from './metrics.ts';
+export { registerSinkMetrics } from './metrics.ts';
+export type { DeliveryBatch, DeliveryReport, RouterHealth, RouteStats, SinkRouterOptions } from './router.ts';
 export { SinkRouter } from './router.ts';
 export type { SplunkHecSinkConfig } from './splunk-hec/config.ts';
 export { SplunkHecSinkConfigSchema } from './splunk-hec/config.ts';
@@ -35,12 +44,14 @@ export type {
   DeliveryPolicy,
   ItemKind,
   ItemOutcome,
+  ProbeResult,
   RetryPolicy,
   Route,
   Sink,
   SinkItem,
+  SinkLogger,
 } from './types.ts';
-export { ITEM_KINDS, itemId, itemSeverity, itemTimestamp } from './types.ts';
+export { ITEM_KINDS, itemId, itemSeverity, itemTimestamp, SILENT_LOGGER } from './types.ts';
 export type { CircuitState, CircuitStats } from './webhook/circuit-breaker.ts';
 export type { WebhookSinkConfig, WebhookTarget } from './webhook/config.ts';
 export { WebhookSinkConfigSchema } from './webhook/config.ts';

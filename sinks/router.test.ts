@@ -13,6 +13,8 @@ const delivery: DeliveryPolicy = {
   maxPendingItems: 1_000,
   retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
   detached: false,
+  notReadyAfterMs: 0,
+  probeIntervalMs: 60_000,
 };
 
 function recordingSink(name: string, write?: Sink['write']): Sink & { received: string[] } {
@@ -78,19 +80,39 @@ describe('SinkRouter', () => {
     expect(await router.deliver({ events: [makeEnvelope()] })).toMatchObject({ items: 1, unrouted: 1 });
   });
 
-  it('keeps other sinks going when one fails, dead-lettering that sink’s items', async () => {
+  it('keeps other sinks going while one is down, waits for that one, and reports it in health()', async () => {
     const deadLetters = new MemoryDeadLetterWriter();
     const healthy = recordingSink('healthy');
+    let up = false;
     const down = recordingSink('down', async (items) =>
-      items.map(() => ({ status: 'retryable', reason: 'down' })),
+      items.map(() => (up ? WRITTEN : { status: 'retryable', reason: 'connect ECONNREFUSED' })),
     );
     const router = new SinkRouter([route(healthy, ['event']), route(down, ['event'])], { deadLetters });
     const event = makeEnvelope();
 
-    const report = await router.deliver({ events: [event] });
+    const delivered = router.deliver({ events: [event] });
+    await new Promise((resolve) => setTimeout(resolve, 20));
 
-    expect(report.routes).toMatchObject({ healthy: { written: 1 }, down: { deadLettered: 1 } });
-    expect(deadLetters.letters).toMatchObject([{ sink: 'down', id: event.eventId, attempts: 2 }]);
+    expect(healthy.received).toEqual([event.eventId]);
+    expect(down.received.length).toBeGreaterThan(2);
+    expect(router.health()).toEqual({
+      ready: false,
+      routes: [
+        { name: 'healthy', ready: true },
+        { name: 'down', ready: false, reason: 'failing for 0 s: connect ECONNREFUSED' },
+      ],
+    });
+    up = true;
+    const report = await delivered;
+    expect(report.routes).toMatchObject({ healthy: { written: 1 }, down: { written: 1, deadLettered: 0 } });
+    expect(deadLetters.letters).toEqual([]);
+    expect(router.health().ready).toBe(true);
+    expect(router.stats()[1]).toMatchObject({
+      name: 'down',
+      ready: true,
+      failingMs: 0,
+      deadLettersByCode: {},
+    });
   });
 
   it('signals saturation while a blocking sink is full and wakes waiters when it drains', async () => {

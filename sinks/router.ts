@@ -4,7 +4,13 @@ import type { Alert } from '../engine/alert.ts';
 import type { Envelope } from '../engine/model/index.ts';
 import type { DeadLetterWriter } from './driver/dead-letter.ts';
 import { addTally, emptyTally, type RouteCounters, RouteRunner, type RouteTally } from './driver/runner.ts';
-import type { DeliveryGuarantee, Route, SinkItem } from './types.ts';
+import {
+  type DeliveryGuarantee,
+  type Route,
+  SILENT_LOGGER,
+  type SinkItem,
+  type SinkLogger,
+} from './types.ts';
 
 export interface DeliveryBatch {
   events?: readonly Envelope[];
@@ -27,11 +33,24 @@ export interface RouteStats extends RouteCounters {
   detached: boolean;
   pendingItems: number;
   inFlightRequests: number;
+  /** Dead letters by failure code since start (`document_parsing_exception`, `http_400`, `queue_full`...). */
+  deadLettersByCode: Record<string, number>;
+  ready: boolean;
+  /** How long the current failure has lasted; 0 while the route works. */
+  failingMs: number;
   sink?: Record<string, unknown>;
+}
+
+/** What /readyz reports for the sinks: ready only when every route is. */
+export interface RouterHealth {
+  ready: boolean;
+  routes: Array<{ name: string; ready: boolean; reason?: string }>;
 }
 
 export interface SinkRouterOptions {
   deadLetters: DeadLetterWriter;
+  /** Where failures, recoveries and every dead letter are logged (silent by default). */
+  log?: SinkLogger;
   clock?: Clock;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -40,11 +59,13 @@ export interface SinkRouterOptions {
 /**
  * Fans batches out to every route that wants each item and resolves once all of them are final.
  * The processor commits a batch's offsets only after `deliver` resolves, and stops consuming while
- * `saturated()` is true (`whenUnsaturated()` tells it when to resume).
+ * `saturated()` is true (`whenUnsaturated()` tells it when to resume). While a blocking sink is down,
+ * `deliver` waits for it (retrying with backoff) instead of dead-lettering; `health()` says so.
  */
 export class SinkRouter {
   private readonly runners: RouteRunner[];
   private waiters: Array<() => void> = [];
+  private interrupt: () => void = () => {};
 
   constructor(
     routes: readonly Route[],
@@ -53,11 +74,16 @@ export class SinkRouter {
     const names = routes.map((route) => route.sink.name);
     const repeated = names.find((name, index) => names.indexOf(name) !== index);
     if (repeated) throw new EdrError('EDR_ERR_CONFIG', `two sinks are named "${repeated}"`);
+    const interrupted = new Promise<void>((resolve) => {
+      this.interrupt = resolve;
+    });
     this.runners = routes.map(
       (route) =>
         new RouteRunner(route, {
           deadLetters: options.deadLetters,
           clock: options.clock ?? systemClock,
+          log: options.log ?? SILENT_LOGGER,
+          interrupted,
           sleep: options.sleep,
           random: options.random,
           onSettled: () => this.wakeWaiters(),
@@ -65,9 +91,12 @@ export class SinkRouter {
     );
   }
 
-  /** Starts every sink (e.g. installs Elasticsearch index templates); fails fast if one cannot start. */
+  /**
+   * Starts and probes every sink. Fails only on a sink that can never start (its config); a destination that
+   * is down or unusable now leaves the router started and not ready (`health()`).
+   */
   async start(): Promise<void> {
-    await Promise.all(this.runners.map((runner) => runner.route.sink.start?.()));
+    await Promise.all(this.runners.map((runner) => runner.start()));
   }
 
   async deliver(batch: DeliveryBatch): Promise<DeliveryReport> {
@@ -106,6 +135,12 @@ export class SinkRouter {
     return this.runners.reduce((sum, runner) => sum + runner.pendingItems(), 0);
   }
 
+  /** Ready when every route is: none has failed for longer than its `notReadyAfterMs`, none is unusable. */
+  health(): RouterHealth {
+    const routes = this.runners.map((runner) => runner.health());
+    return { ready: routes.every((route) => route.ready), routes };
+  }
+
   stats(): RouteStats[] {
     return this.runners.map((runner) => {
       const { sink, delivery } = runner.route;
@@ -116,6 +151,9 @@ export class SinkRouter {
         pendingItems: runner.pendingItems(),
         inFlightRequests: runner.inFlightRequests(),
         ...runner.counters,
+        deadLettersByCode: Object.fromEntries(runner.deadLetterCodes),
+        ready: runner.health().ready,
+        failingMs: runner.failingMs(),
       };
       const extra = sink.stats?.();
       if (extra) stats.sink = extra;
@@ -123,8 +161,17 @@ export class SinkRouter {
     });
   }
 
-  /** Closes the sinks and the dead-letter writer; call after the last `deliver` has resolved. */
+  /**
+   * Stops waiting out failures: every `deliver` still retrying a failing sink rejects (its batch is not final
+   * and must come again). For a shutdown while a destination is down; `close()` afterwards.
+   */
+  interruptRetries(): void {
+    this.interrupt();
+  }
+
+  /** Closes the sinks and the dead-letter writer; call after the last `deliver` has settled. */
   async close(): Promise<void> {
+    for (const runner of this.runners) runner.stop();
     await Promise.all(this.runners.map((runner) => runner.route.sink.close?.()));
     await this.options.deadLetters.close?.();
   }

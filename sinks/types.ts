@@ -25,12 +25,30 @@ export function itemPayload(item: SinkItem): Envelope | Alert {
   return item.kind === 'event' ? item.event : item.alert;
 }
 
-/** The destination's verdict on one item of a batch. */
+/**
+ * The destination's verdict on one item of a batch. Only `permanent` (and a `refused` item left alone) ever
+ * becomes a dead letter on a blocking route: everything else is waited out (docs/sinks.md, "Failures").
+ * `code` is a short, bounded name of the failure (an Elasticsearch error type, `http_400`, `hec_6`): the
+ * `reason` label of the dead-letter metric.
+ */
 export type ItemOutcome =
   | { status: 'written' }
   | { status: 'duplicate' }
-  | { status: 'retryable'; reason: string; retryAfterMs?: number }
-  | { status: 'permanent'; reason: string };
+  /**
+   * Failed for now: the destination is down, overloaded or recovering. `suspect` when the failure may come
+   * from the item itself (an unexpected 5xx on one document): such failures count against
+   * `retry.attempts`; the others never do on a blocking route.
+   */
+  | { status: 'retryable'; reason: string; retryAfterMs?: number; suspect?: boolean }
+  /** The destination takes no writes until an operator acts (credentials, permissions, a read-only folder). */
+  | { status: 'blocked'; reason: string }
+  /** The request this item came in was refused as a whole, which any of its items may have caused. */
+  | { status: 'refused'; reason: string; code?: string }
+  /** This item can never be written. */
+  | { status: 'permanent'; reason: string; code?: string };
+
+/** What a probe found: whether the destination can take writes now. */
+export type ProbeResult = { state: 'ok' } | { state: 'down' | 'unusable'; reason: string };
 
 export const WRITTEN: ItemOutcome = Object.freeze({ status: 'written' });
 export const DUPLICATE: ItemOutcome = Object.freeze({ status: 'duplicate' });
@@ -54,13 +72,21 @@ export interface Sink {
   accepts?(item: SinkItem): boolean;
   start?(): Promise<void>;
   write(items: readonly SinkItem[]): Promise<ItemOutcome[]>;
+  /**
+   * Checks the destination without writing an item (Elasticsearch cluster health, the file sink opening its
+   * files): at start, when a failure begins, and while the route is not ready. It never throws.
+   */
+  probe?(): Promise<ProbeResult>;
   /** Sink-specific counters for health output (e.g. circuit breaker states). */
   stats?(): Record<string, unknown>;
   close?(): Promise<void>;
 }
 
 export interface RetryPolicy {
-  /** Attempts in all, the first included. */
+  /**
+   * Blocking routes: how often an item may fail on its own (a `suspect` failure) before it is dead-lettered;
+   * outages use none. Detached routes: attempts in all, the first included.
+   */
   attempts: number;
   initialDelayMs: number;
   maxDelayMs: number;
@@ -76,9 +102,14 @@ export interface DeliveryPolicy {
   retry: RetryPolicy;
   /**
    * A detached route (webhooks) runs on its own bounded queue: it never makes the router report saturation,
-   * and items that find the queue full are dead-lettered at once instead of waiting.
+   * and items that find the queue full are dead-lettered at once instead of waiting. Its retries are
+   * bounded by `retry.attempts`, outages included, so a dead control API cannot hold a batch for long.
    */
   detached: boolean;
+  /** A route failing (outage) for this long reports not ready; a `blocked` or unusable one at once. */
+  notReadyAfterMs: number;
+  /** How often a failing or unusable route is probed while nothing else tells whether it recovered. */
+  probeIntervalMs: number;
 }
 
 /** A sink plus what it receives and how it is driven. */
@@ -90,3 +121,13 @@ export interface Route {
   /** false: this route gets the items as the engine saw them, secrets included (transforms/ redaction). */
   redact?: boolean;
 }
+
+/** The subset of a pino logger the sinks use. */
+export interface SinkLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/** For embedding the router where nothing should be logged (tests, benchmarks). */
+export const SILENT_LOGGER: SinkLogger = { info() {}, warn() {}, error() {} };

@@ -68,7 +68,7 @@ export function createProcessor(
 ): Processor {
   return new Processor(config.processor, {
     transport,
-    router: createSinkRouter(config.sinks),
+    router: createSinkRouter(config.sinks, { log: log.child({ component: 'sinks' }) }),
     checkpoints: transport.createCheckpointStore(),
     clock: systemClock,
     log,

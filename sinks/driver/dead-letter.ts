@@ -10,6 +10,8 @@ export interface DeadLetter {
   kind: ItemKind;
   id: string;
   reason: string;
+  /** A short, bounded name of the failure (`document_parsing_exception`, `http_400`, `queue_full`...). */
+  code: string;
   /** Write attempts made before giving up (0 when the item never reached the sink, e.g. queue full). */
   attempts: number;
   deadLetteredAt: string;
@@ -23,18 +25,21 @@ export interface DeadLetterWriter {
   close?(): Promise<void>;
 }
 
-export function deadLetterOf(
-  sink: string,
-  item: SinkItem,
-  reason: string,
-  attempts: number,
-  at: Date,
-): DeadLetter {
+export function deadLetterOf(letter: {
+  sink: string;
+  item: SinkItem;
+  reason: string;
+  code: string;
+  attempts: number;
+  at: Date;
+}): DeadLetter {
+  const { sink, item, reason, code, attempts, at } = letter;
   return {
     sink,
     kind: item.kind,
     id: itemId(item),
     reason,
+    code,
     attempts,
     deadLetteredAt: at.toISOString(),
     item: itemPayload(item),

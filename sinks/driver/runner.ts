@@ -1,9 +1,9 @@
 import type { Clock } from '../../core/clock.ts';
 import { EdrError } from '../../core/errors.ts';
-import { retry } from '../../core/retry.ts';
+import { backoffDelay } from '../../core/retry.ts';
 import { atLeast } from '../../core/severity.ts';
-import type { ItemOutcome, Route, SinkItem } from '../types.ts';
-import { itemSeverity } from '../types.ts';
+import type { ItemOutcome, ProbeResult, Route, SinkItem, SinkLogger } from '../types.ts';
+import { itemId, itemSeverity } from '../types.ts';
 import { type DeadLetterWriter, deadLetterOf } from './dead-letter.ts';
 import { Semaphore } from './semaphore.ts';
 
@@ -19,33 +19,76 @@ export interface RouteCounters extends RouteTally {
   retries: number;
 }
 
+/** A route's readiness: not ready once it failed for longer than `notReadyAfterMs`, or at once when unusable. */
+export interface RouteHealth {
+  name: string;
+  ready: boolean;
+  reason?: string;
+}
+
 export interface RunnerDeps {
   deadLetters: DeadLetterWriter;
   clock: Clock;
+  log: SinkLogger;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   /** Called whenever items of this route are finalized (the router wakes saturation waiters). */
   onSettled?: () => void;
+  /** Resolves when the router is interrupted: deliveries waiting out a failure stop and reject. */
+  interrupted: Promise<void>;
 }
 
 export function emptyTally(): RouteTally {
   return { written: 0, duplicates: 0, deadLettered: 0 };
 }
 
+/** Distinct dead-letter codes kept per route (the metric's `reason` label); the rest count as `other`. */
+const MAX_CODES = 32;
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+interface Failure {
+  since: number;
+  reason: string;
+  /** Only an operator can fix it (a `blocked` outcome or an `unusable` probe): not ready at once. */
+  unusable: boolean;
+}
+
+interface Rejected {
+  item: SinkItem;
+  reason: string;
+  code: string;
+}
+
 /**
- * The shared driver for one route: batching, bounded concurrency, retries with backoff for the items that
- * can be retried, and finalization (written, duplicate, or dead-lettered). Every sink is driven by it.
+ * The shared driver for one route: batching, bounded concurrency, retries with backoff, and finalization
+ * (written, duplicate, or dead-lettered). Every sink is driven by it.
+ *
+ * On a blocking route a failure of the destination is backpressure: the batch stays pending and is retried
+ * for as long as the failure lasts, so the processor stops consuming instead of emptying the batch into
+ * the dead letters. Only what can never be written is dead-lettered: a `permanent` item, a `refused` item
+ * once it is alone in its request, and an item whose own (`suspect`) failures used up `retry.attempts`.
+ * A detached route (webhooks) bounds every retry by `retry.attempts` instead.
  */
 export class RouteRunner {
   readonly counters: RouteCounters = { ...emptyTally(), requests: 0, retries: 0 };
+  /** Dead letters by failure code, since the route started. */
+  readonly deadLetterCodes = new Map<string, number>();
   private pending = 0;
   private readonly slots: Semaphore;
+  private failure: Failure | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private interruptedReason: string | undefined;
 
   constructor(
     readonly route: Route,
     private readonly deps: RunnerDeps,
   ) {
     this.slots = new Semaphore(route.delivery.concurrency);
+    void deps.interrupted.then(() => {
+      this.interruptedReason = 'the router was interrupted';
+      clearInterval(this.probeTimer);
+    });
   }
 
   get name(): string {
@@ -74,7 +117,36 @@ export class RouteRunner {
     return !this.route.delivery.detached && this.pending >= this.route.delivery.maxPendingItems;
   }
 
-  /** Resolves once every item is finalized; rejects only if dead letters could not be stored. */
+  /** Starts the sink, then probes it: a destination that cannot work reports not ready from the start. */
+  async start(): Promise<void> {
+    await this.route.sink.start?.();
+    const result = await this.probe();
+    if (result && result.state !== 'ok') this.failing(result.reason, result.state === 'unusable');
+  }
+
+  health(): RouteHealth {
+    const { failure } = this;
+    if (!failure) return { name: this.name, ready: true };
+    const failingMs = this.deps.clock() - failure.since;
+    if (failure.unusable) return { name: this.name, ready: false, reason: failure.reason };
+    return {
+      name: this.name,
+      ready: failingMs < this.route.delivery.notReadyAfterMs,
+      reason: `failing for ${Math.round(failingMs / 1000)} s: ${failure.reason}`,
+    };
+  }
+
+  /** How long the current failure has lasted, 0 while the route works. */
+  failingMs(): number {
+    return this.failure ? this.deps.clock() - this.failure.since : 0;
+  }
+
+  stop(): void {
+    clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
+  /** Resolves once every item is finalized; rejects if dead letters could not be stored or on interrupt. */
   async submit(items: readonly SinkItem[]): Promise<RouteTally> {
     const { delivery } = this.route;
     let admitted = items;
@@ -83,10 +155,9 @@ export class RouteRunner {
       const room = Math.max(0, delivery.maxPendingItems - this.pending);
       admitted = items.slice(0, room);
       const overflow = items.slice(room);
-      const reason = 'delivery queue full';
       await this.deadLetter(
-        overflow.map((item) => ({ item, reason })),
-        0,
+        overflow.map((item) => ({ item, reason: 'delivery queue full', code: 'queue_full' })),
+        new Map(),
         tally,
       );
     }
@@ -111,44 +182,90 @@ export class RouteRunner {
   }
 
   private async deliver(batch: SinkItem[]): Promise<RouteTally> {
+    const { detached, retry: policy } = this.route.delivery;
     const tally = emptyTally();
-    const { retry: policy } = this.route.delivery;
-    let remaining = batch;
-    let attempts = 0;
-    try {
-      await retry(
-        async () => {
-          attempts++;
-          const outcomes = await this.write(remaining);
-          const { retryable, rejected } = settle(remaining, outcomes, tally);
-          await this.deadLetter(rejected, attempts, tally);
-          remaining = retryable.items;
-          if (remaining.length > 0) throw new ItemsRemain(retryable.reason, retryable.retryAfterMs);
-        },
-        {
-          ...policy,
-          sleep: this.deps.sleep,
-          random: this.deps.random,
-          shouldRetry: (error) => error instanceof ItemsRemain,
-          // Retry-After is honoured up to maxDelayMs, so one endpoint cannot park a worker indefinitely.
-          requestedDelayMs: (error) =>
-            error instanceof ItemsRemain && error.retryAfterMs !== undefined
-              ? Math.min(error.retryAfterMs, policy.maxDelayMs)
-              : undefined,
-          onRetry: () => {
-            this.counters.retries++;
-          },
-        },
-      );
-    } catch (error) {
-      // Anything but "items remain" is a dead-letter store failure: the batch is not final, so it propagates.
-      if (!(error instanceof ItemsRemain)) throw error;
-      const reason = `retries exhausted after ${attempts} attempts: ${error.reason}`;
-      await this.deadLetter(
-        remaining.map((item) => ({ item, reason })),
-        attempts,
-        tally,
-      );
+    /** Writes that included each item, and how many of its failures count against `retry.attempts`. */
+    const tries = new Map<SinkItem, number>();
+    const charges = new Map<SinkItem, number>();
+    const parts: SinkItem[][] = [batch];
+    let failedInARow = 0;
+    while (parts.length > 0) {
+      const part = parts.shift()!;
+      for (const item of part) tries.set(item, (tries.get(item) ?? 0) + 1);
+      const outcomes = await this.write(part);
+      const dead: Rejected[] = [];
+      const refused: SinkItem[] = [];
+      const waiting: SinkItem[] = [];
+      let landed = 0;
+      let refusal: { reason: string; code: string } | undefined;
+      let wait: { reason: string; retryAfterMs?: number; outage: boolean; unusable: boolean } | undefined;
+      for (const [index, outcome] of outcomes.entries()) {
+        const item = part[index]!;
+        switch (outcome.status) {
+          case 'written':
+            tally.written++;
+            landed++;
+            continue;
+          case 'duplicate':
+            tally.duplicates++;
+            landed++;
+            continue;
+          case 'permanent':
+            dead.push({ item, reason: outcome.reason, code: outcome.code ?? 'permanent' });
+            continue;
+          case 'refused':
+            refused.push(item);
+            refusal = { reason: outcome.reason, code: outcome.code ?? 'refused' };
+            continue;
+          case 'blocked':
+            if (detached) {
+              dead.push({ item, reason: outcome.reason, code: 'blocked' });
+              continue;
+            }
+            waiting.push(item);
+            wait = { reason: outcome.reason, outage: true, unusable: true };
+            continue;
+          case 'retryable': {
+            const charged = detached || outcome.suspect === true;
+            const count = (charges.get(item) ?? 0) + (charged ? 1 : 0);
+            charges.set(item, count);
+            if (charged && count >= policy.attempts) {
+              const reason = detached
+                ? `retries exhausted after ${count} attempts: ${outcome.reason}`
+                : `failed ${count} times on its own: ${outcome.reason}`;
+              dead.push({ item, reason, code: 'retries_exhausted' });
+              continue;
+            }
+            waiting.push(item);
+            const retryAfterMs = Math.max(wait?.retryAfterMs ?? 0, outcome.retryAfterMs ?? 0);
+            wait = {
+              reason: wait?.unusable ? wait.reason : outcome.reason,
+              outage: (wait?.outage ?? false) || !charged,
+              unusable: wait?.unusable ?? false,
+              ...(retryAfterMs > 0 ? { retryAfterMs } : {}),
+            };
+            continue;
+          }
+        }
+      }
+      if (refusal) {
+        // Any item of a refused request may be the culprit: halve until it is alone, then it is the one.
+        if (refused.length === 1) dead.push({ item: refused[0]!, ...refusal });
+        else {
+          const half = Math.ceil(refused.length / 2);
+          parts.unshift(refused.slice(0, half), refused.slice(half));
+        }
+      }
+      if (landed > 0) {
+        failedInARow = 0;
+        this.recovered();
+      }
+      await this.deadLetter(dead, tries, tally);
+      if (wait) {
+        if (wait.outage && !detached) this.failing(wait.reason, wait.unusable);
+        await this.backOff(failedInARow++, wait.retryAfterMs, wait.reason);
+        parts.push(waiting);
+      }
     }
     this.counters.written += tally.written;
     this.counters.duplicates += tally.duplicates;
@@ -161,77 +278,113 @@ export class RouteRunner {
     try {
       const outcomes = await this.route.sink.write(items);
       if (outcomes.length === items.length) return outcomes;
-      return items.map(() => ({
-        status: 'permanent',
-        reason: `sink returned ${outcomes.length} outcomes for ${items.length} items`,
-      }));
+      const reason = `sink returned ${outcomes.length} outcomes for ${items.length} items`;
+      return items.map(() => ({ status: 'refused', reason, code: 'sink_error' }));
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      const retriable = error instanceof EdrError && error.retriable;
-      return items.map(() => (retriable ? { status: 'retryable', reason } : { status: 'permanent', reason }));
+      // A throw that is not a known transient failure may come from one item's content: isolate it.
+      return items.map(() =>
+        error instanceof EdrError && error.retriable
+          ? { status: 'retryable', reason }
+          : { status: 'refused', reason, code: 'sink_error' },
+      );
+    }
+  }
+
+  /** Full-jitter backoff, at least as long as a Retry-After asks (capped at maxDelayMs); stops on interrupt. */
+  private async backOff(failure: number, retryAfterMs: number | undefined, reason: string): Promise<void> {
+    const policy = this.route.delivery.retry;
+    const delay = Math.max(
+      backoffDelay(failure, policy, this.deps.random),
+      Math.min(retryAfterMs ?? 0, policy.maxDelayMs),
+    );
+    this.counters.retries++;
+    if (this.interruptedReason === undefined) {
+      await Promise.race([(this.deps.sleep ?? defaultSleep)(delay), this.deps.interrupted]);
+    }
+    if (this.interruptedReason !== undefined) {
+      throw new EdrError(
+        'EDR_ERR_SINK_RETRYABLE',
+        `${this.name}: stopped waiting (${this.interruptedReason}) while the sink was failing: ${reason}`,
+      );
     }
   }
 
   private async deadLetter(
     rejected: readonly Rejected[],
-    attempts: number,
+    tries: ReadonlyMap<SinkItem, number>,
     tally: RouteTally,
   ): Promise<void> {
     if (rejected.length === 0) return;
     const at = new Date(this.deps.clock());
     await this.deps.deadLetters.write(
-      rejected.map(({ item, reason }) => deadLetterOf(this.name, item, reason, attempts, at)),
+      rejected.map(({ item, reason, code }) =>
+        deadLetterOf({ sink: this.name, item, reason, code, attempts: tries.get(item) ?? 0, at }),
+      ),
     );
     tally.deadLettered += rejected.length;
     this.counters.deadLettered += rejected.length;
-  }
-}
-
-interface Rejected {
-  item: SinkItem;
-  reason: string;
-}
-
-/** Thrown inside the retry loop while some items of a batch still have to be sent again. */
-class ItemsRemain extends Error {
-  constructor(
-    readonly reason: string,
-    readonly retryAfterMs: number | undefined,
-  ) {
-    super(reason);
-  }
-}
-
-/** Counts written and duplicate items into `tally`; returns what must be retried and what is rejected. */
-function settle(
-  items: readonly SinkItem[],
-  outcomes: readonly ItemOutcome[],
-  tally: RouteTally,
-): { retryable: { items: SinkItem[]; reason: string; retryAfterMs?: number }; rejected: Rejected[] } {
-  const retryable: { items: SinkItem[]; reason: string; retryAfterMs?: number } = { items: [], reason: '' };
-  const rejected: Rejected[] = [];
-  outcomes.forEach((outcome, index) => {
-    const item = items[index]!;
-    switch (outcome.status) {
-      case 'written':
-        tally.written++;
-        break;
-      case 'duplicate':
-        tally.duplicates++;
-        break;
-      case 'permanent':
-        rejected.push({ item, reason: outcome.reason });
-        break;
-      case 'retryable':
-        retryable.items.push(item);
-        retryable.reason = outcome.reason;
-        if (outcome.retryAfterMs !== undefined) {
-          retryable.retryAfterMs = Math.max(retryable.retryAfterMs ?? 0, outcome.retryAfterMs);
-        }
-        break;
+    for (const { item, reason, code } of rejected) {
+      const label = this.deadLetterCodes.has(code) || this.deadLetterCodes.size < MAX_CODES ? code : 'other';
+      this.deadLetterCodes.set(label, (this.deadLetterCodes.get(label) ?? 0) + 1);
+      this.deps.log.warn(
+        { sink: this.name, kind: item.kind, id: itemId(item), code, reason, attempts: tries.get(item) ?? 0 },
+        'item dead-lettered',
+      );
     }
-  });
-  return { retryable, rejected };
+  }
+
+  /** A failure began or goes on: logged once, probed from now on until the route works again. */
+  private failing(reason: string, unusable: boolean): void {
+    const { failure } = this;
+    if (failure) {
+      failure.reason = reason;
+      if (unusable && !failure.unusable) {
+        failure.unusable = true;
+        this.deps.log.error({ sink: this.name, reason }, 'sink cannot write until its destination is fixed');
+      }
+      return;
+    }
+    this.failure = { since: this.deps.clock(), reason, unusable };
+    this.deps.log[unusable ? 'error' : 'warn'](
+      { sink: this.name, reason },
+      unusable
+        ? 'sink cannot write until its destination is fixed; its items wait'
+        : 'sink failing; its items wait and are retried',
+    );
+    if (this.interruptedReason !== undefined) return;
+    this.probeTimer = setInterval(() => void this.reprobe(), this.route.delivery.probeIntervalMs);
+    this.probeTimer.unref();
+  }
+
+  private recovered(): void {
+    if (!this.failure) return;
+    const failingMs = this.deps.clock() - this.failure.since;
+    this.failure = undefined;
+    this.stop();
+    this.deps.log.info({ sink: this.name, failingMs }, 'sink recovered');
+  }
+
+  /** While failing: an idle route recovers on a good probe; a busy one only when a write succeeds. */
+  private async reprobe(): Promise<void> {
+    const result = await this.probe();
+    const { failure } = this;
+    if (!result || !failure) return;
+    if (result.state === 'ok') {
+      if (this.pending === 0) this.recovered();
+      else failure.unusable = false;
+      return;
+    }
+    this.failing(result.reason, result.state === 'unusable');
+  }
+
+  private async probe(): Promise<ProbeResult | undefined> {
+    try {
+      return await this.route.sink.probe?.();
+    } catch (error) {
+      return { state: 'down', reason: error instanceof Error ? error.message : String(error) };
+    }
+  }
 }
 
 export function addTally(into: RouteTally, from: RouteTally): void {

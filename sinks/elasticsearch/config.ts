@@ -18,6 +18,48 @@ export const ElasticsearchSinkConfigSchema = z
       .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, "-" and "_"')
       .default('clawdstrike')
       .describe('indices are <prefix>-events-YYYY.MM.DD and <prefix>-alerts-YYYY.MM.DD (UTC event time)'),
+    indexDays: z
+      .object({
+        past: z.int().min(0).max(3650).default(30).describe('days of event time before the receive day'),
+        future: z.int().min(0).max(365).default(1).describe('days of event time after the receive day'),
+      })
+      .prefault({})
+      .describe(
+        'an item whose event day lies outside [receive day - past, receive day + future] goes to the index of ' +
+          'its receive day (events: receivedAt, alerts: detectedAt), so event dates cannot create indices at will',
+      ),
+    documents: z
+      .object({
+        maxDepth: z
+          .int()
+          .min(1)
+          .max(20)
+          .default(20)
+          .describe(
+            'levels of objects and arrays kept in clawdstrike.data, metadata and enrichment (Elasticsearch ' +
+              'refuses flattened values deeper than 20); a deeper subtree is stored as its JSON text',
+          ),
+        maxKeyBytes: z
+          .int()
+          .min(1)
+          .max(512)
+          .default(256)
+          .describe(
+            'longest key kept in those fields; an object with a longer key is stored as its JSON text',
+          ),
+      })
+      .prefault({})
+      .describe(
+        'bounds that make every document fit the index; changed paths go to clawdstrike.adjusted_fields',
+      ),
+    maxBulkBytes: z
+      .int()
+      .min(64 * 1024)
+      .default(10 * 1024 * 1024)
+      .describe(
+        'a batch goes out as several _bulk requests of at most this size (a larger single document alone); ' +
+          'keep it under the cluster http.max_content_length (100 MB by default)',
+      ),
     auth: z.union([ApiKeyAuthSchema, BasicAuthSchema]).optional().describe('API key or basic auth'),
     tls: TlsSchema,
     requestTimeoutMs: z.int().min(1).default(30_000),

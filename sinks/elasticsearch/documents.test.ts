@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { commandEvent, makeAlert, makeEnvelope, networkEvent } from '../../test/support/sink-items.ts';
-import { alertDocument, type EcsDocument, eventDocument, indexName, techniqueIds } from './documents.ts';
+import { conformDocument } from './conform.ts';
+import {
+  alertDocument,
+  documentId,
+  type EcsDocument,
+  eventDocument,
+  indexFor,
+  indexName,
+  techniqueIds,
+} from './documents.ts';
+import { EVENT_PROPERTIES } from './mappings.ts';
 import { TEMPLATE_FIELDS } from './templates.ts';
 
 /** Leaf paths of a document, stopping at flattened fields (their inside is one field). */
@@ -140,5 +150,81 @@ describe('ECS document builders', () => {
       'clawdstrike-events-2026.12.31',
     );
     expect(indexName('soc', 'alert', '2027-01-01T00:00:00.000Z')).toBe('soc-alerts-2027.01.01');
+  });
+
+  it('keeps an event day within [receive day - past, + future], else uses the receive day', () => {
+    const range = { past: 30, future: 1 };
+    const event = (timestamp: string) =>
+      indexFor(
+        'p',
+        { kind: 'event', event: makeEnvelope({ timestamp, receivedAt: '2026-03-14T09:00:00.000Z' }) },
+        range,
+      );
+    expect(event('2026-03-14T08:00:00.000Z')).toBe('p-events-2026.03.14');
+    expect(event('2026-02-12T23:00:00.000Z')).toBe('p-events-2026.02.12');
+    expect(event('2026-02-11T23:00:00.000Z')).toBe('p-events-2026.03.14');
+    expect(event('2026-03-15T23:59:59.999Z')).toBe('p-events-2026.03.15');
+    expect(event('2026-03-16T00:00:00.000Z')).toBe('p-events-2026.03.14');
+    expect(event('0000-01-01T00:00:00.000Z')).toBe('p-events-2026.03.14');
+    expect(event('9999-12-31T23:59:59.999Z')).toBe('p-events-2026.03.14');
+    expect(event('not a date')).toBe('p-events-2026.03.14');
+    const alert = makeAlert({
+      timestamp: '1999-01-01T00:00:00.000Z',
+      detectedAt: '2026-03-14T10:00:00.000Z',
+    });
+    expect(indexFor('p', { kind: 'alert', alert }, range)).toBe('p-alerts-2026.03.14');
+  });
+
+  it('derives event _ids from (agentId, eventId), fixed length whatever the id', () => {
+    const long = makeEnvelope({ eventId: 'x'.repeat(600) });
+    const id = documentId({ kind: 'event', event: long });
+    expect(id).toMatch(/^[\w-]{43}$/);
+    const sameIdOtherAgent = documentId({ kind: 'event', event: { ...long, agentId: 'agent-8' } });
+    expect(sameIdOtherAgent).not.toBe(id);
+    const alert = makeAlert();
+    expect(documentId({ kind: 'alert', alert })).toBe(alert.alertId);
+    expect(documentId({ kind: 'alert', alert: { ...alert, alertId: 'a'.repeat(513) } })).toMatch(
+      /^[\w-]{43}$/,
+    );
+  });
+
+  it('conforms a hostile document to the mapping and lists what it changed', () => {
+    const nest = (levels: number): Record<string, unknown> => {
+      let node: Record<string, unknown> = { leaf: 'x' };
+      for (let level = 1; level < levels; level++) node = { n: node };
+      return node;
+    };
+    const limits = { maxDepth: 20, maxKeyBytes: 256 };
+    const document = eventDocument(
+      makeEnvelope({
+        data: { type: 'network', host: 'evil.example', port: 1e20, ok: nest(19), deep: nest(20) },
+      }),
+    );
+    (document.clawdstrike as EcsDocument).target = { not: 'a string' };
+    (document.clawdstrike as EcsDocument).metadata = JSON.parse(
+      `{"__proto__": {"polluted": true}, "${'k'.repeat(300)}": 1}`,
+    );
+    const conformed = conformDocument(document, EVENT_PROPERTIES, limits) as {
+      clawdstrike: Record<string, unknown>;
+    };
+    const { clawdstrike } = conformed;
+    expect(clawdstrike.adjusted_fields).toEqual([
+      'clawdstrike.target',
+      'clawdstrike.data',
+      'clawdstrike.metadata',
+    ]);
+    expect(clawdstrike.target).toBe('{"not":"a string"}');
+    const data = clawdstrike.data as Record<string, unknown>;
+    expect(data.port).toBe(1e20);
+    // Elasticsearch takes 20 levels of objects in a flattened value, data itself included: data.ok (19 more)
+    // fits whole; of data.deep (20 more) the innermost level is kept as JSON text.
+    expect(JSON.stringify(data.ok)).toBe(JSON.stringify(nest(19)));
+    let deep = data.deep as Record<string, unknown>;
+    for (let level = 1; level < 19; level++) deep = deep.n as Record<string, unknown>;
+    expect(deep.n).toBe(JSON.stringify(nest(1)));
+    expect(clawdstrike.metadata).toBe(
+      JSON.stringify(JSON.parse(`{"__proto__": {"polluted": true}, "${'k'.repeat(300)}": 1}`)),
+    );
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
   });
 });

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
+import { eventIdentity } from '../../core/identity.ts';
 import { severityRank } from '../../core/severity.ts';
 import type { Alert } from '../../engine/alert.ts';
 import type { Envelope, EventType } from '../../engine/model/index.ts';
-import type { ItemKind } from '../types.ts';
+import type { ItemKind, SinkItem } from '../types.ts';
 
 /** Pure builders: envelope → ECS document, alert → ECS document, and the daily index each belongs in. */
 
@@ -10,13 +12,66 @@ export const ECS_VERSION = '8.11.0';
 
 export type EcsDocument = Record<string, unknown>;
 
+/** Elasticsearch refuses a whole `_bulk` request when one `_id` is longer than this. */
+export const MAX_ID_BYTES = 512;
+
 /**
- * `<prefix>-events-YYYY.MM.DD` / `<prefix>-alerts-YYYY.MM.DD` by event time. Envelope and alert timestamps
- * are canonical UTC ISO strings, so the date is read off the string: the same item always lands in the same
- * index, which is what makes `_id` deduplication hold across redeliveries.
+ * `_id` of an item. Events: the (agentId, eventId) identity, so an agent reusing another agent's eventId
+ * cannot make that event a "duplicate", and any id length fits. Alerts: the alertId (a digest the engine
+ * makes), itself digested if it were ever too long. The original ids stay in `event.id`.
+ */
+export function documentId(item: SinkItem): string {
+  if (item.kind === 'event') return eventIdentity(item.event.agentId, item.event.eventId);
+  const id = item.alert.alertId;
+  return Buffer.byteLength(id) <= MAX_ID_BYTES ? id : createHash('sha256').update(id).digest('base64url');
+}
+
+/**
+ * `<prefix>-events-YYYY.MM.DD` / `<prefix>-alerts-YYYY.MM.DD` for a UTC day given as `YYYY-MM-DD...`.
+ * Envelope and alert timestamps are canonical UTC ISO strings, so the date is read off the string.
  */
 export function indexName(prefix: string, kind: ItemKind, timestamp: string): string {
   return `${prefix}-${kind}s-${timestamp.slice(0, 10).replaceAll('-', '.')}`;
+}
+
+/** Which days of event time get their own index, counted from the day the pipeline received the item. */
+export interface IndexDayRange {
+  past: number;
+  future: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The daily index of an item: its event day while that lies within `range` of its receive day (events:
+ * receivedAt; alerts: detectedAt), else the receive day, so a sender choosing dates from 0000 to 9999 cannot
+ * create thousands of indices (and shards). Both days come from the item, so a redelivery picks the same
+ * index and `_id` deduplication holds.
+ */
+export function indexFor(prefix: string, item: SinkItem, range: IndexDayRange): string {
+  const [timestamp, received] =
+    item.kind === 'event'
+      ? [item.event.timestamp, item.event.receivedAt]
+      : [item.alert.timestamp, item.alert.detectedAt];
+  const receivedDay = dayOf(received);
+  const eventDay = dayOf(timestamp);
+  if (receivedDay === undefined) {
+    return eventDay === undefined
+      ? `${prefix}-${item.kind}s-undated`
+      : indexName(prefix, item.kind, timestamp);
+  }
+  const offset = eventDay === undefined ? Number.NaN : (eventDay - receivedDay) / DAY_MS;
+  const within = offset >= -range.past && offset <= range.future;
+  return indexName(prefix, item.kind, within ? timestamp : received);
+}
+
+/** Midnight UTC of a `YYYY-MM-DD...` string, or undefined when it does not start with a real date. */
+function dayOf(timestamp: string): number | undefined {
+  const day = timestamp.slice(0, 10);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return undefined;
+  const midnight = Date.parse(`${day}T00:00:00.000Z`);
+  if (Number.isNaN(midnight) || new Date(midnight).toISOString().slice(0, 10) !== day) return undefined;
+  return midnight;
 }
 
 /** ECS categorization per event type (ECS 8.11 allowed values). */

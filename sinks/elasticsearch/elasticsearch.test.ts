@@ -131,11 +131,11 @@ describe('Elasticsearch sink (real Elasticsearch)', () => {
     expect(await count('alerts')).toBe(alertsAfterFirst);
   });
 
-  it('dead-letters a document Elasticsearch rejects, with the reason, while the rest of the batch lands', async () => {
+  it('stores data deeper than the flattened limit as JSON text, flagged, while the rest of the batch lands', async () => {
     // 25 levels of tool parameters: deeper than the flattened field's depth limit (20).
     let deep: Record<string, unknown> = { leaf: 'x' };
     for (let level = 0; level < 25; level++) deep = { nested: deep };
-    const rejected = makeEnvelope({
+    const hostile = makeEnvelope({
       eventType: 'tool_call',
       target: 'mcp__deep',
       data: { type: 'tool', toolName: 'mcp__deep', parameters: deep },
@@ -143,19 +143,22 @@ describe('Elasticsearch sink (real Elasticsearch)', () => {
     const good = [makeEnvelope(), networkEvent()];
     const before = deadLetters.letters.length;
 
-    const report = await router.deliver({ events: [good[0]!, rejected, good[1]!] });
+    const report = await router.deliver({ events: [good[0]!, hostile, good[1]!] });
 
-    expect(report).toMatchObject({ written: 2, deadLettered: 1 });
-    const letter = deadLetters.letters.slice(before);
-    expect(letter).toHaveLength(1);
-    expect(letter[0]).toMatchObject({
-      sink: 'elasticsearch',
-      kind: 'event',
-      id: rejected.eventId,
-      attempts: 1,
-    });
-    expect(letter[0]!.reason).toMatch(/^400 document_parsing_exception: .*depth limit/);
-    for (const event of good) expect(await count('events', { term: { 'event.id': event.eventId } })).toBe(1);
-    expect(await count('events', { term: { 'event.id': rejected.eventId } })).toBe(0);
+    expect(report).toMatchObject({ written: 3, deadLettered: 0 });
+    expect(deadLetters.letters.length).toBe(before);
+    for (const event of [...good, hostile]) {
+      expect(await count('events', { term: { 'event.id': event.eventId } })).toBe(1);
+    }
+    expect(
+      await count('events', {
+        bool: {
+          filter: [
+            { term: { 'event.id': hostile.eventId } },
+            { term: { 'clawdstrike.adjusted_fields': 'clawdstrike.data' } },
+          ],
+        },
+      }),
+    ).toBe(1);
   });
 });

@@ -5,7 +5,7 @@
  * - keyword plus a `.text` multi-field where analysts also search words (paths, command lines, URLs, targets);
  * - text alone for prose (message, decision reasons);
  * - flattened for free-form objects (event data, metadata, enrichment): searchable, one field each, no
- *   mapping explosion;
+ *   mapping explosion; leaves longer than FLATTENED_IGNORE_ABOVE characters stay in _source unindexed;
  * - `dynamic: false` at the root: unknown fields stay in _source but are never mapped.
  * The test distribution has no wildcard or match_only_text types, so ECS's wildcard fields are keyword here.
  */
@@ -13,7 +13,8 @@
 export type FieldMapping =
   | { type: 'keyword'; ignore_above?: number; fields?: Record<string, FieldMapping> }
   | { type: 'text'; norms?: boolean; fields?: Record<string, FieldMapping> }
-  | { type: 'date' | 'long' | 'float' | 'ip' | 'flattened' }
+  | { type: 'date' | 'long' | 'float' | 'ip' }
+  | { type: 'flattened'; ignore_above: number }
   | { type: 'alias'; path: string }
   | { properties: Record<string, FieldMapping> };
 
@@ -26,7 +27,13 @@ const longKeywordWithText = (): FieldMapping => ({
 const text = (): FieldMapping => ({ type: 'text', norms: false });
 const date = (): FieldMapping => ({ type: 'date' });
 const long = (): FieldMapping => ({ type: 'long' });
-const flattened = (): FieldMapping => ({ type: 'flattened' });
+/**
+ * A flattened leaf is indexed as one term "<key path>\0<value>", which Lucene caps at 32766 bytes: values up
+ * to this many characters (4 bytes each at most) plus a key path bounded by documents.maxDepth x
+ * maxKeyBytes (sinks/elasticsearch/conform.ts) stay under it; longer values are kept in _source only.
+ */
+export const FLATTENED_IGNORE_ABOVE = 4096;
+const flattened = (): FieldMapping => ({ type: 'flattened', ignore_above: FLATTENED_IGNORE_ABOVE });
 const object = (properties: Record<string, FieldMapping>): FieldMapping => ({ properties });
 
 const common = {
@@ -59,6 +66,9 @@ const commonClawdstrike = {
   schema_version: long(),
   severity: keyword(),
   session: object({ id: keyword() }),
+  // Paths whose value was changed to fit the index (a too-deep subtree kept as JSON text, a mistyped value
+  // dropped): hostile shapes are searchable facts instead of rejected documents.
+  adjusted_fields: keyword(),
 } satisfies Record<string, FieldMapping>;
 
 export const EVENT_PROPERTIES: Record<string, FieldMapping> = {

@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ScriptedHttpServer, type ScriptedResponse } from '../../test/support/http-server.ts';
 import { makeEnvelope } from '../../test/support/sink-items.ts';
 import { MemoryDeadLetterWriter } from '../driver/dead-letter.ts';
 import { SinkRouter } from '../router.ts';
 import { routeFor } from '../shared/config.ts';
 import { ElasticsearchSinkConfigSchema } from './config.ts';
+import { documentId } from './documents.ts';
 import { ElasticsearchSink } from './sink.ts';
 
 /**
@@ -34,8 +35,11 @@ function errorType(status: number): string {
   if (status === 409) return 'version_conflict_engine_exception';
   if (status === 429) return 'es_rejected_execution_exception';
   if (status === 400) return 'document_parsing_exception';
+  if (status === 500) return 'null_pointer_exception';
   return 'unavailable_shards_exception';
 }
+
+const eventId = (event: ReturnType<typeof makeEnvelope>) => documentId({ kind: 'event', event });
 
 /** The `_id`s of a recorded `_bulk` body. */
 function bulkIds(body: Buffer): string[] {
@@ -67,7 +71,7 @@ describe('Elasticsearch bulk retry classification', () => {
     return { router, deadLetters, server };
   }
 
-  it('resends only the 429 and 5xx items; 409 counts as already written; 400 is dead-lettered', async () => {
+  it('resends the 429 and 503 items, counts 409 as written, dead-letters the 400 only', async () => {
     const {
       router,
       deadLetters,
@@ -76,21 +80,37 @@ describe('Elasticsearch bulk retry classification', () => {
       call === 1 ? bulkReply([201, 429, 409, 503, 400]) : bulkReply([201, 201]),
     );
     const events = Array.from({ length: 5 }, () => makeEnvelope());
-
     const report = await router.deliver({ events });
-
     expect(report).toMatchObject({ written: 3, duplicates: 1, deadLettered: 1 });
     expect(es.requests.map((request) => bulkIds(request.body))).toEqual([
-      events.map((event) => event.eventId),
-      [events[1]!.eventId, events[3]!.eventId],
+      events.map(eventId),
+      [eventId(events[1]!), eventId(events[3]!)],
     ]);
     expect(deadLetters.letters).toHaveLength(1);
-    expect(deadLetters.letters[0]).toMatchObject({ id: events[4]!.eventId, attempts: 1 });
+    expect(deadLetters.letters[0]).toMatchObject({
+      id: events[4]!.eventId,
+      attempts: 1,
+      code: 'document_parsing_exception',
+    });
     expect(deadLetters.letters[0]!.reason).toBe('400 document_parsing_exception: status 400');
     await router.close();
   });
 
-  it('retries a whole-request 503 and gives up at once on 401', async () => {
+  it('holds an unexplained 5xx against the one document, and dead-letters it after retry.attempts', async () => {
+    const {
+      router,
+      deadLetters,
+      server: es,
+    } = await routerFor((call) => (call === 1 ? bulkReply([201, 500]) : bulkReply([500])));
+    const events = [makeEnvelope(), makeEnvelope()];
+    expect(await router.deliver({ events })).toMatchObject({ written: 1, deadLettered: 1 });
+    expect(es.requests).toHaveLength(3);
+    expect(deadLetters.letters[0]).toMatchObject({ id: events[1]!.eventId, code: 'retries_exhausted' });
+    expect(deadLetters.letters[0]!.reason).toMatch(/^failed 3 times on its own: 500 null_pointer_exception/);
+    await router.close();
+  });
+
+  it('retries a whole-request 503; holds the batch on 401, not ready, until the credentials work', async () => {
     const busy = await routerFor((call) =>
       call === 1
         ? { status: 503, headers: ES_HEADERS, body: '{"error":"busy","status":503}' }
@@ -101,25 +121,58 @@ describe('Elasticsearch bulk retry classification', () => {
     await busy.router.close();
     await busy.server.close();
 
-    const denied = await routerFor(() => ({
-      status: 401,
-      headers: ES_HEADERS,
-      body: '{"error":{"type":"security_exception","reason":"missing authentication credentials"},"status":401}',
-    }));
-    const report = await denied.router.deliver({ events: [makeEnvelope(), makeEnvelope()] });
-    expect(report).toMatchObject({ written: 0, deadLettered: 2 });
-    expect(denied.server.requests).toHaveLength(1);
-    expect(denied.deadLetters.letters[0]!.reason).toMatch(/^HTTP 401: security_exception/);
+    let authorized = false;
+    const denied = await routerFor(() =>
+      authorized
+        ? bulkReply([201, 201])
+        : {
+            status: 401,
+            headers: ES_HEADERS,
+            body: '{"error":{"type":"security_exception","reason":"missing authentication credentials"},"status":401}',
+          },
+    );
+    const delivered = denied.router.deliver({ events: [makeEnvelope(), makeEnvelope()] });
+    await vi.waitFor(() => expect(denied.server.requests.length).toBeGreaterThanOrEqual(3));
+    const health = denied.router.health();
+    expect(health.ready).toBe(false);
+    expect(health.routes[0]!.reason).toMatch(/^HTTP 401: security_exception/);
+    authorized = true;
+    expect(await delivered).toMatchObject({ written: 2, deadLettered: 0 });
+    expect(denied.deadLetters.letters).toEqual([]);
+    expect(denied.router.health().ready).toBe(true);
     await denied.router.close();
   });
 
-  it('retries when the connection is refused, then dead-letters after the budget', async () => {
+  it('splits a bulk refused as a whole (HTTP 400) until the one bad document is alone', async () => {
+    const events = Array.from({ length: 4 }, () => makeEnvelope());
+    const culprit = eventId(events[2]!);
+    const { router, deadLetters } = await routerFor(() => bulkReply([201]));
+    server!.respondWith((request) => {
+      const ids = bulkIds(request.body);
+      if (ids.includes(culprit)) {
+        return {
+          status: 400,
+          headers: ES_HEADERS,
+          body: '{"error":{"type":"action_request_validation_exception","reason":"Validation Failed"},"status":400}',
+        };
+      }
+      return bulkReply(ids.map(() => 201));
+    });
+    expect(await router.deliver({ events })).toMatchObject({ written: 3, deadLettered: 1 });
+    expect(deadLetters.letters).toMatchObject([{ id: events[2]!.eventId, code: 'http_400' }]);
+    await router.close();
+  });
+
+  it('keeps retrying while the connection is refused and never dead-letters; an interrupt stops it', async () => {
     const { router, deadLetters, server: es } = await routerFor(() => bulkReply([201]));
     await es.close();
     server = undefined;
-    const report = await router.deliver({ events: [makeEnvelope()] });
-    expect(report.deadLettered).toBe(1);
-    expect(deadLetters.letters[0]!.reason).toMatch(/retries exhausted after 3 attempts: ConnectionError/);
+    const delivered = router.deliver({ events: [makeEnvelope()] });
+    await vi.waitFor(() => expect(router.stats()[0]!.retries).toBeGreaterThanOrEqual(5));
+    expect(router.health().routes[0]!.reason).toMatch(/ConnectionError/);
+    router.interruptRetries();
+    await expect(delivered).rejects.toThrow(/stopped waiting/);
+    expect(deadLetters.letters).toEqual([]);
     await router.close();
   });
 });

@@ -1,10 +1,10 @@
-import type { Client } from '@elastic/elasticsearch';
+import { type Client, errors } from '@elastic/elasticsearch';
 import { type Clock, systemClock } from '../../core/clock.ts';
 import { outcomesOf, type RetryVerdict } from '../driver/verdict.ts';
-import type { ItemOutcome, Sink, SinkItem } from '../types.ts';
+import type { ItemOutcome, ProbeResult, Sink, SinkItem } from '../types.ts';
 import { createElasticsearchClient } from './client.ts';
 import type { ElasticsearchSinkConfig } from './config.ts';
-import { bulkOperations } from './request-builder.ts';
+import { type BulkChunk, bulkChunks } from './request-builder.ts';
 import { classifyBulkError, classifyBulkResponse } from './retry.ts';
 import { installTemplates } from './templates.ts';
 
@@ -15,14 +15,17 @@ export interface ElasticsearchSinkDeps {
 }
 
 const BULK_FILTER = ['errors', 'items.*.status', 'items.*.error'];
+const PROBE_TIMEOUT_MS = 5_000;
 
-/** Wiring only: batch → `_bulk` body → send → classify per item. */
+/** Wiring only: batch → `_bulk` requests of bounded size → send → classify per item. */
 export class ElasticsearchSink implements Sink {
   readonly name: string;
   readonly guarantee = 'exactly-once-storage';
   private readonly client: Client;
   private readonly ownsClient: boolean;
   private readonly clock: Clock;
+  /** Documents are only written once the templates are in place: an index made without them keeps a bad mapping. */
+  private templatesInstalled: boolean;
 
   constructor(
     private readonly config: ElasticsearchSinkConfig,
@@ -32,31 +35,86 @@ export class ElasticsearchSink implements Sink {
     this.client = deps.client ?? createElasticsearchClient(config);
     this.ownsClient = deps.client === undefined;
     this.clock = deps.clock ?? systemClock;
+    this.templatesInstalled = !config.installTemplates;
   }
 
+  /** Installs the templates if the cluster answers; if not, the first write does (the probe reports why). */
   async start(): Promise<void> {
-    if (this.config.installTemplates) {
-      await installTemplates(this.client, this.config.indexPrefix, this.config.templates);
-    }
+    await this.ensureTemplates().catch(() => undefined);
   }
 
   async write(items: readonly SinkItem[]): Promise<ItemOutcome[]> {
-    let verdict: RetryVerdict;
     try {
-      const response = await this.client.bulk({
-        operations: bulkOperations(items, this.config.indexPrefix),
-        refresh: this.config.refresh,
-        // Statuses and errors are all the classifier reads; the rest of each item is wasted parsing.
-        filter_path: BULK_FILTER,
-      });
-      verdict = classifyBulkResponse(response);
+      await this.ensureTemplates();
     } catch (error) {
-      verdict = classifyBulkError(error, this.clock());
+      return outcomesOf(classifyTemplateError(error, this.clock()), items.length);
     }
-    return outcomesOf(verdict, items.length);
+    const outcomes = new Array<ItemOutcome>(items.length);
+    const { chunks, unbuildable } = bulkChunks(items, this.config);
+    for (const { position, reason } of unbuildable) {
+      outcomes[position] = {
+        status: 'permanent',
+        reason: `document not built: ${reason}`,
+        code: 'unbuildable',
+      };
+    }
+    for (const chunk of chunks) {
+      const chunkOutcomes = outcomesOf(await this.send(chunk), chunk.positions.length);
+      chunk.positions.forEach((position, index) => {
+        outcomes[position] = chunkOutcomes[index]!;
+      });
+    }
+    return outcomes;
+  }
+
+  /** Cluster health: red (a primary shard missing, e.g. while recovering after a restart) is down. */
+  async probe(): Promise<ProbeResult> {
+    try {
+      const health = await this.client.cluster.health(
+        {},
+        { requestTimeout: PROBE_TIMEOUT_MS, maxRetries: 0 },
+      );
+      return health.status === 'red' ? { state: 'down', reason: 'cluster health is red' } : { state: 'ok' };
+    } catch (error) {
+      if (error instanceof errors.ResponseError && error.statusCode === 403) {
+        // Without the monitor privilege health cannot be read, but the cluster answered.
+        return { state: 'ok' };
+      }
+      const verdict = classifyBulkError(error, this.clock());
+      const reason = 'reason' in verdict ? verdict.reason : String(error);
+      return { state: verdict.action === 'unusable' ? 'unusable' : 'down', reason };
+    }
   }
 
   async close(): Promise<void> {
     if (this.ownsClient) await this.client.close();
   }
+
+  private async send(chunk: BulkChunk): Promise<RetryVerdict> {
+    try {
+      const response = await this.client.bulk<string>({
+        // Pre-serialized lines: sizes were measured on exactly these bytes.
+        operations: chunk.lines,
+        refresh: this.config.refresh,
+        // Statuses and errors are all the classifier reads; the rest of each item is wasted parsing.
+        filter_path: BULK_FILTER,
+      });
+      return classifyBulkResponse(response);
+    } catch (error) {
+      return classifyBulkError(error, this.clock());
+    }
+  }
+
+  private async ensureTemplates(): Promise<void> {
+    if (this.templatesInstalled) return;
+    await installTemplates(this.client, this.config.indexPrefix, this.config.templates);
+    this.templatesInstalled = true;
+  }
+}
+
+/** A template the cluster refuses (400) will not install by itself: an operator has to look. */
+function classifyTemplateError(error: unknown, now: number): RetryVerdict {
+  const verdict = classifyBulkError(error, now);
+  const reason = `index templates not installed: ${'reason' in verdict ? verdict.reason : String(error)}`;
+  return verdict.action === 'retry' ? { ...verdict, reason } : { action: 'unusable', reason };
 }

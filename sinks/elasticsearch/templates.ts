@@ -2,7 +2,7 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 import { ALERT_PROPERTIES, EVENT_PROPERTIES, type FieldMapping, fieldPaths } from './mappings.ts';
 
 /** Bumped whenever a mapping changes; stored as the template's `version`. */
-export const TEMPLATE_VERSION = 1;
+export const TEMPLATE_VERSION = 2;
 
 export const INDEX_KINDS = ['events', 'alerts'] as const;
 export type IndexKind = (typeof INDEX_KINDS)[number];

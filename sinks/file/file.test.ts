@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -58,6 +58,46 @@ describe('file sink', () => {
     const kept = (await Promise.all(files.map(lines))).flat().map((event) => event.eventId);
     // Each file holds whole batches (two lines here, under the 3-line limit); the oldest file was pruned.
     expect(kept.sort()).toEqual(written.slice(4).sort());
+  });
+});
+
+describe('file sink failures', () => {
+  let directory: string;
+  beforeEach(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'edr-file-sink-'));
+  });
+  afterEach(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('judges each file on its own: events land while the alerts file fails, and the reason names that file', async () => {
+    // A folder where alerts.jsonl should be: that file can never be opened.
+    await mkdir(join(directory, 'alerts.jsonl'));
+    const sink = new FileSink(FileSinkConfigSchema.parse({ type: 'file', directory }));
+    const event = makeEnvelope();
+    const outcomes = await sink.write([
+      { kind: 'alert', alert: makeAlert() },
+      { kind: 'event', event },
+    ]);
+    expect(outcomes[1]).toEqual({ status: 'written' });
+    expect(outcomes[0]).toMatchObject({ status: 'blocked' });
+    expect((outcomes[0] as { reason: string }).reason).toContain(join(directory, 'alerts.jsonl'));
+    expect((outcomes[0] as { reason: string }).reason).not.toContain('events.jsonl');
+    expect(await sink.probe()).toMatchObject({ state: 'unusable' });
+    await sink.close();
+    const events = (await readFile(join(directory, 'events.jsonl'), 'utf8')).trim().split('\n');
+    expect(events.map((line) => (JSON.parse(line) as { eventId: string }).eventId)).toEqual([event.eventId]);
+  });
+
+  it('cuts a line torn by a crash back to the last complete one before appending', async () => {
+    const whole = JSON.stringify(makeEnvelope());
+    await writeFile(join(directory, 'events.jsonl'), `${whole}\n{"eventId":"torn-by-a-cra`);
+    const sink = new FileSink(FileSinkConfigSchema.parse({ type: 'file', directory }));
+    const next = makeEnvelope();
+    await sink.write([{ kind: 'event', event: next }]);
+    await sink.close();
+    const text = await readFile(join(directory, 'events.jsonl'), 'utf8');
+    expect(text).toBe(`${whole}\n${JSON.stringify(next)}\n`);
   });
 });
 

@@ -1,12 +1,18 @@
 import type { RetryVerdict } from '../driver/verdict.ts';
 
-/** Conditions that pass (a full disk gets cleaned, descriptors get freed); anything else needs an operator. */
-const TRANSIENT_CODES = new Set(['ENOSPC', 'EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'EIO']);
+/** Conditions that pass by themselves or once space is freed: a full disk, a busy device, descriptors. */
+const TRANSIENT_CODES = new Set(['ENOSPC', 'EDQUOT', 'EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'EIO', 'EINTR']);
 
-export function classifyFileError(error: unknown): RetryVerdict {
+/**
+ * No item can make a file write fail (its content is just bytes), so a file error never dead-letters:
+ * transient ones are an outage, the others (read-only folder, permissions, a file where the folder should be)
+ * make the sink unusable until an operator fixes the folder. `path` names the file that failed.
+ */
+export function classifyFileError(error: unknown, path: string): RetryVerdict {
   const code = (error as { code?: unknown }).code;
-  const reason = error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
+  const reason = message.includes(path) ? message : `${path}: ${message}`;
   return typeof code === 'string' && TRANSIENT_CODES.has(code)
     ? { action: 'retry', reason }
-    : { action: 'give-up', reason };
+    : { action: 'unusable', reason };
 }

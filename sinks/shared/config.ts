@@ -7,11 +7,35 @@ import { ITEM_KINDS, type ItemKind, type Route, type Sink } from '../types.ts';
 
 export const RetryPolicySchema = z
   .object({
-    attempts: z.int().min(1).default(6).describe('write attempts per item, the first included'),
+    attempts: z
+      .int()
+      .min(1)
+      .default(6)
+      .describe(
+        'blocking sinks: failures an item may cause on its own (an unexpected error on that one item) before it ' +
+          'is dead-lettered; an outage uses none, it is waited out. Webhooks: attempts per action in all',
+      ),
     initialDelayMs: z.int().min(0).default(200).describe('backoff ceiling after the first failure'),
     maxDelayMs: z.int().min(0).default(30_000).describe('backoff ceiling; also caps Retry-After'),
   })
   .describe('retry with full-jitter exponential backoff, for retryable items only');
+
+/** How long a failure may last, and how often it is probed, before /readyz reports the sink not ready. */
+const healthFields = {
+  notReadyAfterMs: z
+    .int()
+    .min(0)
+    .default(30_000)
+    .describe(
+      'a sink failing (down, full disk) for this long reports not ready in /readyz; one that cannot work at ' +
+        'all (bad credentials, read-only folder) at once',
+    ),
+  probeIntervalMs: z
+    .int()
+    .min(100)
+    .default(5_000)
+    .describe('while a sink fails, its destination is probed this often (to become ready again when idle)'),
+};
 
 interface DeliveryDefaults {
   batchSize: number;
@@ -30,6 +54,7 @@ export function deliverySchema(defaults: DeliveryDefaults) {
         .default(defaults.maxPendingItems)
         .describe('unfinished items before the route reports backpressure (webhooks: queue size)'),
       retry: RetryPolicySchema.prefault({}),
+      ...healthFields,
     })
     .prefault({});
 }

@@ -2,7 +2,13 @@ import { isRetriable } from '../../core/errors.ts';
 import type { RetryVerdict } from '../driver/verdict.ts';
 import type { HttpClient, HttpRequest, HttpResponse } from './http.ts';
 
-/** The classifier every HTTP sink starts from: 2xx ok; 408, 429 and 5xx retry; any other status gives up. */
+/** Statuses that say the endpoint refuses us, not the request: wrong credentials, no permission, wrong path. */
+const UNUSABLE_STATUSES: ReadonlySet<number> = new Set([401, 403, 404, 407]);
+
+/**
+ * The classifier every HTTP sink starts from: 2xx ok; 408, 429 and 5xx retry; 401, 403, 404 and 407 make the
+ * endpoint unusable until an operator acts; any other status refuses the request.
+ */
 export function classifyHttpStatus(response: HttpResponse, now: number): RetryVerdict {
   const { status } = response;
   if (status >= 200 && status < 300) return { action: 'ok' };
@@ -13,7 +19,8 @@ export function classifyHttpStatus(response: HttpResponse, now: number): RetryVe
     if (wait !== undefined) verdict.retryAfterMs = wait;
     return verdict;
   }
-  return { action: 'give-up', reason };
+  if (UNUSABLE_STATUSES.has(status)) return { action: 'unusable', reason };
+  return { action: 'refuse', reason, code: `http_${status}` };
 }
 
 /** Retry-After as delta-seconds or an HTTP date (RFC 9110 §10.2.3), in ms from `now`. */
@@ -36,7 +43,7 @@ export async function sendClassified(
     response = await client.send(request);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    return isRetriable(error) ? { action: 'retry', reason } : { action: 'give-up', reason };
+    return isRetriable(error) ? { action: 'retry', reason } : { action: 'refuse', reason };
   }
   return classify(response);
 }

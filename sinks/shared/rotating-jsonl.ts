@@ -13,9 +13,14 @@ export interface RotatingJsonlOptions {
   clock?: Clock;
 }
 
+/** Bytes read per step while looking for the last complete line of a file left torn by a crash. */
+const TAIL_BLOCK_BYTES = 64 * 1024;
+
 /**
  * Appends whole lines to `path`, renaming it to `<name>.<UTC stamp>-<n>.<ext>` when it is full.
  * Appends are serialized, so lines of concurrent batches never interleave and a line never spans two files.
+ * The file never keeps a torn line: an append that fails part way (a full disk) is cut back to the last
+ * complete line before the error is reported, and a file left torn by a crash is cut back when opened.
  */
 export class RotatingJsonlFile {
   private handle: FileHandle | undefined;
@@ -53,17 +58,41 @@ export class RotatingJsonlFile {
       await this.rotate();
       return this.write(chunk);
     }
-    await handle.appendFile(chunk);
-    if (this.options.fsync) await handle.datasync();
+    try {
+      await handle.appendFile(chunk);
+      if (this.options.fsync) await handle.datasync();
+    } catch (error) {
+      await this.cutBack(handle);
+      throw error;
+    }
     this.size += chunk.length;
+  }
+
+  /** Removes what a failed append left after the last complete line, so a retry writes it once, whole. */
+  private async cutBack(handle: FileHandle): Promise<void> {
+    try {
+      await handle.truncate(this.size);
+    } catch {
+      // Reopening measures the file again and cuts a torn tail then.
+      this.handle = undefined;
+      await handle.close().catch(() => undefined);
+    }
   }
 
   private async open(): Promise<FileHandle> {
     if (this.handle) return this.handle;
     await mkdir(dirname(this.options.path), { recursive: true });
-    this.handle = await open(this.options.path, 'a');
-    this.size = (await this.handle.stat()).size;
-    return this.handle;
+    const handle = await open(this.options.path, 'a+');
+    try {
+      const size = (await handle.stat()).size;
+      this.size = await completeLength(handle, size);
+      if (this.size < size) await handle.truncate(this.size);
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
+    this.handle = handle;
+    return handle;
   }
 
   private async rotate(): Promise<void> {
@@ -96,6 +125,20 @@ export class RotatingJsonlFile {
     const ext = extname(this.options.path);
     return { dir: dirname(this.options.path), stem: basename(this.options.path, ext), ext };
   }
+}
+
+/** Length of the file up to and including its last newline (0 when it holds no complete line). */
+async function completeLength(handle: FileHandle, size: number): Promise<number> {
+  let end = size;
+  const block = Buffer.alloc(TAIL_BLOCK_BYTES);
+  while (end > 0) {
+    const start = Math.max(0, end - TAIL_BLOCK_BYTES);
+    const { bytesRead } = await handle.read(block, 0, end - start, start);
+    const newline = block.subarray(0, bytesRead).lastIndexOf(0x0a);
+    if (newline >= 0) return start + newline + 1;
+    end = start;
+  }
+  return 0;
 }
 
 async function exists(path: string): Promise<boolean> {

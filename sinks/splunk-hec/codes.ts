@@ -34,6 +34,9 @@ export const RETRYABLE_HEC_CODES: ReadonlySet<number> = new Set([8, 9, 18, 19, 2
 /** One event of the request is at fault (bad format, missing event, index not allowed): the reply names it in `invalid-event-number`. */
 export const PER_EVENT_HEC_CODES: ReadonlySet<number> = new Set([6, 7, 12, 13, 15]);
 
+/** The endpoint refuses us whatever we send (token, channel, ack settings): an operator has to fix it. */
+export const UNUSABLE_HEC_CODES: ReadonlySet<number> = new Set([1, 2, 3, 4, 10, 11, 14, 16]);
+
 /** The reply body of every HEC endpoint. */
 export interface HecReply {
   text: string;

@@ -2,7 +2,7 @@ import type { RetryVerdict } from '../driver/verdict.ts';
 import type { HttpResponse } from '../shared/http.ts';
 import { classifyHttpStatus, retryAfterMs } from '../shared/http-verdict.ts';
 import type { ItemOutcome } from '../types.ts';
-import { type HecReply, PER_EVENT_HEC_CODES, RETRYABLE_HEC_CODES } from './codes.ts';
+import { type HecReply, PER_EVENT_HEC_CODES, RETRYABLE_HEC_CODES, UNUSABLE_HEC_CODES } from './codes.ts';
 
 export function parseHecReply(body: string): HecReply | undefined {
   try {
@@ -18,7 +18,8 @@ export function parseHecReply(body: string): HecReply | undefined {
 
 /**
  * HEC replies judged by their `code`: busy / internal errors retry; one bad event (invalid-event-number) goes
- * to the dead letters while the others are resent; token, index and channel errors give up.
+ * to the dead letters while the others are resent; token, channel and ack settings make the endpoint
+ * unusable until fixed; anything else refuses the request (split to find the event at fault).
  */
 export function classifyHecResponse(response: HttpResponse, count: number, now: number): RetryVerdict {
   const reply = parseHecReply(response.body);
@@ -36,8 +37,9 @@ export function classifyHecResponse(response: HttpResponse, count: number, now: 
     // HEC may already have taken the events before the culprit: resending them is at-least-once.
     const retry: ItemOutcome = { status: 'retryable', reason: `resent after event ${culprit} was rejected` };
     const outcomes = new Array<ItemOutcome>(count).fill(retry);
-    outcomes[culprit] = { status: 'permanent', reason };
+    outcomes[culprit] = { status: 'permanent', reason, code: `hec_${reply.code}` };
     return { action: 'retry-these-items', outcomes };
   }
-  return { action: 'give-up', reason };
+  if (UNUSABLE_HEC_CODES.has(reply.code)) return { action: 'unusable', reason };
+  return { action: 'refuse', reason, code: `hec_${reply.code}` };
 }

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HecReceiver, type HecTokenOptions, splitConcatenatedJson } from '../../test/support/hec-receiver.ts';
 import { makeAlert, makeEnvelope } from '../../test/support/sink-items.ts';
 import { MemoryDeadLetterWriter } from '../driver/dead-letter.ts';
@@ -73,17 +73,31 @@ describe('Splunk HEC sink (against the protocol-faithful receiver)', () => {
     await router.close();
   });
 
-  it('dead-letters everything at once for an unknown token (code 4) or bad authorization (code 3)', async () => {
+  /** Delivers, waits until `sends` requests went out, then stops the retries: what did the batch become? */
+  async function heldBack(router: SinkRouter, hec: HecReceiver, sends: number) {
+    const delivered = router.deliver({ events: [makeEnvelope(), makeEnvelope()] });
+    await vi.waitFor(() => expect(hec.log.length).toBeGreaterThanOrEqual(sends));
+    const health = router.health();
+    router.interruptRetries();
+    await expect(delivered).rejects.toThrow(/stopped waiting/);
+    return health.routes[0]!;
+  }
+
+  it('holds the batch, not ready, for an unknown token (code 4) or bad authorization (code 3): never dead-letters', async () => {
     const { router, deadLetters, receiver: hec } = await setup({ 'another-token': {} });
-    const report = await router.deliver({ events: [makeEnvelope(), makeEnvelope()] });
-    expect(report).toMatchObject({ written: 0, deadLettered: 2 });
-    expect(hec.log).toHaveLength(1);
-    expect(deadLetters.letters[0]!.reason).toBe('HEC code 4 (HTTP 403): Invalid token');
+    expect(await heldBack(router, hec, 3)).toEqual({
+      name: 'splunk_hec',
+      ready: false,
+      reason: 'HEC code 4 (HTTP 403): Invalid token',
+    });
+    expect(deadLetters.letters).toEqual([]);
     await router.close();
 
     const missing = await setup({ [TOKEN]: {} }, { token: ' ' });
-    await missing.router.deliver({ events: [makeEnvelope()] });
-    expect(missing.deadLetters.letters[0]!.reason).toBe('HEC code 3 (HTTP 401): Invalid authorization');
+    expect((await heldBack(missing.router, missing.receiver, 2)).reason).toBe(
+      'HEC code 3 (HTTP 401): Invalid authorization',
+    );
+    expect(missing.deadLetters.letters).toEqual([]);
     await missing.router.close();
   });
 
@@ -142,23 +156,25 @@ describe('Splunk HEC sink (against the protocol-faithful receiver)', () => {
     await router.close();
   });
 
-  it('resends when an acknowledgement does not come in time (at-least-once)', async () => {
+  it('resends when an acknowledgement does not come in time (at-least-once), for as long as it takes', async () => {
     const never = Number.MAX_SAFE_INTEGER;
-    const { router, receiver: hec } = await setup(
+    const { router, deadLetters, receiver: hec } = await setup(
       { [TOKEN]: { ack: true } },
       { ack: { enabled: true, pollIntervalMs: 1, timeoutMs: 20 } },
       never,
     );
-    const report = await router.deliver({ events: [makeEnvelope()] });
-    expect(report.deadLettered).toBe(1);
-    expect(hec.events.length).toBe(3);
+    const delivered = router.deliver({ events: [makeEnvelope()] });
+    await vi.waitFor(() => expect(hec.events.length).toBeGreaterThanOrEqual(4));
+    router.interruptRetries();
+    await expect(delivered).rejects.toThrow(/stopped waiting/);
+    expect(deadLetters.letters).toEqual([]);
     await router.close();
   });
 
-  it('gives up when the token requires a channel the sink does not send (code 10)', async () => {
-    const { router, deadLetters } = await setup({ [TOKEN]: { ack: true } });
-    await router.deliver({ events: [makeEnvelope()] });
-    expect(deadLetters.letters[0]!.reason).toBe('HEC code 10 (HTTP 400): Data channel is missing');
+  it('holds the batch, not ready, when the token requires a channel the sink does not send (code 10)', async () => {
+    const { router, deadLetters, receiver: hec } = await setup({ [TOKEN]: { ack: true } });
+    expect((await heldBack(router, hec, 2)).reason).toBe('HEC code 10 (HTTP 400): Data channel is missing');
+    expect(deadLetters.letters).toEqual([]);
     await router.close();
   });
 });

@@ -23,7 +23,8 @@ export class StdoutSink implements Sink {
       return outcomesOf({ action: 'ok' }, items.length);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      return outcomesOf({ action: 'give-up', reason }, items.length);
+      // A closed or broken stream takes nothing until restarted: wait, never dead-letter.
+      return outcomesOf({ action: 'unusable', reason }, items.length);
     }
   }
 }
