@@ -232,12 +232,15 @@ export class Processor {
       await this.#checkpoint(partition);
       return;
     }
-    partition.keep();
     this.#dirty.set(partition.partition, partition);
-    // The journal that rollbacks replay is bounded: past the bound, this batch waits for a checkpoint (and
-    // fails, to be rolled back and delivered again, when none can be saved).
-    if (this.#journalBytes() >= this.#settings.rollbackJournalBytes) await this.#checkpointDirty();
-    else if (this.#consumer.defersCommits) await this.#checkpointIfDue().catch(() => undefined);
+    // The journal that rollbacks replay is bounded: past the bound, this batch waits for a checkpoint that
+    // includes it (saved last, so a failure leaves it in hand to be rolled back and delivered again).
+    if (this.#journalBytes() >= this.#settings.rollbackJournalBytes) {
+      await this.#checkpointDirty(partition);
+      return;
+    }
+    partition.keep();
+    if (this.#consumer.defersCommits) await this.#checkpointIfDue().catch(() => undefined);
   }
 
   /** Puts the partition's engine back to where it was before the failed batch. */
@@ -270,15 +273,19 @@ export class Processor {
   }
 
   /**
-   * Saves the state of every partition changed since the last checkpoint, then commits their positions: a
-   * restart resumes exactly where the saved state ends (events it already holds are dropped as duplicates).
-   * A failure stops before the commit; it is logged, counted and shown by /readyz until a checkpoint succeeds.
+   * Saves the state of every partition changed since the last checkpoint (`last` after the others), then
+   * commits their positions: a restart resumes exactly where the saved state ends (events it already holds
+   * are dropped as duplicates). A failed save stops before the commit and rejects; a failed commit leaves the
+   * positions for the next one. Either is logged, counted and shown by /readyz until a checkpoint succeeds.
    */
-  async #checkpointDirty(): Promise<void> {
-    for (const [name, partition] of this.#dirty) {
+  async #checkpointDirty(last?: PartitionEngine): Promise<void> {
+    const order = [...this.#dirty.values()].filter((partition) => partition !== last);
+    if (last) order.push(last);
+    for (const partition of order) {
       if (partition.current) await this.#checkpoint(partition);
-      this.#dirty.delete(name);
+      this.#dirty.delete(partition.partition);
     }
+    this.#lastCheckpoint = this.#deps.clock();
     try {
       await this.#consumer.commit();
       this.#checkpointProblems.delete(COMMIT);
@@ -286,9 +293,7 @@ export class Processor {
       this.#metrics.checkpointFailures.inc({ stage: 'commit' });
       this.#checkpointProblems.set(COMMIT, `commit failed: ${(error as Error).message}`);
       this.#deps.log.error({ err: error }, 'offsets not committed; the next checkpoint commits them');
-      throw error;
     }
-    this.#lastCheckpoint = this.#deps.clock();
   }
 
   async #checkpoint(partition: PartitionEngine): Promise<void> {

@@ -54,7 +54,13 @@ export const NatsConfigSchema = z.object({
   duplicateWindowMs: positiveMs.default(120_000),
   maxAckPending: z.int().positive().default(2_000),
   ackWaitMs: positiveMs.default(30_000),
-  maxDeliver: z.int().min(-1).default(10),
+  maxDeliver: z
+    .int()
+    .min(-1)
+    .default(-1)
+    .describe(
+      'deliveries of a message before JetStream drops it (-1: no limit); a batch failing for longer than this many attempts (about 2 minutes for 10) would lose its events, poison records are dead-lettered anyway',
+    ),
   user: z.string().optional(),
   pass: z.string().optional(),
   token: z.string().optional(),

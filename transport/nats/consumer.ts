@@ -33,6 +33,8 @@ export interface NatsConsumerDeps {
 
 const DEFAULT_BATCH = 500;
 const RESTART_DELAY_MS = 1_000;
+/** How long after a failed batch falls due the messages held behind it do: enough to come after it. */
+const HOLD_MARGIN_MS = 50;
 
 /**
  * A JetStream durable pull consumer with explicit acks. Whatever the client has buffered becomes the next
@@ -56,6 +58,8 @@ export class NatsConsumer implements Consumer {
   #closing = false;
   #wake: (() => void) | undefined;
   #lag: number | undefined;
+  /** After a failed batch: its first message, and when its redelivery falls due (see #hold). */
+  #held: { seq: number; dueAt: number } | undefined;
 
   constructor(deps: NatsConsumerDeps, options: ConsumerOptions) {
     this.#deps = deps;
@@ -158,6 +162,7 @@ export class NatsConsumer implements Consumer {
         message.nak();
         continue;
       }
+      if (this.#held && this.#holds(message)) continue;
       batch.push(message);
       if (batch.length >= this.#maxBatch || messages.getPending() === 0) {
         await this.#inHand.run(() => this.#dispatch(batch, handler));
@@ -197,8 +202,37 @@ export class NatsConsumer implements Consumer {
       handler,
       log: this.#deps.log,
     });
-    for (const [index, settlement] of settlements.entries()) apply(batch[index]!, settlement);
+    const firstNak = settlements.findIndex((settlement) => settlement.kind === 'nak');
+    if (firstNak === -1) {
+      for (const [index, settlement] of settlements.entries()) apply(batch[index]!, settlement);
+    } else {
+      // One due time for the whole batch (each nak's own backoff is jittered): JetStream redelivers what
+      // falls due together in stream order, and #holds keeps the later messages behind it.
+      const { delayMs } = settlements[firstNak] as { delayMs: number };
+      const dueAt = Date.now() + delayMs;
+      this.#held = { seq: batch[firstNak]!.seq, dueAt };
+      for (const [index, settlement] of settlements.entries()) {
+        if (settlement.kind === 'nak') batch[index]!.nak(Math.max(0, dueAt - Date.now()));
+        else apply(batch[index]!, settlement);
+      }
+    }
     this.#lag = batch.at(-1)?.info.pending ?? this.#lag;
+  }
+
+  /**
+   * Messages after a failed batch must not overtake its redelivery (a partition's order is what the engine
+   * sees): until the batch's first message comes back, each later one is nak'ed to fall due just after it.
+   * Past the ack deadline the hold lapses, so a message that never returns cannot stall the consumer.
+   */
+  #holds(message: JsMsg): boolean {
+    const held = this.#held!;
+    const now = Date.now();
+    if (message.seq === held.seq || now > held.dueAt + this.#deps.config.ackWaitMs) {
+      this.#held = undefined;
+      return false;
+    }
+    message.nak(Math.max(0, held.dueAt - now) + HOLD_MARGIN_MS);
+    return true;
   }
 }
 
