@@ -132,9 +132,17 @@ export class Processor {
       loggerInstance: deps.log.child({ component: 'processor-http' }) as FastifyBaseLogger,
     });
     this.#http.get('/healthz', async () => ({ status: 'ok' }));
+    // Ready when consuming with a broker that answers, every sink route ready, and every checkpoint saved.
     this.#http.get('/readyz', async (_request, reply) => {
-      const ready = this.#consuming && (await this.#producer.ready());
-      return reply.code(ready ? 200 : 503).send({ ready, rules: this.#reloader.stats() });
+      const broker = this.#consuming && (await this.#producer.ready());
+      const sinks = deps.router.health();
+      const checkpoints = [...this.#checkpointProblems].map(([partition, reason]) =>
+        partition === COMMIT ? { stage: 'commit', reason } : { stage: 'save', partition, reason },
+      );
+      const ready = broker && sinks.ready && checkpoints.length === 0;
+      return reply
+        .code(ready ? 200 : 503)
+        .send({ ready, broker, sinks: sinks.routes, checkpoints, rules: this.#reloader.stats() });
     });
     // The collector's key check: with auth.metricsScope read, /metrics wants a read (or admin) key.
     const metricsAccess = metricsAccessHook(settings.auth);
@@ -178,6 +186,8 @@ export class Processor {
     this.#reloader.stop();
     clearInterval(this.#checkpointTimer);
     this.#consumer.pause();
+    // A batch waiting out a sink outage fails now (rolled back, delivered again after the restart).
+    this.#deps.router.interruptRetries();
     // The batch in hand records its positions a little after its handler returns: wait for that, or the
     // final commit below would leave it out and it would be delivered again.
     await this.#consumer.settled();
