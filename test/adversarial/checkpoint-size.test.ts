@@ -3,7 +3,7 @@
  * (Kafka's default max.message.bytes, NATS' default max_payload), atomically (a reader gets the old or the
  * new value, never a mix), and the snapshot codec never needs one string for a whole snapshot.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
@@ -13,11 +13,26 @@ import { describe, expect, it } from 'vitest';
 import { decodeSnapshot, encodeSnapshot } from '../../processor/checkpoint-codec.ts';
 import { createTransport, type TransportConfig } from '../../transport/index.ts';
 import {
+  collect,
   dropTransportResources,
   isolatedTransportConfig,
   silentLogger,
 } from '../../transport/testing/index.ts';
-import { useCleanup } from '../support/pipeline.ts';
+import {
+  alertIdsOf,
+  alertOf,
+  coversAlerts,
+  eventRecords,
+  metricValue,
+  pipelineFixture,
+  processorConfig,
+  publishInChunks,
+  scrapeMetrics,
+  startProcessor,
+  useCleanup,
+  waitForEventsProcessed,
+} from '../support/pipeline.ts';
+import { expectedAlerts, referenceScenario } from '../support/scenarios.ts';
 
 const MiB = 1024 * 1024;
 /** Kafka's default max.message.bytes (1 MiB and the record overhead). */
@@ -139,6 +154,86 @@ describe.each(['kafka', 'nats'] as const)('checkpoints beyond the record limit (
     if (kind === 'nats') expect(await natsPartMessages(config, key)).toBe(0);
   });
 });
+
+/** File reads with random paths over many sessions: engine state that gzip cannot shrink much. */
+function stateFiller(count: number, runId: string): Record<string, unknown>[] {
+  const start = Date.now() - 5 * 60_000;
+  return Array.from({ length: count }, (_, index) => ({
+    eventId: `fill-${runId}-${index}`,
+    eventType: 'file_read',
+    timestamp: new Date(start + index).toISOString(),
+    sessionId: `fill-session-${index % 300}`,
+    data: { type: 'file', path: `/work/${randomBytes(48).toString('hex')}`, operation: 'read' },
+    metadata: { source: 'test', agentId: `fill-agent-${index % 7}` },
+  }));
+}
+
+describe.each(['kafka', 'nats'] as const)('a processor checkpoint of several MiB (%s)', (kind) => {
+  const defer = useCleanup();
+
+  it('is saved, restored by the next processor of the group, and its state fires the sequence', {
+    timeout: 120_000,
+  }, async () => {
+    const { config, publisher, directory } = await pipelineFixture(defer, kind, 'big-checkpoint', {
+      // One partition (as NATS has): the whole state in one checkpoint.
+      kafka: { partitions: 1 },
+    });
+    const producer = publisher.createProducer();
+    const settings = processorConfig(config, {
+      group: `big-${randomUUID()}`,
+      directory,
+      processor: { checkpointIntervalMs: 500 },
+    });
+    const runId = randomUUID().slice(0, 8);
+    const exfiltration = referenceScenario({
+      runId,
+      sessionsPerRule: 1,
+      startMs: Date.now() - 10 * 60_000,
+      benignPerSession: 0,
+    }).filter((event) => String(event.sessionId).includes('credential_exfiltration'));
+    const sequence = expectedAlerts(exfiltration).filter(
+      (alert) => alert.ruleId === 'CREDENTIAL_EXFILTRATION',
+    );
+    expect(sequence).toHaveLength(1);
+    const [credentialRead, ...egress] = eventRecords(exfiltration);
+    const filler = eventRecords(stateFiller(20_000, runId));
+
+    const first = await startProcessor(settings);
+    let firstStopped = false;
+    defer(() => (firstStopped ? undefined : first.stop()));
+    await publishInChunks(producer, [credentialRead!, ...filler], { chunk: 2_000 });
+    await waitForEventsProcessed(first.address, filler.length + 1, 60_000);
+    // The state of one partition (NATS has one) took more than a record may hold.
+    await expect
+      .poll(async () => maxSample(await scrapeMetrics(first.address), 'edr_processor_checkpoint_bytes'), {
+        timeout: 30_000,
+      })
+      .toBeGreaterThan(2 * MiB);
+    await first.stop();
+    firstStopped = true;
+
+    const second = await startProcessor(settings);
+    defer(() => second.stop());
+    await producer.publish(egress);
+    await waitForEventsProcessed(second.address, egress.length, 30_000);
+    const alerts = (await collect(publisher, 'alerts', { until: coversAlerts(sequence) })).map(alertOf);
+    expect(alertIdsOf(alerts)).toContain(sequence[0]!.alertId);
+    const metrics = await scrapeMetrics(second.address);
+    expect(metricValue(metrics, 'edr_processor_checkpoint_restore_failures_total')).toBe(0);
+    // Only the egress was delivered to the second processor: the read came from the checkpoint.
+    expect(metricValue(metrics, 'edr_processor_events_total')).toBe(egress.length);
+  });
+});
+
+/** The largest sample of a metric (0 when it has none). */
+function maxSample(text: string, name: string): number {
+  let max = 0;
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{.*\})? ([^ ]+)$/.exec(line);
+    if (match?.[1] === name) max = Math.max(max, Number(match[2]));
+  }
+  return max;
+}
 
 describe('snapshot codec', () => {
   const sample = () => ({

@@ -93,6 +93,12 @@ export interface Reply {
 /** One ingest endpoint and framing: how records go in, and which of them its reply says were refused. */
 export interface Route {
   name: string;
+  /**
+   * Whether text that is not JSON costs only its own record. Line framings (NDJSON, _bulk) and one record
+   * per string or request (OTLP raw_json, _doc) do; in a JSON array or HEC's back-to-back values an
+   * unterminated string or bracket runs on to the end of the body, so siblings after it cannot be told.
+   */
+  isolatesBrokenJson: boolean;
   /** One request per element: most routes carry every record in one, `_doc` one record per request. */
   requests(records: readonly string[]): { url: string; headers: Record<string, string>; payload: string }[];
   /** Positions of the refused records, as far as the protocol's reply tells (HEC names only the first). */
@@ -110,21 +116,25 @@ const NDJSON_HEADERS = { ...bearer(), 'content-type': 'application/x-ndjson' };
 export const ROUTES: readonly Route[] = [
   {
     name: '/v1/events JSON array',
+    isolatesBrokenJson: false,
     requests: (records) => [{ url: '/v1/events', headers: JSON_HEADERS, payload: `[${records.join(',')}]` }],
     refused: eventsRefused,
   },
   {
     name: '/v1/events NDJSON',
+    isolatesBrokenJson: true,
     requests: (records) => [{ url: '/v1/events', headers: NDJSON_HEADERS, payload: records.join('\n') }],
     refused: eventsRefused,
   },
   {
     name: '/ingest/<source> NDJSON',
+    isolatesBrokenJson: true,
     requests: (records) => [{ url: '/ingest/agents', headers: NDJSON_HEADERS, payload: records.join('\n') }],
     refused: eventsRefused,
   },
   {
     name: 'Splunk HEC',
+    isolatesBrokenJson: false,
     requests: (records) => [
       {
         url: '/services/collector/event',
@@ -140,6 +150,7 @@ export const ROUTES: readonly Route[] = [
   },
   {
     name: 'OTLP logs',
+    isolatesBrokenJson: true,
     requests: (records) => [
       {
         url: '/v1/logs',
@@ -167,6 +178,7 @@ export const ROUTES: readonly Route[] = [
   },
   {
     name: 'Elasticsearch _bulk',
+    isolatesBrokenJson: true,
     requests: (records) => [
       {
         url: '/_bulk',
@@ -183,6 +195,7 @@ export const ROUTES: readonly Route[] = [
   },
   {
     name: 'Elasticsearch _doc',
+    isolatesBrokenJson: true,
     requests: (records) => records.map((payload) => ({ url: '/edr/_doc', headers: JSON_HEADERS, payload })),
     refused: (replies) => replies.flatMap((reply, index) => (reply.statusCode === 201 ? [] : [index])),
   },
@@ -213,22 +226,44 @@ export function goodRecord(id: string, agentId = 'agent-good'): string {
 
 /** A PolicyEvent with one part replaced by raw JSON text (so it can be what JSON.stringify cannot write). */
 export function hostileRecord(id: string, part: { field: string; json: string }): string {
-  const base: Record<string, unknown> = {
-    eventId: id,
-    eventType: 'file_read',
-    timestamp: at,
-    agentId: 'agent-hostile',
-    sessionId: 'sess-1',
-    data: { type: 'file', path: '/etc/passwd', operation: 'read' },
-  };
-  const [top, nested] = part.field.split('.') as [string, string | undefined];
-  if (nested === undefined) {
-    delete base[top];
-    return `${JSON.stringify(base).slice(0, -1)},${JSON.stringify(top)}:${part.json}}`;
+  return spliceJson(
+    {
+      eventId: id,
+      eventType: 'file_read',
+      timestamp: at,
+      agentId: 'agent-hostile',
+      sessionId: 'sess-1',
+      data: { type: 'file', path: '/etc/passwd', operation: 'read' },
+    },
+    part,
+  );
+}
+
+/** `base` as JSON text with each part's `field` (`top` or `top.nested`) set to its raw JSON text. */
+export function spliceJson(
+  base: Record<string, unknown>,
+  parts: { field: string; json: string } | readonly { field: string; json: string }[],
+): string {
+  const raw = new Map<string, string>();
+  const nested = new Map<string, Map<string, string>>();
+  for (const { field, json } of Array.isArray(parts) ? parts : [parts]) {
+    const [top, key] = field.split('.') as [string, string | undefined];
+    if (key === undefined) raw.set(top, json);
+    else nested.set(top, (nested.get(top) ?? new Map<string, string>()).set(key, json));
   }
-  const inner = { ...(base[top] as Record<string, unknown>) };
-  delete inner[nested];
-  delete base[top];
-  const innerText = `${JSON.stringify(inner).slice(0, -1)},${JSON.stringify(nested)}:${part.json}}`;
-  return `${JSON.stringify(base).slice(0, -1)},${JSON.stringify(top)}:${innerText}}`;
+  for (const [top, keys] of nested) {
+    if (raw.has(top)) continue;
+    const inner = typeof base[top] === 'object' && base[top] !== null ? { ...(base[top] as object) } : {};
+    raw.set(top, withRaw(inner as Record<string, unknown>, keys));
+  }
+  return withRaw(base, raw);
+}
+
+/** `object` as JSON text, its keys in `raw` replaced by (or added as) those raw JSON texts. */
+function withRaw(object: Record<string, unknown>, raw: ReadonlyMap<string, string>): string {
+  const rest = { ...object };
+  for (const key of raw.keys()) delete rest[key];
+  const added = [...raw].map(([key, json]) => `${JSON.stringify(key)}:${json}`).join(',');
+  const text = JSON.stringify(rest);
+  return text === '{}' ? `{${added}}` : `${text.slice(0, -1)},${added}}`;
 }
