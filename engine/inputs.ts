@@ -2,6 +2,7 @@ import { err, ok, type Result } from '../core/result.ts';
 import type { AssetInventory } from './enrichment/assets.ts';
 import type { IntelIndex } from './enrichment/intel.ts';
 import { loadAssets, loadIntel } from './enrichment/load.ts';
+import type { RuleLimits } from './rules/limits.ts';
 import { loadRules } from './rules/load.ts';
 import { formatProblem } from './rules/problems.ts';
 import type { RuleSet } from './rules/ruleset.ts';
@@ -15,6 +16,8 @@ export interface EngineInputs {
 
 export interface EngineInputPaths {
   rules: readonly string[];
+  /** Bounds on rule files (engine/rules/limits.ts); the defaults when absent. */
+  ruleLimits?: RuleLimits;
   intel?: readonly string[];
   assets?: readonly string[];
 }
@@ -26,7 +29,7 @@ export interface EngineInputPaths {
 export function loadEngineInputs(
   paths: EngineInputPaths,
 ): Result<{ inputs: EngineInputs; warnings: string[] }, string[]> {
-  const rules = loadRules(paths.rules);
+  const rules = loadRules(paths.rules, paths.ruleLimits);
   if (!rules.ok) return err(rules.error.map(formatProblem));
   const inputs: EngineInputs = { rules: rules.value };
   const warnings: string[] = [];

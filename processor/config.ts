@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AuthConfigSchema } from '../core/api-keys.ts';
 import { commaList } from '../core/config.ts';
+import { RuleLimitsSchema } from '../engine/index.ts';
 import { SinksConfigSchema } from '../sinks/index.ts';
 import { RedactionConfigSchema } from '../transforms/index.ts';
 import { TransportConfigSchema } from '../transport/index.ts';
@@ -25,6 +26,9 @@ export const ProcessorSettingsSchema = z
     rules: pathList.optional().describe('rule files or folders; the bundled rules/ when unset'),
     intel: pathList.default([]).describe('threat-intel files or folders'),
     assets: pathList.default([]).describe('agent inventory files (JSON or CSV)'),
+    ruleLimits: RuleLimitsSchema.describe(
+      'bounds on rule files: a file past one is refused with the reason (on reload, the running rules stay)',
+    ),
     watch: z
       .boolean()
       .default(true)

@@ -21,7 +21,8 @@ export interface ReloaderOptions {
 
 /**
  * Keeps the engine inputs current: reloads on file changes (when watching) and on SIGHUP. A file that fails
- * to load is logged with its problems and the running inputs stay in force.
+ * to load (broken, or past a limit of engine/rules/limits.ts) is logged with its problems, counted in
+ * edr_processor_reloads_total{result="failed"}, and the running inputs stay in force.
  */
 export class Reloader {
   readonly #options: ReloaderOptions;
@@ -70,9 +71,19 @@ export class Reloader {
     for (const watcher of this.#watchers.splice(0)) watcher.close();
   }
 
-  /** Loads the inputs again and applies them; returns whether they were applied. */
+  /**
+   * Loads the inputs again and applies them; returns whether they were applied. A refused load (each problem
+   * names the file, the rule where there is one, and the reason) leaves the running inputs in force and is
+   * counted as a failed reload; so is anything the loader throws, since a reload runs from a file watcher or
+   * a signal where nothing else would catch it.
+   */
   async reload(reason: string): Promise<boolean> {
-    const loaded = loadEngineInputs(this.#options.paths);
+    let loaded: ReturnType<typeof loadEngineInputs>;
+    try {
+      loaded = loadEngineInputs(this.#options.paths);
+    } catch (error) {
+      loaded = { ok: false, error: [`cannot load detection inputs: ${(error as Error).message}`] };
+    }
     if (!loaded.ok) {
       this.#failures++;
       this.#options.onResult?.('failed');

@@ -77,6 +77,7 @@ export function createProcessor(
       rules: config.processor.rules ?? [BUNDLED_RULES],
       intel: config.processor.intel,
       assets: config.processor.assets,
+      ruleLimits: config.processor.ruleLimits,
     },
   });
 }

@@ -1,5 +1,10 @@
 import { RE2JS } from 're2js';
-import { DEFAULT_REGEX_LIMITS, type LinearRegexLimits } from './linear-regex.ts';
+import {
+  type BoundedRegex,
+  compileBounded,
+  DEFAULT_REGEX_LIMITS,
+  type LinearRegexLimits,
+} from './linear-regex.ts';
 
 /**
  * Globs, compiled to RE2 (linear time, as every rule regex is: see linear-regex.ts). The syntax is
@@ -238,7 +243,7 @@ export function compileGlobs(
 ): GlobMatcher | { index: number; reason: string } {
   const flags = options.nocase ? RE2JS.CASE_INSENSITIVE | RE2JS.DOTALL : RE2JS.DOTALL;
   const positive: string[] = [];
-  const negatives: RE2JS[] = [];
+  const negatives: BoundedRegex[] = [];
   for (const [index, pattern] of patterns.entries()) {
     if (pattern.length > limits.maxLength) {
       return { index, reason: `pattern longer than ${limits.maxLength} characters` };
@@ -246,28 +251,20 @@ export function compileGlobs(
     let translated: TranslatedGlob;
     try {
       translated = translate(pattern);
-      // A trailing `/` of the input is ignored: a folder is the same path with or without it.
-      const source = `${translated.source}/?`;
-      const regex = RE2JS.compile(`^(?:${source})$`, flags);
-      if (regex.programSize() > limits.maxProgramSize) {
-        return { index, reason: `compiles to more than ${limits.maxProgramSize} RE2 instructions` };
-      }
-      if (translated.negated) negatives.push(regex);
-      else positive.push(source);
     } catch (error) {
-      return {
-        index,
-        reason: error instanceof GlobError ? error.message : `invalid glob: ${(error as Error).message}`,
-      };
+      if (error instanceof GlobError) return { index, reason: error.message };
+      throw error;
     }
+    // A trailing `/` of the input is ignored: a folder is the same path with or without it.
+    const source = `${translated.source}/?`;
+    const regex = compileBounded(`^(?:${source})$`, flags, limits);
+    if (typeof regex === 'string') return { index, reason: regex.replace(/^invalid: /, 'invalid glob: ') };
+    if (translated.negated) negatives.push(regex);
+    else positive.push(source);
   }
-  const combined = positive.length > 0 ? RE2JS.compile(`^(?:${positive.join('|')})$`, flags) : undefined;
-  if (combined && combined.programSize() > limits.maxProgramSize) {
-    return {
-      index: 0,
-      reason: `the list compiles to ${combined.programSize()} RE2 instructions, more than ${limits.maxProgramSize}; split it`,
-    };
-  }
+  const combined =
+    positive.length > 0 ? compileBounded(`^(?:${positive.join('|')})$`, flags, limits) : undefined;
+  if (typeof combined === 'string') return { index: 0, reason: `the globs together: ${combined}` };
   const literals = new Set(patterns);
   const required = patterns.map(requiredText);
   const prefilter =

@@ -1,4 +1,4 @@
-import { RE2JS } from 're2js';
+import { RE2JS, RE2Set } from 're2js';
 
 /**
  * Regular expressions matched in time linear in the input, by RE2 (re2js, a pure-JavaScript port: see
@@ -33,7 +33,7 @@ export interface LinearRegexLimits {
 
 export const DEFAULT_REGEX_LIMITS: Readonly<LinearRegexLimits> = Object.freeze({
   maxLength: 1_024,
-  maxProgramSize: 4_000,
+  maxProgramSize: 1_000,
 });
 
 export class LinearRegexError extends Error {
@@ -74,7 +74,7 @@ export function linearRegex(
     bits |= bit;
   }
   const compiled = compileRe2(pattern, bits, limits);
-  return typeof compiled === 'string' ? compiled : wrap(pattern, compiled.regex);
+  return typeof compiled === 'string' ? compiled : wrap(pattern, compiled.bounded);
 }
 
 /**
@@ -92,32 +92,76 @@ export function linearRegexAny(
     if (typeof compiled === 'string') return { index, reason: compiled };
     sources.push(`(?:${compiled.source})`);
   }
-  // Each part compiled alone, so the alternation of them does too.
-  return wrap(patterns.join(' | '), RE2JS.compile(sources.join('|')));
+  const combined = compileBounded(sources.join('|'), 0, limits);
+  if (typeof combined === 'string') return { index: 0, reason: `the patterns together: ${combined}` };
+  return wrap(patterns.join(' | '), combined);
+}
+
+/** A compiled RE2 program and its search, within the bounds on program size and DFA memory. */
+export interface BoundedRegex {
+  regex: RE2JS;
+  /** Whether it matches anywhere in `input`. */
+  test(input: string): boolean;
+}
+
+/**
+ * Inputs up to this many characters are searched by re2js's own test (fastest on the short texts most events
+ * carry). Longer ones go to an RE2Set of the same pattern whose lazy DFA may use LONG_INPUT_DFA_BYTES: when a
+ * pattern's DFA cannot be cached (a counted repetition of a broad class, `a[ab]{100}c`), each character of a
+ * hostile input builds a new DFA state until the budget is spent and RE2 falls back to its NFA; re2js's own
+ * 8 MB budget made that phase cost up to ~10x the NFA's (see BENCHMARKS.md, bench:regex).
+ */
+const SHORT_INPUT = 4_096;
+const LONG_INPUT_DFA_BYTES = 256 * 1024;
+
+/**
+ * RE2 source compiled within the program-size bound, or why not (several patterns each within it can still
+ * be too large together).
+ */
+export function compileBounded(
+  source: string,
+  bits: number,
+  limits: LinearRegexLimits,
+): BoundedRegex | string {
+  let regex: RE2JS;
+  try {
+    regex = RE2JS.compile(source, bits);
+  } catch (error) {
+    return `invalid: ${(error as Error).message}`;
+  }
+  const size = regex.programSize();
+  if (size > limits.maxProgramSize)
+    return `compiles to ${size} RE2 instructions, more than ${limits.maxProgramSize}`;
+  let long: RE2Set | undefined;
+  return {
+    regex,
+    test(input) {
+      if (input.length <= SHORT_INPUT) return regex.test(input);
+      if (!long) {
+        long = new RE2Set(RE2Set.UNANCHORED, bits, LONG_INPUT_DFA_BYTES);
+        long.add(source);
+        long.compile();
+      }
+      return long.match(input).length > 0;
+    },
+  };
 }
 
 function compileRe2(
   pattern: string,
   bits: number,
   limits: LinearRegexLimits,
-): { source: string; regex: RE2JS } | string {
+): { source: string; bounded: BoundedRegex } | string {
   if (pattern.length > limits.maxLength) return `pattern longer than ${limits.maxLength} characters`;
   const source = RE2JS.translateRegExp(pattern);
-  let regex: RE2JS;
-  try {
-    regex = RE2JS.compile(source, bits);
-  } catch (error) {
-    const message = (error as Error).message;
-    const construct = unsupportedConstruct(message);
-    return construct
-      ? `uses a ${construct}, which a linear-time regex engine (RE2) cannot run`
-      : `invalid regular expression: ${message}`;
-  }
-  const size = regex.programSize();
-  if (size > limits.maxProgramSize) {
-    return `compiles to ${size} instructions, more than ${limits.maxProgramSize} (large counted repetitions such as {1000} cost the most)`;
-  }
-  return { source, regex };
+  const bounded = compileBounded(source, bits, limits);
+  if (typeof bounded !== 'string') return { source, bounded };
+  const construct = unsupportedConstruct(bounded);
+  return construct
+    ? `uses a ${construct}, which a linear-time regex engine (RE2) cannot run`
+    : bounded.startsWith('invalid: ')
+      ? `invalid regular expression: ${bounded.slice(9)}`
+      : `${bounded} (large counted repetitions such as {1000} cost the most)`;
 }
 
 /** As linearRegex, but throws a LinearRegexError for a pattern it refuses. */
@@ -131,10 +175,10 @@ export function compileLinearRegex(
   return compiled;
 }
 
-function wrap(source: string, compiled: RE2JS): LinearRegex {
+function wrap(source: string, { regex: compiled, test }: BoundedRegex): LinearRegex {
   return {
     source,
-    test: (input) => compiled.test(input),
+    test,
     exec(input, from = 0) {
       const matcher = compiled.matcher(input);
       return matcher.find(from) ? { index: matcher.start(), text: matcher.group() ?? '' } : undefined;

@@ -34,7 +34,7 @@ export const RuleLimitsSchema = z
     maxRegexProgramSize: z
       .int()
       .positive()
-      .default(4_000)
+      .default(1_000)
       .describe(
         "RE2 instructions of one compiled regex or glob list (RE2's measure of a pattern's cost per input character)",
       ),
