@@ -3,7 +3,13 @@ import { EdrError } from '../core/errors.ts';
 import type { Alert } from './alert.ts';
 import { type AlertDraft, draftAlert, finishAlert } from './alerts.ts';
 import { EvalContext } from './context.ts';
-import { type AbsenceState, absenceHit, newAbsenceState, takePending } from './correlation/absence.ts';
+import {
+  type AbsenceState,
+  absenceHit,
+  absenceWeight,
+  newAbsenceState,
+  takePending,
+} from './correlation/absence.ts';
 import { findAllOf, mayCompleteAllOf } from './correlation/all-of.ts';
 import { DeadlineQueue } from './correlation/deadlines.ts';
 import {
@@ -34,6 +40,7 @@ import {
   snapshotState,
 } from './snapshot.ts';
 import { DedupeWindow } from './state/dedupe.ts';
+import { stateKey } from './state/keys.ts';
 import { LruMap } from './state/lru.ts';
 import { MemoryStateStore, type StateStore } from './state/store.ts';
 
@@ -53,6 +60,11 @@ export interface EngineStats {
   duplicatesDropped: number;
   /** Events whose timestamp could not be read; they are skipped. */
   invalidEvents: number;
+  /**
+   * Events that counted at an earlier time than their timestamp: further ahead than maxClockSkewMs of their
+   * receivedAt or of the clock, or carrying an untrusted clock (integrity.clock), which counts as the present.
+   */
+  timeBounded: number;
   /** Hits too late for their correlation state (see EngineLimits.allowedLatenessMs). */
   lateEvents: number;
   alerts: number;
@@ -61,6 +73,8 @@ export interface EngineStats {
   suppressedByRule: Record<string, number>;
   state: {
     sessions: number;
+    /** Distinct targets held over all sessions. */
+    targets: number;
     correlationStates: number;
     /** Partial-match events held across all correlation states. */
     partialMatches: number;
@@ -72,8 +86,12 @@ export interface EngineStats {
   evictions: {
     sessionsIdle: number;
     sessionsCap: number;
+    /** Sessions forgotten to keep all sessions within maxTargets distinct targets. */
+    sessionsTargets: number;
     statesIdle: number;
     statesCap: number;
+    /** Correlation states dropped to keep all states within maxPartialMatches. */
+    statesPartialMatches: number;
     partialMatchesCap: number;
     suppressionsCap: number;
     dedupeCap: number;
@@ -130,8 +148,12 @@ class Engine implements DetectionEngine {
   private readonly suppressions = new Map<string, LruMap<number>>();
   /** The same maps by rule position, filled on first use, so the per-event check skips the id lookup. */
   private suppressionSlots: Array<LruMap<number> | undefined> = [];
+  /** Suppression windows held over all rules. */
+  private suppressionCount = 0;
   private readonly dedupe: DedupeWindow;
   private readonly deadlines = new DeadlineQueue();
+  /** Partial matches held over all correlation states, by weight (see partialWeight). */
+  private partialMatches = 0;
 
   private seq = 0;
   private eventTime = Number.NEGATIVE_INFINITY;
@@ -140,10 +162,12 @@ class Engine implements DetectionEngine {
     eventsProcessed: 0,
     duplicatesDropped: 0,
     invalidEvents: 0,
+    timeBounded: 0,
     alerts: 0,
     alertsSuppressed: 0,
     statesIdle: 0,
     statesCap: 0,
+    statesPartialMatches: 0,
     suppressionsCap: 0,
   };
   private readonly alertsByRule = new RuleCounts();
@@ -185,18 +209,18 @@ class Engine implements DetectionEngine {
   }
 
   process(event: Envelope): readonly Alert[] {
-    const time = timestampMillis(event.timestamp);
-    if (Number.isNaN(time)) {
+    const sent = timestampMillis(event.timestamp);
+    if (Number.isNaN(sent)) {
       this.counts.invalidEvents++;
       return NO_ALERTS;
     }
-    if (!this.dedupe.admit(event.eventId, time)) {
+    const now = this.clock();
+    const time = this.countedTime(event, sent, now);
+    if (!this.dedupe.admit(event.agentId, event.eventId, time)) {
       this.counts.duplicatesDropped++;
       return NO_ALERTS;
     }
-    const now = this.clock();
-    const bounded = Math.min(time, now + this.limits.maxClockSkewMs);
-    if (bounded > this.eventTime) this.eventTime = bounded;
+    if (time > this.eventTime) this.eventTime = time;
     const seq = ++this.seq;
     this.counts.eventsProcessed++;
 
@@ -228,6 +252,54 @@ class Engine implements DetectionEngine {
     return alerts ?? NO_ALERTS;
   }
 
+  /**
+   * The time an event counts at, for every clock it moves (the engine's, its session's, its correlation
+   * states', suppression windows): its timestamp, but no further than maxClockSkewMs past its receivedAt or
+   * the clock, and an untrusted clock (integrity.clock, set by the time policy) no later than the engine's
+   * present. So no event can move a clock far ahead and make later events look late.
+   */
+  private countedTime(event: Envelope, sent: number, now: number): number {
+    const skew = this.limits.maxClockSkewMs;
+    let time = Math.min(sent, now + skew);
+    if (event.receivedAt !== event.timestamp) {
+      const arrival = timestampMillis(event.receivedAt);
+      if (arrival + skew < time) time = arrival + skew;
+    }
+    if (event.integrity?.clock !== undefined && time > this.eventTime && Number.isFinite(this.eventTime)) {
+      time = this.eventTime;
+    }
+    if (time < sent) this.counts.timeBounded++;
+    return time;
+  }
+
+  /** A key the state keeps, within maxStateKeyChars; the session key is made of bounded ids and kept whole. */
+  private boundedKey(key: string): string {
+    return key === this.context.sessionKey() ? key : stateKey(key, this.limits.maxStateKeyChars);
+  }
+
+  /** What a correlation state weighs in the partial-match budget. */
+  private partialWeight(state: LiveCorrelationState): number {
+    return state.kind === 'buffer' ? state.hits.length : absenceWeight(state, this.limits);
+  }
+
+  /**
+   * Counts a change of `state`'s weight and drops the least recently used other states while all of them
+   * together are over maxPartialMatches.
+   */
+  private reweigh(state: LiveCorrelationState, before: number): void {
+    this.partialMatches += this.partialWeight(state) - before;
+    if (this.partialMatches <= this.limits.maxPartialMatches) return;
+    this.counts.statesPartialMatches += this.store.evictLeastRecent(
+      (next) => next.state !== state && this.partialMatches > this.limits.maxPartialMatches,
+      (entry) => this.forgetState(entry.state),
+    );
+  }
+
+  /** Takes a state that leaves the store out of the partial-match count. */
+  private forgetState(state: LiveCorrelationState): void {
+    this.partialMatches -= this.partialWeight(state);
+  }
+
   processBatch(events: Iterable<Envelope>): Alert[] {
     const out: Alert[] = [];
     for (const event of events) out.push(...this.process(event));
@@ -245,8 +317,18 @@ class Engine implements DetectionEngine {
   private putState(ruleId: string, groupKey: string, state: LiveCorrelationState): void {
     this.store.put(ruleId, groupKey, state);
     if (this.store.size > this.limits.maxCorrelationStates) {
-      this.counts.statesCap += this.store.evictOverflow(this.limits.maxCorrelationStates);
+      this.counts.statesCap += this.store.evictLeastRecent(
+        () => this.store.size > this.limits.maxCorrelationStates,
+        (entry) => this.forgetState(entry.state),
+      );
     }
+  }
+
+  private deleteState(ruleId: string, groupKey: string): void {
+    const state = this.store.get(ruleId, groupKey);
+    if (!state) return;
+    this.forgetState(state);
+    this.store.delete(ruleId, groupKey);
   }
 
   private correlate(
@@ -258,7 +340,7 @@ class Engine implements DetectionEngine {
   ): Alert | undefined {
     const rule = this.rules[ruleIndex]!;
     const context = this.context;
-    const groupKey = rule.groupKey(context);
+    const groupKey = this.boundedKey(rule.groupKey(context));
     const spec = rule.correlation;
     // Most matches of a busy match rule are suppressed: decide that before allocating anything.
     if (spec.type === 'match') {
@@ -271,19 +353,26 @@ class Engine implements DetectionEngine {
       const state = existing?.kind === 'absence' ? existing : newAbsenceState();
       if (state !== existing) this.putState(rule.id, groupKey, state);
       const hit = newHit(time, seq, id, mask);
+      const before = this.partialWeight(state);
       const scheduled = absenceHit(state, hit, spec.windowMs, this.limits, this.correlation, () =>
         draftAlert(rule, context, groupKey, 1),
       );
+      this.reweigh(state, before);
       if (scheduled) this.scheduleTrigger(rule.id, groupKey, hit, spec.windowMs);
       return undefined;
     }
     let value: string | undefined;
     if (spec.type === 'threshold' && spec.distinct) {
       const read = spec.distinct.read(context);
-      value = typeof read === 'string' ? read : JSON.stringify(read);
+      value = stateKey(
+        typeof read === 'string' ? read : String(JSON.stringify(read)),
+        this.limits.maxStateKeyChars,
+      );
     }
     const state = this.bufferState(rule, groupKey);
+    const before = state.hits.length;
     const index = admitHit(state, time, seq, mask, id, value, spec.windowMs, this.limits, this.correlation);
+    this.reweigh(state, before);
     if (index < 0) return undefined;
     let witness: string[] | undefined;
     switch (spec.type) {
@@ -301,7 +390,7 @@ class Engine implements DetectionEngine {
     }
     if (!witness) return undefined;
     // A match consumes the group's partial state: one burst, one alert, and no event counted twice.
-    this.store.delete(rule.id, groupKey);
+    this.deleteState(rule.id, groupKey);
     if (this.suppressed(rule, ruleIndex, groupKey, time)) return undefined;
     return this.raise(rule, ruleIndex, groupKey, witness, time, now);
   }
@@ -329,10 +418,10 @@ class Engine implements DetectionEngine {
     const suppression = rule.suppression;
     if (!suppression) return false;
     const key = captured
-      ? (captured.suppressionKey ?? groupKey)
+      ? stateKey(captured.suppressionKey ?? groupKey, this.limits.maxStateKeyChars)
       : suppression.key === rule.groupKey
         ? groupKey
-        : suppression.key(this.context);
+        : this.boundedKey(suppression.key(this.context));
     let suppressions = this.suppressionSlots[ruleIndex];
     if (!suppressions) {
       suppressions = this.suppressionsOf(rule.id);
@@ -344,9 +433,14 @@ class Engine implements DetectionEngine {
       this.suppressedByRule.add(ruleIndex);
       return true;
     }
+    const held = suppressions.size;
     suppressions.touch(key, timestamp + suppression.windowMs);
-    if (suppressions.size > this.limits.maxSuppressions) {
-      this.counts.suppressionsCap += suppressions.evictOverflow(this.limits.maxSuppressions);
+    this.suppressionCount += suppressions.size - held;
+    if (this.suppressionCount > this.limits.maxSuppressions) {
+      // The rule whose windows grew past the budget gives up its least recent one.
+      const evicted = suppressions.evictOverflow(suppressions.size - 1);
+      this.suppressionCount -= evicted;
+      this.counts.suppressionsCap += evicted;
     }
     return false;
   }
@@ -374,8 +468,10 @@ class Engine implements DetectionEngine {
       const rule = this.rulesById.get(due.ruleId);
       const state = this.store.get(due.ruleId, due.groupKey);
       if (rule?.correlation.type !== 'absence' || state?.kind !== 'absence') continue;
+      const before = this.partialWeight(state);
       const trigger = takePending(state, due.seq);
       if (!trigger) continue;
+      this.partialMatches += this.partialWeight(state) - before;
       const deadline = trigger.t + rule.correlation.windowMs;
       const ruleIndex = this.rules.indexOf(rule);
       if (this.suppressed(rule, ruleIndex, due.groupKey, deadline, trigger.draft)) continue;
@@ -390,15 +486,40 @@ class Engine implements DetectionEngine {
     this.dedupe.expire(now - this.limits.dedupeTtlMs);
     this.sessions.evictIdle(now);
     // Hits older than a rule's window plus the lateness can join no future match, so that is the floor.
-    this.counts.statesIdle += this.store.evictExpired(({ ruleId, state }) => {
-      const windowMs = this.windowOf.get(ruleId) ?? 0;
-      return (
-        state.watermark < now - Math.max(this.limits.stateIdleTtlMs, windowMs + this.limits.allowedLatenessMs)
-      );
-    });
+    this.counts.statesIdle += this.store.evictExpired(
+      ({ ruleId, state }) => {
+        const windowMs = this.windowOf.get(ruleId) ?? 0;
+        return (
+          state.watermark <
+          now - Math.max(this.limits.stateIdleTtlMs, windowMs + this.limits.allowedLatenessMs)
+        );
+      },
+      (entry) => this.forgetState(entry.state),
+    );
     // A suppression whose window closed before any acceptable late event can no longer suppress.
     const closed = now - this.limits.allowedLatenessMs;
-    for (const suppressions of this.suppressions.values()) suppressions.evictWhile((until) => until < closed);
+    for (const suppressions of this.suppressions.values()) {
+      this.suppressionCount -= suppressions.evictWhile((until) => until < closed);
+    }
+    // Deadlines of triggers whose state was evicted stay queued until due; past twice the triggers held, the
+    // queue is rebuilt from the states, so it stays bounded by the partial-match budget.
+    if (this.deadlines.size > 2 * this.pendingTriggers() + MAINTENANCE_INTERVAL) this.rescheduleAll();
+  }
+
+  private pendingTriggers(): number {
+    let count = 0;
+    for (const { state } of this.store.entries()) if (state.kind === 'absence') count += state.pending.length;
+    return count;
+  }
+
+  private rescheduleAll(): void {
+    this.deadlines.clear();
+    for (const { ruleId, groupKey, state } of this.store.entries()) {
+      const rule = this.rulesById.get(ruleId);
+      if (state.kind === 'absence' && rule?.correlation.type === 'absence') {
+        this.schedule(ruleId, groupKey, state, rule.correlation.windowMs);
+      }
+    }
   }
 
   reload(update: { rules?: RuleSet; intel?: IntelIndex; assets?: AssetInventory }): ReloadReport {
@@ -416,7 +537,7 @@ class Engine implements DetectionEngine {
       const stale = new Set([...report.removed, ...report.changed]);
       for (const entry of [...this.store.entries()]) {
         if (!stale.has(entry.ruleId)) continue;
-        this.store.delete(entry.ruleId, entry.groupKey);
+        this.deleteState(entry.ruleId, entry.groupKey);
         report.statesDropped++;
       }
     }
@@ -441,7 +562,7 @@ class Engine implements DetectionEngine {
       suppressions: [...this.suppressions].flatMap(([ruleId, map]) =>
         [...map.entries()].map(([key, until]): [string, string, number] => [ruleId, key, until]),
       ),
-      dedupe: [...this.dedupe.entries()],
+      dedupe: this.dedupe.entries(),
     };
   }
 
@@ -457,23 +578,33 @@ class Engine implements DetectionEngine {
     this.sessions.restore(snapshot.sessions);
     this.store.clear();
     this.deadlines.clear();
+    this.partialMatches = 0;
     let statesDropped = 0;
+    // Within this engine's limits, whatever the limits of the engine that wrote the snapshot.
     for (const { ruleId, fingerprint, groupKey, state } of snapshot.correlation) {
       const rule = this.rulesById.get(ruleId);
       if (!rule || rule.fingerprint !== fingerprint) {
         statesDropped++;
         continue;
       }
-      this.store.put(ruleId, groupKey, liveState(state));
-      if (state.kind === 'absence' && rule.correlation.type === 'absence') {
-        this.schedule(rule.id, groupKey, state, rule.correlation.windowMs);
-      }
+      const live = liveState(state, this.limits.maxHitsPerState);
+      this.putState(ruleId, groupKey, live);
+      this.reweigh(live, 0);
     }
+    this.rescheduleAll();
     this.suppressions.clear();
     this.suppressionSlots = new Array(this.rules.length);
-    for (const [ruleId, key, until] of snapshot.suppressions) this.suppressionsOf(ruleId).touch(key, until);
+    this.suppressionCount = 0;
+    for (const [ruleId, key, until] of snapshot.suppressions) {
+      const map = this.suppressionsOf(ruleId);
+      const held = map.size;
+      map.touch(key, until);
+      this.suppressionCount += map.size - held;
+      if (this.suppressionCount > this.limits.maxSuppressions)
+        this.suppressionCount -= map.evictOverflow(map.size - 1);
+    }
     this.dedupe.clear();
-    for (const [id, time] of snapshot.dedupe) this.dedupe.admit(id, time);
+    for (const [agentId, eventId, time] of snapshot.dedupe) this.dedupe.admit(agentId, eventId, time);
     return { statesDropped };
   }
 
@@ -496,6 +627,7 @@ class Engine implements DetectionEngine {
       eventsProcessed: this.counts.eventsProcessed,
       duplicatesDropped: this.counts.duplicatesDropped,
       invalidEvents: this.counts.invalidEvents,
+      timeBounded: this.counts.timeBounded,
       lateEvents: this.correlation.lateEvents,
       alerts: this.counts.alerts,
       alertsSuppressed: this.counts.alertsSuppressed,
@@ -503,17 +635,20 @@ class Engine implements DetectionEngine {
       suppressedByRule: this.suppressedByRule.byId(),
       state: {
         sessions: this.sessions.size,
+        targets: this.sessions.targets,
         correlationStates: this.store.size,
         partialMatches,
-        suppressions: [...this.suppressions.values()].reduce((n, map) => n + map.size, 0),
+        suppressions: this.suppressionCount,
         dedupeEntries: this.dedupe.size,
         pendingDeadlines: this.deadlines.size,
       },
       evictions: {
         sessionsIdle: sessions.sessionsEvictedIdle,
         sessionsCap: sessions.sessionsEvictedCap,
+        sessionsTargets: sessions.sessionsEvictedTargets,
         statesIdle: this.counts.statesIdle,
         statesCap: this.counts.statesCap,
+        statesPartialMatches: this.counts.statesPartialMatches,
         partialMatchesCap: this.correlation.hitsDropped,
         suppressionsCap: this.counts.suppressionsCap,
         dedupeCap: this.dedupe.evictedForCapacity,

@@ -37,9 +37,17 @@ export const EngineLimitsSchema = z
     maxPartialMatches: z
       .int()
       .positive()
-      .default(1_000_000)
+      .default(500_000)
       .describe(
-        'partial-match events kept over all correlation states; past it the least recently used states go',
+        'partial-match events over all correlation states (a pending absence trigger weighs its kept alert); past it the least recently used states go',
+      ),
+    maxPendingAlertChars: z
+      .int()
+      .min(1_024)
+      .max(1_048_576)
+      .default(8_192)
+      .describe(
+        'JSON characters of the alert an absence trigger keeps until its deadline; a longer one has its strings and lists shortened',
       ),
     stateIdleTtlMs: durationMs
       .default(0)
@@ -62,7 +70,7 @@ export const EngineLimitsSchema = z
     maxTargets: z
       .int()
       .positive()
-      .default(1_000_000)
+      .default(500_000)
       .describe('distinct targets remembered over all sessions; past it the least recently seen sessions go'),
     maxStateKeyChars: z
       .int()
@@ -81,7 +89,7 @@ export const EngineLimitsSchema = z
     maxSuppressions: z
       .int()
       .positive()
-      .default(200_000)
+      .default(100_000)
       .describe('suppression windows held over all rules; past it the growing rule loses its least recent'),
     maxAlertEventIds: z
       .int()

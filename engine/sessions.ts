@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Severity } from '../core/severity.ts';
 import type { EngineLimits } from './limits.ts';
 import type { Envelope } from './model/index.ts';
+import { stateKey } from './state/keys.ts';
 import { type LruLinks, LruList } from './state/lru.ts';
 import { StringSet } from './state/string-set.ts';
 
@@ -52,7 +53,7 @@ export interface ObservedSession {
 
 interface Session extends ObservedSession, LruLinks<Session> {
   alertPoints: number;
-  /** Distinct targets, in first-seen order for snapshots. */
+  /** Distinct targets (as state keys: a long one as its digest), in first-seen order for snapshots. */
   targets: StringSet;
 }
 
@@ -73,6 +74,8 @@ export type SessionSnapshot = z.infer<typeof SessionSnapshotSchema>;
 export interface SessionCounters {
   sessionsEvictedIdle: number;
   sessionsEvictedCap: number;
+  /** Sessions forgotten because all sessions together held maxTargets distinct targets. */
+  sessionsEvictedTargets: number;
   targetsCapped: number;
 }
 
@@ -102,11 +105,26 @@ export class SessionTracker {
   /** The same sessions, least recently seen first, for idle and over-cap eviction. */
   private readonly order = new LruList<Session>();
   private count = 0;
-  readonly counters: SessionCounters = { sessionsEvictedIdle: 0, sessionsEvictedCap: 0, targetsCapped: 0 };
+  /** Distinct targets held over all sessions. */
+  private targetCount = 0;
+  readonly counters: SessionCounters = {
+    sessionsEvictedIdle: 0,
+    sessionsEvictedCap: 0,
+    sessionsEvictedTargets: 0,
+    targetsCapped: 0,
+  };
 
   constructor(
-    private readonly limits: Pick<EngineLimits, 'maxSessions' | 'sessionIdleTtlMs' | 'maxTargetsPerSession'>,
+    private readonly limits: Pick<
+      EngineLimits,
+      'maxSessions' | 'sessionIdleTtlMs' | 'maxTargetsPerSession' | 'maxTargets' | 'maxStateKeyChars'
+    >,
   ) {}
+
+  /** Distinct targets held over all sessions. */
+  get targets(): number {
+    return this.targetCount;
+  }
 
   get size(): number {
     return this.count;
@@ -148,15 +166,26 @@ export class SessionTracker {
     const outcome = event.decision.outcome;
     if (outcome === 'deny') facts.violationCount++;
     else if (outcome === 'warn') facts.warnCount++;
+    const target = stateKey(event.target, this.limits.maxStateKeyChars);
     if (session.targets.size < this.limits.maxTargetsPerSession) {
-      session.targets.add(event.target);
-    } else if (!session.targets.has(event.target)) this.counters.targetsCapped++;
+      if (session.targets.add(target)) this.targetCount++;
+    } else if (!session.targets.has(target)) this.counters.targetsCapped++;
     refresh(session);
+    this.enforceCaps(session);
+    return session;
+  }
+
+  /** Forgets the least recently seen sessions (never `current`) while over maxSessions or maxTargets. */
+  private enforceCaps(current?: Session): void {
     if (this.count > this.limits.maxSessions) {
       let excess = this.count - this.limits.maxSessions;
-      this.counters.sessionsEvictedCap += this.evictWhile(() => excess-- > 0);
+      this.counters.sessionsEvictedCap += this.evictWhile((session) => session !== current && excess-- > 0);
     }
-    return session;
+    if (this.targetCount > this.limits.maxTargets) {
+      this.counters.sessionsEvictedTargets += this.evictWhile(
+        (session) => session !== current && this.targetCount > this.limits.maxTargets,
+      );
+    }
   }
 
   /** Adds an alert's severity to the session it was raised in. */
@@ -198,6 +227,7 @@ export class SessionTracker {
     sessions.delete(sessionId);
     if (sessions.size === 0) this.byAgent.delete(agentId);
     this.count--;
+    this.targetCount -= session.targets.size;
   }
 
   /** Forgets sessions whose last event is older than `now` minus the idle TTL. */
@@ -225,21 +255,28 @@ export class SessionTracker {
     this.byAgent.clear();
     this.order.clear();
     this.count = 0;
+    this.targetCount = 0;
     for (const { alertPoints, targets, ...counts } of snapshots) {
       const session: Session = {
         facts: { ...counts, durationMs: 0, distinctTargets: 0, distinctTargetRatio: 0, riskScore: 0 },
         groupKey: `${counts.agentId}|${counts.sessionId}`,
         alertPoints,
-        targets: new StringSet(targets.length),
+        targets: new StringSet(Math.min(targets.length, this.limits.maxTargetsPerSession)),
         prev: undefined,
         next: undefined,
       };
-      for (const target of targets) session.targets.add(target);
+      // Within this engine's limits, whatever the limits of the engine that wrote the snapshot.
+      for (const target of targets) {
+        if (session.targets.size >= this.limits.maxTargetsPerSession) break;
+        session.targets.add(stateKey(target, this.limits.maxStateKeyChars));
+      }
       refresh(session);
       // A snapshot naming a session twice keeps the last, as a map would.
       const existing = this.byAgent.get(counts.agentId)?.get(counts.sessionId);
       if (existing) this.forget(existing);
       this.insert(session);
+      this.targetCount += session.targets.size;
     }
+    this.enforceCaps();
   }
 }

@@ -7,8 +7,10 @@ import { SessionSnapshotSchema } from './sessions.ts';
  * Everything the engine needs to resume where it stopped: what the processor checkpoints next to its offsets.
  * JSON-serializable. Correlation states carry their rule's fingerprint; on restore, states of rules that are
  * gone or changed are dropped rather than misread.
+ * Version 2 keys dedupe by (agentId, eventId). A version 1 snapshot (dedupe by eventId alone) is still read,
+ * without its dedupe entries, which say no agent: the window refills from the events that follow.
  */
-export const ENGINE_SNAPSHOT_VERSION = 1;
+export const ENGINE_SNAPSHOT_VERSION = 2;
 
 export const CorrelationStateSchema = z.discriminatedUnion('kind', [BufferStateSchema, AbsenceStateSchema]);
 export type CorrelationState = z.infer<typeof CorrelationStateSchema>;
@@ -24,12 +26,19 @@ export function snapshotState(state: LiveCorrelationState): CorrelationState {
     : { kind: 'buffer', hits: hits.toHits(), watermark };
 }
 
-export function liveState(state: CorrelationState): LiveCorrelationState {
-  return state.kind === 'absence' ? state : { ...state, hits: HitBuffer.from(state.hits) };
+/** A snapshot's state as the engine holds it, with at most `maxHits` hits (the newest), triggers and followers. */
+export function liveState(state: CorrelationState, maxHits: number): LiveCorrelationState {
+  if (state.kind === 'absence') {
+    return {
+      ...state,
+      pending: state.pending.slice(-maxHits),
+      followers: state.followers.slice(-maxHits),
+    };
+  }
+  return { ...state, hits: HitBuffer.from(state.hits.slice(-maxHits)) };
 }
 
-export const EngineSnapshotSchema = z.object({
-  version: z.literal(ENGINE_SNAPSHOT_VERSION),
+const SnapshotFields = {
   /** The arrival counter, so events after a restore keep ordering after those before it. */
   seq: z.number(),
   /** The engine's event time (epoch ms), null before the first event. */
@@ -45,7 +54,22 @@ export const EngineSnapshotSchema = z.object({
   ),
   /** [rule id, suppression key, suppressed until (epoch ms)]. */
   suppressions: z.array(z.tuple([z.string(), z.string(), z.number()])),
-  /** [event id, event time (epoch ms)], oldest first. */
-  dedupe: z.array(z.tuple([z.string(), z.number()])),
+};
+
+const SnapshotV2Schema = z.object({
+  version: z.literal(ENGINE_SNAPSHOT_VERSION),
+  ...SnapshotFields,
+  /** [agent id, event id, event time (epoch ms)], oldest first. */
+  dedupe: z.array(z.tuple([z.string(), z.string(), z.number()])),
 });
-export type EngineSnapshot = z.infer<typeof EngineSnapshotSchema>;
+
+const SnapshotV1Schema = z
+  .object({ version: z.literal(1), ...SnapshotFields, dedupe: z.array(z.tuple([z.string(), z.number()])) })
+  .transform(({ dedupe: _byIdAlone, ...rest }) => ({
+    ...rest,
+    version: ENGINE_SNAPSHOT_VERSION,
+    dedupe: [] as Array<[string, string, number]>,
+  }));
+
+export const EngineSnapshotSchema = z.union([SnapshotV2Schema, SnapshotV1Schema]);
+export type EngineSnapshot = z.output<typeof SnapshotV2Schema>;

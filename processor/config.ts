@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AuthConfigSchema } from '../core/api-keys.ts';
 import { commaList } from '../core/config.ts';
 import { RuleLimitsSchema } from '../engine/index.ts';
+import { LimitsConfigSchema } from '../engine/limits.ts';
 import { SinksConfigSchema } from '../sinks/index.ts';
 import { RedactionConfigSchema } from '../transforms/index.ts';
 import { TransportConfigSchema } from '../transport/index.ts';
@@ -64,6 +65,7 @@ export const ProcessorConfigSchema = z.object({
   transport: TransportConfigSchema.prefault({}),
   sinks: SinksConfigSchema.prefault({}),
   redaction: RedactionConfigSchema,
+  limits: LimitsConfigSchema.describe('shared with the collector and replay: limits.record, limits.engine'),
 });
 export type ProcessorConfig = z.infer<typeof ProcessorConfigSchema>;
 export type ProcessorSettings = z.infer<typeof ProcessorSettingsSchema>;

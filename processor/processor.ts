@@ -2,7 +2,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { metricsAccessHook } from '../core/api-keys.ts';
 import type { Clock } from '../core/clock.ts';
-import type { Alert, EngineInputPaths, EngineLimits, Envelope, RecordError } from '../engine/index.ts';
+import type {
+  Alert,
+  EngineInputPaths,
+  EngineLimits,
+  Envelope,
+  RecordError,
+  RecordLimits,
+} from '../engine/index.ts';
 import type { SinkRouter } from '../sinks/index.ts';
 import type { Redactor } from '../transforms/index.ts';
 import type {
@@ -29,6 +36,8 @@ export interface ProcessorDeps {
   log: Logger;
   inputs: EngineInputPaths;
   limits?: Partial<EngineLimits>;
+  /** limits.record, the collector's: decoding applies the same, so what it accepted decodes here. */
+  recordLimits?: RecordLimits;
   /** Secret redaction between detection and delivery (transforms/). */
   redactor: Redactor;
 }
@@ -93,7 +102,7 @@ export class Processor {
       limits: deps.limits,
       checkpoints: this.#durable ? deps.checkpoints : undefined,
       group: settings.group,
-      decode: (messages) => decodeAll(messages).events,
+      decode: (messages) => decodeAll(messages, deps.recordLimits).events,
       onRestore: (partition, outcome) => {
         if (outcome.restored || outcome.reason === 'no checkpoint') {
           deps.log.info({ partition, ...outcome }, 'partition engine ready');
@@ -333,7 +342,7 @@ export class Processor {
 
   /** Poison records go to the dead-letter stream with their error; the rest continue. */
   async #decode(batch: Batch): Promise<Envelope[]> {
-    const { events, poison } = decodeAll(batch.messages);
+    const { events, poison } = decodeAll(batch.messages, this.#deps.recordLimits);
     if (poison.length > 0) {
       await this.#producer.publish(poison.map(({ message, errors }) => deadLetterRecord(message, errors)));
       for (const { message, errors } of poison) message.term(errors[0]?.message);
@@ -384,14 +393,17 @@ export class Processor {
 /** The key of a failed commit among the checkpoint problems (partition names contain a slash, this one not). */
 const COMMIT = 'commit';
 
-function decodeAll(messages: readonly Message[]): {
+function decodeAll(
+  messages: readonly Message[],
+  limits: RecordLimits | undefined,
+): {
   events: Envelope[];
   poison: Array<{ message: Message; errors: RecordError[] }>;
 } {
   const events: Envelope[] = [];
   const poison: Array<{ message: Message; errors: RecordError[] }> = [];
   for (const message of messages) {
-    const decoded = decodeEvent(message.value, message.timestamp);
+    const decoded = decodeEvent(message.value, message.timestamp, limits);
     if (decoded.ok) events.push(decoded.event);
     else poison.push({ message, errors: decoded.errors });
   }

@@ -73,6 +73,8 @@ export function createProcessor(
     clock: systemClock,
     log,
     redactor: createRedactor(config.redaction, log),
+    limits: config.limits.engine,
+    recordLimits: config.limits.record,
     inputs: {
       rules: config.processor.rules ?? [BUNDLED_RULES],
       intel: config.processor.intel,

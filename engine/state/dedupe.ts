@@ -3,7 +3,9 @@ import { stringHash } from './string-set.ts';
 const MIN_RING = 16;
 
 /**
- * Recently seen event ids, bounded by count and by age (event time), forgotten oldest first.
+ * Recently seen events by (agentId, eventId), bounded by count and by age (event time), forgotten oldest
+ * first. Agents choose their own event ids, so the pair is the identity: another agent reusing an id is a
+ * different event (deduplicating on the id alone let one agent hide another's events).
  *
  * A ring holds the ids in arrival order with their time and hash. An open-addressing table (linear probing,
  * load at most one half) finds an id: each slot is a pair of integers in one Int32Array, the id's hash and
@@ -14,6 +16,7 @@ const MIN_RING = 16;
  */
 export class DedupeWindow {
   private ids: Array<string | undefined> = new Array(MIN_RING);
+  private agents: Array<string | undefined> = new Array(MIN_RING);
   private times = new Float64Array(MIN_RING);
   private hashes = new Int32Array(MIN_RING);
   /** Ring position of the oldest id; `count` ids follow it. */
@@ -40,13 +43,17 @@ export class DedupeWindow {
     return Math.imul(hash, 0x9e3779b1) >>> this.shift;
   }
 
-  /** Records `id` first seen at `time`; false when it is already held (a duplicate), which changes nothing. */
-  admit(id: string, time: number): boolean {
-    const hash = stringHash(id);
+  /**
+   * Records event `id` of `agent` first seen at `time`; false when the pair is already held (a duplicate),
+   * which changes nothing.
+   */
+  admit(agent: string, id: string, time: number): boolean {
+    const hash = stringHash(id) ^ Math.imul(stringHash(agent), 0x2c1b3c6d);
     const { cells, slotMask } = this;
     let slot = this.home(hash);
     for (let held = cells[2 * slot + 1]!; held !== 0; held = cells[2 * slot + 1]!) {
-      if (cells[2 * slot] === hash && this.ids[held - 1] === id) return false;
+      if (cells[2 * slot] === hash && this.ids[held - 1] === id && this.agents[held - 1] === agent)
+        return false;
       slot = (slot + 1) & slotMask;
     }
     // The new id is the newest, so making room forgets an older one, as evicting before adding would have.
@@ -64,6 +71,7 @@ export class DedupeWindow {
     }
     const position = (this.head + this.count++) & (this.ids.length - 1);
     this.ids[position] = id;
+    this.agents[position] = agent;
     this.times[position] = time;
     this.hashes[position] = hash;
     this.cells[2 * slot] = hash;
@@ -99,6 +107,7 @@ export class DedupeWindow {
     cells[2 * hole] = 0;
     cells[2 * hole + 1] = 0;
     this.ids[position] = undefined;
+    this.agents[position] = undefined;
     this.head = (position + 1) & (this.ids.length - 1);
     this.count--;
   }
@@ -107,15 +116,18 @@ export class DedupeWindow {
   private growRing(): void {
     const size = this.ids.length * 2;
     const ids: Array<string | undefined> = new Array(size);
+    const agents: Array<string | undefined> = new Array(size);
     const times = new Float64Array(size);
     const hashes = new Int32Array(size);
     for (let i = 0; i < this.count; i++) {
       const from = (this.head + i) & (this.ids.length - 1);
       ids[i] = this.ids[from];
+      agents[i] = this.agents[from];
       times[i] = this.times[from]!;
       hashes[i] = this.hashes[from]!;
     }
     this.ids = ids;
+    this.agents = agents;
     this.times = times;
     this.hashes = hashes;
     this.head = 0;
@@ -129,18 +141,19 @@ export class DedupeWindow {
     }
   }
 
-  /** The ids held with their times, oldest first. */
-  entries(): Array<[string, number]> {
-    const out: Array<[string, number]> = [];
+  /** The pairs held with their times, oldest first: [agentId, eventId, time]. */
+  entries(): Array<[string, string, number]> {
+    const out: Array<[string, string, number]> = [];
     for (let i = 0; i < this.count; i++) {
       const position = (this.head + i) & (this.ids.length - 1);
-      out.push([this.ids[position]!, this.times[position]!]);
+      out.push([this.agents[position]!, this.ids[position]!, this.times[position]!]);
     }
     return out;
   }
 
   clear(): void {
     this.ids = new Array(MIN_RING);
+    this.agents = new Array(MIN_RING);
     this.times = new Float64Array(MIN_RING);
     this.hashes = new Int32Array(MIN_RING);
     this.head = 0;

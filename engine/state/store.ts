@@ -21,9 +21,12 @@ export interface StateStore<S> {
   delete(ruleId: string, groupKey: string): void;
   entries(): Iterable<StateEntry<S>>;
   /** Drops least recently used entries while `expired` holds; returns how many. */
-  evictExpired(expired: (entry: StateEntry<S>) => boolean): number;
-  /** Drops least recently used entries beyond `max`; returns how many. */
-  evictOverflow(max: number): number;
+  evictExpired(expired: (entry: StateEntry<S>) => boolean, onEvict?: (entry: StateEntry<S>) => void): number;
+  /**
+   * Drops the least recently used entries, over all rules, while `more` holds (asked before each, with the
+   * entry next in line); returns how many.
+   */
+  evictLeastRecent(more: (next: StateEntry<S>) => boolean, onEvict?: (entry: StateEntry<S>) => void): number;
   clear(): void;
 }
 
@@ -74,16 +77,16 @@ export class MemoryStateStore<S> implements StateStore<S> {
     for (const rule of this.byRule.values()) yield* rule.values();
   }
 
-  evictExpired(expired: (entry: StateEntry<S>) => boolean): number {
+  evictExpired(expired: (entry: StateEntry<S>) => boolean, onEvict?: (entry: StateEntry<S>) => void): number {
     let evicted = 0;
-    for (const rule of this.byRule.values()) evicted += rule.evictWhile(expired);
+    for (const rule of this.byRule.values()) evicted += rule.evictWhile(expired, onEvict);
     this.count -= evicted;
     return evicted;
   }
 
-  evictOverflow(max: number): number {
+  evictLeastRecent(more: (next: StateEntry<S>) => boolean, onEvict?: (entry: StateEntry<S>) => void): number {
     let evicted = 0;
-    while (this.count > max) {
+    for (;;) {
       let oldest: LruMap<StateEntry<S> & { touched: number }> | undefined;
       let oldestTouch = Number.POSITIVE_INFINITY;
       for (const rule of this.byRule.values()) {
@@ -93,8 +96,9 @@ export class MemoryStateStore<S> implements StateStore<S> {
           oldest = rule;
         }
       }
-      if (!oldest) break;
-      oldest.evictOverflow(oldest.size - 1);
+      const next = oldest?.oldest();
+      if (!oldest || !next || !more(next)) break;
+      oldest.evictOverflow(oldest.size - 1, onEvict);
       this.count--;
       evicted++;
     }
