@@ -45,7 +45,7 @@ function storeOn(config: TransportConfig, defer: (cleanup: () => unknown) => voi
 }
 
 /** The state topic as a broker with default settings has it: records of 1 MiB at most. */
-async function createDefaultStateTopic(config: TransportConfig): Promise<void> {
+async function createDefaultStateTopic(config: TransportConfig, partitions = 3): Promise<void> {
   const admin = new kafkajs.Kafka({
     brokers: config.kafka.brokers,
     logLevel: kafkajs.logLevel.NOTHING,
@@ -57,7 +57,7 @@ async function createDefaultStateTopic(config: TransportConfig): Promise<void> {
       topics: [
         {
           topic: config.names.state,
-          numPartitions: 3,
+          numPartitions: partitions,
           configEntries: [
             { name: 'cleanup.policy', value: 'compact' },
             { name: 'max.message.bytes', value: String(KAFKA_DEFAULT_MAX_MESSAGE_BYTES) },
@@ -178,6 +178,8 @@ describe.each(['kafka', 'nats'] as const)('a processor checkpoint of several MiB
       // One partition (as NATS has): the whole state in one checkpoint.
       kafka: { partitions: 1 },
     });
+    // A state topic of the broker's default 1 MiB records (NATS' max_payload is 1 MiB too).
+    if (kind === 'kafka') await createDefaultStateTopic(config, 1);
     const producer = publisher.createProducer();
     const settings = processorConfig(config, {
       group: `big-${randomUUID()}`,
