@@ -11,6 +11,7 @@ COPY core core
 COPY engine engine
 COPY transport transport
 COPY sinks sinks
+COPY transforms transforms
 COPY collector collector
 COPY processor processor
 COPY simulator simulator

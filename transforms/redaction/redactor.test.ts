@@ -162,20 +162,29 @@ describe('Redactor', () => {
     expect(r.stats().withheld).toBe(6);
   });
 
-  it('scans hostile values in linear time (64 KiB of headers or keys within 250 ms on a loaded 2-core host)', () => {
+  it('scans hostile values in linear time: 8x the input costs at most 16x the time (quadratic would be 64x)', () => {
     const r = redactor();
-    const hostile = [
-      '-----BEGIN RSA PRIVATE KEY-----'.repeat(2_100),
-      `${AWS_KEY_ID} `.repeat(3_100),
-      'sk-'.repeat(21_000),
-      'a'.repeat(65_536),
-    ];
-    for (const content of hostile) {
-      const started = performance.now();
-      const out = r.redact(events(makeEnvelope({ data: { content } }))).events[0]!;
-      const elapsed = performance.now() - started;
-      expect(String(out.data.content)).not.toContain(AWS_KEY_ID);
-      expect(elapsed).toBeLessThan(250);
+    const units = ['-----BEGIN RSA PRIVATE KEY-----', `${AWS_KEY_ID} `, 'sk-', 'a'];
+    // The fastest of three runs, so that a busy host's pauses do not count.
+    const time = (content: string) => {
+      let best = Number.POSITIVE_INFINITY;
+      for (let run = 0; run < 3; run++) {
+        const started = performance.now();
+        const out = r.redact(events(makeEnvelope({ data: { content } }))).events[0]!;
+        best = Math.min(best, performance.now() - started);
+        expect(String(out.data.content)).not.toContain(AWS_KEY_ID);
+      }
+      return best;
+    };
+    for (const unit of units) {
+      const small = unit.repeat(Math.ceil(8_192 / unit.length));
+      const large = unit.repeat(Math.ceil(65_536 / unit.length));
+      const [smallMs, largeMs] = [time(small), time(large)];
+      expect(
+        largeMs,
+        `${JSON.stringify(unit)}: 8 KiB ${smallMs.toFixed(1)} ms, 64 KiB ${largeMs.toFixed(1)} ms`,
+      ).toBeLessThan(16 * smallMs + 2);
+      expect(largeMs).toBeLessThan(1_000);
     }
   });
 
