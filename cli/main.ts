@@ -10,6 +10,11 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: 'run the HTTP collector: authenticated ingestion into Kafka, NATS JetStream or memory',
     load: () => import('./commands/collector.ts'),
   },
+  'dead-letters': {
+    summary:
+      "replay dead letters (the sinks' JSONL file, the broker dlq stream) back through the pipeline, once each",
+    load: () => import('./commands/dead-letters.ts'),
+  },
   demo: {
     summary: 'start the single-process pipeline, run the simulator against it, print alerts as they fire',
     load: () => import('./commands/demo.ts'),

@@ -4,6 +4,22 @@ export type { SinkConfig, SinksConfig, SinksConfigInput } from './config.ts';
 export { DeadLetterConfigSchema, SinkConfigSchema, SinksConfigSchema } from './config.ts';
 export type { DeadLetter, DeadLetterWriter, JsonlDeadLetterOptions } from './driver/dead-letter.ts';
 export { JsonlDeadLetterWriter, MemoryDeadLetterWriter } from './driver/dead-letter.ts';
+export type {
+  ReplayOptions,
+  ReplaySummary,
+  StoredLetter,
+  UnreadableLine,
+} from './driver/dead-letter-replay.ts';
+export {
+  deadLetterFiles,
+  emptySummary,
+  ledgerPathFor,
+  letterKey,
+  RecordingDeadLetterWriter,
+  ReplayLedger,
+  readDeadLetters,
+  replayDeadLetters,
+} from './driver/dead-letter-replay.ts';
 export type { RouteHealth, RouteTally } from './driver/runner.ts';
 export type { RetryVerdict } from './driver/verdict.ts';
 export { outcomesOf } from './driver/verdict.ts';

@@ -99,11 +99,18 @@ export class SinkRouter {
     await Promise.all(this.runners.map((runner) => runner.start()));
   }
 
-  async deliver(batch: DeliveryBatch): Promise<DeliveryReport> {
+  /**
+   * Hands every item to each route that wants it. `only` restricts the batch to the routes named (replaying
+   * dead letters to the sink that could not take them).
+   */
+  async deliver(batch: DeliveryBatch, options: { only?: readonly string[] } = {}): Promise<DeliveryReport> {
     const items = sinkItems(batch);
     const clearItems = batch.clear ? sinkItems(batch.clear) : items;
     const routed = new Set<number>();
-    const submissions = this.runners.map(async (runner) => {
+    const runners = options.only
+      ? this.runners.filter((runner) => options.only?.includes(runner.name))
+      : this.runners;
+    const submissions = runners.map(async (runner) => {
       const wanted: SinkItem[] = [];
       (runner.route.redact === false ? clearItems : items).forEach((item, index) => {
         if (!runner.wants(item)) return;
@@ -119,6 +126,15 @@ export class SinkRouter {
     }
     report.unrouted = items.length - routed.size;
     return report;
+  }
+
+  routeNames(): string[] {
+    return this.runners.map((runner) => runner.name);
+  }
+
+  /** Whether route `name` takes `item` (its kinds, minimum severity and own filter). */
+  wants(name: string, item: SinkItem): boolean {
+    return this.runners.find((runner) => runner.name === name)?.wants(item) ?? false;
   }
 
   /** True while a blocking route holds as many unfinished items as it allows. */

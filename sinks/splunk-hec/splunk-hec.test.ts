@@ -158,7 +158,11 @@ describe('Splunk HEC sink (against the protocol-faithful receiver)', () => {
 
   it('resends when an acknowledgement does not come in time (at-least-once), for as long as it takes', async () => {
     const never = Number.MAX_SAFE_INTEGER;
-    const { router, deadLetters, receiver: hec } = await setup(
+    const {
+      router,
+      deadLetters,
+      receiver: hec,
+    } = await setup(
       { [TOKEN]: { ack: true } },
       { ack: { enabled: true, pollIntervalMs: 1, timeoutMs: 20 } },
       never,

@@ -449,6 +449,25 @@ function randomKafkaClusterId(): string {
 // ---------------------------------------------------------------- local Elasticsearch
 
 async function startLocalElasticsearch(): Promise<StartedService> {
+  const node = await prepareLocalElasticsearch();
+  const { resource, child } = await spawnGroup('elasticsearch', node.bin, node.args, node.workDir);
+  const actual = await readyOrStop(resource, child, () => probeElasticsearch(node.url), 180_000);
+  const note = 'integ-test distribution';
+  return {
+    endpoint: { name: 'elasticsearch', url: node.url, origin: 'local', version: actual, note },
+    resource,
+  };
+}
+
+interface PreparedElasticsearch {
+  url: string;
+  workDir: string;
+  bin: string;
+  args: string[];
+}
+
+/** Config, data and log folders of a new single-node Elasticsearch, and the command that starts it. */
+async function prepareLocalElasticsearch(): Promise<PreparedElasticsearch> {
   const { version, java } = chooseElasticsearch();
   const runAs = process.getuid?.() === 0 ? await ensureEsUser() : undefined;
   const home = await elasticsearchHome(version, runAs);
@@ -484,11 +503,43 @@ async function startLocalElasticsearch(): Promise<StartedService> {
   const command = ['env', ...env, join(home, 'bin', 'elasticsearch')];
   // Elasticsearch refuses to run as root.
   const [bin, ...args] = runAs ? ['runuser', '-u', runAs, '--', ...command] : command;
-  const { resource, child } = await spawnGroup('elasticsearch', bin!, args, workDir);
-  const url = `http://127.0.0.1:${httpPort}`;
-  const actual = await readyOrStop(resource, child, () => probeElasticsearch(url), 180_000);
-  const note = 'integ-test distribution';
-  return { endpoint: { name: 'elasticsearch', url, origin: 'local', version: actual, note }, resource };
+  return { url: `http://127.0.0.1:${httpPort}`, workDir, bin: bin!, args };
+}
+
+/** An Elasticsearch node of one test's own, for drills that kill it: never the shared one. */
+export interface OwnElasticsearch {
+  url: string;
+  /** SIGKILL to the whole process group, as a crash or the OOM killer would; data stays on disk. */
+  kill(): Promise<void>;
+  /** Starts it again on the same data and port; resolves once the cluster is at least yellow. */
+  restart(): Promise<void>;
+  /** Stops it and removes its folder. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a single-node Elasticsearch (the local integ-test distribution, as the harness does without Docker)
+ * that the caller may kill and restart. Takes about 15-20 s to become ready here.
+ */
+export async function startOwnElasticsearch(): Promise<OwnElasticsearch> {
+  const node = await prepareLocalElasticsearch();
+  let current = await spawnGroup('elasticsearch', node.bin, node.args, node.workDir);
+  await readyOrStop(current.resource, current.child, () => probeElasticsearch(node.url), 180_000);
+  return {
+    url: node.url,
+    async kill() {
+      signalGroup(current.resource.pgid, 'SIGKILL');
+      await pollUntil(() => !isProcessGroupAlive(current.resource.pgid, node.workDir), 20_000);
+      untrack(current.resource);
+    },
+    async restart() {
+      current = await spawnGroup('elasticsearch', node.bin, node.args, node.workDir);
+      await readyOrStop(current.resource, current.child, () => probeElasticsearch(node.url), 180_000);
+    },
+    async stop() {
+      await stopProcess(current.resource);
+    },
+  };
 }
 
 function chooseElasticsearch(): { version: string; java: Jdk } {
