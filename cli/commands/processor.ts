@@ -5,7 +5,7 @@ import { EdrError } from '../../core/errors.ts';
 import { runUntilSignal } from '../../core/lifecycle.ts';
 import { Processor, type ProcessorConfig, ProcessorConfigSchema } from '../../processor/index.ts';
 import { createSinkRouter } from '../../sinks/index.ts';
-import { loadRedactionKey, type RedactionConfig, Redactor } from '../../transforms/index.ts';
+import { loadRedactionKey, Redactor } from '../../transforms/index.ts';
 import { createTransport, type Transport } from '../../transport/index.ts';
 import { parseCommandLine } from '../lib/command.ts';
 import { BUNDLED_RULES } from '../lib/inputs.ts';
@@ -72,7 +72,7 @@ export function createProcessor(
     checkpoints: transport.createCheckpointStore(),
     clock: systemClock,
     log,
-    redactor: createRedactor(config.redaction, log),
+    redactor: createRedactor(config, log),
     limits: config.limits.engine,
     recordLimits: config.limits.record,
     inputs: {
@@ -85,14 +85,15 @@ export function createProcessor(
 }
 
 /** The redaction transform and its key; detector rules missing from the loaded ones come from the bundled. */
-function createRedactor(config: RedactionConfig, log: pino.Logger): Redactor {
-  if (!config.enabled) return new Redactor(config, { key: Buffer.alloc(0), fallbackRules: [BUNDLED_RULES] });
-  const { key, origin, file } = loadRedactionKey(config);
+function createRedactor(config: ProcessorConfig, log: pino.Logger): Redactor {
+  const options = { fallbackRules: [BUNDLED_RULES], ruleLimits: config.processor.ruleLimits };
+  if (!config.redaction.enabled) return new Redactor(config.redaction, { ...options, key: Buffer.alloc(0) });
+  const { key, origin, file } = loadRedactionKey(config.redaction);
   if (origin === 'generated') {
     log.warn(
       { file },
       'redaction key generated; processors writing to the same sinks must share one (redaction.key)',
     );
   }
-  return new Redactor(config, { key, fallbackRules: [BUNDLED_RULES] });
+  return new Redactor(config.redaction, { ...options, key });
 }

@@ -1,10 +1,12 @@
 import { err, ok, type Result } from '../../core/result.ts';
 import {
   type Condition,
+  DEFAULT_RULE_LIMITS,
   type LinearRegex,
   linearRegex,
   linearRegexAny,
   RuleFileSchema,
+  type RuleLimits,
   type RuleSource,
   ruleConditions,
 } from '../../engine/index.ts';
@@ -74,18 +76,25 @@ export function rulePatterns(
   return { patterns, found };
 }
 
-/** Compiles every pattern for the linear-time engine; refusals name the detector. */
-export function compileDetectors(patterns: readonly NamedPattern[]): Result<Detectors, string[]> {
+/** Compiles every pattern for the linear-time engine, within the rules' regex limits; refusals name the detector. */
+export function compileDetectors(
+  patterns: readonly NamedPattern[],
+  ruleLimits: RuleLimits = DEFAULT_RULE_LIMITS,
+): Result<Detectors, string[]> {
+  const limits = { maxLength: ruleLimits.maxRegexLength, maxProgramSize: ruleLimits.maxRegexProgramSize };
   const list: Detector[] = [];
   const problems: string[] = [];
   for (const { name, pattern } of patterns) {
-    const regex = linearRegex(pattern);
+    const regex = linearRegex(pattern, '', limits);
     if (typeof regex === 'string') problems.push(`detector ${name} ${JSON.stringify(pattern)}: ${regex}`);
     else list.push({ name, regex });
   }
   if (problems.length > 0) return err(problems);
   if (list.length === 0) return ok({ list, any: undefined });
-  const any = linearRegexAny(patterns.map(({ pattern }) => pattern));
+  const any = linearRegexAny(
+    patterns.map(({ pattern }) => pattern),
+    limits,
+  );
   if ('reason' in any) return err([`detectors together: ${any.reason}`]);
   return ok({ list, any });
 }

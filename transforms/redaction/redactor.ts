@@ -1,6 +1,13 @@
 import { createHmac } from 'node:crypto';
 import { EdrError } from '../../core/errors.ts';
-import { type Alert, type Envelope, type RuleSet, readRuleSources } from '../../engine/index.ts';
+import {
+  type Alert,
+  DEFAULT_RULE_LIMITS,
+  type Envelope,
+  type RuleLimits,
+  type RuleSet,
+  readRuleSources,
+} from '../../engine/index.ts';
 import type { RedactionConfig } from './config.ts';
 import { compileDetectors, type Detectors, type NamedPattern, rulePatterns } from './detectors.ts';
 
@@ -28,6 +35,8 @@ export interface RedactorOptions {
   key: Buffer;
   /** Rule files that hold the detector rules when the loaded ones do not (the bundled rules). */
   fallbackRules: readonly string[];
+  /** The limits the processor reads rules with (processor.ruleLimits): the detector rules are read likewise. */
+  ruleLimits?: RuleLimits;
 }
 
 /** Digests are this many hex digits of HMAC-SHA256: 64 bits, short to read, too long to collide by chance. */
@@ -58,6 +67,7 @@ export class Redactor {
   readonly #fields: FieldNode;
   readonly #configured: NamedPattern[];
   readonly #fallback: NamedPattern[];
+  readonly #ruleLimits: RuleLimits;
   #detectors: Detectors = { list: [], any: undefined };
   #rules: RuleSet | undefined;
   readonly #stats: RedactionStats = { redacted: {}, withheld: 0, scannedChars: 0 };
@@ -67,11 +77,12 @@ export class Redactor {
     this.#key = options.key;
     this.#fields = fieldTrie(config.fields);
     this.#configured = Object.entries(config.patterns).map(([name, pattern]) => ({ name, pattern }));
+    this.#ruleLimits = options.ruleLimits ?? DEFAULT_RULE_LIMITS;
     if (!config.enabled) {
       this.#fallback = [];
       return;
     }
-    const sources = readRuleSources(options.fallbackRules);
+    const sources = readRuleSources(options.fallbackRules, this.#ruleLimits);
     const fallback = rulePatterns(sources.ok ? sources.value : [], config.detectorRules);
     const missing = config.detectorRules.filter((id) => !fallback.found.has(id));
     if (missing.length > 0) {
@@ -81,7 +92,7 @@ export class Redactor {
       );
     }
     this.#fallback = fallback.patterns;
-    const detectors = compileDetectors([...this.#fallback, ...this.#configured]);
+    const detectors = compileDetectors([...this.#fallback, ...this.#configured], this.#ruleLimits);
     if (!detectors.ok) throw new EdrError('EDR_ERR_CONFIG', `redaction: ${detectors.error.join('; ')}`);
     this.#detectors = detectors.value;
   }
@@ -115,11 +126,14 @@ export class Redactor {
 
   #useRules(rules: RuleSet): void {
     this.#rules = rules;
-    const sources = readRuleSources(rules.files);
+    const sources = readRuleSources(rules.files, this.#ruleLimits);
     if (!sources.ok) return; // keep the detectors in use; the engine loaded these files a moment ago
     const loaded = rulePatterns(sources.value, this.#config.detectorRules);
     const fromFallback = this.#fallback.filter(({ name }) => !loaded.found.has(name.split('#')[0]!));
-    const detectors = compileDetectors([...loaded.patterns, ...fromFallback, ...this.#configured]);
+    const detectors = compileDetectors(
+      [...loaded.patterns, ...fromFallback, ...this.#configured],
+      this.#ruleLimits,
+    );
     if (detectors.ok) this.#detectors = detectors.value;
   }
 
