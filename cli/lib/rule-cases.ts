@@ -24,6 +24,7 @@ import {
  *   rules: [ids]                  optional; default: the directory's rule alone
  *   intel: [indicators]           optional; values or {type, value, ...} as in an intel JSON file
  *   assets: [records]             optional; agent inventory records
+ *   receivedAt: ISO date-time     optional; when the records arrived, for the time policy (limits.record)
  *   events: [...]                 records in any accepted wire format, in arrival order, or
  *     - repeat: {count, from, every, record}   `count` copies of `record`, `${i}` (1..count), `${i%N}`
  *                                               and `${time}` (from + (i-1) × every) substituted in strings
@@ -44,6 +45,7 @@ export const RuleCaseSchema = z.strictObject({
   rules: z.array(z.string()).optional(),
   intel: z.array(z.unknown()).optional(),
   assets: z.array(AssetRecordSchema).optional(),
+  receivedAt: z.iso.datetime().optional(),
   events: z.array(z.union([RepeatSchema, z.record(z.string(), z.unknown())])).min(1),
   expect: z.strictObject({ alerts: z.array(z.record(z.string(), z.unknown())) }),
 });
@@ -122,13 +124,15 @@ export function runCase(ruleCase: RuleCase, ruleId: string, rules: RuleSet): str
     clock: () => now,
   });
   const alerts: Alert[] = [];
+  const context = ruleCase.receivedAt ? { receivedAt: ruleCase.receivedAt } : {};
   expandEvents(ruleCase.events).forEach((raw, index) => {
-    const parsed = parseRecord(raw);
+    const parsed = parseRecord(raw, context);
     if (!parsed.ok) {
       failures.push(`events[${index}]: ${parsed.error.map((e) => `${e.field}: ${e.message}`).join('; ')}`);
       return;
     }
-    now = Date.parse(parsed.value.timestamp);
+    // An untrusted time stands at receivedAt: it leaves the clock where it is, as in a replay.
+    if (!parsed.value.integrity?.clock) now = Date.parse(parsed.value.timestamp);
     alerts.push(...engine.process(parsed.value));
   });
   return [...failures, ...compare(ruleCase.expect.alerts, alerts)];
