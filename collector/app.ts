@@ -18,9 +18,6 @@ import { hushdRoutes } from './routes/hushd/index.ts';
 import { otlpRoutes } from './routes/otlp/index.ts';
 import { splunkHecHealthRoutes, splunkHecRoutes } from './routes/splunk-hec/index.ts';
 
-/** Until the shared record limits are wired: under Kafka's and NATS's default 1 MB record size. */
-const MAX_RECORD_BYTES = 1_000_000;
-
 export interface CollectorDeps {
   /** Publish through this transport (e.g. the in-memory one shared with a processor in one process). */
   transport?: Transport;
@@ -94,7 +91,7 @@ export async function buildCollector(
       perSender: buckets(rateLimit.perKeyRecords),
       clock,
       maxErrorsReported: config.ingest.maxErrorsReported,
-      maxRecordBytes: MAX_RECORD_BYTES,
+      recordLimits: config.limits.record,
       log: app.log.child({ component: 'ingest' }),
     }),
     metrics,

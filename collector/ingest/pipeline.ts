@@ -1,12 +1,12 @@
 import type { Clock } from '../../core/clock.ts';
 import { EdrError } from '../../core/errors.ts';
-import { type Envelope, parseRecord } from '../../engine/model/index.ts';
+import { type Envelope, parseRecord, type RecordLimits } from '../../engine/model/index.ts';
 import type { Producer } from '../../transport/index.ts';
 import type { Principal } from '../plugins/auth/index.ts';
 import type { CollectorMetrics, RecordRejectReason } from '../plugins/metrics/index.ts';
 import type { TokenBuckets } from '../plugins/rate-limit/index.ts';
 import { type Candidate, unreadableError } from './candidate.ts';
-import { eventIdentity, type PublishedEvent, publishedBytes, publishedEvent, recordsFor } from './routing.ts';
+import { eventIdentity, type PublishedEvent, publishedEvent, recordsFor } from './routing.ts';
 import { mapInSlices } from './slices.ts';
 
 export interface IngestError {
@@ -39,8 +39,8 @@ export interface IngestPipelineDeps {
   perSender: TokenBuckets | undefined;
   clock: Clock;
   maxErrorsReported: number;
-  /** A record whose published form (envelope, key, headers) is larger is refused: the broker would refuse it. */
-  maxRecordBytes: number;
+  /** limits.record, shared with the processor: what is accepted here decodes there. */
+  recordLimits: RecordLimits;
   /** Where an unexpected exception while handling one record is logged (it became that record's error). */
   log: { warn(fields: Record<string, unknown>, message: string): void };
 }
@@ -106,9 +106,10 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
     seen: Map<string, { index: number; value: Buffer }>,
   ): Verdict {
     if (candidate.error) return { candidate, reason: candidate.error.reason, errors: [candidate.error] };
+    const limits = deps.recordLimits;
     const parsed = parseRecord(
       candidate.record,
-      candidate.format ? { receivedAt, format: candidate.format } : { receivedAt },
+      candidate.format ? { receivedAt, format: candidate.format, limits } : { receivedAt, limits },
     );
     if (!parsed.ok) return { candidate, reason: 'invalid', errors: parsed.error };
     const envelope = parsed.value;
@@ -119,20 +120,22 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
       });
     }
     if (sender.freshWithinMs !== undefined) {
+      // An untrusted time (integrity.clock) stands in for receivedAt: no proof of freshness either.
       const skew = Math.abs(Date.parse(envelope.timestamp) - now);
-      if (!(skew <= sender.freshWithinMs)) {
+      if (envelope.integrity?.clock !== undefined || !(skew <= sender.freshWithinMs)) {
         return refuse(candidate, 'stale', {
           field: 'timestamp',
           message: `more than ${sender.freshWithinMs / 1000} s from arrival: outside the replay window of ${sender.id}`,
         });
       }
     }
+    // parseRecord cuts long strings so the envelope fits; what it cannot fit must not reach the broker,
+    // which would refuse the whole publish (key and headers add at most a few ids to this).
     const event = publishedEvent(envelope);
-    const bytes = publishedBytes(event);
-    if (bytes > deps.maxRecordBytes) {
+    if (event.value.byteLength > limits.maxRecordBytes) {
       return refuse(candidate, 'too_large', {
         field: '(record)',
-        message: `${bytes} bytes once normalized, over the broker record limit of ${deps.maxRecordBytes}`,
+        message: `${event.value.byteLength} bytes once normalized, over limits.record.maxRecordBytes (${limits.maxRecordBytes})`,
       });
     }
     const identity = eventIdentity(envelope.agentId, envelope.eventId);

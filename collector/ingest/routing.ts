@@ -11,9 +11,6 @@ export interface PublishedEvent {
   id: string;
 }
 
-/** Per-record framing a broker adds around value, key and headers (Kafka's record and batch headers). */
-const RECORD_OVERHEAD_BYTES = 128;
-
 export function publishedEvent(
   envelope: Envelope,
   value = Buffer.from(JSON.stringify(envelope)),
@@ -36,13 +33,6 @@ export function publishedEvent(
  */
 export function eventIdentity(agentId: string, eventId: string): string {
   return createHash('sha256').update(`${agentId.length}:${agentId}${eventId}`).digest('base64url');
-}
-
-/** The bytes a broker stores for one copy of the event: what must fit its record size limit. */
-export function publishedBytes(event: PublishedEvent): number {
-  let bytes = event.value.byteLength + Buffer.byteLength(event.key) + RECORD_OVERHEAD_BYTES;
-  for (const [name, value] of Object.entries(event.headers)) bytes += name.length + Buffer.byteLength(value);
-  return bytes + event.id.length;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Envelope } from '../../engine/model/index.ts';
 import {
   goodRecord,
   type Harness,
@@ -11,26 +12,50 @@ import {
 
 /**
  * One record fails its siblings (issue 13): each of these made the collector answer 500 for the whole
- * request, so the good records beside it were lost and the sender retried forever.
+ * request, so the good records beside it were lost and the sender retried forever. Now each is refused as
+ * that record, or kept under the record limits (time flagged as untrusted, strings cut), and decodes.
  */
-const HOSTILE = [
-  { name: 'timestamp 1e20', part: { field: 'timestamp', json: '1e20' } },
-  { name: 'timestamp past year 9999 (ms)', part: { field: 'timestamp', json: '253402300800000' } },
+/** What became of the hostile record: refused as record 1, or kept (flagged or cut) and decodable. */
+type Fate = { refused: true } | { refused: false; check: (envelope: Envelope) => void };
+const refused: Fate = { refused: true };
+const kept = (check: (envelope: Envelope) => void): Fate => ({ refused: false, check });
+const untrustedClock = kept((envelope) =>
+  expect(envelope.integrity).toMatchObject({ clock: 'future', claimedTimestamp: expect.any(String) }),
+);
+
+const HOSTILE: readonly { name: string; part: { field: string; json: string }; fate: Fate }[] = [
+  { name: 'timestamp 1e20', part: { field: 'timestamp', json: '1e20' }, fate: untrustedClock },
+  {
+    name: 'timestamp past year 9999 (ms)',
+    part: { field: 'timestamp', json: '253402300800000' },
+    fate: untrustedClock,
+  },
   {
     name: 'data nested 4,000 deep',
     part: {
       field: 'data',
       json: `{"type":"file","path":"/x","operation":"read","deep":${'['.repeat(4_000)}${']'.repeat(4_000)}}`,
     },
+    fate: refused,
   },
-  { name: 'data.type "constructor"', part: { field: 'data.type', json: '"constructor"' } },
-  { name: 'eventType "__proto__"', part: { field: 'eventType', json: '"__proto__"' } },
-  { name: 'eventId an object', part: { field: 'eventId', json: '{"toString":1}' } },
+  { name: 'data.type "constructor"', part: { field: 'data.type', json: '"constructor"' }, fate: refused },
+  {
+    name: 'eventType "__proto__"',
+    part: { field: 'eventType', json: '"__proto__"' },
+    fate: kept((envelope) =>
+      expect(envelope).toMatchObject({ eventType: 'custom', originalType: '__proto__' }),
+    ),
+  },
+  { name: 'eventId an object', part: { field: 'eventId', json: '{"toString":1}' }, fate: refused },
   {
     name: 'a 2 MB path (over the broker record size)',
     part: { field: 'data.path', json: JSON.stringify(`/${'a'.repeat(2 * 1024 * 1024)}`) },
+    fate: kept((envelope) => {
+      expect(envelope.integrity?.truncated).toContain('data.path');
+      expect(Buffer.byteLength(JSON.stringify(envelope))).toBeLessThanOrEqual(1_000_000);
+    }),
   },
-] as const;
+];
 
 let harness: Harness;
 beforeAll(async () => {
@@ -54,22 +79,25 @@ describe.each(ROUTES)('$name: a hostile record costs only itself', (route) => {
   });
 
   it.each(HOSTILE)(
-    '$name: refused as record 1, its siblings published, never a 500',
-    async ({ name, part }) => {
+    '$name: costs only itself, its siblings published, never a 500',
+    async ({ name, part, fate }) => {
       const tag = `${route.name}-${name}`;
       const before = `${tag}-before`;
       const after = `${tag}-after`;
+      const hostile = `${tag}-hostile`;
       const replies = await send(harness.app, route, [
         goodRecord(before),
-        hostileRecord(`${tag}-hostile`, part),
+        hostileRecord(hostile, part),
         goodRecord(after),
       ]);
       for (const reply of replies) expect(reply.statusCode, reply.body.slice(0, 300)).toBeLessThan(500);
-      expect(route.refused(replies)).toEqual([1]);
-      await harness.waitForIds([before, after]);
-      expect(harness.publishedIds().has(`${tag}-hostile`)).toBe(false);
+      expect(route.refused(replies)).toEqual(fate.refused ? [1] : []);
+      await harness.waitForIds(fate.refused ? [before, after] : [before, hostile, after]);
       const mine = harness.messages.filter((message) => message.headers['edr-event-id']?.startsWith(tag));
       expect(undecodable(mine)).toEqual([]);
+      const published = mine.find((message) => message.headers['edr-event-id'] === hostile);
+      if (fate.refused) expect(published).toBeUndefined();
+      else fate.check(JSON.parse(Buffer.from(published!.value).toString()) as Envelope);
     },
   );
 });
@@ -78,7 +106,7 @@ describe('what a refusal says', () => {
   it('names the index, line and field of the record (NDJSON)', async () => {
     const replies = await send(harness.app, ROUTES[1]!, [
       goodRecord('say-1'),
-      hostileRecord('say-2', { field: 'timestamp', json: '1e20' }),
+      hostileRecord('say-2', { field: 'timestamp', json: '"2026-02-30T10:00:00Z"' }),
     ]);
     expect(JSON.parse(replies[0]!.body)).toMatchObject({
       accepted: 1,
