@@ -120,46 +120,89 @@ export function readText(path: string, maxBytes = DEFAULT_FILE_LIMITS.maxBytes):
   }
 }
 
-type Child = { token: CST.Token | null | undefined; depth: number };
+/** Why a file's content is refused, and the `id` of the object it lies in when there is one (a rule's id). */
+export interface StructureProblem {
+  message: string;
+  owner?: string;
+}
+
+interface Visit<T> {
+  node: T;
+  depth: number;
+  parent: Visit<T> | undefined;
+}
+
+/** The `id` of the nearest enclosing object that has a string one, found by `idOf`. */
+function ownerOf<T>(visit: Visit<T> | undefined, idOf: (node: T) => string | undefined): string | undefined {
+  for (let at = visit; at !== undefined; at = at.parent) {
+    const id = idOf(at.node);
+    if (id !== undefined) return id;
+  }
+  return undefined;
+}
+
+/** The text of a scalar token, without its quotes. */
+function scalarText(token: CST.Token | null | undefined): string | undefined {
+  if (!token) return undefined;
+  if (token.type === 'scalar') return token.source;
+  if (token.type === 'single-quoted-scalar' || token.type === 'double-quoted-scalar')
+    return token.source.slice(1, -1);
+  return undefined;
+}
+
+function yamlId(token: CST.Token | null | undefined): string | undefined {
+  if (!token || (token.type !== 'block-map' && token.type !== 'flow-collection')) return undefined;
+  for (const entry of token.items) if (scalarText(entry.key) === 'id') return scalarText(entry.value);
+  return undefined;
+}
 
 /**
  * Depth and alias count of YAML text, from yaml's concrete syntax tree: its lexer and parser keep their own
  * stacks, while composing a document recurses per level (a few thousand levels crash the process), so the
  * shape is checked here first, without recursion.
  */
-function yamlShapeProblem(text: string, limits: FileLimits): string | undefined {
+function yamlShapeProblem(text: string, limits: FileLimits): StructureProblem | undefined {
   const lines = new LineCounter();
-  const at = (offset: number) => `line ${lines.linePos(offset).line}`;
+  const problem = (message: string, offset: number, visit: Visit<CST.Token | null | undefined>) => {
+    const owner = ownerOf(visit, yamlId);
+    return { message: `${message} (line ${lines.linePos(offset).line})`, ...(owner ? { owner } : {}) };
+  };
   let aliases = 0;
-  const pending: Child[] = [];
+  const pending: Array<Visit<CST.Token | null | undefined>> = [];
   for (const top of new Parser(lines.addNewLine).parse(text)) {
-    pending.push({ token: top, depth: 0 });
-    for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
-      const { token, depth } = item;
+    pending.push({ node: top, depth: 0, parent: undefined });
+    for (let visit = pending.pop(); visit !== undefined; visit = pending.pop()) {
+      const { node: token, depth } = visit;
       if (!token) continue;
       switch (token.type) {
         case 'document':
-          pending.push({ token: token.value, depth });
+          pending.push({ node: token.value, depth, parent: visit });
           break;
         case 'alias':
           aliases++;
           if (aliases > limits.maxAliases)
-            return `more than ${limits.maxAliases} YAML aliases (${at(token.offset)})`;
+            return problem(`more than ${limits.maxAliases} YAML aliases`, token.offset, visit);
           break;
         case 'block-map':
         case 'block-seq':
         case 'flow-collection':
           if (depth + 1 > limits.maxDepth)
-            return `nested deeper than ${limits.maxDepth} levels (${at(token.offset)})`;
+            return problem(`nested deeper than ${limits.maxDepth} levels`, token.offset, visit);
           for (const entry of token.items) {
-            if ('key' in entry) pending.push({ token: entry.key, depth: depth + 1 });
-            pending.push({ token: entry.value, depth: depth + 1 });
+            if ('key' in entry) pending.push({ node: entry.key, depth: depth + 1, parent: visit });
+            pending.push({ node: entry.value, depth: depth + 1, parent: visit });
           }
           break;
       }
     }
   }
   return undefined;
+}
+
+function valueId(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const id = (value as { id?: unknown }).id;
+  return typeof id === 'string' ? id : undefined;
 }
 
 /**
@@ -169,54 +212,70 @@ function yamlShapeProblem(text: string, limits: FileLimits): string | undefined 
 export function shapeProblem(
   value: unknown,
   limits: Pick<FileLimits, 'maxDepth' | 'maxNodes'>,
-): string | undefined {
+): StructureProblem | undefined {
   let nodes = 0;
-  const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
-  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+  const pending: Array<Visit<unknown>> = [{ node: value, depth: 0, parent: undefined }];
+  for (let visit = pending.pop(); visit !== undefined; visit = pending.pop()) {
     nodes++;
-    if (nodes > limits.maxNodes) return `more than ${limits.maxNodes} values`;
-    if (typeof item.value !== 'object' || item.value === null) continue;
-    const depth = item.depth + 1;
-    if (depth > limits.maxDepth) return `nested deeper than ${limits.maxDepth} levels`;
-    for (const child of Object.values(item.value)) pending.push({ value: child, depth });
+    if (nodes > limits.maxNodes) return { message: `more than ${limits.maxNodes} values` };
+    if (typeof visit.node !== 'object' || visit.node === null) continue;
+    const depth = visit.depth + 1;
+    if (depth > limits.maxDepth) {
+      const owner = ownerOf(visit, valueId);
+      return { message: `nested deeper than ${limits.maxDepth} levels`, ...(owner ? { owner } : {}) };
+    }
+    for (const child of Object.values(visit.node)) pending.push({ node: child, depth, parent: visit });
   }
   return undefined;
 }
 
-/** Parses JSON (`.json`) or YAML (anything else) within `limits`; the error names the line when known. */
-export function parseStructured(
+/**
+ * Parses JSON (`.json`) or YAML (anything else) within `limits`; the problem names the line when known and
+ * the `id` of the object it lies in.
+ */
+export function parseStructuredContent(
   path: string,
   text: string,
   limits: FileLimits = DEFAULT_FILE_LIMITS,
-): Result<unknown, string> {
+): Result<unknown, StructureProblem> {
   let value: unknown;
   if (extname(path).toLowerCase() === '.json') {
     try {
       // V8 parses JSON without recursion: depth is checked on the result.
       value = JSON.parse(text);
     } catch (error) {
-      return err(`invalid JSON: ${(error as Error).message}`);
+      return err({ message: `invalid JSON: ${(error as Error).message}` });
     }
   } else {
     const shape = yamlShapeProblem(text, limits);
     if (shape) return err(shape);
     const document: Document = parseDocument(text);
     const first = document.errors[0];
-    if (first) return err(`invalid YAML: ${first.message.split('\n')[0]}`);
+    if (first) return err({ message: `invalid YAML: ${first.message.split('\n')[0]}` });
     try {
       value = document.toJS({ maxAliasCount: limits.maxAliases });
     } catch (error) {
-      return err(`invalid YAML: ${(error as Error).message}`);
+      return err({ message: `invalid YAML: ${(error as Error).message}` });
     }
   }
   const shape = shapeProblem(value, limits);
   return shape ? err(shape) : ok(value);
 }
 
+/** parseStructuredContent with the problem as one string. */
+export function parseStructured(
+  path: string,
+  text: string,
+  limits: FileLimits = DEFAULT_FILE_LIMITS,
+): Result<unknown, string> {
+  const parsed = parseStructuredContent(path, text, limits);
+  return parsed.ok ? parsed : err(parsed.error.message);
+}
+
 export function readStructured(
   path: string,
   limits: FileLimits = DEFAULT_FILE_LIMITS,
-): Result<unknown, string> {
+): Result<unknown, StructureProblem> {
   const text = readText(path, limits.maxBytes);
-  return text.ok ? parseStructured(path, text.value, limits) : text;
+  return text.ok ? parseStructuredContent(path, text.value, limits) : err({ message: text.error });
 }

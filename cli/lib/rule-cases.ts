@@ -152,7 +152,7 @@ export function runCases(root: string, rules: RuleSet): { results: CaseResult[];
       const parsed = content.ok ? RuleCaseSchema.safeParse(content.value) : undefined;
       if (!parsed?.success) {
         const reason = !content.ok
-          ? content.error
+          ? content.error.message
           : (parsed?.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') ?? '');
         results.push({ ruleId, name, file, positive: false, failures: [`invalid case file: ${reason}`] });
         continue;

@@ -117,7 +117,7 @@ export function buildRuleSet(
   for (const source of sources) {
     const shape = shapeProblem(source.content, { maxDepth: limits.maxDepth, maxNodes: limits.maxValues });
     if (shape) {
-      problems.push({ file: source.file, path: [], message: shape });
+      problems.push({ file: source.file, ruleId: shape.owner, path: [], message: shape.message });
       continue;
     }
     const parsed = RuleFileSchema.safeParse(source.content);

@@ -226,6 +226,8 @@ export const RuleFileSchema = z.strictObject({
 });
 export type RuleFile = z.infer<typeof RuleFileSchema>;
 
+/** A value quoted for a message, cut after 80 characters (a refused value may be megabytes long). */
 function show(value: unknown): string {
-  return JSON.stringify(value) ?? String(value);
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 80)}... (${text.length} characters)` : text;
 }
