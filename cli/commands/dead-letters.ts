@@ -261,9 +261,11 @@ async function replayDlqStream(options: Options, signal: AbortSignal): Promise<b
       onProgress: (read, published) =>
         process.stderr.write(`dead-letters: dlq: ${read} read, ${published} published\n`),
     });
-    const verb = options.dryRun ? 'would publish' : 'published again to events';
+    const outcome = options.dryRun
+      ? `${counts.read} would be published again`
+      : `${counts.published} published again to events`;
     process.stdout.write(
-      `dlq stream (${transport.names.dlq}, group ${options.group}): ${counts.read} read, ${counts.published} ${verb}` +
+      `dlq stream (${transport.names.dlq}, group ${options.group}): ${counts.read} read, ${outcome}` +
         `${signal.aborted ? ' (interrupted)' : ''}\n`,
     );
     return !signal.aborted;
