@@ -135,6 +135,7 @@ export class Processor {
         (await this.#engines.all()).map(({ partition, engine }) => ({ partition, stats: engine.stats() })),
       journalBytes: () => this.#journalBytes(),
       sinkPending: () => deps.router.pendingItems(),
+      sinks: deps.router,
     });
     this.#metrics = metrics;
     this.#http = Fastify({
