@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentBinding } from '../../collector/plugins/auth/index.ts';
 import { bearer, sha256Hex } from '../../collector/test/support.ts';
@@ -72,6 +73,30 @@ describe('a key bound to agent ids', () => {
     const metrics = (await harness!.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toContain(
       'edr_collector_records_rejected_total{route="events",reason="forbidden_agent"} 2',
+    );
+  });
+
+  it('matches as a full-string regex with * as .* and ? as . would (property)', () => {
+    const asRegex = (pattern: string) =>
+      new RegExp(
+        `^${pattern
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replaceAll('*', '.*')
+          .replaceAll('?', '.')}$`,
+        's',
+      );
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit: fc.constantFrom('a', 'b', '*', '?', '.', '/'), maxLength: 8 }), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        fc.string({ unit: fc.constantFrom('a', 'b', '.', '/'), maxLength: 12 }),
+        (patterns, id) => {
+          expect(agentBinding(patterns)!(id)).toBe(patterns.some((pattern) => asRegex(pattern).test(id)));
+        },
+      ),
+      { numRuns: 2_000 },
     );
   });
 
