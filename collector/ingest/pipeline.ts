@@ -17,7 +17,9 @@ export interface IngestError {
 }
 
 /** Per record of the request, in order: its eventId when accepted, else why not. */
-export type RecordResult = { index: number; eventId: string } | { index: number; errors: IngestError[] };
+export type RecordResult =
+  | { index: number; eventId: string }
+  | { index: number; reason: RecordRejectReason; errors: IngestError[] };
 
 export interface IngestOutcome {
   accepted: number;
@@ -235,6 +237,7 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
       rejectedBy.set(verdict.reason, (rejectedBy.get(verdict.reason) ?? 0) + 1);
       results.push({
         index: candidate.index,
+        reason: verdict.reason,
         errors: verdict.errors.map((error) => located(candidate, error)),
       });
     }

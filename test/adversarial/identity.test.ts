@@ -143,6 +143,41 @@ describe('rate limits per (key, agent) and per key', () => {
     await harness!.waitForIds(Array.from({ length: 50 }, (_, i) => `real-${i}`));
   });
 
+  it("reports a limited agent the protocol's retryable way: _bulk items 429, HEC busy (429)", async () => {
+    await start(limits);
+    expect(
+      (
+        await post(
+          KEY.attacker,
+          batch('fill', 100, () => 'noisy'),
+        )
+      ).statusCode,
+    ).toBe(202);
+    const records = [goodRecord('bulk-noisy', 'noisy'), goodRecord('bulk-quiet', 'quiet')];
+    const bulk = await harness!.app.inject({
+      method: 'POST',
+      url: '/_bulk',
+      headers: { ...bearer(KEY.attacker), 'content-type': 'application/x-ndjson' },
+      payload: `${records.map((record) => `{"create":{}}\n${record}`).join('\n')}\n`,
+    });
+    expect(bulk.statusCode).toBe(200);
+    expect(bulk.json()).toMatchObject({
+      errors: true,
+      items: [
+        { create: { status: 429, error: { type: 'es_rejected_execution_exception' } } },
+        { create: { status: 201, _id: 'bulk-quiet' } },
+      ],
+    });
+    const hec = await harness!.app.inject({
+      method: 'POST',
+      url: '/services/collector/event',
+      headers: { authorization: `Splunk ${KEY.attacker}` },
+      payload: records.map((record) => `{"event":${record}}`).join('\n'),
+    });
+    expect(hec.statusCode).toBe(429);
+    expect(hec.json()).toEqual({ text: 'Server is busy', code: 9, 'invalid-event-number': 0 });
+  });
+
   it('control: the same flood by the victim key itself limits the victim, as it should', async () => {
     await start(limits);
     expect(

@@ -30,6 +30,13 @@ function documentError(result: Extract<RecordResult, { errors: unknown }>) {
   return { type: 'document_parsing_exception', reason };
 }
 
+/** A refused item as Elasticsearch reports it: 429 (the client retries that item) or 400 (it never will). */
+function refusedItem(result: Extract<RecordResult, { errors: unknown }>) {
+  if (result.reason !== 'rate_limited') return { status: 400, error: documentError(result) };
+  const reason = result.errors.map((error) => error.message).join('; ');
+  return { status: 429, error: { type: 'es_rejected_execution_exception', reason } };
+}
+
 const ERROR_TYPE: Readonly<Record<number, string>> = {
   401: 'security_exception',
   403: 'security_exception',
@@ -126,7 +133,7 @@ export const elasticBulkProtocol: IngestProtocol<BulkContext> = {
       const body =
         'eventId' in result
           ? { ...created(item.index, result.eventId), status: 201 }
-          : { _index: item.index, _id: item.id ?? null, status: 400, error: documentError(result) };
+          : { _index: item.index, _id: item.id ?? null, ...refusedItem(result) };
       return { [item.action]: body };
     });
     const took = Math.round(performance.now() - startedAt);

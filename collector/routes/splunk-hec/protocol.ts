@@ -32,7 +32,11 @@ export const splunkHecProtocol: IngestProtocol<EventStatuses> = {
   reply(outcome, statuses) {
     const first = outcome.results.find((result) => 'errors' in result);
     if (!first) return hecReply(HEC_STATUS.success);
-    const status = statuses.get(first.index) ?? HEC_STATUS.invalidDataFormat;
+    // Over a rate limit: busy, so the sender retries (its accepted events come again as duplicates).
+    const busy = 'reason' in first && first.reason === 'rate_limited';
+    const status = busy
+      ? { ...HEC_STATUS.serverBusy, status: 429 }
+      : (statuses.get(first.index) ?? HEC_STATUS.invalidDataFormat);
     return hecReply(status, { 'invalid-event-number': first.index });
   },
   fail(error) {
