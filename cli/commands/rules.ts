@@ -10,8 +10,10 @@ export const BUNDLED_CASES = packagePath('fixtures', 'rules');
 const HELP = `Usage: clawdstrike-edr rules validate PATH...
        clawdstrike-edr rules test [PATH] [--rules PATH]...
 
-validate  Checks rule files (.json, .yaml, .yml) and directories: schema, facts, operators, lists, regex
-          safety. Prints every problem as  file: rule ID: $.json.path: message  and exits 1 if any.
+validate  Checks rule files (.json, .yaml, .yml) and directories: schema, facts, operators, lists, what the
+          linear-time regex engine (RE2) can run, and the limits on rule files (size, nesting, aliases,
+          condition size, durations; processor.ruleLimits has the defaults). Prints every problem as
+          file: rule ID: $.json.path: message  and exits 1 if any.
 
 test      Runs the cases under PATH (default: the bundled fixtures/rules/), one directory per rule id,
           each case file holding events (any wire format) and the alerts expected from them. Fails when a
