@@ -19,9 +19,11 @@ import {
   capturingLogger,
   eventRecords,
   eventsProcessed,
+  metricValue,
   pipelineFixture,
   processorConfig,
   publishInChunks,
+  scrapeMetrics,
   useCleanup,
   waitForEventsProcessed,
 } from '../support/pipeline.ts';
@@ -148,5 +150,15 @@ describe('drill: Elasticsearch killed (SIGKILL) mid-stream and restarted', () =>
     await expect
       .poll(async () => (await fetch(`${processor.address}/readyz`)).status, { timeout: 10_000 })
       .toBe(200);
+    // /metrics: the outage was retried, nothing dead-lettered; a bulk cut off by the kill came back as 409s.
+    const metrics = await scrapeMetrics(processor.address);
+    const sink = { sink: 'elasticsearch' };
+    expect(metricValue(metrics, 'edr_sink_retries_total', sink)).toBeGreaterThan(0);
+    expect(metricValue(metrics, 'edr_sink_dead_letters_total')).toBe(0);
+    expect(
+      metricValue(metrics, 'edr_sink_items_written_total', sink) +
+        metricValue(metrics, 'edr_sink_items_duplicate_total', sink),
+    ).toBe(records.length + expected.length);
+    expect(metricValue(metrics, 'edr_sink_ready', sink)).toBe(1);
   });
 });
