@@ -78,6 +78,7 @@ export class RouteRunner {
   private readonly slots: Semaphore;
   private failure: Failure | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
   private interruptedReason: string | undefined;
 
   constructor(
@@ -256,10 +257,9 @@ export class RouteRunner {
           parts.unshift(refused.slice(0, half), refused.slice(half));
         }
       }
-      if (landed > 0) {
-        failedInARow = 0;
-        this.recovered();
-      }
+      if (landed > 0) failedInARow = 0;
+      // Part of a request landing while the rest waits on the destination is no recovery yet.
+      if (landed > 0 && !wait?.outage) this.recovered();
       await this.deadLetter(dead, tries, tally);
       if (wait) {
         if (wait.outage && !detached) this.failing(wait.reason, wait.unusable);
@@ -367,7 +367,12 @@ export class RouteRunner {
 
   /** While failing: an idle route recovers on a good probe; a busy one only when a write succeeds. */
   private async reprobe(): Promise<void> {
-    const result = await this.probe();
+    // A probe slower than the interval (an unanswered health check) must not pile up behind itself.
+    if (this.probing) return;
+    this.probing = true;
+    const result = await this.probe().finally(() => {
+      this.probing = false;
+    });
     const { failure } = this;
     if (!result || !failure) return;
     if (result.state === 'ok') {
