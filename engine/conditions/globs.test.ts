@@ -117,6 +117,13 @@ describe('compileGlobs', () => {
     expect(compiled(['/etc/**'])('/etc/../etc/shadow')).toBe(true);
   });
 
+  it('folds case as RE2 does, the prefilter included (the Kelvin sign is a k, the long s an s)', () => {
+    const matcher = compiled(['*.key.example', 'session.example'], { nocase: true });
+    expect(matcher('a.\u212Aey.example')).toBe(true);
+    expect(matcher('\u017Fession.EXAMPLE')).toBe(true);
+    expect(matcher('a.kex.example')).toBe(false);
+  });
+
   it('ignores a trailing slash of the input', () => {
     expect(compiled(['api.github.com'])('api.github.com/')).toBe(true);
     expect(compiled(['/etc/passwd'])('/etc/passwd/')).toBe(true);

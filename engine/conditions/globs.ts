@@ -267,10 +267,10 @@ export function compileGlobs(
   if (typeof combined === 'string') return { index: 0, reason: `the globs together: ${combined}` };
   const literals = new Set(patterns);
   const required = patterns.map(requiredText);
-  const prefilter =
-    options.nocase || required.some((text) => text === undefined)
-      ? undefined
-      : new RegExp([...new Set(required as string[])].map(escapeRegExp).join('|'));
+  // Case-insensitive with Unicode simple case folding, as RE2's (?i) folds (so K matches the Kelvin sign).
+  const prefilter = required.some((text) => text === undefined)
+    ? undefined
+    : new RegExp([...new Set(required as string[])].map(escapeRegExp).join('|'), options.nocase ? 'iu' : '');
   return (input) => {
     if (input === '') return false;
     if (literals.has(input)) return true;
