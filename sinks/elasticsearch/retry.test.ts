@@ -92,7 +92,9 @@ describe('Elasticsearch bulk retry classification', () => {
       attempts: 1,
       code: 'document_parsing_exception',
     });
-    expect(deadLetters.letters[0]!.reason).toBe('400 document_parsing_exception: status 400');
+    expect(deadLetters.letters[0]!.reason).toBe(
+      '400 document_parsing_exception in clawdstrike-events-2026.03.14: status 400',
+    );
     await router.close();
   });
 
@@ -106,7 +108,9 @@ describe('Elasticsearch bulk retry classification', () => {
     expect(await router.deliver({ events })).toMatchObject({ written: 1, deadLettered: 1 });
     expect(es.requests).toHaveLength(3);
     expect(deadLetters.letters[0]).toMatchObject({ id: events[1]!.eventId, code: 'retries_exhausted' });
-    expect(deadLetters.letters[0]!.reason).toMatch(/^failed 3 times on its own: 500 null_pointer_exception/);
+    expect(deadLetters.letters[0]!.reason).toMatch(
+      /^failed 3 times on its own: 500 null_pointer_exception in clawdstrike-events-2026\.03\.14/,
+    );
     await router.close();
   });
 

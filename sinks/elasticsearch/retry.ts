@@ -50,7 +50,9 @@ function itemOutcome(
   if (status >= 200 && status < 300) return WRITTEN;
   if (status === 409) return DUPLICATE;
   const type = error?.type ?? `http_${status}`;
-  const reason = `${status} ${error?.type ?? 'error'}: ${error?.reason ?? ''}${causeOf(error)}`;
+  // The index named: a mixed batch spans several, and the fix (a mapping, a block) is per index.
+  const where = result._index ? ` in ${result._index}` : '';
+  const reason = `${status} ${error?.type ?? 'error'}${where}: ${error?.reason ?? ''}${causeOf(error)}`;
   if (status === 429 || (status >= 500 && CLUSTER_TROUBLE.has(type))) return { status: 'retryable', reason };
   if (NEEDS_OPERATOR_STATUSES.has(status) || NEEDS_OPERATOR_TYPES.has(type))
     return { status: 'blocked', reason };

@@ -14,7 +14,7 @@ export interface ElasticsearchSinkDeps {
   clock?: Clock;
 }
 
-const BULK_FILTER = ['errors', 'items.*.status', 'items.*.error'];
+const BULK_FILTER = ['errors', 'items.*._index', 'items.*.status', 'items.*.error'];
 const PROBE_TIMEOUT_MS = 5_000;
 
 /** Wiring only: batch → `_bulk` requests of bounded size → send → classify per item. */
@@ -96,7 +96,7 @@ export class ElasticsearchSink implements Sink {
         // Pre-serialized lines: sizes were measured on exactly these bytes.
         operations: chunk.lines,
         refresh: this.config.refresh,
-        // Statuses and errors are all the classifier reads; the rest of each item is wasted parsing.
+        // Index, status and error are all the classifier reads; the rest of each item is wasted parsing.
         filter_path: BULK_FILTER,
       });
       return classifyBulkResponse(response);

@@ -228,7 +228,9 @@ describe('Elasticsearch: one document never empties a batch', () => {
         attempts: 1,
       },
     ]);
-    expect(letters[0]!.reason).toMatch(/^400 document_parsing_exception: .*\[agent\.id\] of type \[long\]/);
+    expect(letters[0]!.reason).toMatch(
+      new RegExp(`^400 document_parsing_exception in ${conflicting}: .*\\[agent\\.id\\] of type \\[long\\]`),
+    );
     const logged = lines.filter((line) => line.msg === 'item dead-lettered');
     expect(logged).toMatchObject([
       { sink: 'elasticsearch', id: refused.eventId, code: 'document_parsing_exception' },
