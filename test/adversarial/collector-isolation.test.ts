@@ -67,7 +67,9 @@ afterAll(async () => {
 
 describe.each(ROUTES)('$name: a hostile record costs only itself', (route) => {
   it('control: three good records are all published', async () => {
-    const ids = ['a', 'b', 'c'].map((suffix) => `${route.name}-control-${suffix}`);
+    const ids = ['a', 'b', 'c'].map((suffix) =>
+      `${route.name}-control-${suffix}`.replace(/[^A-Za-z0-9_.-]+/g, '-'),
+    );
     const replies = await send(
       harness.app,
       route,
@@ -81,7 +83,8 @@ describe.each(ROUTES)('$name: a hostile record costs only itself', (route) => {
   it.each(HOSTILE)(
     '$name: costs only itself, its siblings published, never a 500',
     async ({ name, part, fate }) => {
-      const tag = `${route.name}-${name}`;
+      // Ids are plain printable text (no quotes): the case name is not.
+      const tag = `${route.name}-${name}`.replace(/[^A-Za-z0-9_.-]+/g, '-');
       const before = `${tag}-before`;
       const after = `${tag}-after`;
       const hostile = `${tag}-hostile`;
