@@ -4,6 +4,7 @@ import { outcomesOf, type RetryVerdict } from '../driver/verdict.ts';
 import type { ItemOutcome, ProbeResult, Sink, SinkItem } from '../types.ts';
 import { createElasticsearchClient } from './client.ts';
 import type { ElasticsearchSinkConfig } from './config.ts';
+import { type IndexDayRange, indexFor } from './documents.ts';
 import { type BulkChunk, bulkChunks } from './request-builder.ts';
 import { classifyBulkError, classifyBulkResponse } from './retry.ts';
 import { installTemplates } from './templates.ts';
@@ -16,6 +17,8 @@ export interface ElasticsearchSinkDeps {
 
 const BULK_FILTER = ['errors', 'items.*._index', 'items.*.status', 'items.*.error'];
 const PROBE_TIMEOUT_MS = 5_000;
+/** Every item in the index of the day it was received. */
+const RECEIVE_DAY_ONLY: IndexDayRange = { past: 0, future: 0 };
 
 /** Wiring only: batch → `_bulk` requests of bounded size → send → classify per item. */
 export class ElasticsearchSink implements Sink {
@@ -49,19 +52,23 @@ export class ElasticsearchSink implements Sink {
     } catch (error) {
       return outcomesOf(classifyTemplateError(error, this.clock()), items.length);
     }
-    const outcomes = new Array<ItemOutcome>(items.length);
-    const { chunks, unbuildable } = bulkChunks(items, this.config);
-    for (const { position, reason } of unbuildable) {
-      outcomes[position] = {
-        status: 'permanent',
-        reason: `document not built: ${reason}`,
-        code: 'unbuildable',
-      };
-    }
-    for (const chunk of chunks) {
-      const chunkOutcomes = outcomesOf(await this.send(chunk), chunk.positions.length);
-      chunk.positions.forEach((position, index) => {
-        outcomes[position] = chunkOutcomes[index]!;
+    const { indexPrefix, indexDays } = this.config;
+    const outcomes = await this.writeTo(items, indexDays);
+    // An event day's index that refuses writes (a retention write block, a closed index) must not hold the
+    // route: its items go to their receive day's index, as if out of range. Only that one refusing blocks.
+    const moved = items.flatMap((item, position) =>
+      outcomes[position]?.status === 'blocked' &&
+      indexFor(indexPrefix, item, indexDays) !== indexFor(indexPrefix, item, RECEIVE_DAY_ONLY)
+        ? [position]
+        : [],
+    );
+    if (moved.length > 0) {
+      const again = await this.writeTo(
+        moved.map((position) => items[position]!),
+        RECEIVE_DAY_ONLY,
+      );
+      moved.forEach((position, index) => {
+        outcomes[position] = again[index]!;
       });
     }
     return outcomes;
@@ -88,6 +95,25 @@ export class ElasticsearchSink implements Sink {
 
   async close(): Promise<void> {
     if (this.ownsClient) await this.client.close();
+  }
+
+  private async writeTo(items: readonly SinkItem[], indexDays: IndexDayRange): Promise<ItemOutcome[]> {
+    const outcomes = new Array<ItemOutcome>(items.length);
+    const { chunks, unbuildable } = bulkChunks(items, { ...this.config, indexDays });
+    for (const { position, reason } of unbuildable) {
+      outcomes[position] = {
+        status: 'permanent',
+        reason: `document not built: ${reason}`,
+        code: 'unbuildable',
+      };
+    }
+    for (const chunk of chunks) {
+      const chunkOutcomes = outcomesOf(await this.send(chunk), chunk.positions.length);
+      chunk.positions.forEach((position, index) => {
+        outcomes[position] = chunkOutcomes[index]!;
+      });
+    }
+    return outcomes;
   }
 
   private async send(chunk: BulkChunk): Promise<RetryVerdict> {

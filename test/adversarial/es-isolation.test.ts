@@ -198,6 +198,43 @@ describe('Elasticsearch: one document never empties a batch', () => {
     expect(may).toEqual([`${prefix}-events-2026.05.18`, `${prefix}-events-2026.05.20`]);
   });
 
+  it('an old daily index under a write block (retention) holds nothing: its items go to the receive day', async () => {
+    const old = makeEnvelope({
+      agentId: 'attacker',
+      timestamp: '2026-03-10T01:00:00.000Z',
+      receivedAt: RECEIVED,
+    });
+    // The index of 2026-03-10 exists and is made read-only, as retention does with old days.
+    const first = makeEnvelope({
+      timestamp: '2026-03-10T00:30:00.000Z',
+      receivedAt: '2026-03-10T00:30:01.000Z',
+    });
+    expect(await router.deliver({ events: [first] })).toMatchObject({ written: 1 });
+    const blocked = `${prefix}-events-2026.03.10`;
+    await client.indices.putSettings({ index: blocked, settings: { 'index.blocks.write': true } });
+    const before = await client.bulk({
+      index: blocked,
+      operations: [{ create: { _id: uniqueId('raw') } }, eventDocument(old)],
+    });
+    expect(before.items[0]?.create?.status).toBe(403);
+    expect(before.items[0]?.create?.error?.type).toBe('cluster_block_exception');
+
+    const batch = mixedBatch(100, 10);
+    const letters = deadLetters.letters.length;
+    const report = await router.deliver({ events: [...batch.events, old], alerts: batch.alerts });
+
+    expect(report).toMatchObject({ written: 111, deadLettered: 0 });
+    expect(deadLetters.letters.length).toBe(letters);
+    expect(router.health().ready).toBe(true);
+    expect(notExactlyOnce(await eventCounts([...batch.events, old]))).toEqual([]);
+    const moved = await client.get({
+      index: indexName(prefix, 'event', RECEIVED),
+      id: documentId({ kind: 'event', event: old }),
+    });
+    expect(moved.found).toBe(true);
+    await client.indices.putSettings({ index: blocked, settings: { 'index.blocks.write': false } });
+  });
+
   it('a document the cluster still refuses is dead-lettered alone, logged, and counted by sink and reason', async () => {
     // An index made outside the templates, where agent.id is a number: documents of that day cannot go in.
     const conflicting = `${prefix}-events-2026.03.15`;
@@ -248,7 +285,7 @@ describe('Elasticsearch: one document never empties a batch', () => {
     expect(metricValue(metrics, 'edr_sink_items_written_total', { sink: 'elasticsearch' })).toBe(
       stats.written,
     );
-    expect(stats.written).toBe(330 + 221 + 111 + 401 + 165);
+    expect(stats.written).toBe(330 + 221 + 111 + 401 + 1 + 111 + 165);
     expect(metricValue(metrics, 'edr_sink_ready', { sink: 'elasticsearch' })).toBe(1);
     expect(metricValue(metrics, 'edr_sink_failing_seconds', { sink: 'elasticsearch' })).toBe(0);
   });
