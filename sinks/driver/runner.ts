@@ -205,10 +205,12 @@ export class RouteRunner {
         switch (outcome.status) {
           case 'written':
             tally.written++;
+            this.counters.written++;
             landed++;
             continue;
           case 'duplicate':
             tally.duplicates++;
+            this.counters.duplicates++;
             landed++;
             continue;
           case 'permanent':
@@ -267,8 +269,6 @@ export class RouteRunner {
         parts.push(waiting);
       }
     }
-    this.counters.written += tally.written;
-    this.counters.duplicates += tally.duplicates;
     return tally;
   }
 
