@@ -20,13 +20,7 @@ export { INTEL_FACTS, SESSION_FACTS } from './conditions/facts.ts';
 export type { GlobMatcher, GlobOptions } from './conditions/globs.ts';
 export { compileGlobs } from './conditions/globs.ts';
 export type { LinearMatch, LinearRegex, LinearRegexLimits } from './conditions/linear-regex.ts';
-export {
-  compileLinearRegex,
-  DEFAULT_REGEX_LIMITS,
-  LinearRegexError,
-  linearRegex,
-  linearRegexAny,
-} from './conditions/linear-regex.ts';
+export { DEFAULT_REGEX_LIMITS, linearRegex, linearRegexAny } from './conditions/linear-regex.ts';
 export { DECORATOR_NAMES, OPERATOR_NAMES } from './conditions/operators.ts';
 export type { FileLimits } from './data-file.ts';
 export { listFiles, readStructured } from './data-file.ts';
@@ -68,7 +62,7 @@ export {
   RuleSchema,
 } from './rules/schema.ts';
 export type { SessionFacts } from './sessions.ts';
-export type { CorrelationState, EngineSnapshot } from './snapshot.ts';
-export { ENGINE_SNAPSHOT_VERSION, EngineSnapshotSchema } from './snapshot.ts';
+export type { CorrelationState, EngineSnapshot, SnapshotBound } from './snapshot.ts';
+export { ENGINE_SNAPSHOT_VERSION, EngineSnapshotSchema, snapshotBound } from './snapshot.ts';
 export type { StateEntry, StateStore } from './state/store.ts';
 export { MemoryStateStore } from './state/store.ts';

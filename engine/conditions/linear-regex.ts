@@ -36,16 +36,6 @@ export const DEFAULT_REGEX_LIMITS: Readonly<LinearRegexLimits> = Object.freeze({
   maxProgramSize: 1_000,
 });
 
-export class LinearRegexError extends Error {
-  constructor(
-    readonly pattern: string,
-    readonly reason: string,
-  ) {
-    super(`${JSON.stringify(pattern)}: ${reason}`);
-    this.name = 'LinearRegexError';
-  }
-}
-
 const FLAG_BITS: Readonly<Record<string, number>> = {
   i: RE2JS.CASE_INSENSITIVE,
   m: RE2JS.MULTILINE,
@@ -61,7 +51,10 @@ function unsupportedConstruct(message: string): string | undefined {
   return undefined;
 }
 
-/** Compiles `pattern`, or says why it cannot be matched in linear time (the reason names the construct). */
+/**
+ * Compiles `pattern` (flags among `i`, `m`, `s`), or returns why it cannot be matched in linear time: the
+ * reason names the construct (`uses a lookahead (?= or (?!, which ...`) or the limit.
+ */
 export function linearRegex(
   pattern: string,
   flags = '',
@@ -162,17 +155,6 @@ function compileRe2(
     : bounded.startsWith('invalid: ')
       ? `invalid regular expression: ${bounded.slice(9)}`
       : `${bounded} (large counted repetitions such as {1000} cost the most)`;
-}
-
-/** As linearRegex, but throws a LinearRegexError for a pattern it refuses. */
-export function compileLinearRegex(
-  pattern: string,
-  flags = '',
-  limits: LinearRegexLimits = DEFAULT_REGEX_LIMITS,
-): LinearRegex {
-  const compiled = linearRegex(pattern, flags, limits);
-  if (typeof compiled === 'string') throw new LinearRegexError(pattern, compiled);
-  return compiled;
 }
 
 function wrap(source: string, { regex: compiled, test }: BoundedRegex): LinearRegex {
