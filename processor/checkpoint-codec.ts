@@ -1,6 +1,5 @@
-import { once } from 'node:events';
 import { Readable } from 'node:stream';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGunzip, gzipSync } from 'node:zlib';
 import { EdrError } from '../core/errors.ts';
 
 /**
@@ -18,16 +17,22 @@ const APPEND = 1;
 type Path = Array<string | number>;
 
 export async function encodeSnapshot(snapshot: unknown, pieceChars = PIECE_CHARS): Promise<Buffer> {
-  const gzip = createGzip({ chunkSize: 64 * 1024 });
-  const chunks: Buffer[] = [];
-  gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const ended = once(gzip, 'end');
+  // gzip members concatenated make one gzip stream: each run of pieces is compressed on its own, on this
+  // thread (the libuv pool is the sinks' file I/O; handing it megabytes of deflate slowed them).
+  const members: Buffer[] = [];
+  let run: string[] = [];
+  let runChars = 0;
   for (const part of encodeParts(snapshot, pieceChars)) {
-    if (!gzip.write(part)) await once(gzip, 'drain');
+    run.push(part);
+    runChars += part.length;
+    if (runChars >= pieceChars) {
+      members.push(gzipSync(run.join('')));
+      run = [];
+      runChars = 0;
+    }
   }
-  gzip.end();
-  await ended;
-  return Buffer.concat(chunks);
+  if (run.length > 0) members.push(gzipSync(run.join('')));
+  return Buffer.concat(members);
 }
 
 export async function decodeSnapshot(bytes: Uint8Array): Promise<unknown> {

@@ -201,12 +201,14 @@ export class Processor {
     // The batch in hand records its positions a little after its handler returns: wait for that, or the
     // final commit below would leave it out and it would be delivered again.
     await this.#consumer.settled();
-    await this.#serially(() => this.#checkpointDirty()).catch((error: unknown) =>
-      this.#deps.log.error(
-        { err: error },
-        'final checkpoint failed: batches since the last one will be delivered again',
-      ),
-    );
+    if (this.#durable) {
+      await this.#serially(() => this.#checkpointDirty()).catch((error: unknown) =>
+        this.#deps.log.error(
+          { err: error },
+          'final checkpoint failed: batches since the last one will be delivered again',
+        ),
+      );
+    }
     await this.#consumer.close();
     await this.#deps.router.close();
     await this.#producer.close();

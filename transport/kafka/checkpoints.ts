@@ -38,6 +38,8 @@ export interface KafkaCheckpointOptions {
 const PART_HEADER = 'edr-checkpoint-part';
 /** How often a load looks again when a manifest arrived before its parts (they may sit in other partitions). */
 const LOAD_ATTEMPTS = 3;
+/** Part records in flight at once. */
+const PARTS_IN_FLIGHT = 8;
 
 /**
  * Checkpoints in a compacted topic. A reader tails the topic into memory (newest value per key); `load` first
@@ -54,6 +56,12 @@ export class KafkaCheckpointStore implements CheckpointStore {
   /** Next offset to read, per partition, as the reader advances. */
   readonly #position = new Map<number, bigint>();
   readonly #producer: KafkaJsProducer;
+  /**
+   * Parts go out concurrently on a producer of their own: each part key is written once per version, so
+   * neither order nor a retried duplicate matters there, while the idempotent producer keeps manifests and
+   * values in order (a manifest is sent only once its parts are acknowledged).
+   */
+  readonly #partProducer: KafkaJsProducer;
   readonly #reader: KafkaJsConsumer;
   #started: Promise<void> | undefined;
   #waiters: Array<() => void> = [];
@@ -62,6 +70,10 @@ export class KafkaCheckpointStore implements CheckpointStore {
     this.#options = options;
     this.#producer = options.kafka.producer({
       idempotent: true,
+      allowAutoTopicCreation: false,
+      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    });
+    this.#partProducer = options.kafka.producer({
       allowAutoTopicCreation: false,
       createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
     });
@@ -107,12 +119,19 @@ export class KafkaCheckpointStore implements CheckpointStore {
       }
       const version = randomUUID();
       const { manifest, parts } = splitParts(value, this.#options.partBytes, version);
-      for (const [index, part] of parts.entries()) {
-        await this.#send(
-          [{ key: partKey(key, version, index), value: Buffer.from(part), headers: { [PART_HEADER]: key } }],
-          `saving part ${index + 1} of ${parts.length} of a checkpoint`,
-        );
-      }
+      // One produce request per part: max.message.bytes bounds a whole record batch, not a record.
+      let next = 0;
+      const sender = async (): Promise<void> => {
+        for (let index = next++; index < parts.length; index = next++) {
+          const record = { key: partKey(key, version, index), value: Buffer.from(parts[index]!) };
+          await this.#send(
+            [{ ...record, headers: { [PART_HEADER]: key } }],
+            `saving part ${index + 1} of ${parts.length} of a checkpoint`,
+            this.#partProducer,
+          );
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(PARTS_IN_FLIGHT, parts.length) }, sender));
       await this.#send([{ key, value: Buffer.from(manifest) }], 'saving a checkpoint manifest');
       this.#latest.set(key, manifest);
       const known = this.#partsOf(key);
@@ -124,12 +143,16 @@ export class KafkaCheckpointStore implements CheckpointStore {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.#producer.disconnect(), this.#reader.disconnect()]);
+    await Promise.allSettled([
+      this.#producer.disconnect(),
+      this.#partProducer.disconnect(),
+      this.#reader.disconnect(),
+    ]);
   }
 
-  async #send(messages: KafkaJsMessage[], what: string): Promise<void> {
+  async #send(messages: KafkaJsMessage[], what: string, producer = this.#producer): Promise<void> {
     await withTimeout(
-      this.#producer.send({ topic: this.#options.names.state, acks: -1, messages }),
+      producer.send({ topic: this.#options.names.state, acks: -1, messages }),
       this.#options.timeoutMs,
       what,
     );
@@ -149,6 +172,7 @@ export class KafkaCheckpointStore implements CheckpointStore {
       await this.#send(
         stale.map((part) => ({ key: part, value: null, headers: { [PART_HEADER]: key } })),
         'removing old checkpoint parts',
+        this.#partProducer,
       );
       for (const part of stale) known.delete(part);
     } catch (error) {
@@ -174,6 +198,7 @@ export class KafkaCheckpointStore implements CheckpointStore {
         await ensureTopics(await this.#options.admin(), this.#options.names, this.#options.config);
       }
       await this.#producer.connect();
+      await this.#partProducer.connect();
       await this.#reader.connect();
       await this.#reader.subscribe({ topic: this.#options.names.state, fromBeginning: true });
       await this.#reader.run({

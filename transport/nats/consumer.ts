@@ -158,11 +158,12 @@ export class NatsConsumer implements Consumer {
     this.#messages = messages;
     let batch: JsMsg[] = [];
     for await (const message of messages) {
+      // Held first: a message handed back while paused must not overtake a failed batch either.
+      if (this.#held && this.#holds(message)) continue;
       if (this.#closing || this.#paused) {
         message.nak();
         continue;
       }
-      if (this.#held && this.#holds(message)) continue;
       batch.push(message);
       if (batch.length >= this.#maxBatch || messages.getPending() === 0) {
         await this.#inHand.run(() => this.#dispatch(batch, handler));
