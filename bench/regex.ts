@@ -20,7 +20,14 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RE2JS } from 're2js';
-import { type Condition, RuleFileSchema, readRuleSources, ruleConditions } from '../engine/index.ts';
+import {
+  type Condition,
+  linearRegex,
+  linearRegexAny,
+  RuleFileSchema,
+  readRuleSources,
+  ruleConditions,
+} from '../engine/index.ts';
 
 const { values } = parseArgs({ options: { candidates: { type: 'string' } } });
 
@@ -67,34 +74,43 @@ const RE2_JS: Candidate = {
     return (input) => regex.test(input);
   },
 };
+/** re2js as the engine runs it: engine/conditions/linear-regex.ts (long inputs on a 256 KB DFA budget). */
+const ENGINE: Candidate = {
+  name: 'engine (re2js)',
+  compile: (pattern, insensitive) => {
+    const regex = linearRegex(pattern, insensitive ? 'i' : '');
+    if (typeof regex === 'string') throw new Error(regex);
+    return (input) => regex.test(input);
+  },
+};
 const loaded = [
   loadCandidate('re2', (module) => module as RegExpLike, ''),
   // re2-wasm only runs in Unicode mode and wants the flag said.
   loadCandidate('re2-wasm', (module) => (module as { RE2: RegExpLike }).RE2, 'u'),
 ];
-const candidates = [JS, RE2_JS, ...loaded.filter((c): c is Candidate => typeof c !== 'string')];
+const candidates = [JS, RE2_JS, ENGINE, ...loaded.filter((c): c is Candidate => typeof c !== 'string')];
 const skipped = loaded.filter((c): c is string => typeof c === 'string');
 
 // --- ordinary inputs: the bundled rules' patterns on the corpus's texts ---------------------------------
 
-function regexValues(condition: Condition, out: string[]): void {
+/** The pattern lists of the regex leaves under `condition`. */
+function regexValues(condition: Condition, out: string[][]): void {
   if ('all' in condition) for (const c of condition.all) regexValues(c, out);
   else if ('any' in condition) for (const c of condition.any) regexValues(c, out);
   else if ('not' in condition) regexValues(condition.not, out);
   else if ('operator' in condition && condition.operator === 'regex')
-    out.push(...([condition.value].flat() as string[]));
+    out.push([condition.value].flat() as string[]);
 }
 
 const sources = readRuleSources([new URL('../rules/', import.meta.url).pathname]);
 if (!sources.ok) throw new Error('bundled rules do not load');
-const patterns: string[] = [];
+const leaves: string[][] = [];
 for (const source of sources.value) {
   const file = RuleFileSchema.parse(source.content);
-  for (const condition of Object.values(file.conditions ?? {})) regexValues(condition, patterns);
-  for (const rule of file.rules)
-    for (const condition of ruleConditions(rule)) regexValues(condition, patterns);
+  for (const condition of Object.values(file.conditions ?? {})) regexValues(condition, leaves);
+  for (const rule of file.rules) for (const condition of ruleConditions(rule)) regexValues(condition, leaves);
 }
-const unique = [...new Set(patterns)].map((p) => ({
+const unique = [...new Set(leaves.flat())].map((p) => ({
   source: p.replace(/^\(\?i\)/, ''),
   insensitive: p.startsWith('(?i)'),
 }));
@@ -210,6 +226,29 @@ for (const candidate of candidates) {
 }
 lines.push(`| compile the ${unique.length} patterns, ms | ${compileRow.join(' | ')} |`);
 lines.push(`| ordinary input, ns per pattern and input | ${ordinaryRow.join(' | ')} |`);
+// What the engine runs per regex leaf: RegExp tried pattern by pattern before, one RE2 alternation now.
+const leafTests = [...new Set(leaves.map((leaf) => JSON.stringify(leaf)))].map(
+  (text) => JSON.parse(text) as string[],
+);
+const perLeaf = (tests: Test[]) =>
+  fmt(
+    nsPerCall(() => {
+      for (const test of tests) for (const input of ordinary) if (test(input)) matches++;
+    }) /
+      (tests.length * ordinary.length),
+  );
+const jsLeaves = leafTests.map((patterns) => {
+  const tests = patterns.map((p) => JS.compile(p.replace(/^\(\?i\)/, ''), p.startsWith('(?i)')));
+  return (input: string) => tests.some((test) => test(input));
+});
+const engineLeaves = leafTests.map((patterns) => {
+  const regex = linearRegexAny(patterns);
+  if ('reason' in regex) throw new Error(regex.reason);
+  return (input: string) => regex.test(input);
+});
+lines.push(
+  `| ordinary input, ns per regex leaf (${leafTests.length} leaves) and input | ${perLeaf(jsLeaves)} | | ${perLeaf(engineLeaves)} |${' |'.repeat(candidates.length - 3)}`,
+);
 for (const hostile of HOSTILE) {
   const cells = candidates.map((candidate) => {
     if (candidate === JS && !hostile.js) return 'not run';
