@@ -76,7 +76,7 @@ export const EngineLimitsSchema = z
       .int()
       .min(64)
       .max(4_096)
-      .default(128)
+      .default(64)
       .describe(
         'targets, group and suppression keys and distinct values longer than this are kept as a SHA-256 digest',
       ),

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { type AbsenceState, AbsenceStateSchema } from './correlation/absence.ts';
 import { type BufferState, BufferStateSchema, HitBuffer } from './correlation/hits.ts';
+import type { EngineLimits } from './limits.ts';
+import type { RecordLimits } from './model/limits.ts';
 import { SessionSnapshotSchema } from './sessions.ts';
+import { DIGEST_KEY_CHARS } from './state/keys.ts';
 
 /**
  * Everything the engine needs to resume where it stopped: what the processor checkpoints next to its offsets.
@@ -73,3 +76,84 @@ const SnapshotV1Schema = z
 
 export const EngineSnapshotSchema = z.union([SnapshotV2Schema, SnapshotV1Schema]);
 export type EngineSnapshot = z.output<typeof SnapshotV2Schema>;
+
+/** JSON characters of any number (-1.7976931348623157e+308 is 24). */
+const NUMBER_CHARS = 24;
+/** Condition bits of a rule's roles (hit masks are 32-bit integers). */
+const MAX_ROLES = 32;
+
+export interface SnapshotBound {
+  /** The largest snapshot the limits allow, as UTF-8 JSON bytes, and its parts. */
+  bytes: number;
+  sessions: number;
+  correlation: number;
+  suppressions: number;
+  dedupe: number;
+}
+
+/**
+ * The largest snapshot (UTF-8 bytes of its JSON) an engine under `limits` can write, for records under
+ * `record` and rule ids of at most `ruleIdChars` characters: every count at its cap and every string at its
+ * longest and worst to escape. Ids are at most maxIdBytes and hold nothing JSON escapes (model/bounds.ts);
+ * state keys are at most maxStateKeyChars UTF-16 units, 6 bytes each at worst (\u0000); a pending trigger's
+ * alert is at most maxPendingAlertChars of JSON, 3 bytes a character. A checkpoint is this snapshot as gzip
+ * JSON lines (processor/checkpoint-codec.ts), so never larger than about this.
+ */
+export function snapshotBound(limits: EngineLimits, record: RecordLimits, ruleIdChars = 64): SnapshotBound {
+  const id = record.maxIdBytes + 2;
+  const key = Math.max(6 * limits.maxStateKeyChars, DIGEST_KEY_CHARS) + 2;
+  // The default group and suppression key, agentId|sessionId, is made of ids and kept whole.
+  const group = Math.max(key, 2 * record.maxIdBytes + 3);
+  const rule = ruleIdChars + 2;
+  const number = NUMBER_CHARS;
+  /** JSON length of `skeleton` (strings empty, numbers 0) with each of its `strings` and `numbers` at its longest. */
+  const sized = (skeleton: unknown, strings: number[], numbers: number) =>
+    JSON.stringify(skeleton).length +
+    strings.reduce((sum, size) => sum + size - 2, 0) +
+    numbers * (number - 1);
+
+  const session = sized(
+    {
+      agentId: '',
+      sessionId: '',
+      firstSeen: 0,
+      lastSeen: 0,
+      eventCount: 0,
+      violationCount: 0,
+      warnCount: 0,
+      alertCount: 0,
+      alertPoints: 0,
+      targets: [],
+    },
+    [id, id],
+    7,
+  );
+  const sessions = limits.maxSessions * (session + 1) + limits.maxTargets * (key + 1);
+
+  const entry = sized({ ruleId: '', fingerprint: '', groupKey: '', state: null }, [rule, 66, group], 0) - 4;
+  const buffer =
+    sized({ kind: 'buffer', hits: [], watermark: 0, latest: [] }, [], 1) + MAX_ROLES * (number + 1);
+  const absence = sized({ kind: 'absence', pending: [], followers: [], watermark: 0 }, [], 1);
+  const state = entry + Math.max(buffer, absence) + 1;
+  const hit = sized({ t: 0, seq: 0, id: '', mask: 0, value: '' }, [id, key], 3) + 1;
+  const trigger = hit + ',"draft":'.length + 3 * limits.maxPendingAlertChars;
+  const triggerWeight = 1 + Math.ceil(limits.maxPendingAlertChars / 256);
+  const perWeight = Math.max(hit, number + 1, trigger / triggerWeight);
+  const weight = Math.max(limits.maxPartialMatches, limits.maxHitsPerState * (triggerWeight + 1));
+  const correlation = limits.maxCorrelationStates * state + Math.ceil(weight * perWeight);
+
+  const suppressions = limits.maxSuppressions * (sized(['', '', 0], [rule, group], 1) + 1);
+  const dedupe = limits.dedupeCapacity * (sized(['', '', 0], [id, id], 1) + 1);
+  const top = sized(
+    { version: 2, seq: 0, eventTime: 0, sessions: [], correlation: [], suppressions: [], dedupe: [] },
+    [],
+    2,
+  );
+  return {
+    bytes: top + sessions + correlation + suppressions + dedupe,
+    sessions,
+    correlation,
+    suppressions,
+    dedupe,
+  };
+}

@@ -209,12 +209,17 @@ function copyKeys(
   return out;
 }
 
-/** Why an id cannot be used, or undefined: over maxIdBytes, or holding a control character or lone surrogate. */
+/**
+ * Why an id cannot be used, or undefined: over maxIdBytes, or holding a control character, a quote, a
+ * backslash or a lone surrogate. Ids go where text is quoted or escaped (JSON, Elasticsearch _id, headers,
+ * URLs, state keys): plain printable text keeps each one the size it says.
+ */
 function idProblem(id: string, maxBytes: number): string | undefined {
   let bytes = 0;
   for (let i = 0; i < id.length; i++) {
     const code = id.charCodeAt(i);
     if (code < 0x20 || code === 0x7f) return 'holds a control character';
+    if (code === 0x22 || code === 0x5c) return 'holds a quote or a backslash';
     if (code < 0x80) bytes++;
     else if (code < 0x800) bytes += 2;
     else if (code >= 0xd800 && code <= 0xdbff) {
@@ -268,22 +273,26 @@ export function boundEnvelope(envelope: Envelope, limits: RecordLimits): RecordE
   envelope.source = boundValue(envelope.source, 2, walk) as Envelope['source'];
   walk.fieldsLeft = fieldsLeft;
   walk.path.pop();
-  // Timestamps, schema version, event type, the claimed time and the envelope's own keys; then what the
-  // integrity list of cuts will add.
+  // Timestamps, schema version, event type, the claimed time and the envelope's own keys, then the list of
+  // what was cut.
   walk.units += 400;
-  for (const path of walk.flagged) walk.units += path.length + 3;
+  mergeFlagged(envelope, walk.flagged);
+  for (const path of envelope.integrity?.truncated ?? []) walk.units += path.length + 3;
   if (6 * walk.units > limits.maxRecordBytes) {
     const problem = fitRecordBytes(envelope, walk);
     if (problem) return [problem];
   }
-  if (walk.flagged.length > 0) {
-    const truncated = [...(envelope.integrity?.truncated ?? [])];
-    for (const path of walk.flagged) {
-      if (truncated.length < MAX_FLAGGED && !truncated.includes(path)) truncated.push(path);
-    }
-    envelope.integrity = { ...envelope.integrity, truncated };
-  }
   return undefined;
+}
+
+/** Adds the paths of `flagged` to integrity.truncated (the first MAX_FLAGGED in all). */
+function mergeFlagged(envelope: Envelope, flagged: readonly string[]): void {
+  if (flagged.length === 0) return;
+  const truncated = [...(envelope.integrity?.truncated ?? [])];
+  for (const path of flagged) {
+    if (truncated.length < MAX_FLAGGED && !truncated.includes(path)) truncated.push(path);
+  }
+  envelope.integrity = { ...envelope.integrity, truncated };
 }
 
 /** The content fields the record-size fit may cut. */
@@ -297,11 +306,12 @@ const FIT_FIELDS = ['target', 'data', 'metadata'] as const;
 function fitRecordBytes(envelope: Envelope, walk: Walk): RecordError | undefined {
   const { maxRecordBytes } = walk.limits;
   const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '');
-  // The integrity list the cuts will add is part of the record too.
-  const reserve = MAX_FLAGGED * (SHOWN_KEY_CHARS * 6 + 40);
-  const total = jsonBytes(envelope) + reserve;
-  const excess = total - maxRecordBytes;
-  if (excess <= 0) return undefined;
+  const total = jsonBytes(envelope);
+  if (total <= maxRecordBytes) return undefined;
+  // The paths the cuts will add to integrity.truncated are part of the record too.
+  const listed = envelope.integrity?.truncated?.length ?? 0;
+  const reserve = (MAX_FLAGGED - listed) * (SHOWN_KEY_CHARS * 6 + 40) + (listed === 0 ? 40 : 0);
+  const excess = total + reserve - maxRecordBytes;
   const sizes: number[] = [];
   for (const field of FIT_FIELDS) {
     mapStrings(envelope[field], (text) => {
@@ -310,7 +320,6 @@ function fitRecordBytes(envelope: Envelope, walk: Walk): RecordError | undefined
     });
   }
   sizes.sort((a, b) => b - a);
-  const smallest = TRUNCATION_MARK_BYTES + 2;
   let cap = -1;
   let prefix = 0;
   for (let k = 1; k <= sizes.length; k++) {
@@ -321,27 +330,24 @@ function fitRecordBytes(envelope: Envelope, walk: Walk): RecordError | undefined
       break;
     }
   }
-  if (cap < smallest) {
-    return {
-      field: '(record)',
-      message: `${total} bytes as JSON, over limits.record.maxRecordBytes (${maxRecordBytes}) even with its strings cut`,
-    };
-  }
+  const tooLarge = (bytes: number): RecordError => ({
+    field: '(record)',
+    message: `${bytes} bytes as JSON, over limits.record.maxRecordBytes (${maxRecordBytes}) even with its strings cut`,
+  });
+  if (cap < TRUNCATION_MARK_BYTES + 2) return tooLarge(total);
+  const flagged: string[] = [];
+  const cutWalk: Walk = { ...walk, flagged };
   for (const field of FIT_FIELDS) {
     const cut = mapStrings(envelope[field], (text, path) => {
       if (jsonBytes(text) <= cap) return text;
-      flagPath(walk, [field, ...path]);
+      flagPath(cutWalk, [field, ...path]);
       return prefixWithin(text, cap - 2 - TRUNCATION_MARK_BYTES, jsonCost) + TRUNCATION_MARK;
     });
     (envelope as unknown as Record<string, unknown>)[field] = cut;
   }
-  const after = jsonBytes(envelope) + reserve;
-  return after <= maxRecordBytes
-    ? undefined
-    : {
-        field: '(record)',
-        message: `${after} bytes as JSON, over limits.record.maxRecordBytes (${maxRecordBytes}) even with its strings cut`,
-      };
+  mergeFlagged(envelope, flagged);
+  const after = jsonBytes(envelope);
+  return after <= maxRecordBytes ? undefined : tooLarge(after);
 }
 
 /** `value` with every string replaced by `map` (copying only what changes); already within maxDepth. */

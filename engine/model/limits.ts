@@ -15,7 +15,7 @@ export const RecordLimitsSchema = z
       .max(512)
       .default(256)
       .describe(
-        'UTF-8 bytes of eventId, agentId, sessionId and runId (Elasticsearch _id takes 512); longer, or holding a control character, is refused',
+        'UTF-8 bytes of eventId, agentId, sessionId and runId (Elasticsearch _id takes 512); longer, or holding a control character, quote or backslash, is refused',
       ),
     maxStringBytes: z
       .int()
