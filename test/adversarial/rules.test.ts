@@ -231,6 +231,16 @@ describe('rules validate', () => {
   });
 });
 
+describe('rules validate --config', () => {
+  it('checks with the processor config’s limits: a bound lowered there refuses a bundled file', async () => {
+    const config = join(folder, 'edr-config.yaml');
+    await writeFile(config, 'processor:\n  ruleLimits:\n    maxConditionLeaves: 2\n');
+    const result = await validate('--config', config, join(REPO_ROOT, 'rules'));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/rule JAILBREAK_ATTEMPT: \$\.condition: 5 leaf tests, more than 2/);
+  });
+});
+
 describe('hot reload in a running processor', () => {
   let transport: Transport;
   let processor: Processor;
