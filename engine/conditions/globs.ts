@@ -4,6 +4,7 @@ import {
   compileBounded,
   DEFAULT_REGEX_LIMITS,
   type LinearRegexLimits,
+  tooLargeTogether,
 } from './linear-regex.ts';
 
 /**
@@ -244,6 +245,7 @@ export function compileGlobs(
   const flags = options.nocase ? RE2JS.CASE_INSENSITIVE | RE2JS.DOTALL : RE2JS.DOTALL;
   const positive: string[] = [];
   const negatives: BoundedRegex[] = [];
+  let size = 0;
   for (const [index, pattern] of patterns.entries()) {
     if (pattern.length > limits.maxLength) {
       return { index, reason: `pattern longer than ${limits.maxLength} characters` };
@@ -261,6 +263,9 @@ export function compileGlobs(
     if (typeof regex === 'string') return { index, reason: regex.replace(/^invalid: /, 'invalid glob: ') };
     if (translated.negated) negatives.push(regex);
     else positive.push(source);
+    // The alternation costs about the sum of its parts: stop compiling a list that cannot fit.
+    size += regex.regex.programSize();
+    if (size > limits.maxProgramSize) return { index, reason: tooLargeTogether(limits) };
   }
   const combined =
     positive.length > 0 ? compileBounded(`^(?:${positive.join('|')})$`, flags, limits) : undefined;

@@ -80,14 +80,22 @@ export function linearRegexAny(
   limits: LinearRegexLimits = DEFAULT_REGEX_LIMITS,
 ): LinearRegex | { index: number; reason: string } {
   const sources: string[] = [];
+  let size = 0;
   for (const [index, pattern] of patterns.entries()) {
     const compiled = compileRe2(pattern, 0, limits);
     if (typeof compiled === 'string') return { index, reason: compiled };
     sources.push(`(?:${compiled.source})`);
+    // The alternation costs about the sum of its parts: stop compiling a list that cannot fit.
+    size += compiled.bounded.regex.programSize();
+    if (size > limits.maxProgramSize) return { index, reason: tooLargeTogether(limits) };
   }
   const combined = compileBounded(sources.join('|'), 0, limits);
   if (typeof combined === 'string') return { index: 0, reason: `the patterns together: ${combined}` };
   return wrap(patterns.join(' | '), combined);
+}
+
+export function tooLargeTogether(limits: LinearRegexLimits): string {
+  return `with the patterns before it, compiles to more than ${limits.maxProgramSize} RE2 instructions`;
 }
 
 /** A compiled RE2 program and its search, within the bounds on program size and DFA memory. */
