@@ -3,7 +3,8 @@ import type { Batch, BatchHandler, Message, StreamName, TransportLogger } from '
 
 export type Settlement =
   | { kind: 'ack' }
-  | { kind: 'nak'; delayMs: number }
+  /** `failed`: filled in because the handler threw (not a nak of the handler's own). */
+  | { kind: 'nak'; delayMs: number; failed?: true }
   | { kind: 'term'; reason?: string };
 
 export interface DeliveryFields {
@@ -123,7 +124,9 @@ export async function runBatch({ batch, deliveries, handler, log }: BatchRun): P
   return deliveries.map(
     (delivery) =>
       delivery.settlement ??
-      (succeeded ? { kind: 'ack' } : { kind: 'nak', delayMs: retryDelayMs(delivery.deliveryCount) }),
+      (succeeded
+        ? { kind: 'ack' }
+        : { kind: 'nak', delayMs: retryDelayMs(delivery.deliveryCount), failed: true }),
   );
 }
 

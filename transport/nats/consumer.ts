@@ -33,8 +33,6 @@ export interface NatsConsumerDeps {
 
 const DEFAULT_BATCH = 500;
 const RESTART_DELAY_MS = 1_000;
-/** How long after a failed batch falls due the messages held behind it do: enough to come after it. */
-const HOLD_MARGIN_MS = 50;
 
 /**
  * A JetStream durable pull consumer with explicit acks. Whatever the client has buffered becomes the next
@@ -58,8 +56,8 @@ export class NatsConsumer implements Consumer {
   #closing = false;
   #wake: (() => void) | undefined;
   #lag: number | undefined;
-  /** After a failed batch: its first message, and when its redelivery falls due (see #hold). */
-  #held: { seq: number; dueAt: number } | undefined;
+  /** Ends the backoff of a failed batch early, on close. */
+  #wakeBackOff: (() => void) | undefined;
 
   constructor(deps: NatsConsumerDeps, options: ConsumerOptions) {
     this.#deps = deps;
@@ -83,6 +81,7 @@ export class NatsConsumer implements Consumer {
 
   pause(): void {
     this.#paused = true;
+    this.#wakeBackOff?.();
     // Stop pulling; messages the client already holds are nak'ed back (see #run).
     this.#messages?.stop();
   }
@@ -104,6 +103,7 @@ export class NatsConsumer implements Consumer {
     this.#closing = true;
     this.#messages?.stop();
     this.#wake?.();
+    this.#wakeBackOff?.();
     await this.#loop;
     // Acks are fire-and-forget publishes: make sure the server has them before we go.
     const nc = await this.#deps.connection.get().catch(() => undefined);
@@ -158,8 +158,6 @@ export class NatsConsumer implements Consumer {
     this.#messages = messages;
     let batch: JsMsg[] = [];
     for await (const message of messages) {
-      // Held first: a message handed back while paused must not overtake a failed batch either.
-      if (this.#held && this.#holds(message)) continue;
       if (this.#closing || this.#paused) {
         message.nak();
         continue;
@@ -173,7 +171,36 @@ export class NatsConsumer implements Consumer {
     for (const message of batch) message.nak();
   }
 
-  async #dispatch(batch: JsMsg[], handler: BatchHandler): Promise<void> {
+  /**
+   * Hands a batch to the handler. A batch whose handler fails is kept and run again here after the backoff,
+   * its ack deadlines extended meanwhile, rather than nak'ed back: a partition's order is what the engine
+   * sees, and JetStream would let later messages overtake the redelivery. Messages the handler settled
+   * itself (a term for a poison record, a nak of its own) are applied and leave the batch.
+   */
+  async #dispatch(messages: JsMsg[], handler: BatchHandler): Promise<void> {
+    let batch = messages;
+    for (let attempt = 0; batch.length > 0; attempt++) {
+      const settlements = await this.#runOnce(batch, handler, attempt);
+      const again: JsMsg[] = [];
+      for (const [index, settlement] of settlements.entries()) {
+        const message = batch[index]!;
+        if (settlement.kind === 'nak' && settlement.failed && this.#retrying()) again.push(message);
+        // Handed back on pause or close without a delay: JetStream redelivers nak'ed messages first, in order.
+        else if (settlement.kind === 'nak' && settlement.failed) message.nak();
+        else apply(message, settlement);
+      }
+      this.#lag = batch.at(-1)?.info.pending ?? this.#lag;
+      batch = again;
+      const failed = settlements.find((settlement) => settlement.kind === 'nak' && settlement.failed);
+      if (batch.length > 0 && failed?.kind === 'nak') await this.#backOff(batch, failed.delayMs);
+      if (!this.#retrying()) {
+        for (const message of batch) message.nak();
+        return;
+      }
+    }
+  }
+
+  async #runOnce(batch: JsMsg[], handler: BatchHandler, attempt: number): Promise<Settlement[]> {
     const deliveries = batch.map(
       (message) =>
         new Delivery(
@@ -184,13 +211,13 @@ export class NatsConsumer implements Consumer {
             headers: decodeHeaders(message.headers),
             partition: this.#partition,
             offset: String(message.seq),
-            deliveryCount: message.info.deliveryCount,
+            deliveryCount: message.info.deliveryCount + attempt,
             timestamp: Math.floor(message.info.timestampNanos / 1e6),
           },
           () => message.working(),
         ),
     );
-    const settlements = await runBatch({
+    return runBatch({
       batch: {
         partition: this.#partition,
         messages: deliveries,
@@ -203,37 +230,28 @@ export class NatsConsumer implements Consumer {
       handler,
       log: this.#deps.log,
     });
-    const firstNak = settlements.findIndex((settlement) => settlement.kind === 'nak');
-    if (firstNak === -1) {
-      for (const [index, settlement] of settlements.entries()) apply(batch[index]!, settlement);
-    } else {
-      // One due time for the whole batch (each nak's own backoff is jittered): JetStream redelivers what
-      // falls due together in stream order, and #holds keeps the later messages behind it.
-      const { delayMs } = settlements[firstNak] as { delayMs: number };
-      const dueAt = Date.now() + delayMs;
-      this.#held = { seq: batch[firstNak]!.seq, dueAt };
-      for (const [index, settlement] of settlements.entries()) {
-        if (settlement.kind === 'nak') batch[index]!.nak(Math.max(0, dueAt - Date.now()));
-        else apply(batch[index]!, settlement);
-      }
-    }
-    this.#lag = batch.at(-1)?.info.pending ?? this.#lag;
   }
 
-  /**
-   * Messages after a failed batch must not overtake its redelivery (a partition's order is what the engine
-   * sees): until the batch's first message comes back, each later one is nak'ed to fall due just after it.
-   * Past the ack deadline the hold lapses, so a message that never returns cannot stall the consumer.
-   */
-  #holds(message: JsMsg): boolean {
-    const held = this.#held!;
-    const now = Date.now();
-    if (message.seq === held.seq || now > held.dueAt + this.#deps.config.ackWaitMs) {
-      this.#held = undefined;
-      return false;
+  /** A failed batch is retried in place until the consumer is paused (an owner stopping) or closed. */
+  #retrying(): boolean {
+    return !this.#closing && !this.#paused;
+  }
+
+  /** Waits `delayMs` (cut short by pause or close) while keeping the batch's ack deadlines alive. */
+  async #backOff(batch: JsMsg[], delayMs: number): Promise<void> {
+    const until = Date.now() + delayMs;
+    const step = Math.max(100, Math.floor(this.#deps.config.ackWaitMs / 3));
+    while (this.#retrying() && Date.now() < until) {
+      for (const message of batch) message.working();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(step, until - Date.now()));
+        this.#wakeBackOff = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
     }
-    message.nak(Math.max(0, held.dueAt - now) + HOLD_MARGIN_MS);
-    return true;
+    this.#wakeBackOff = undefined;
   }
 }
 
