@@ -29,7 +29,7 @@ export function depthMark(limits: RecordLimits): string {
 type Key = string | number;
 
 interface Walk {
-  readonly limits: RecordLimits;
+  limits: RecordLimits;
   /** Keys and items of data and metadata still allowed. */
   fieldsLeft: number;
   /** UTF-16 code units written, keys, quotes and separators included: JSON takes at most 6 bytes for one. */
@@ -177,14 +177,16 @@ function boundObject(object: object, level: number, walk: Walk): Record<string, 
   // Only plain data is kept as it is; anything else (a class instance, a Map) is copied as its own keys.
   let out: Record<string, unknown> | undefined =
     prototype === Object.prototype || prototype === null ? undefined : {};
-  const keys = Object.keys(source);
   walk.units += 2;
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
+  // for...in with an own-property test, not Object.keys: no array of keys per object on the hot path.
+  let index = 0;
+  for (const key in source) {
+    if (!Object.hasOwn(source, key)) continue;
     if (--walk.fieldsLeft < 0 || exceedsBytes(key, walk.limits.maxStringBytes) !== undefined) {
       flag(walk, walk.fieldsLeft < 0 ? undefined : key);
-      if (!out) out = copyKeys(source, keys, i);
+      out ??= copyKeys(source, index);
       if (walk.fieldsLeft < 0) break;
+      index++;
       continue;
     }
     walk.path.push(key);
@@ -192,20 +194,23 @@ function boundObject(object: object, level: number, walk: Walk): Record<string, 
     const bounded = boundValue(item, level + 1, walk);
     walk.path.pop();
     walk.units += key.length + 4;
-    if (bounded !== item && !out) out = copyKeys(source, keys, i);
+    if (bounded !== item) out ??= copyKeys(source, index);
     if (out) setOwn(out, key, bounded);
+    index++;
   }
   return out ?? source;
 }
 
-/** A new object with the first `count` of `keys` of `source` (already within the limits). */
-function copyKeys(
-  source: Record<string, unknown>,
-  keys: readonly string[],
-  count: number,
-): Record<string, unknown> {
+/** A new object with the first `count` own keys of `source` (already within the limits). */
+function copyKeys(source: Record<string, unknown>, count: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (let i = 0; i < count; i++) setOwn(out, keys[i]!, source[keys[i]!]);
+  let copied = 0;
+  for (const key in source) {
+    if (copied >= count) break;
+    if (!Object.hasOwn(source, key)) continue;
+    setOwn(out, key, source[key]);
+    copied++;
+  }
   return out;
 }
 
@@ -215,6 +220,8 @@ function copyKeys(
  * URLs, state keys): plain printable text keeps each one the size it says.
  */
 function idProblem(id: string, maxBytes: number): string | undefined {
+  // Most ids are short printable ASCII or BMP text: settled by one native test.
+  if (id.length * 3 <= maxBytes && PLAIN_ID.test(id)) return undefined;
   let bytes = 0;
   for (let i = 0; i < id.length; i++) {
     const code = id.charCodeAt(i);
@@ -234,55 +241,200 @@ function idProblem(id: string, maxBytes: number): string | undefined {
   return undefined;
 }
 
-const ID_FIELDS = ['eventId', 'agentId', 'sessionId', 'runId'] as const;
+/** No C0 control, DEL, quote, backslash or surrogate (a surrogate pair is judged by the full loop). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for.
+const PLAIN_ID = /^[^\x00-\x1f\x7f"\\\ud800-\udfff]*$/;
 
-/** The envelope's top-level strings that are content, not identity. */
-const TEXT_FIELDS = ['target', 'originalType', 'policyHash'] as const;
+/** What the fast readers counted of a record (model/inputs/fast-reader.ts, readStats). */
+export interface Counted {
+  chars: number;
+  longest: number;
+  fields: number;
+  nested: boolean;
+}
+
+/** Levels data and metadata reach when the fast readers saw no nested value copied as it is. */
+const COUNTED_DEPTH = 4;
 
 /**
  * Applies the limits to a freshly built envelope (its objects are the caller's to replace): refuses ids out of
- * bounds, cuts content, and records every cut in integrity.truncated. Returns the errors, or undefined.
+ * bounds, cuts content, and records every cut in integrity.truncated. Returns the errors, or undefined. With
+ * `counted`, what the fast readers saw of data and metadata: within the limits, they are not walked again.
  */
-export function boundEnvelope(envelope: Envelope, limits: RecordLimits): RecordError[] | undefined {
-  let units = 0;
-  for (const field of ID_FIELDS) {
-    const id = envelope[field];
-    if (id === undefined) continue;
-    const problem = idProblem(id, limits.maxIdBytes);
-    if (problem) return [{ field, message: problem }];
-    units += 2 * id.length + 2;
+export function boundEnvelope(
+  envelope: Envelope,
+  limits: RecordLimits,
+  counted?: Counted,
+): RecordError[] | undefined {
+  const { maxIdBytes } = limits;
+  // Field by field, not a loop over names: each read has its own inline cache. Records of a stream share
+  // their agent and session, so those are judged once per run of equal ids.
+  let problem = idProblem(envelope.eventId, maxIdBytes);
+  if (problem) return [{ field: 'eventId', message: problem }];
+  if (maxIdBytes !== lastIdLimit) {
+    lastAgentId = undefined;
+    lastSessionId = undefined;
+    lastIdLimit = maxIdBytes;
   }
-  const walk: Walk = { limits, fieldsLeft: limits.maxFields, units, path: [], flagged: [] };
-  for (const field of TEXT_FIELDS) {
-    const text = envelope[field];
-    if (text === undefined) continue;
-    walk.path.push(field);
-    envelope[field] = boundString(text, walk);
-    walk.path.pop();
+  if (envelope.agentId !== lastAgentId) {
+    problem = idProblem(envelope.agentId, maxIdBytes);
+    if (problem) return [{ field: 'agentId', message: problem }];
+    lastAgentId = envelope.agentId;
   }
-  walk.path.push('data');
-  envelope.data = boundValue(envelope.data, 2, walk) as Record<string, unknown>;
-  walk.path[0] = 'metadata';
-  envelope.metadata = boundValue(envelope.metadata, 2, walk) as Record<string, unknown>;
-  // decision and source hold the sender's words (guard, message, reason, kind, emitter) but no structure.
-  const fieldsLeft = walk.fieldsLeft;
-  walk.fieldsLeft = Number.POSITIVE_INFINITY;
+  if (envelope.sessionId !== lastSessionId) {
+    problem = idProblem(envelope.sessionId, maxIdBytes);
+    if (problem) return [{ field: 'sessionId', message: problem }];
+    lastSessionId = envelope.sessionId;
+  }
+  if (envelope.runId !== undefined) {
+    problem = idProblem(envelope.runId, maxIdBytes);
+    if (problem) return [{ field: 'runId', message: problem }];
+  }
+  const walk = WALK;
+  walk.limits = limits;
+  walk.fieldsLeft = limits.maxFields;
+  walk.units =
+    2 *
+    (envelope.eventId.length +
+      envelope.agentId.length +
+      envelope.sessionId.length +
+      (envelope.runId?.length ?? 0));
+  // Left over only if an earlier call threw half way (a hostile getter): parseRecord caught it.
+  if (walk.path.length > 0) walk.path.length = 0;
+  if (walk.flagged.length > 0) walk.flagged.length = 0;
+  walk.path.push('target');
+  envelope.target = boundString(envelope.target, walk);
+  if (envelope.originalType !== undefined) {
+    walk.path[0] = 'originalType';
+    envelope.originalType = boundString(envelope.originalType, walk);
+  }
+  if (envelope.policyHash !== undefined) {
+    walk.path[0] = 'policyHash';
+    envelope.policyHash = boundString(envelope.policyHash, walk);
+  }
+  if (
+    counted &&
+    !counted.nested &&
+    counted.longest * 3 <= limits.maxStringBytes &&
+    counted.fields <= limits.maxFields &&
+    limits.maxDepth >= COUNTED_DEPTH
+  ) {
+    // Keys the readers declared are short names: 40 units cover one with its quotes and separators.
+    walk.units += counted.chars + 40 * counted.fields;
+  } else {
+    walk.path[0] = 'data';
+    envelope.data = bounded(envelope.data, walk) as Record<string, unknown>;
+    walk.path[0] = 'metadata';
+    envelope.metadata = bounded(envelope.metadata, walk) as Record<string, unknown>;
+  }
+  // decision and source hold the sender's words, no structure; both are this envelope's own objects.
+  const { decision, source } = envelope;
   walk.path[0] = 'decision';
-  envelope.decision = boundValue(envelope.decision, 2, walk) as Envelope['decision'];
+  if (decision.guard !== undefined) decision.guard = boundWord(decision.guard, 'guard', walk);
+  if (decision.message !== undefined) decision.message = boundWord(decision.message, 'message', walk);
+  if (decision.reason !== undefined) decision.reason = boundWord(decision.reason, 'reason', walk);
   walk.path[0] = 'source';
-  envelope.source = boundValue(envelope.source, 2, walk) as Envelope['source'];
-  walk.fieldsLeft = fieldsLeft;
+  if (source.kind !== undefined) source.kind = boundWord(source.kind, 'kind', walk);
+  if (source.emitter !== undefined) source.emitter = boundWord(source.emitter, 'emitter', walk);
   walk.path.pop();
   // Timestamps, schema version, event type, the claimed time and the envelope's own keys, then the list of
   // what was cut.
-  walk.units += 400;
-  mergeFlagged(envelope, walk.flagged);
-  for (const path of envelope.integrity?.truncated ?? []) walk.units += path.length + 3;
+  walk.units += 500;
+  if (walk.flagged.length > 0) mergeFlagged(envelope, walk.flagged);
+  if (envelope.integrity?.truncated)
+    for (const path of envelope.integrity.truncated) walk.units += path.length + 3;
   if (6 * walk.units > limits.maxRecordBytes) {
-    const problem = fitRecordBytes(envelope, walk);
-    if (problem) return [problem];
+    const tooLarge = fitRecordBytes(envelope, walk);
+    if (tooLarge) return [tooLarge];
   }
   return undefined;
+}
+
+/**
+ * `value` (data or metadata, at level 2) within the limits. Most are already: a first pass only checks and
+ * counts (no path kept, nothing copied, one tight loop); only a value that fails it is walked again, to cut.
+ */
+function bounded(value: unknown, walk: Walk): unknown {
+  const { fieldsLeft, units } = walk;
+  if (fits(value, 2, walk)) return value;
+  walk.fieldsLeft = fieldsLeft;
+  walk.units = units;
+  return boundValue(value, 2, walk);
+}
+
+/** Whether boundValue would return `value` itself; counts its fields and units as boundValue does. */
+function fits(value: unknown, level: number, walk: Walk): boolean {
+  if (typeof value !== 'object' || value === null) return fitsScalar(value, walk);
+  if (level > walk.limits.maxDepth) return false;
+  const maxBytes = walk.limits.maxStringBytes;
+  let units = 2;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (--walk.fieldsLeft < 0) return false;
+      if (typeof item === 'string' && item.length * 3 <= maxBytes) units += item.length + 3;
+      else if (!fits(item, level + 1, walk)) return false;
+      else units += 1;
+    }
+  } else {
+    const prototype = Object.getPrototypeOf(value);
+    if (prototype !== Object.prototype && prototype !== null) return false;
+    const object = value as Record<string, unknown>;
+    for (const key in object) {
+      if (!Object.hasOwn(object, key)) continue;
+      if (--walk.fieldsLeft < 0 || key.length * 3 > maxBytes) return false;
+      const item = object[key];
+      if (typeof item === 'string' && item.length * 3 <= maxBytes) units += key.length + item.length + 6;
+      else if (!fits(item, level + 1, walk)) return false;
+      else units += key.length + 4;
+    }
+  }
+  walk.units += units;
+  return true;
+}
+
+function fitsScalar(value: unknown, walk: Walk): boolean {
+  switch (typeof value) {
+    case 'string':
+      walk.units += value.length + 2;
+      return (
+        value.length * 3 <= walk.limits.maxStringBytes ||
+        Buffer.byteLength(value) <= walk.limits.maxStringBytes
+      );
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      walk.units += SCALAR_UNITS;
+      return true;
+    case 'object':
+      walk.units += SCALAR_UNITS;
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** One walk, reused: boundEnvelope runs once per record and never inside itself. */
+const WALK: Walk = {
+  limits: undefined as unknown as RecordLimits,
+  fieldsLeft: 0,
+  units: 0,
+  path: [],
+  flagged: [],
+};
+let lastAgentId: string | undefined;
+let lastSessionId: string | undefined;
+let lastIdLimit = 0;
+
+function boundWord(text: string, key: string, walk: Walk): string {
+  if (text.length * 3 <= walk.limits.maxStringBytes) {
+    walk.units += text.length + 12;
+    return text;
+  }
+  walk.path.push(key);
+  const bounded = boundString(text, walk);
+  walk.path.pop();
+  return bounded;
 }
 
 /** Adds the paths of `flagged` to integrity.truncated (the first MAX_FLAGGED in all). */
@@ -377,7 +529,7 @@ function mapStrings(
     path.push(key);
     const item = mapStrings(source[key], map, path);
     path.pop();
-    if (item !== source[key] && !out) out = copyKeys(source, keys, i);
+    if (item !== source[key] && !out) out = copyKeys(source, i);
     if (out) setOwn(out, key, item);
   }
   return out ?? source;

@@ -20,6 +20,7 @@ import {
   type SourceFormat,
 } from './envelope.ts';
 import { dataForTarget, eventTypeForHushdAction } from './hushd-actions.ts';
+import { readStats, resetReadStats } from './inputs/fast-reader.ts';
 import { type AuditEvent, AuditEventSchema } from './inputs/hushd-audit.ts';
 import { type HushdEcsDocument, HushdEcsDocumentSchema } from './inputs/hushd-ecs.ts';
 import { readCommonAuditEvent, readCommonSecurityEvent } from './inputs/hushd-fast.ts';
@@ -56,13 +57,15 @@ const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
 
 /** Tells the wire format from the fields a record carries (FORMATS.md sections 1-4 and the ECS export). */
 export function detectFormat(record: Record<string, unknown>): SourceFormat {
-  const has = (key: string) => Object.hasOwn(record, key);
-  if (has('schema_version') && has('event_id')) return 'hushd_security';
-  if (has('@timestamp') && typeof record.event === 'object') return 'hushd_ecs';
-  if (typeof record.event === 'string' && typeof record.data === 'object' && !has('eventType')) {
+  const has = Object.hasOwn;
+  if (has(record, 'schema_version') && has(record, 'event_id')) return 'hushd_security';
+  if (has(record, '@timestamp') && typeof record.event === 'object') return 'hushd_ecs';
+  if (typeof record.event === 'string' && typeof record.data === 'object' && !has(record, 'eventType')) {
     return 'hushd_webhook';
   }
-  if (has('action_type') || (has('id') && typeof record.decision === 'string')) return 'hushd_audit';
+  if (has(record, 'action_type') || (has(record, 'id') && typeof record.decision === 'string')) {
+    return 'hushd_audit';
+  }
   return 'policy_event';
 }
 
@@ -92,6 +95,7 @@ function parseAny(raw: unknown, context: ParseContext): ParseResult {
   const format = context.format ?? detectFormat(record);
   switch (format) {
     case 'policy_event': {
+      resetReadStats();
       const common = readCommonPolicyEvent(record);
       if (common) return fromPolicyEvent(common, context, true);
       return validate(PolicyEventSchema, resolveAliases(record), (event) =>
@@ -99,14 +103,16 @@ function parseAny(raw: unknown, context: ParseContext): ParseResult {
       );
     }
     case 'hushd_audit': {
+      resetReadStats();
       const common = readCommonAuditEvent(record);
-      if (common) return fromAuditEvent(common, context);
-      return validate(AuditEventSchema, record, (event) => fromAuditEvent(event, context));
+      if (common) return fromAuditEvent(common, context, true);
+      return validate(AuditEventSchema, record, (event) => fromAuditEvent(event, context, false));
     }
     case 'hushd_security': {
+      resetReadStats();
       const common = readCommonSecurityEvent(record);
-      if (common) return fromSecurityEvent(common, context);
-      return validate(SecurityEventSchema, record, (event) => fromSecurityEvent(event, context));
+      if (common) return fromSecurityEvent(common, context, true);
+      return validate(SecurityEventSchema, record, (event) => fromSecurityEvent(event, context, false));
     }
     case 'hushd_webhook':
       return validate(HushdWebhookSchema, record, (event) => fromWebhook(event, record, context));
@@ -234,6 +240,8 @@ interface EnvelopeParts {
   source: Source;
   metadata: Record<string, unknown>;
   policyHash?: string | null | undefined;
+  /** Everything data and metadata hold came through the fast readers, which counted it (readStats). */
+  counted: boolean;
 }
 
 function assemble(parts: EnvelopeParts, context: ParseContext): ParseResult {
@@ -260,7 +268,7 @@ function assemble(parts: EnvelopeParts, context: ParseContext): ParseResult {
   const policyHash = normalizePolicyHash(parts.policyHash);
   if (policyHash) envelope.policyHash = policyHash;
   if (time.integrity) envelope.integrity = time.integrity;
-  const problems = boundEnvelope(envelope, limits);
+  const problems = boundEnvelope(envelope, limits, parts.counted ? readStats : undefined);
   return problems ? err(problems) : ok(envelope);
 }
 
@@ -351,6 +359,7 @@ function fromPolicyEvent(event: PolicyEvent, context: ParseContext, dataRead: bo
       source,
       metadata,
       policyHash: event.policyHash,
+      counted: dataRead,
     },
     context,
   );
@@ -385,7 +394,7 @@ function targetOfPolicyData(data: Record<string, unknown>): string {
 
 // --- hushd AuditEvent v1 ----------------------------------------------------------------------------
 
-function fromAuditEvent(event: AuditEvent, context: ParseContext): ParseResult {
+function fromAuditEvent(event: AuditEvent, context: ParseContext, counted: boolean): ParseResult {
   const mapped = eventTypeForHushdAction(event.action_type);
   const eventType = mapped ?? 'custom';
   const target = event.target ?? '';
@@ -416,6 +425,7 @@ function fromAuditEvent(event: AuditEvent, context: ParseContext): ParseResult {
       source: { format: 'hushd_audit', kind: event.event_type, emitter: 'hushd' },
       metadata,
       policyHash: typeof metadata.policy_hash === 'string' ? metadata.policy_hash : undefined,
+      counted: counted,
     },
     context,
   );
@@ -423,7 +433,7 @@ function fromAuditEvent(event: AuditEvent, context: ParseContext): ParseResult {
 
 // --- hushd SecurityEvent 1.0.0 ----------------------------------------------------------------------
 
-function fromSecurityEvent(event: SecurityEvent, context: ParseContext): ParseResult {
+function fromSecurityEvent(event: SecurityEvent, context: ParseContext, counted: boolean): ParseResult {
   const mapped = eventTypeForHushdAction(event.action);
   const eventType = mapped ?? 'custom';
   const resource = event.resource;
@@ -462,6 +472,7 @@ function fromSecurityEvent(event: SecurityEvent, context: ParseContext): ParseRe
       source: { format: 'hushd_security', kind: event.event_type, emitter: 'hushd' },
       metadata,
       policyHash: event.decision.policy_hash,
+      counted: counted,
     },
     context,
   );
@@ -504,6 +515,7 @@ function fromWebhook(event: HushdWebhook, raw: Record<string, unknown>, context:
       source: { format: 'hushd_webhook', kind: event.event, emitter: 'hushd' },
       metadata: {},
       policyHash: fields.policyHash,
+      counted: false,
     },
     context,
   );
@@ -550,6 +562,7 @@ function fromEcsDocument(doc: HushdEcsDocument, context: ParseContext): ParseRes
       source: { format: 'hushd_ecs', kind: doc.event.kind ?? undefined, emitter: 'hushd' },
       metadata: doc.clawdstrike?.metadata ?? {},
       policyHash: doc.clawdstrike?.policy_hash,
+      counted: false,
     },
     context,
   );

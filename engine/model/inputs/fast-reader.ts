@@ -27,19 +27,62 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 const isAbsent = (value: unknown) => value === undefined || value === null;
 
+/**
+ * What the readers saw of the record read last (reset by resetReadStats): its strings' total and longest
+ * length, how many keys and items, and whether any value they copied as it is holds an object or array. From
+ * these the record limits (model/bounds.ts) can tell a record within them without walking it a second time.
+ */
+export const readStats = { chars: 0, longest: 0, fields: 0, nested: false };
+
+export function resetReadStats(): void {
+  readStats.chars = 0;
+  readStats.longest = 0;
+  readStats.fields = 0;
+  readStats.nested = false;
+}
+
+export function sawText(text: string): void {
+  readStats.chars += text.length;
+  if (text.length > readStats.longest) readStats.longest = text.length;
+}
+
+/** A value copied as it is (undeclared keys, z.unknown fields): its own strings are counted, its insides not. */
+function sawValue(value: unknown): void {
+  if (typeof value === 'string') sawText(value);
+  else if (typeof value === 'object' && value !== null) readStats.nested = true;
+  else if (typeof value === 'bigint' || typeof value === 'function' || typeof value === 'symbol') {
+    readStats.nested = true;
+  }
+}
+
 /** z.string().min(1) */
-export const requiredText: Field = (value) => (typeof value === 'string' && value.length > 0 ? value : FAIL);
+export const requiredText: Field = (value) => {
+  if (typeof value !== 'string' || value.length === 0) return FAIL;
+  sawText(value);
+  return value;
+};
 /** z.string() */
-export const text: Field = (value) => (typeof value === 'string' ? value : FAIL);
+export const text: Field = (value) => {
+  if (typeof value !== 'string') return FAIL;
+  sawText(value);
+  return value;
+};
 /** z.string().nullish() */
-export const optionalText: Field = (value) => (isAbsent(value) || typeof value === 'string' ? value : FAIL);
+export const optionalText: Field = (value) => {
+  if (typeof value === 'string') sawText(value);
+  else if (!isAbsent(value)) return FAIL;
+  return value;
+};
 /** z.boolean().nullish() */
 export const optionalBoolean: Field = (value) =>
   isAbsent(value) || typeof value === 'boolean' ? value : FAIL;
 /** z.boolean() */
 export const boolean: Field = (value) => (typeof value === 'boolean' ? value : FAIL);
 /** z.unknown() */
-export const anything: Field = (value) => value;
+export const anything: Field = (value) => {
+  sawValue(value);
+  return value;
+};
 /** z.enum / z.literal: one of the values given (undefined and null included when the schema is nullish). */
 export function oneOf(values: readonly unknown[]): Field {
   return (value) => (values.includes(value) ? value : FAIL);
@@ -53,6 +96,9 @@ export const optionalFreeObject: Field = (value) => {
   for (const key of Object.keys(value)) {
     // Assigning __proto__ would change the output's prototype; zod handles it, so let it.
     if (key === '__proto__') return FAIL;
+    readStats.fields++;
+    sawText(key);
+    sawValue(value[key]);
     out[key] = value[key];
   }
   return out;
@@ -111,6 +157,7 @@ export function readerOf(shape: Shape, options: ObjectOptions): Field {
     const out: Record<string, unknown> = {};
     const present = readDeclared(value, out);
     if (present < 0) return FAIL;
+    readStats.fields += present;
     // Undeclared keys follow in input order, found with for...in as zod's catchall walks them (own keys
     // only here, the prototype being Object.prototype); skipped when every key of the input was declared.
     if (!loose || present === keyCount(value)) return out;
@@ -118,6 +165,9 @@ export function readerOf(shape: Shape, options: ObjectOptions): Field {
       if (declared.has(key)) continue;
       // __proto__ would replace out's prototype.
       if (key === '__proto__' || refuse?.(key)) return FAIL;
+      readStats.fields++;
+      sawText(key);
+      sawValue(value[key]);
       out[key] = value[key];
     }
     return out;

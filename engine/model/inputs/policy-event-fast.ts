@@ -8,8 +8,10 @@ import {
   optionalFreeObject,
   optionalText,
   readerOf,
+  readStats,
   requiredText,
   type Shape,
+  sawText,
   text,
 } from './fast-reader.ts';
 import { POLICY_EVENT_ALIASES, type PolicyEvent } from './policy-event.ts';
@@ -38,6 +40,8 @@ const optionalTextArray: Field = (value) => {
   if (value === undefined || value === null) return value;
   if (!Array.isArray(value)) return FAIL;
   for (const item of value) if (typeof item !== 'string') return FAIL;
+  readStats.fields += value.length;
+  for (const item of value) sawText(item);
   return [...value];
 };
 
