@@ -1,4 +1,4 @@
-import type { Envelope } from './envelope.ts';
+import type { Decision, Envelope, Source } from './envelope.ts';
 import type { RecordLimits } from './limits.ts';
 import type { RecordError } from './record-error.ts';
 
@@ -109,6 +109,27 @@ function boundString(text: string, walk: Walk): string {
   }
   return cutString(text, walk.limits.maxStringBytes, walk);
 }
+
+/** boundString for a field at `path` from the envelope's root (no walk path kept on the way). */
+function boundTextAt(text: string, path: readonly Key[], walk: Walk): string {
+  if (text.length * 3 <= walk.limits.maxStringBytes) {
+    walk.units += text.length + 2;
+    return text;
+  }
+  walk.path.push(...path);
+  const bounded = boundString(text, walk);
+  walk.path.length -= path.length;
+  return bounded;
+}
+
+const TARGET: readonly Key[] = ['target'];
+const ORIGINAL_TYPE: readonly Key[] = ['originalType'];
+const POLICY_HASH: readonly Key[] = ['policyHash'];
+const DECISION_GUARD: readonly Key[] = ['decision', 'guard'];
+const DECISION_MESSAGE: readonly Key[] = ['decision', 'message'];
+const DECISION_REASON: readonly Key[] = ['decision', 'reason'];
+const SOURCE_KIND: readonly Key[] = ['source', 'kind'];
+const SOURCE_EMITTER: readonly Key[] = ['source', 'emitter'];
 
 /** Sets `key` as an own data property, `__proto__` included (an assignment would change the prototype). */
 export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
@@ -257,37 +278,59 @@ export interface Counted {
 const COUNTED_DEPTH = 4;
 
 /**
- * Applies the limits to a freshly built envelope (its objects are the caller's to replace): refuses ids out of
- * bounds, cuts content, and records every cut in integrity.truncated. Returns the errors, or undefined. With
- * `counted`, what the fast readers saw of data and metadata: within the limits, they are not walked again.
+ * The parts of an envelope the limits apply to, in one fixed shape: envelopes come in many shapes (optional
+ * fields present or not), and reading each field of each shape at one site made every read megamorphic.
+ * boundFields replaces what it cuts in place.
  */
-export function boundEnvelope(
-  envelope: Envelope,
+export interface BoundedFields {
+  eventId: string;
+  agentId: string;
+  sessionId: string;
+  runId: string | undefined;
+  target: string;
+  originalType: string | undefined;
+  policyHash: string | undefined;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  decision: Decision;
+  source: Source;
+  /** Paths cut (integrity.truncated): those already listed, and what boundFields adds. */
+  truncated: string[] | undefined;
+  /** Set by boundFields when the envelope may be over maxRecordBytes: fitRecordBytes must measure it. */
+  mayBeTooLarge: boolean;
+}
+
+/**
+ * Applies the limits to `fields`: refuses ids out of bounds, cuts content, and lists every cut in
+ * fields.truncated. Returns the errors, or undefined. With `counted`, what the fast readers saw of data and
+ * metadata: within the limits, they are not walked again.
+ */
+export function boundFields(
+  fields: BoundedFields,
   limits: RecordLimits,
   counted?: Counted,
 ): RecordError[] | undefined {
   const { maxIdBytes } = limits;
-  // Field by field, not a loop over names: each read has its own inline cache. Records of a stream share
-  // their agent and session, so those are judged once per run of equal ids.
-  let problem = idProblem(envelope.eventId, maxIdBytes);
+  // Records of a stream share their agent and session: judged once per run of equal ids.
+  let problem = idProblem(fields.eventId, maxIdBytes);
   if (problem) return [{ field: 'eventId', message: problem }];
   if (maxIdBytes !== lastIdLimit) {
     lastAgentId = undefined;
     lastSessionId = undefined;
     lastIdLimit = maxIdBytes;
   }
-  if (envelope.agentId !== lastAgentId) {
-    problem = idProblem(envelope.agentId, maxIdBytes);
+  if (fields.agentId !== lastAgentId) {
+    problem = idProblem(fields.agentId, maxIdBytes);
     if (problem) return [{ field: 'agentId', message: problem }];
-    lastAgentId = envelope.agentId;
+    lastAgentId = fields.agentId;
   }
-  if (envelope.sessionId !== lastSessionId) {
-    problem = idProblem(envelope.sessionId, maxIdBytes);
+  if (fields.sessionId !== lastSessionId) {
+    problem = idProblem(fields.sessionId, maxIdBytes);
     if (problem) return [{ field: 'sessionId', message: problem }];
-    lastSessionId = envelope.sessionId;
+    lastSessionId = fields.sessionId;
   }
-  if (envelope.runId !== undefined) {
-    problem = idProblem(envelope.runId, maxIdBytes);
+  if (fields.runId !== undefined) {
+    problem = idProblem(fields.runId, maxIdBytes);
     if (problem) return [{ field: 'runId', message: problem }];
   }
   const walk = WALK;
@@ -295,23 +338,14 @@ export function boundEnvelope(
   walk.fieldsLeft = limits.maxFields;
   walk.units =
     2 *
-    (envelope.eventId.length +
-      envelope.agentId.length +
-      envelope.sessionId.length +
-      (envelope.runId?.length ?? 0));
+    (fields.eventId.length + fields.agentId.length + fields.sessionId.length + (fields.runId?.length ?? 0));
   // Left over only if an earlier call threw half way (a hostile getter): parseRecord caught it.
   if (walk.path.length > 0) walk.path.length = 0;
   if (walk.flagged.length > 0) walk.flagged.length = 0;
-  walk.path.push('target');
-  envelope.target = boundString(envelope.target, walk);
-  if (envelope.originalType !== undefined) {
-    walk.path[0] = 'originalType';
-    envelope.originalType = boundString(envelope.originalType, walk);
-  }
-  if (envelope.policyHash !== undefined) {
-    walk.path[0] = 'policyHash';
-    envelope.policyHash = boundString(envelope.policyHash, walk);
-  }
+  fields.target = boundTextAt(fields.target, TARGET, walk);
+  if (fields.originalType !== undefined)
+    fields.originalType = boundTextAt(fields.originalType, ORIGINAL_TYPE, walk);
+  if (fields.policyHash !== undefined) fields.policyHash = boundTextAt(fields.policyHash, POLICY_HASH, walk);
   if (
     counted &&
     !counted.nested &&
@@ -322,32 +356,64 @@ export function boundEnvelope(
     // Keys the readers declared are short names: 40 units cover one with its quotes and separators.
     walk.units += counted.chars + 40 * counted.fields;
   } else {
-    walk.path[0] = 'data';
-    envelope.data = bounded(envelope.data, walk) as Record<string, unknown>;
+    walk.path.push('data');
+    fields.data = bounded(fields.data, walk) as Record<string, unknown>;
     walk.path[0] = 'metadata';
-    envelope.metadata = bounded(envelope.metadata, walk) as Record<string, unknown>;
+    fields.metadata = bounded(fields.metadata, walk) as Record<string, unknown>;
+    walk.path.pop();
   }
-  // decision and source hold the sender's words, no structure; both are this envelope's own objects.
-  const { decision, source } = envelope;
-  walk.path[0] = 'decision';
-  if (decision.guard !== undefined) decision.guard = boundWord(decision.guard, 'guard', walk);
-  if (decision.message !== undefined) decision.message = boundWord(decision.message, 'message', walk);
-  if (decision.reason !== undefined) decision.reason = boundWord(decision.reason, 'reason', walk);
-  walk.path[0] = 'source';
-  if (source.kind !== undefined) source.kind = boundWord(source.kind, 'kind', walk);
-  if (source.emitter !== undefined) source.emitter = boundWord(source.emitter, 'emitter', walk);
-  walk.path.pop();
+  // decision and source hold the sender's words, no structure; both are the envelope's own objects.
+  const { decision, source } = fields;
+  if (decision.guard !== undefined) decision.guard = boundTextAt(decision.guard, DECISION_GUARD, walk);
+  if (decision.message !== undefined)
+    decision.message = boundTextAt(decision.message, DECISION_MESSAGE, walk);
+  if (decision.reason !== undefined) decision.reason = boundTextAt(decision.reason, DECISION_REASON, walk);
+  if (source.kind !== undefined) source.kind = boundTextAt(source.kind, SOURCE_KIND, walk);
+  if (source.emitter !== undefined) source.emitter = boundTextAt(source.emitter, SOURCE_EMITTER, walk);
+  if (walk.flagged.length > 0) fields.truncated = merged(fields.truncated, walk.flagged);
   // Timestamps, schema version, event type, the claimed time and the envelope's own keys, then the list of
   // what was cut.
   walk.units += 500;
-  if (walk.flagged.length > 0) mergeFlagged(envelope, walk.flagged);
-  if (envelope.integrity?.truncated)
-    for (const path of envelope.integrity.truncated) walk.units += path.length + 3;
-  if (6 * walk.units > limits.maxRecordBytes) {
-    const tooLarge = fitRecordBytes(envelope, walk);
-    if (tooLarge) return [tooLarge];
-  }
+  if (fields.truncated) for (const path of fields.truncated) walk.units += path.length + 3;
+  fields.mayBeTooLarge = 6 * walk.units > limits.maxRecordBytes;
   return undefined;
+}
+
+/** The fields of `envelope` the limits apply to. */
+export function fieldsOf(envelope: Envelope): BoundedFields {
+  return {
+    eventId: envelope.eventId,
+    agentId: envelope.agentId,
+    sessionId: envelope.sessionId,
+    runId: envelope.runId,
+    target: envelope.target,
+    originalType: envelope.originalType,
+    policyHash: envelope.policyHash,
+    data: envelope.data,
+    metadata: envelope.metadata,
+    decision: envelope.decision,
+    source: envelope.source,
+    truncated: envelope.integrity?.truncated,
+    mayBeTooLarge: false,
+  };
+}
+
+/**
+ * Applies the limits to a whole envelope (its objects are the caller's to replace); see boundFields and
+ * fitRecordBytes. Returns the errors, or undefined.
+ */
+export function boundEnvelope(envelope: Envelope, limits: RecordLimits): RecordError[] | undefined {
+  const fields = fieldsOf(envelope);
+  const problems = boundFields(fields, limits);
+  if (problems) return problems;
+  envelope.target = fields.target;
+  if (fields.originalType !== undefined) envelope.originalType = fields.originalType;
+  if (fields.policyHash !== undefined) envelope.policyHash = fields.policyHash;
+  envelope.data = fields.data;
+  envelope.metadata = fields.metadata;
+  if (fields.truncated) envelope.integrity = { ...envelope.integrity, truncated: fields.truncated };
+  const tooLarge = fields.mayBeTooLarge ? fitRecordBytes(envelope, limits) : undefined;
+  return tooLarge ? [tooLarge] : undefined;
 }
 
 /**
@@ -414,7 +480,7 @@ function fitsScalar(value: unknown, walk: Walk): boolean {
   }
 }
 
-/** One walk, reused: boundEnvelope runs once per record and never inside itself. */
+/** One walk, reused: boundFields runs once per record and never inside itself. */
 const WALK: Walk = {
   limits: undefined as unknown as RecordLimits,
   fieldsLeft: 0,
@@ -426,25 +492,13 @@ let lastAgentId: string | undefined;
 let lastSessionId: string | undefined;
 let lastIdLimit = 0;
 
-function boundWord(text: string, key: string, walk: Walk): string {
-  if (text.length * 3 <= walk.limits.maxStringBytes) {
-    walk.units += text.length + 12;
-    return text;
-  }
-  walk.path.push(key);
-  const bounded = boundString(text, walk);
-  walk.path.pop();
-  return bounded;
-}
-
-/** Adds the paths of `flagged` to integrity.truncated (the first MAX_FLAGGED in all). */
-function mergeFlagged(envelope: Envelope, flagged: readonly string[]): void {
-  if (flagged.length === 0) return;
-  const truncated = [...(envelope.integrity?.truncated ?? [])];
+/** `listed` with the paths of `flagged` added (the first MAX_FLAGGED in all). */
+function merged(listed: readonly string[] | undefined, flagged: readonly string[]): string[] {
+  const truncated = [...(listed ?? [])];
   for (const path of flagged) {
     if (truncated.length < MAX_FLAGGED && !truncated.includes(path)) truncated.push(path);
   }
-  envelope.integrity = { ...envelope.integrity, truncated };
+  return truncated;
 }
 
 /** The content fields the record-size fit may cut. */
@@ -455,8 +509,8 @@ const FIT_FIELDS = ['target', 'data', 'metadata'] as const;
  * envelope's JSON within maxRecordBytes (the record is kept: its short fields, the ones rules mostly test,
  * stay whole). Exact: measured on the JSON text. Refused only when the structure alone is too large.
  */
-function fitRecordBytes(envelope: Envelope, walk: Walk): RecordError | undefined {
-  const { maxRecordBytes } = walk.limits;
+export function fitRecordBytes(envelope: Envelope, limits: RecordLimits): RecordError | undefined {
+  const { maxRecordBytes } = limits;
   const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '');
   const total = jsonBytes(envelope);
   if (total <= maxRecordBytes) return undefined;
@@ -488,7 +542,7 @@ function fitRecordBytes(envelope: Envelope, walk: Walk): RecordError | undefined
   });
   if (cap < TRUNCATION_MARK_BYTES + 2) return tooLarge(total);
   const flagged: string[] = [];
-  const cutWalk: Walk = { ...walk, flagged };
+  const cutWalk: Walk = { limits, fieldsLeft: 0, units: 0, path: [], flagged };
   for (const field of FIT_FIELDS) {
     const cut = mapStrings(envelope[field], (text, path) => {
       if (jsonBytes(text) <= cap) return text;
@@ -497,7 +551,7 @@ function fitRecordBytes(envelope: Envelope, walk: Walk): RecordError | undefined
     });
     (envelope as unknown as Record<string, unknown>)[field] = cut;
   }
-  mergeFlagged(envelope, flagged);
+  envelope.integrity = { ...envelope.integrity, truncated: merged(envelope.integrity?.truncated, flagged) };
   const after = jsonBytes(envelope);
   return after <= maxRecordBytes ? undefined : tooLarge(after);
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { err, ok, type Result } from '../../core/result.ts';
-import { boundEnvelope, setOwn } from './bounds.ts';
+import { type BoundedFields, boundEnvelope, boundFields, fitRecordBytes, setOwn } from './bounds.ts';
 import {
   DEFAULT_AGENT_ID,
   DEFAULT_SESSION_ID,
@@ -57,13 +57,13 @@ const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
 
 /** Tells the wire format from the fields a record carries (FORMATS.md sections 1-4 and the ECS export). */
 export function detectFormat(record: Record<string, unknown>): SourceFormat {
-  const has = Object.hasOwn;
-  if (has(record, 'schema_version') && has(record, 'event_id')) return 'hushd_security';
-  if (has(record, '@timestamp') && typeof record.event === 'object') return 'hushd_ecs';
-  if (typeof record.event === 'string' && typeof record.data === 'object' && !has(record, 'eventType')) {
+  // Plain reads: a JSON record's inherited properties are Object.prototype's, none of which is read here.
+  if (record.schema_version !== undefined && record.event_id !== undefined) return 'hushd_security';
+  if (record['@timestamp'] !== undefined && typeof record.event === 'object') return 'hushd_ecs';
+  if (typeof record.event === 'string' && typeof record.data === 'object' && record.eventType === undefined) {
     return 'hushd_webhook';
   }
-  if (has(record, 'action_type') || (has(record, 'id') && typeof record.decision === 'string')) {
+  if (record.action_type !== undefined || (record.id !== undefined && typeof record.decision === 'string')) {
     return 'hushd_audit';
   }
   return 'policy_event';
@@ -248,28 +248,46 @@ function assemble(parts: EnvelopeParts, context: ParseContext): ParseResult {
   const limits = context.limits ?? DEFAULT_RECORD_LIMITS;
   const time = judgeEventTime(parts.timestamp, arrivalOf(context.receivedAt), limits);
   if (!time.ok) return err([{ field: parts.timestampField, message: time.message }]);
-  const envelope: Envelope = {
-    schemaVersion: ENVELOPE_SCHEMA_VERSION,
+  const fields: BoundedFields = {
     eventId: parts.eventId,
-    timestamp: time.timestamp,
-    receivedAt: time.receivedAt,
     agentId: nonEmpty(parts.agentId) ?? parts.defaultAgentId,
     sessionId: nonEmpty(parts.sessionId) ?? DEFAULT_SESSION_ID,
-    eventType: parts.eventType,
+    runId: nonEmpty(parts.runId),
     target: parts.target,
+    originalType: parts.originalType || undefined,
+    policyHash: normalizePolicyHash(parts.policyHash),
     data: parts.data,
+    metadata: parts.metadata,
     decision: parts.decision,
     source: parts.source,
-    metadata: parts.metadata,
+    truncated: undefined,
+    mayBeTooLarge: false,
   };
-  const runId = nonEmpty(parts.runId);
-  if (runId) envelope.runId = runId;
-  if (parts.originalType) envelope.originalType = parts.originalType;
-  const policyHash = normalizePolicyHash(parts.policyHash);
-  if (policyHash) envelope.policyHash = policyHash;
-  if (time.integrity) envelope.integrity = time.integrity;
-  const problems = boundEnvelope(envelope, limits, parts.counted ? readStats : undefined);
-  return problems ? err(problems) : ok(envelope);
+  const problems = boundFields(fields, limits, parts.counted ? readStats : undefined);
+  if (problems) return err(problems);
+  // One shape for every envelope, optional fields included (undefined when absent, which JSON leaves out):
+  // the engine reads each field of every event at one site, and envelopes of many shapes made those reads
+  // polymorphic.
+  const envelope: Envelope = {
+    schemaVersion: ENVELOPE_SCHEMA_VERSION,
+    eventId: fields.eventId,
+    timestamp: time.timestamp,
+    receivedAt: time.receivedAt,
+    agentId: fields.agentId,
+    sessionId: fields.sessionId,
+    runId: fields.runId || undefined,
+    eventType: parts.eventType,
+    originalType: fields.originalType || undefined,
+    target: fields.target,
+    data: fields.data,
+    decision: fields.decision,
+    source: fields.source,
+    metadata: fields.metadata,
+    policyHash: fields.policyHash || undefined,
+    integrity: fields.truncated ? { ...time.integrity, truncated: fields.truncated } : time.integrity,
+  };
+  const tooLarge = fields.mayBeTooLarge ? fitRecordBytes(envelope, limits) : undefined;
+  return tooLarge ? err([tooLarge]) : ok(envelope);
 }
 
 function nonEmpty(value: string | null | undefined): string | undefined {

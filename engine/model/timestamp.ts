@@ -178,7 +178,13 @@ export function eventTimeMillis(value: unknown): number {
     if (!Number.isFinite(value)) return Number.NaN;
     return Math.abs(value) < EPOCH_SECONDS_LIMIT ? Math.round(value * 1000) : Math.round(value);
   }
-  return typeof value === 'string' ? timestampMillis(value) : Number.NaN;
+  if (typeof value !== 'string') return Number.NaN;
+  // timestampMillis without its first test: a record's time is rarely the text read just before, and the
+  // engine's read of the same envelope then finds it remembered.
+  const millis = canonicalMillis(value);
+  lastText = value;
+  lastMillis = Number.isNaN(millis) ? rfc3339Millis(value) : millis;
+  return lastMillis;
 }
 
 /** The canonical text of a time with a four-digit year; undefined outside that span. */
