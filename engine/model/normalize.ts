@@ -154,7 +154,29 @@ function readEnvelope(raw: unknown, context: ParseContext): ParseResult {
   if (time.integrity && !envelope.integrity?.clock)
     envelope.integrity = { ...envelope.integrity, ...time.integrity };
   const problems = boundEnvelope(envelope, limits);
-  return problems ? err(problems) : ok(envelope);
+  return problems ? err(problems) : ok(inOneShape(envelope));
+}
+
+/** `envelope` with every field present, in the order assemble writes them (see there). */
+function inOneShape(envelope: Envelope): Envelope {
+  return {
+    schemaVersion: envelope.schemaVersion,
+    eventId: envelope.eventId,
+    timestamp: envelope.timestamp,
+    receivedAt: envelope.receivedAt,
+    agentId: envelope.agentId,
+    sessionId: envelope.sessionId,
+    runId: envelope.runId,
+    eventType: envelope.eventType,
+    originalType: envelope.originalType,
+    target: envelope.target,
+    data: envelope.data,
+    decision: envelope.decision,
+    source: envelope.source,
+    metadata: envelope.metadata,
+    policyHash: envelope.policyHash,
+    integrity: envelope.integrity,
+  };
 }
 
 function validate<S extends z.ZodType>(
