@@ -11,7 +11,8 @@
  *   engine.stats();                                            // state sizes, eviction counters, alerts by rule
  *
  * Time: windows are judged on event time; see EngineLimits.allowedLatenessMs for late and out-of-order events.
- * Duplicates (same eventId again, e.g. one hushd check as AuditEvent and SecurityEvent) are dropped.
+ * Duplicates (the same agentId and eventId again, e.g. one hushd check as AuditEvent and SecurityEvent) are
+ * dropped. Every state bound is in EngineLimits; snapshotBound() gives the largest snapshot they allow.
  */
 export * from './alert.ts';
 export { alertId } from './alerts.ts';
