@@ -366,4 +366,27 @@ describe('replay through the CLI', () => {
       alerts.filter((alert) => alert.ruleId === 'TELEMETRY_CLOCK_TAMPERING').map((a) => a.eventIds),
     ).toEqual([['future']]);
   });
+
+  it('applies the limits section of --config (the same keys as the collector and processor)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'replay-limits-'));
+    const file = join(dir, 'events.jsonl');
+    const lines = [
+      fileRead('short-id', 'agent-1', iso(T0), '/srv/a'),
+      fileRead('an-id-longer-than-sixteen', 'agent-1', iso(T0), '/srv/b'),
+    ];
+    writeFileSync(file, `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`);
+    const config = join(dir, 'config.yaml');
+    writeFileSync(config, 'limits:\n  record:\n    maxIdBytes: 16\n');
+    const result = run(['replay', '--config', config, file]);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain(
+      `${file}:2: eventId: is longer than limits.record.maxIdBytes (16 UTF-8 bytes)`,
+    );
+    expect(result.stderr).toContain('1 events, 1 bad lines');
+    // A value out of range is a config error naming the key.
+    writeFileSync(config, 'limits:\n  record:\n    maxIdBytes: 4096\n');
+    const refused = run(['replay', '--config', config, file]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('limits.record.maxIdBytes');
+  });
 });
