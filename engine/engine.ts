@@ -9,6 +9,7 @@ import {
   absenceWeight,
   newAbsenceState,
   takePending,
+  triggerWeight,
 } from './correlation/absence.ts';
 import { findAllOf, mayCompleteAllOf } from './correlation/all-of.ts';
 import { DeadlineQueue } from './correlation/deadlines.ts';
@@ -154,6 +155,8 @@ class Engine implements DetectionEngine {
   private readonly deadlines = new DeadlineQueue();
   /** Partial matches held over all correlation states, by weight (see partialWeight). */
   private partialMatches = 0;
+  /** Pending absence triggers the partial-match budget can hold at most. */
+  private readonly maxPendingTriggers: number;
 
   private seq = 0;
   private eventTime = Number.NEGATIVE_INFINITY;
@@ -175,6 +178,7 @@ class Engine implements DetectionEngine {
 
   constructor(options: EngineOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.maxPendingTriggers = Math.ceil(this.limits.maxPartialMatches / triggerWeight(this.limits));
     this.clock = options.clock;
     this.context = new EvalContext(options.intel ?? EMPTY_INTEL, options.assets ?? EMPTY_INVENTORY);
     this.sessions = new SessionTracker(this.limits);
@@ -261,12 +265,14 @@ class Engine implements DetectionEngine {
   private countedTime(event: Envelope, sent: number, now: number): number {
     const skew = this.limits.maxClockSkewMs;
     let time = Math.min(sent, now + skew);
+    // Most envelopes come from parseRecord, whose receivedAt is the timestamp itself or already bounds it.
     if (event.receivedAt !== event.timestamp) {
       const arrival = timestampMillis(event.receivedAt);
       if (arrival + skew < time) time = arrival + skew;
     }
-    if (event.integrity?.clock !== undefined && time > this.eventTime && Number.isFinite(this.eventTime)) {
-      time = this.eventTime;
+    const integrity = event.integrity;
+    if (integrity !== undefined && integrity.clock !== undefined && time > this.eventTime) {
+      if (Number.isFinite(this.eventTime)) time = this.eventTime;
     }
     if (time < sent) this.counts.timeBounded++;
     return time;
@@ -501,15 +507,9 @@ class Engine implements DetectionEngine {
     for (const suppressions of this.suppressions.values()) {
       this.suppressionCount -= suppressions.evictWhile((until) => until < closed);
     }
-    // Deadlines of triggers whose state was evicted stay queued until due; past twice the triggers held, the
-    // queue is rebuilt from the states, so it stays bounded by the partial-match budget.
-    if (this.deadlines.size > 2 * this.pendingTriggers() + MAINTENANCE_INTERVAL) this.rescheduleAll();
-  }
-
-  private pendingTriggers(): number {
-    let count = 0;
-    for (const { state } of this.store.entries()) if (state.kind === 'absence') count += state.pending.length;
-    return count;
+    // Deadlines of triggers whose state was evicted stay queued until due. The budget holds at most
+    // maxPartialMatches / (a trigger's weight) triggers; a queue past twice that is rebuilt from the states.
+    if (this.deadlines.size > 2 * this.maxPendingTriggers + MAINTENANCE_INTERVAL) this.rescheduleAll();
   }
 
   private rescheduleAll(): void {

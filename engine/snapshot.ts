@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type AbsenceState, AbsenceStateSchema } from './correlation/absence.ts';
+import { type AbsenceState, AbsenceStateSchema, triggerWeight } from './correlation/absence.ts';
 import { type BufferState, BufferStateSchema, HitBuffer } from './correlation/hits.ts';
 import type { EngineLimits } from './limits.ts';
 import type { RecordLimits } from './model/limits.ts';
@@ -137,9 +137,9 @@ export function snapshotBound(limits: EngineLimits, record: RecordLimits, ruleId
   const state = entry + Math.max(buffer, absence) + 1;
   const hit = sized({ t: 0, seq: 0, id: '', mask: 0, value: '' }, [id, key], 3) + 1;
   const trigger = hit + ',"draft":'.length + 3 * limits.maxPendingAlertChars;
-  const triggerWeight = 1 + Math.ceil(limits.maxPendingAlertChars / 256);
-  const perWeight = Math.max(hit, number + 1, trigger / triggerWeight);
-  const weight = Math.max(limits.maxPartialMatches, limits.maxHitsPerState * (triggerWeight + 1));
+  const perTrigger = triggerWeight(limits);
+  const perWeight = Math.max(hit, number + 1, trigger / perTrigger);
+  const weight = Math.max(limits.maxPartialMatches, limits.maxHitsPerState * (perTrigger + 1));
   const correlation = limits.maxCorrelationStates * state + Math.ceil(weight * perWeight);
 
   const suppressions = limits.maxSuppressions * (sized(['', '', 0], [rule, group], 1) + 1);

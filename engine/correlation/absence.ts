@@ -38,8 +38,12 @@ const CHARS_PER_PARTIAL_MATCH = 256;
  * the bytes as well as the count.
  */
 export function absenceWeight(state: AbsenceState, limits: AbsenceLimits): number {
-  const perTrigger = 1 + Math.ceil(limits.maxPendingAlertChars / CHARS_PER_PARTIAL_MATCH);
-  return state.pending.length * perTrigger + state.followers.length;
+  return state.pending.length * triggerWeight(limits) + state.followers.length;
+}
+
+/** What one pending trigger weighs: one, plus its kept alert at its largest in 256-character units. */
+export function triggerWeight(limits: Pick<AbsenceLimits, 'maxPendingAlertChars'>): number {
+  return 1 + Math.ceil(limits.maxPendingAlertChars / CHARS_PER_PARTIAL_MATCH);
 }
 
 /** Applies a hit; returns true when it became a pending trigger whose deadline must be scheduled. */

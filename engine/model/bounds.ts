@@ -1,4 +1,4 @@
-import type { Decision, Envelope, Source } from './envelope.ts';
+import type { Envelope } from './envelope.ts';
 import type { RecordLimits } from './limits.ts';
 import type { RecordError } from './record-error.ts';
 
@@ -241,8 +241,10 @@ function copyKeys(source: Record<string, unknown>, count: number): Record<string
  * URLs, state keys): plain printable text keeps each one the size it says.
  */
 function idProblem(id: string, maxBytes: number): string | undefined {
-  // Most ids are short printable ASCII or BMP text: settled by one native test.
-  if (id.length * 3 <= maxBytes && PLAIN_ID.test(id)) return undefined;
+  // Most ids are short printable text: settled by a loop over a short one (cheaper than a regex call) or one
+  // native test of a longer one.
+  if (id.length * 3 <= maxBytes && (id.length <= 24 ? isPlainShortId(id) : PLAIN_ID.test(id)))
+    return undefined;
   let bytes = 0;
   for (let i = 0; i < id.length; i++) {
     const code = id.charCodeAt(i);
@@ -262,6 +264,23 @@ function idProblem(id: string, maxBytes: number): string | undefined {
   return undefined;
 }
 
+/** PLAIN_ID for a short id, as a loop. */
+function isPlainShortId(id: string): boolean {
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    if (
+      code < 0x20 ||
+      code === 0x22 ||
+      code === 0x5c ||
+      code === 0x7f ||
+      (code >= 0xd800 && code <= 0xdfff)
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /** No C0 control, DEL, quote, backslash or surrogate (a surrogate pair is judged by the full loop). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for.
 const PLAIN_ID = /^[^\x00-\x1f\x7f"\\\ud800-\udfff]*$/;
@@ -278,59 +297,36 @@ export interface Counted {
 const COUNTED_DEPTH = 4;
 
 /**
- * The parts of an envelope the limits apply to, in one fixed shape: envelopes come in many shapes (optional
- * fields present or not), and reading each field of each shape at one site made every read megamorphic.
- * boundFields replaces what it cuts in place.
- */
-export interface BoundedFields {
-  eventId: string;
-  agentId: string;
-  sessionId: string;
-  runId: string | undefined;
-  target: string;
-  originalType: string | undefined;
-  policyHash: string | undefined;
-  data: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  decision: Decision;
-  source: Source;
-  /** Paths cut (integrity.truncated): those already listed, and what boundFields adds. */
-  truncated: string[] | undefined;
-  /** Set by boundFields when the envelope may be over maxRecordBytes: fitRecordBytes must measure it. */
-  mayBeTooLarge: boolean;
-}
-
-/**
- * Applies the limits to `fields`: refuses ids out of bounds, cuts content, and lists every cut in
- * fields.truncated. Returns the errors, or undefined. With `counted`, what the fast readers saw of data and
+ * Applies the limits to a freshly built envelope in the one shape parseRecord writes (every field present; its
+ * objects are the caller's to replace): refuses ids out of bounds, cuts content, and lists every cut in
+ * integrity.truncated. Returns the errors, or undefined. With `counted`, what the fast readers saw of data and
  * metadata: within the limits, they are not walked again.
  */
-export function boundFields(
-  fields: BoundedFields,
+export function boundEnvelope(
+  envelope: Envelope,
   limits: RecordLimits,
   counted?: Counted,
 ): RecordError[] | undefined {
   const { maxIdBytes } = limits;
-  // Records of a stream share their agent and session: judged once per run of equal ids.
-  let problem = idProblem(fields.eventId, maxIdBytes);
+  if (maxIdBytes !== checkedLimit) {
+    checkedIds.fill(undefined);
+    checkedLimit = maxIdBytes;
+  }
+  let problem = idProblem(envelope.eventId, maxIdBytes);
   if (problem) return [{ field: 'eventId', message: problem }];
-  if (maxIdBytes !== lastIdLimit) {
-    lastAgentId = undefined;
-    lastSessionId = undefined;
-    lastIdLimit = maxIdBytes;
-  }
-  if (fields.agentId !== lastAgentId) {
-    problem = idProblem(fields.agentId, maxIdBytes);
+  // Agents and sessions come back record after record: a small cache of ids already found good.
+  if (!knownGood(envelope.agentId)) {
+    problem = idProblem(envelope.agentId, maxIdBytes);
     if (problem) return [{ field: 'agentId', message: problem }];
-    lastAgentId = fields.agentId;
+    remember(envelope.agentId);
   }
-  if (fields.sessionId !== lastSessionId) {
-    problem = idProblem(fields.sessionId, maxIdBytes);
+  if (!knownGood(envelope.sessionId)) {
+    problem = idProblem(envelope.sessionId, maxIdBytes);
     if (problem) return [{ field: 'sessionId', message: problem }];
-    lastSessionId = fields.sessionId;
+    remember(envelope.sessionId);
   }
-  if (fields.runId !== undefined) {
-    problem = idProblem(fields.runId, maxIdBytes);
+  if (envelope.runId !== undefined) {
+    problem = idProblem(envelope.runId, maxIdBytes);
     if (problem) return [{ field: 'runId', message: problem }];
   }
   const walk = WALK;
@@ -338,14 +334,15 @@ export function boundFields(
   walk.fieldsLeft = limits.maxFields;
   walk.units =
     2 *
-    (fields.eventId.length + fields.agentId.length + fields.sessionId.length + (fields.runId?.length ?? 0));
+    (envelope.eventId.length +
+      envelope.agentId.length +
+      envelope.sessionId.length +
+      (envelope.runId?.length ?? 0));
   // Left over only if an earlier call threw half way (a hostile getter): parseRecord caught it.
   if (walk.path.length > 0) walk.path.length = 0;
   if (walk.flagged.length > 0) walk.flagged.length = 0;
-  fields.target = boundTextAt(fields.target, TARGET, walk);
-  if (fields.originalType !== undefined)
-    fields.originalType = boundTextAt(fields.originalType, ORIGINAL_TYPE, walk);
-  if (fields.policyHash !== undefined) fields.policyHash = boundTextAt(fields.policyHash, POLICY_HASH, walk);
+  // target may be longer than anything read (a command line is the command and its arguments joined).
+  envelope.target = boundTextAt(envelope.target, TARGET, walk);
   if (
     counted &&
     !counted.nested &&
@@ -353,67 +350,73 @@ export function boundFields(
     counted.fields <= limits.maxFields &&
     limits.maxDepth >= COUNTED_DEPTH
   ) {
-    // Keys the readers declared are short names: 40 units cover one with its quotes and separators.
+    // Everything else came through the fast readers, none longer than `longest`. Keys the readers declared
+    // are short names: 40 units cover one with its quotes and separators.
     walk.units += counted.chars + 40 * counted.fields;
   } else {
+    if (envelope.originalType !== undefined) {
+      envelope.originalType = boundTextAt(envelope.originalType, ORIGINAL_TYPE, walk);
+    }
+    if (envelope.policyHash !== undefined) {
+      envelope.policyHash = boundTextAt(envelope.policyHash, POLICY_HASH, walk);
+    }
     walk.path.push('data');
-    fields.data = bounded(fields.data, walk) as Record<string, unknown>;
+    envelope.data = bounded(envelope.data, walk) as Record<string, unknown>;
     walk.path[0] = 'metadata';
-    fields.metadata = bounded(fields.metadata, walk) as Record<string, unknown>;
+    envelope.metadata = bounded(envelope.metadata, walk) as Record<string, unknown>;
     walk.path.pop();
+    // decision and source hold the sender's words, no structure; both are the envelope's own objects.
+    const { decision, source } = envelope;
+    if (decision.guard !== undefined) decision.guard = boundTextAt(decision.guard, DECISION_GUARD, walk);
+    if (decision.message !== undefined) {
+      decision.message = boundTextAt(decision.message, DECISION_MESSAGE, walk);
+    }
+    if (decision.reason !== undefined) decision.reason = boundTextAt(decision.reason, DECISION_REASON, walk);
+    if (source.kind !== undefined) source.kind = boundTextAt(source.kind, SOURCE_KIND, walk);
+    if (source.emitter !== undefined) source.emitter = boundTextAt(source.emitter, SOURCE_EMITTER, walk);
   }
-  // decision and source hold the sender's words, no structure; both are the envelope's own objects.
-  const { decision, source } = fields;
-  if (decision.guard !== undefined) decision.guard = boundTextAt(decision.guard, DECISION_GUARD, walk);
-  if (decision.message !== undefined)
-    decision.message = boundTextAt(decision.message, DECISION_MESSAGE, walk);
-  if (decision.reason !== undefined) decision.reason = boundTextAt(decision.reason, DECISION_REASON, walk);
-  if (source.kind !== undefined) source.kind = boundTextAt(source.kind, SOURCE_KIND, walk);
-  if (source.emitter !== undefined) source.emitter = boundTextAt(source.emitter, SOURCE_EMITTER, walk);
-  if (walk.flagged.length > 0) fields.truncated = merged(fields.truncated, walk.flagged);
+  if (walk.flagged.length > 0) {
+    envelope.integrity = {
+      ...envelope.integrity,
+      truncated: merged(envelope.integrity?.truncated, walk.flagged),
+    };
+  }
   // Timestamps, schema version, event type, the claimed time and the envelope's own keys, then the list of
   // what was cut.
   walk.units += 500;
-  if (fields.truncated) for (const path of fields.truncated) walk.units += path.length + 3;
-  fields.mayBeTooLarge = 6 * walk.units > limits.maxRecordBytes;
-  return undefined;
-}
-
-/** The fields of `envelope` the limits apply to. */
-export function fieldsOf(envelope: Envelope): BoundedFields {
-  return {
-    eventId: envelope.eventId,
-    agentId: envelope.agentId,
-    sessionId: envelope.sessionId,
-    runId: envelope.runId,
-    target: envelope.target,
-    originalType: envelope.originalType,
-    policyHash: envelope.policyHash,
-    data: envelope.data,
-    metadata: envelope.metadata,
-    decision: envelope.decision,
-    source: envelope.source,
-    truncated: envelope.integrity?.truncated,
-    mayBeTooLarge: false,
-  };
+  const truncated = envelope.integrity?.truncated;
+  if (truncated) for (const path of truncated) walk.units += path.length + 3;
+  if (6 * walk.units <= limits.maxRecordBytes) return undefined;
+  const tooLarge = fitRecordBytes(envelope, limits);
+  return tooLarge ? [tooLarge] : undefined;
 }
 
 /**
- * Applies the limits to a whole envelope (its objects are the caller's to replace); see boundFields and
- * fitRecordBytes. Returns the errors, or undefined.
+ * Ids found good under the current maxIdBytes, in a two-way cache indexed by a cheap digest of the length and
+ * the last six characters (where ids of a fleet differ: agent-17, sess-17-0, UUIDs). A miss only means a
+ * second check.
  */
-export function boundEnvelope(envelope: Envelope, limits: RecordLimits): RecordError[] | undefined {
-  const fields = fieldsOf(envelope);
-  const problems = boundFields(fields, limits);
-  if (problems) return problems;
-  envelope.target = fields.target;
-  if (fields.originalType !== undefined) envelope.originalType = fields.originalType;
-  if (fields.policyHash !== undefined) envelope.policyHash = fields.policyHash;
-  envelope.data = fields.data;
-  envelope.metadata = fields.metadata;
-  if (fields.truncated) envelope.integrity = { ...envelope.integrity, truncated: fields.truncated };
-  const tooLarge = fields.mayBeTooLarge ? fitRecordBytes(envelope, limits) : undefined;
-  return tooLarge ? [tooLarge] : undefined;
+const CHECKED_SETS = 4096;
+const checkedIds: Array<string | undefined> = new Array(2 * CHECKED_SETS).fill(undefined);
+let checkedLimit = 0;
+
+function setOf(id: string): number {
+  let hash = id.length;
+  const stop = Math.max(0, id.length - 6);
+  for (let i = id.length - 1; i >= stop; i--) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
+  return 2 * ((hash ^ (hash >>> 13)) & (CHECKED_SETS - 1));
+}
+
+function knownGood(id: string): boolean {
+  const at = setOf(id);
+  return checkedIds[at] === id || checkedIds[at + 1] === id;
+}
+
+/** Keeps `id` as the newest of its set; the older one moves to the second way. */
+function remember(id: string): void {
+  const at = setOf(id);
+  checkedIds[at + 1] = checkedIds[at];
+  checkedIds[at] = id;
 }
 
 /**
@@ -480,7 +483,7 @@ function fitsScalar(value: unknown, walk: Walk): boolean {
   }
 }
 
-/** One walk, reused: boundFields runs once per record and never inside itself. */
+/** One walk, reused: boundEnvelope runs once per record and never inside itself. */
 const WALK: Walk = {
   limits: undefined as unknown as RecordLimits,
   fieldsLeft: 0,
@@ -488,9 +491,6 @@ const WALK: Walk = {
   path: [],
   flagged: [],
 };
-let lastAgentId: string | undefined;
-let lastSessionId: string | undefined;
-let lastIdLimit = 0;
 
 /** `listed` with the paths of `flagged` added (the first MAX_FLAGGED in all). */
 function merged(listed: readonly string[] | undefined, flagged: readonly string[]): string[] {

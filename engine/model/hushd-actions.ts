@@ -1,26 +1,26 @@
 import type { EventType } from './envelope.ts';
 
 /** hushd action types (AuditEvent action_type, SecurityEvent action) and the event type each becomes. */
-const EVENT_TYPE_BY_HUSHD_ACTION: Readonly<Record<string, EventType>> = {
-  file_access: 'file_read',
-  file_read: 'file_read',
-  file_write: 'file_write',
-  egress: 'network_egress',
-  network: 'network_egress',
-  shell: 'command_exec',
-  command: 'command_exec',
-  mcp_tool: 'tool_call',
-  tool: 'tool_call',
-  patch: 'patch_apply',
-  secret: 'secret_access',
-  custom: 'custom',
-};
+const EVENT_TYPE_BY_HUSHD_ACTION: ReadonlyMap<string, EventType> = new Map(
+  Object.entries({
+    file_access: 'file_read',
+    file_read: 'file_read',
+    file_write: 'file_write',
+    egress: 'network_egress',
+    network: 'network_egress',
+    shell: 'command_exec',
+    command: 'command_exec',
+    mcp_tool: 'tool_call',
+    tool: 'tool_call',
+    patch: 'patch_apply',
+    secret: 'secret_access',
+    custom: 'custom',
+  } satisfies Record<string, EventType>),
+);
 
 export function eventTypeForHushdAction(action: string | null | undefined): EventType | undefined {
-  // Own entries only: `constructor` or `toString` is no action type.
-  return action && Object.hasOwn(EVENT_TYPE_BY_HUSHD_ACTION, action)
-    ? EVENT_TYPE_BY_HUSHD_ACTION[action]
-    : undefined;
+  // A Map: `constructor` or `toString` is no action type.
+  return action ? EVENT_TYPE_BY_HUSHD_ACTION.get(action) : undefined;
 }
 
 /** Splits hushd's egress target `host:port` (or `[v6]:port`); a bare host keeps port undefined. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { err, ok, type Result } from '../../core/result.ts';
-import { type BoundedFields, boundEnvelope, boundFields, fitRecordBytes, setOwn } from './bounds.ts';
+import { boundEnvelope, setOwn } from './bounds.ts';
 import {
   DEFAULT_AGENT_ID,
   DEFAULT_SESSION_ID,
@@ -153,8 +153,9 @@ function readEnvelope(raw: unknown, context: ParseContext): ParseResult {
   // A time parseRecord already replaced keeps the claim it recorded.
   if (time.integrity && !envelope.integrity?.clock)
     envelope.integrity = { ...envelope.integrity, ...time.integrity };
-  const problems = boundEnvelope(envelope, limits);
-  return problems ? err(problems) : ok(inOneShape(envelope));
+  const shaped = inOneShape(envelope);
+  const problems = boundEnvelope(shaped, limits);
+  return problems ? err(problems) : ok(shaped);
 }
 
 /** `envelope` with every field present, in the order assemble writes them (see there). */
@@ -270,46 +271,29 @@ function assemble(parts: EnvelopeParts, context: ParseContext): ParseResult {
   const limits = context.limits ?? DEFAULT_RECORD_LIMITS;
   const time = judgeEventTime(parts.timestamp, arrivalOf(context.receivedAt), limits);
   if (!time.ok) return err([{ field: parts.timestampField, message: time.message }]);
-  const fields: BoundedFields = {
-    eventId: parts.eventId,
-    agentId: nonEmpty(parts.agentId) ?? parts.defaultAgentId,
-    sessionId: nonEmpty(parts.sessionId) ?? DEFAULT_SESSION_ID,
-    runId: nonEmpty(parts.runId),
-    target: parts.target,
-    originalType: parts.originalType || undefined,
-    policyHash: normalizePolicyHash(parts.policyHash),
-    data: parts.data,
-    metadata: parts.metadata,
-    decision: parts.decision,
-    source: parts.source,
-    truncated: undefined,
-    mayBeTooLarge: false,
-  };
-  const problems = boundFields(fields, limits, parts.counted ? readStats : undefined);
-  if (problems) return err(problems);
   // One shape for every envelope, optional fields included (undefined when absent, which JSON leaves out):
   // the engine reads each field of every event at one site, and envelopes of many shapes made those reads
   // polymorphic.
   const envelope: Envelope = {
     schemaVersion: ENVELOPE_SCHEMA_VERSION,
-    eventId: fields.eventId,
+    eventId: parts.eventId,
     timestamp: time.timestamp,
     receivedAt: time.receivedAt,
-    agentId: fields.agentId,
-    sessionId: fields.sessionId,
-    runId: fields.runId || undefined,
+    agentId: nonEmpty(parts.agentId) ?? parts.defaultAgentId,
+    sessionId: nonEmpty(parts.sessionId) ?? DEFAULT_SESSION_ID,
+    runId: nonEmpty(parts.runId),
     eventType: parts.eventType,
-    originalType: fields.originalType || undefined,
-    target: fields.target,
-    data: fields.data,
-    decision: fields.decision,
-    source: fields.source,
-    metadata: fields.metadata,
-    policyHash: fields.policyHash || undefined,
-    integrity: fields.truncated ? { ...time.integrity, truncated: fields.truncated } : time.integrity,
+    originalType: parts.originalType || undefined,
+    target: parts.target,
+    data: parts.data,
+    decision: parts.decision,
+    source: parts.source,
+    metadata: parts.metadata,
+    policyHash: normalizePolicyHash(parts.policyHash) || undefined,
+    integrity: time.integrity,
   };
-  const tooLarge = fields.mayBeTooLarge ? fitRecordBytes(envelope, limits) : undefined;
-  return tooLarge ? err([tooLarge]) : ok(envelope);
+  const problems = boundEnvelope(envelope, limits, parts.counted ? readStats : undefined);
+  return problems ? err(problems) : ok(envelope);
 }
 
 function nonEmpty(value: string | null | undefined): string | undefined {
@@ -318,9 +302,16 @@ function nonEmpty(value: string | null | undefined): string | undefined {
 
 /** hushd writes the same hash bare, with `0x`, or with `sha256:`; keep the bare lowercase hex. */
 function normalizePolicyHash(value: string | null | undefined): string | undefined {
+  // Records of a stream share their policy: the last answer is kept.
+  if (value === lastPolicyHash) return lastNormalizedHash;
   const text = nonEmpty(value);
-  return text?.replace(/^(0x|sha256:)/i, '').toLowerCase();
+  lastPolicyHash = value;
+  lastNormalizedHash = text?.replace(/^(0x|sha256:)/i, '').toLowerCase();
+  return lastNormalizedHash;
 }
+
+let lastPolicyHash: string | null | undefined;
+let lastNormalizedHash: string | undefined;
 
 function makeDecision(
   outcome: Outcome,
@@ -358,9 +349,7 @@ function outcomeOfDecisionInput(input: DecisionInput): Outcome {
 function fromPolicyEvent(event: PolicyEvent, context: ParseContext, dataRead: boolean): ParseResult {
   const known = KNOWN_EVENT_TYPES.has(event.eventType);
   const dataType = event.data.type;
-  const expectedDataType = Object.hasOwn(DATA_TYPE_BY_EVENT_TYPE, event.eventType)
-    ? DATA_TYPE_BY_EVENT_TYPE[event.eventType]
-    : undefined;
+  const expectedDataType = DATA_TYPE_BY_EVENT_TYPE.get(event.eventType);
   if (expectedDataType && dataType !== expectedDataType) {
     return err([
       { field: 'data.type', message: `must be "${expectedDataType}" for eventType ${event.eventType}` },

@@ -1,4 +1,4 @@
-import { stringHash } from './string-set.ts';
+import { pairHash } from './string-set.ts';
 
 const MIN_RING = 16;
 
@@ -48,7 +48,7 @@ export class DedupeWindow {
    * which changes nothing.
    */
   admit(agent: string, id: string, time: number): boolean {
-    const hash = stringHash(id) ^ Math.imul(stringHash(agent), 0x2c1b3c6d);
+    const hash = pairHash(agent, id);
     const { cells, slotMask } = this;
     let slot = this.home(hash);
     for (let held = cells[2 * slot + 1]!; held !== 0; held = cells[2 * slot + 1]!) {

@@ -22,6 +22,24 @@ export function stringHash(text: string): number {
   return Math.imul(even ^ (odd >>> 15), 0x85ebca6b) ^ odd ^ text.length;
 }
 
+/**
+ * stringHash of a pair of strings (the dedupe window's agentId and eventId) in one pass: `first` then `second`
+ * through the same two lanes, each length mixed in, so (a, bc) and (ab, c) differ.
+ */
+export function pairHash(first: string, second: string): number {
+  let even = BASIS ^ first.length;
+  let odd = BASIS ^ 0x5bd1e995;
+  for (let i = 0; i < first.length; i++) even = Math.imul(even ^ first.charCodeAt(i), 0x01000193);
+  odd ^= even;
+  const pairs = second.length & ~1;
+  for (let i = 0; i < pairs; i += 2) {
+    even = Math.imul(even ^ second.charCodeAt(i), 0x01000193);
+    odd = Math.imul(odd ^ second.charCodeAt(i + 1), 0x01000193);
+  }
+  if (pairs < second.length) even = Math.imul(even ^ second.charCodeAt(pairs), 0x01000193);
+  return Math.imul(even ^ (odd >>> 15), 0x85ebca6b) ^ odd ^ second.length;
+}
+
 const MIN_BITS = 3;
 
 /**

@@ -84,17 +84,19 @@ export const DATA_SCHEMAS = {
 } as const;
 export type KnownDataType = keyof typeof DATA_SCHEMAS;
 
-/** Which data.type each known eventType must carry. */
-export const DATA_TYPE_BY_EVENT_TYPE: Readonly<Record<string, KnownDataType>> = {
-  file_read: 'file',
-  file_write: 'file',
-  network_egress: 'network',
-  command_exec: 'command',
-  patch_apply: 'patch',
-  tool_call: 'tool',
-  secret_access: 'secret',
-  custom: 'custom',
-};
+/** Which data.type each known eventType must carry (a Map: `constructor` is no event type). */
+export const DATA_TYPE_BY_EVENT_TYPE: ReadonlyMap<string, KnownDataType> = new Map(
+  Object.entries({
+    file_read: 'file',
+    file_write: 'file',
+    network_egress: 'network',
+    command_exec: 'command',
+    patch_apply: 'patch',
+    tool_call: 'tool',
+    secret_access: 'secret',
+    custom: 'custom',
+  } satisfies Record<string, KnownDataType>),
+);
 
 const DecisionFields = {
   guard: optionalString,
