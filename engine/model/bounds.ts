@@ -7,7 +7,7 @@ import type { RecordError } from './record-error.ts';
  * parseRecord and again by the processor's decoder, so both sides agree. Ids out of bounds are refused; content
  * is cut and listed in integrity.truncated:
  * - a string over maxStringBytes keeps its first bytes and ends with TRUNCATION_MARK;
- * - an object or array deeper than maxDepth (the envelope's root is level 1) becomes DEPTH_MARK;
+ * - an object or array deeper than maxDepth (the envelope's root is level 1) becomes depthMark();
  * - keys and items of data and metadata past maxFields are dropped;
  * - when the envelope's JSON is still over maxRecordBytes, its longest strings are cut to one common length.
  * One walk, linear in the envelope, copying only what it changes (an own `__proto__` key is copied as data).
@@ -22,7 +22,7 @@ const TRUNCATION_MARK_BYTES = Buffer.byteLength(TRUNCATION_MARK);
 /** JSON characters of any number, boolean or null at most (-1.2345678901234567e+308 is 24). */
 const SCALAR_UNITS = 24;
 
-export function depthMark(limits: RecordLimits): string {
+function depthMark(limits: RecordLimits): string {
   return `[truncated: nested deeper than ${limits.maxDepth} levels]`;
 }
 
@@ -509,7 +509,7 @@ const FIT_FIELDS = ['target', 'data', 'metadata'] as const;
  * envelope's JSON within maxRecordBytes (the record is kept: its short fields, the ones rules mostly test,
  * stay whole). Exact: measured on the JSON text. Refused only when the structure alone is too large.
  */
-export function fitRecordBytes(envelope: Envelope, limits: RecordLimits): RecordError | undefined {
+function fitRecordBytes(envelope: Envelope, limits: RecordLimits): RecordError | undefined {
   const { maxRecordBytes } = limits;
   const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '');
   const total = jsonBytes(envelope);
