@@ -7,7 +7,8 @@ import type { HitBuffer } from './hits.ts';
  *
  * The new hit at `index` is the only one that can complete a match (the state is cleared after every match),
  * so only starts within one window before it are tried. For a fixed start, assigning each event to the
- * earliest step that still needs one is optimal, so one greedy pass per start decides.
+ * earliest step that still needs one is optimal, so one greedy pass per start decides; with in-order arrival
+ * the first start's pass already reaches the newest hit and decides alone.
  */
 export function findSequence(
   hits: HitBuffer,
@@ -23,7 +24,8 @@ export function findSequence(
     const used = [i];
     let step = minimums[0]! <= 1 ? 1 : 0;
     let count = step === 0 ? 1 : 0;
-    for (let j = i + 1; j < hits.length && step < minimums.length; j++) {
+    let j = i + 1;
+    for (; j < hits.length && step < minimums.length; j++) {
       if (hits.time(j) > end) break;
       if ((hits.mask(j) & (1 << step)) === 0) continue;
       used.push(j);
@@ -33,6 +35,9 @@ export function findSequence(
       }
     }
     if (step === minimums.length) return hits.eventIds(used);
+    // Every later hit lay within this start's window, so a later start has a subset of the same hits to
+    // work with and fails too: one pass decides, where trying each start cost time quadratic in the hits.
+    if (j === hits.length) break;
   }
   return undefined;
 }

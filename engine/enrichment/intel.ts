@@ -63,13 +63,14 @@ export const NO_INTEL: IntelFacts = Object.freeze({
 }) as IntelFacts;
 
 const SHA256 = /^(?:sha256:)?([0-9a-fA-F]{64})$/;
-const URL_SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/?#]*)(.*)$/;
+const SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]*$/;
+const LINE_TERMINATOR = /[\n\r\u2028\u2029]/;
 const DOMAIN = /^(\*\.)?([a-zA-Z0-9_-]+\.)*[a-zA-Z0-9_-]+\.?$/;
 
 /** The indicator type a bare value has, or undefined when it is none of them. */
 export function inferIndicatorType(value: string): IndicatorType | undefined {
   if (SHA256.test(value)) return 'sha256';
-  if (URL_SCHEME.test(value)) return 'url';
+  if (splitUrl(value)) return 'url';
   if (value.includes('/')) return parseCidr(value) ? 'cidr' : undefined;
   if (parseIp(value)) return 'ip';
   if (DOMAIN.test(value) && /[a-zA-Z]/.test(value)) return 'domain';
@@ -81,11 +82,27 @@ function normalizeDomain(host: string): string {
   return lower.endsWith('.') ? lower.slice(0, -1) : lower;
 }
 
+/**
+ * `scheme://host` and the rest of a URL (which must lie on one line), or undefined when `text` is none. Read
+ * by position: the backtracking expression this replaces took time quadratic in a long host followed by a
+ * line break, and event URLs are the agent's to write.
+ */
+function splitUrl(text: string): { origin: string; rest: string } | undefined {
+  const colon = text.indexOf(':');
+  if (colon < 1 || !text.startsWith('//', colon + 1) || !SCHEME.test(text.slice(0, colon))) return undefined;
+  const hostStart = colon + 3;
+  const hostLength = text.slice(hostStart).search(/[/?#]/);
+  const hostEnd = hostLength < 0 ? text.length : hostStart + hostLength;
+  const rest = text.slice(hostEnd);
+  return LINE_TERMINATOR.test(rest) ? undefined : { origin: text.slice(0, hostEnd), rest };
+}
+
+/** The scheme and host lowercased, a lone `/` path dropped. */
 function normalizeUrl(url: string): string {
-  const match = URL_SCHEME.exec(url.trim());
-  if (!match) return url.trim();
-  const rest = match[3] === '/' ? '' : match[3]!;
-  return `${match[1]!.toLowerCase()}${match[2]!.toLowerCase()}${rest}`;
+  const text = url.trim();
+  const parts = splitUrl(text);
+  if (!parts) return text;
+  return `${parts.origin.toLowerCase()}${parts.rest === '/' ? '' : parts.rest}`;
 }
 
 function normalizeHash(hash: string): string | undefined {
@@ -227,6 +244,8 @@ export class IntelIndex {
   private readonly addresses = new CidrSet<Indicator>();
   private readonly hashes = new Map<string, Indicator>();
   private readonly urls = new Map<string, Indicator>();
+  /** Labels of the longest wildcard domain: a host's suffix of more labels cannot be one. */
+  private wildcardLabels = 0;
   readonly size: number;
 
   constructor(indicators: readonly Indicator[]) {
@@ -234,8 +253,11 @@ export class IntelIndex {
       switch (indicator.type) {
         case 'domain': {
           const domain = normalizeDomain(indicator.value);
-          if (domain.startsWith('*.')) this.wildcardDomains.set(domain.slice(2), indicator);
-          else this.domains.set(domain, indicator);
+          if (domain.startsWith('*.')) {
+            const suffix = domain.slice(2);
+            this.wildcardDomains.set(suffix, indicator);
+            this.wildcardLabels = Math.max(this.wildcardLabels, suffix.split('.').length);
+          } else this.domains.set(domain, indicator);
           break;
         }
         case 'ip':
@@ -261,7 +283,12 @@ export class IntelIndex {
     const domain = normalizeDomain(host);
     const exact = this.domains.get(domain);
     if (exact || this.wildcardDomains.size === 0) return exact;
+    // Only the suffixes short enough to be a wildcard's are looked up (longest first): a lookup per dot made a
+    // host of thousands of labels cost time quadratic in its length.
+    let labels = 1;
+    for (let dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1)) labels++;
     for (let dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1)) {
+      if (--labels > this.wildcardLabels) continue;
       const hit = this.wildcardDomains.get(domain.slice(dot + 1));
       if (hit) return hit;
     }
