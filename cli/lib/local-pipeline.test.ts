@@ -1,37 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useLocalPipelines } from '../../test/support/local-pipelines.ts';
 import { expectedAlerts, referenceScenario } from '../../test/support/scenarios.ts';
-import { type LocalPipeline, startLocalPipeline } from './local-pipeline.ts';
 
-const dirs: string[] = [];
-const running: LocalPipeline[] = [];
-
-// A key in the developer's environment would take the place of the generated one.
-beforeEach(() => {
-  vi.stubEnv('CLAWDSTRIKE_EDR_API_KEY', '');
-});
-
-afterEach(async () => {
-  vi.unstubAllEnvs();
-  await Promise.all(running.splice(0).map((pipeline) => pipeline.stop()));
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-async function start(dataDir: string): Promise<LocalPipeline> {
-  const pipeline = await startLocalPipeline({
-    dataDir,
-    host: '127.0.0.1',
-    port: 0,
-    metricsPort: 0,
-    intel: [],
-    assets: [],
-    logLevel: 'silent',
-  });
-  running.push(pipeline);
-  return pipeline;
-}
+const pipelines = useLocalPipelines();
 
 function alertIdsIn(file: string): string[] {
   try {
@@ -46,9 +19,8 @@ function alertIdsIn(file: string): string[] {
 
 describe('the single-process pipeline (clawdstrike-edr start)', () => {
   it('authenticates with its generated key and writes the expected alerts under the data directory', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'edr-start-'));
-    dirs.push(dataDir);
-    const pipeline = await start(dataDir);
+    const dataDir = pipelines.dataDir('edr-start-');
+    const pipeline = await pipelines.start(dataDir);
     expect(pipeline.apiKeyOrigin).toBe('generated');
     expect(readFileSync(pipeline.apiKeyFile, 'utf8').trim()).toBe(pipeline.apiKey);
 
@@ -77,12 +49,11 @@ describe('the single-process pipeline (clawdstrike-edr start)', () => {
   });
 
   it('keeps its API key across restarts', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'edr-start-'));
-    dirs.push(dataDir);
-    const first = await start(dataDir);
+    const dataDir = pipelines.dataDir('edr-start-');
+    const first = await pipelines.start(dataDir);
     const key = first.apiKey;
-    await running.pop()?.stop();
-    const second = await start(dataDir);
+    await pipelines.stop(first);
+    const second = await pipelines.start(dataDir);
     expect(second.apiKeyOrigin).toBe('saved');
     expect(second.apiKey).toBe(key);
   });

@@ -15,39 +15,21 @@ import { decodeEvent } from '../../processor/decode.ts';
 
 export const T0 = Date.parse('2026-03-02T10:00:00.000Z');
 
-/** A PolicyEvent file read of `agentId` in `sess-1`, dated `timestamp`. */
-export function fileRead(
-  id: string,
-  agentId: string,
-  timestamp: unknown,
-  path: string,
-): Record<string, unknown> {
-  return {
+function fileEvent(operation: 'read' | 'write') {
+  return (id: string, agentId: string, timestamp: unknown, path: string): Record<string, unknown> => ({
     eventId: id,
-    eventType: 'file_read',
+    eventType: `file_${operation}`,
     timestamp,
     sessionId: 'sess-1',
     agentId,
-    data: { type: 'file', path, operation: 'read' },
-  };
+    data: { type: 'file', path, operation },
+  });
 }
 
+/** A PolicyEvent file read of `agentId` in `sess-1`, dated `timestamp` (kept as given, for hostile values). */
+export const fileRead = fileEvent('read');
 /** A PolicyEvent file write of `agentId` in `sess-1`, dated `timestamp`. */
-export function fileWrite(
-  id: string,
-  agentId: string,
-  timestamp: unknown,
-  path: string,
-): Record<string, unknown> {
-  return {
-    eventId: id,
-    eventType: 'file_write',
-    timestamp,
-    sessionId: 'sess-1',
-    agentId,
-    data: { type: 'file', path, operation: 'write' },
-  };
-}
+export const fileWrite = fileEvent('write');
 
 export const iso = (millis: number) => new Date(millis).toISOString();
 

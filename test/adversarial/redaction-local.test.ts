@@ -3,38 +3,14 @@
  * once into the data directory, beside the API key, so the same secret has the same digest after a restart;
  * the secret itself reaches neither the event nor the alert file.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type LocalPipeline, startLocalPipeline } from '../../cli/lib/local-pipeline.ts';
+import { describe, expect, it, vi } from 'vitest';
+import type { LocalPipeline } from '../../cli/lib/local-pipeline.ts';
+import { useLocalPipelines } from '../support/local-pipelines.ts';
 
 const AWS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
-const dirs: string[] = [];
-const running: LocalPipeline[] = [];
-
-beforeEach(() => {
-  vi.stubEnv('CLAWDSTRIKE_EDR_API_KEY', '');
-});
-afterEach(async () => {
-  vi.unstubAllEnvs();
-  await Promise.all(running.splice(0).map((pipeline) => pipeline.stop()));
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-async function start(dataDir: string): Promise<LocalPipeline> {
-  const pipeline = await startLocalPipeline({
-    dataDir,
-    host: '127.0.0.1',
-    port: 0,
-    metricsPort: 0,
-    intel: [],
-    assets: [],
-    logLevel: 'silent',
-  });
-  running.push(pipeline);
-  return pipeline;
-}
+const pipelines = useLocalPipelines();
 
 const lines = (file: string): Array<Record<string, unknown>> => {
   try {
@@ -81,16 +57,15 @@ async function writeSecret(pipeline: LocalPipeline, dataDir: string, eventId: st
 
 describe('redaction in the single-process pipeline (clawdstrike-edr start)', () => {
   it('generates data/redaction-key once (0600) and gives a secret the same digest after a restart', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'edr-start-redaction-'));
-    dirs.push(dataDir);
-    const first = await start(dataDir);
+    const dataDir = pipelines.dataDir('edr-start-redaction-');
+    const first = await pipelines.start(dataDir);
     const before = await writeSecret(first, dataDir, 'local-1');
     const keyFile = join(dataDir, 'redaction-key');
     const key = readFileSync(keyFile, 'utf8');
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
-    await running.pop()?.stop();
+    await pipelines.stop(first);
 
-    const second = await start(dataDir);
+    const second = await pipelines.start(dataDir);
     const after = await writeSecret(second, dataDir, 'local-2');
     expect(readFileSync(keyFile, 'utf8')).toBe(key);
     expect(before).toMatch(/^KEY = "\[REDACTED:SECRET_IN_WRITTEN_CONTENT#0:[0-9a-f]{16}\]"$/);

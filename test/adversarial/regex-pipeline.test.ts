@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type LocalPipeline, startLocalPipeline } from '../../cli/lib/local-pipeline.ts';
+import type { LocalPipeline } from '../../cli/lib/local-pipeline.ts';
+import { startQuietPipeline } from '../support/local-pipelines.ts';
 
 /**
  * Issue 13, regex DoS end to end: one command_exec whose command was "python socket " x 1,200 froze `start`
@@ -19,15 +20,7 @@ let pipeline: LocalPipeline;
 beforeAll(async () => {
   vi.stubEnv('CLAWDSTRIKE_EDR_API_KEY', '');
   dataDir = mkdtempSync(join(tmpdir(), 'edr-regex-pipeline-'));
-  pipeline = await startLocalPipeline({
-    dataDir,
-    host: '127.0.0.1',
-    port: 0,
-    metricsPort: 0,
-    intel: [],
-    assets: [],
-    logLevel: 'silent',
-  });
+  pipeline = await startQuietPipeline(dataDir);
 });
 
 afterAll(async () => {

@@ -218,52 +218,32 @@ describe('dead-letters replay', () => {
       sinks: { deadLetter: { path: join(directory, 'dead-letters.jsonl') }, sinks: [] },
     });
     const group = `replay-${randomUUID()}`;
-    const dry = await cli([
-      'dead-letters',
-      'replay',
-      '--config',
-      configPath,
-      '--from',
-      'dlq',
-      '--group',
-      group,
-      '--idle-ms',
-      '1500',
-      '--dry-run',
-    ]);
+    const replayDlq = (...flags: string[]) =>
+      cli([
+        'dead-letters',
+        'replay',
+        '--config',
+        configPath,
+        '--from',
+        'dlq',
+        '--group',
+        group,
+        '--idle-ms',
+        '1500',
+        ...flags,
+      ]);
+    const dry = await replayDlq('--dry-run');
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('12 read, 12 would be published again');
 
-    const first = await cli([
-      'dead-letters',
-      'replay',
-      '--config',
-      configPath,
-      '--from',
-      'dlq',
-      '--group',
-      group,
-      '--idle-ms',
-      '1500',
-    ]);
+    const first = await replayDlq();
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('12 read, 12 published again to events');
     await waitForEventsProcessed(processor.address, 12, 30_000);
     const ids = events.map((event) => String(event.eventId));
     expect(notExactlyOnce(await countsById(client, `${prefix}-events-*`, 'event.id', ids))).toEqual([]);
 
-    const second = await cli([
-      'dead-letters',
-      'replay',
-      '--config',
-      configPath,
-      '--from',
-      'dlq',
-      '--group',
-      group,
-      '--idle-ms',
-      '1500',
-    ]);
+    const second = await replayDlq();
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('0 read, 0 published again to events');
     await new Promise((resolve) => setTimeout(resolve, 1_000));
