@@ -24,8 +24,10 @@ export type Permit = { allowed: true } | { allowed: false; retryAfterMs: number 
 
 /**
  * Closed → open after `failureThreshold` consecutive failures; open → half-open after `openMs`, when a
- * single trial request goes out; the trial's result closes or reopens it. Failures are transient ones
- * (5xx, 429, timeouts, refused connections): a 4xx answer proves the endpoint is up.
+ * single trial request goes out; the trial's result closes or reopens it. Requests arriving during the trial
+ * wait for its result (at most `openMs`): they go out as soon as it succeeds, instead of being refused for
+ * another whole `openMs`. Failures are transient ones (5xx, 429, timeouts, refused connections): a 4xx
+ * answer proves the endpoint is up.
  */
 export class CircuitBreaker {
   private stats: CircuitStats = {
@@ -37,38 +39,47 @@ export class CircuitBreaker {
     opened: 0,
   };
   private openedAt = 0;
-  private trialInFlight = false;
+  /** Settles when the half-open trial's result is recorded; undefined when no trial is in flight. */
+  private trial: { settled: Promise<void>; settle: () => void } | undefined;
 
   constructor(
     private readonly options: CircuitBreakerOptions,
     private readonly clock: Clock,
   ) {}
 
-  acquire(): Permit {
+  async acquire(): Promise<Permit> {
     const { state } = this.stats;
     if (state === 'closed') return { allowed: true };
     const waited = this.clock() - this.openedAt;
     if (state === 'open' && waited >= this.options.openMs) {
       this.stats.state = 'half-open';
-      this.trialInFlight = true;
+      let settle = () => {};
+      const settled = new Promise<void>((resolve) => {
+        settle = resolve;
+      });
+      this.trial = { settled, settle };
       return { allowed: true };
     }
+    if (state === 'half-open' && this.trial) {
+      const outcome = await settledWithin(this.trial.settled, this.options.openMs);
+      if (outcome === 'settled' && this.stats.state === 'closed') return { allowed: true };
+    }
     this.stats.rejected++;
-    const retryAfterMs = state === 'open' ? this.options.openMs - waited : this.options.openMs;
+    const retryAfterMs = this.stats.state === 'open' ? this.options.openMs - (this.clock() - this.openedAt) : 1;
     return { allowed: false, retryAfterMs: Math.max(retryAfterMs, 1) };
   }
 
   recordSuccess(): void {
     this.stats.successes++;
     this.stats.consecutiveFailures = 0;
-    this.trialInFlight = false;
     this.stats.state = 'closed';
+    this.endTrial();
   }
 
   recordFailure(): void {
     this.stats.failures++;
     this.stats.consecutiveFailures++;
-    const trialFailed = this.stats.state === 'half-open' && this.trialInFlight;
+    const trialFailed = this.stats.state === 'half-open' && this.trial !== undefined;
     if (trialFailed || this.stats.consecutiveFailures >= this.options.failureThreshold) this.open();
   }
 
@@ -80,7 +91,25 @@ export class CircuitBreaker {
     if (this.stats.state !== 'open') this.stats.opened++;
     this.stats.state = 'open';
     this.openedAt = this.clock();
-    this.trialInFlight = false;
+    this.endTrial();
+  }
+
+  private endTrial(): void {
+    this.trial?.settle();
+    this.trial = undefined;
+  }
+}
+
+/** Whether `promise` settled within `ms` (a trial that never reports back must not hold its waiters forever). */
+async function settledWithin(promise: Promise<void>, ms: number): Promise<'settled' | 'timed-out'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timed-out'>((resolve) => {
+    timer = setTimeout(() => resolve('timed-out'), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => 'settled' as const), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -69,7 +69,7 @@ export class WebhookActionSink implements Sink {
     if (!rendered.ok) return { status: 'permanent', reason: `webhook URL refused: ${rendered.error}` };
     const url = rendered.value;
     const breaker = breakers.for(originOf(url));
-    const permit = breaker.acquire();
+    const permit = await breaker.acquire();
     if (!permit.allowed) {
       return {
         status: 'retryable',
