@@ -83,4 +83,5 @@ export {
   signWebhook,
   TIMESTAMP_HEADER,
   verifyWebhookSignature,
+  webhookPublicKey,
 } from './webhook/signature.ts';

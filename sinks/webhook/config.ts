@@ -2,16 +2,19 @@ import { z } from 'zod';
 import { RESPONSE_ACTIONS } from '../../core/response-actions.ts';
 import { SeveritySchema } from '../../core/severity.ts';
 import { deliverySchema, redactSchema, TlsSchema } from '../shared/config.ts';
-import { secretProblem } from './signature.ts';
+import { MAX_SIGNING_KEYS, secretProblem } from './signature.ts';
 import { ALERT_URL_FIELDS, compileUrlTemplate, isAlertUrlField, placeholders } from './url-template.ts';
 
+const SigningKeySchema = z.string().superRefine((secret, context) => {
+  const problem = secretProblem(secret);
+  if (problem) context.addIssue({ code: 'custom', message: problem });
+});
+
 const SecretSchema = z
-  .string()
-  .superRefine((secret, context) => {
-    const problem = secretProblem(secret);
-    if (problem) context.addIssue({ code: 'custom', message: problem });
-  })
-  .describe('Standard Webhooks signing secret: whsec_ + base64 of 24 to 64 random bytes');
+  .union([SigningKeySchema, z.array(SigningKeySchema).min(1).max(MAX_SIGNING_KEYS)])
+  .describe(
+    `Standard Webhooks signing key(s): whsec_ + base64 of 24 to 64 random bytes (v1, HMAC-SHA256) or whsk_ + base64 of a 32-byte ed25519 private key (v1a); a list of up to ${MAX_SIGNING_KEYS} during a rotation signs with each`,
+  );
 
 export const WebhookTargetSchema = z.object({
   url: z

@@ -20,7 +20,8 @@ export interface SignedRequestInput {
   url: string;
   method: string;
   headers: Readonly<Record<string, string>>;
-  secret: string;
+  /** One key, or several during a rotation (one signature each). */
+  secret: string | readonly string[];
   alert: Alert;
   action: ResponseAction;
   /** Unix seconds at sending time: each attempt is signed afresh so receivers' age check passes. */

@@ -1,6 +1,6 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { secretProblem, signWebhook, verifyWebhookSignature } from './signature.ts';
+import { secretProblem, signWebhook, verifyWebhookSignature, webhookPublicKey } from './signature.ts';
 
 // The Standard Webhooks vector ("sign function works", libraries/javascript/src/webhook.test.ts).
 const SPEC = {
@@ -184,5 +184,64 @@ describe('Standard Webhooks signatures', () => {
       'must decode to 24 to 64 bytes, not 65',
     );
     expect(() => signWebhook('short', SPEC.id, 1, '')).toThrow(/webhook secret must be whsec_/);
+  });
+
+  describe('rotation and ed25519 (v1a)', () => {
+    const ed25519 = `whsk_${Buffer.alloc(32, 9).toString('base64')}`;
+    const signed = (secrets: string | string[]) => ({
+      headers: specHeaders({ 'webhook-signature': signWebhook(secrets, SPEC.id, SPEC.timestamp, SPEC.body) }),
+      body: SPEC.body,
+      now: at(SPEC.timestamp),
+    });
+
+    it('signs once per key, in order, the v1 entries equal to single-key signing', () => {
+      const other = `whsec_${Buffer.alloc(24, 5).toString('base64')}`;
+      const header = signWebhook([SPEC.secret, other, ed25519], SPEC.id, SPEC.timestamp, SPEC.body).split(
+        ' ',
+      );
+      expect(header).toHaveLength(3);
+      expect(header[0]).toBe(SPEC.signature);
+      expect(header[1]).toBe(signWebhook(other, SPEC.id, SPEC.timestamp, SPEC.body));
+      expect(header[2]).toMatch(/^v1a,[A-Za-z0-9+/]{86}==$/);
+      for (const key of [SPEC.secret, other, webhookPublicKey(ed25519)]) {
+        expect(verifyWebhookSignature({ ...signed([SPEC.secret, other, ed25519]), secret: key }).valid).toBe(
+          true,
+        );
+      }
+    });
+
+    it('derives the whpk_ key node:crypto derives, and a foreign public key does not verify', () => {
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      const seed = privateKey.export({ format: 'jwk' }).d!;
+      const secret = `whsk_${Buffer.from(seed, 'base64url').toString('base64')}`;
+      const x = publicKey.export({ format: 'jwk' }).x!;
+      expect(webhookPublicKey(secret)).toBe(`whpk_${Buffer.from(x, 'base64url').toString('base64')}`);
+      expect(verifyWebhookSignature({ ...signed(secret), secret: webhookPublicKey(ed25519) })).toMatchObject({
+        valid: false,
+        reason: 'mismatch',
+      });
+    });
+
+    it.each([
+      ['a whsk_ key given to the verifier', ed25519],
+      ['a whpk_ key of 31 bytes', `whpk_${Buffer.alloc(31).toString('base64')}`],
+      ['an empty list', []],
+      ['nine keys', Array(9).fill(SPEC.secret)],
+      ['a list with a non-string', [SPEC.secret, 7]],
+    ])('refuses %s as bad-secret', (_name, secret) => {
+      const input = { ...signed(SPEC.secret), secret } as Parameters<typeof verifyWebhookSignature>[0];
+      expect(verifyWebhookSignature(input)).toMatchObject({ valid: false, reason: 'bad-secret' });
+    });
+
+    it('refuses a v1a entry that is not 64 bytes, and says what is wrong with a whsk_ key', () => {
+      const headers = specHeaders({ 'webhook-signature': `v1a,${Buffer.alloc(63).toString('base64')}` });
+      const input = { headers, body: SPEC.body, now: at(SPEC.timestamp), secret: webhookPublicKey(ed25519) };
+      expect(verifyWebhookSignature(input)).toMatchObject({ reason: 'malformed-header' });
+      expect(secretProblem(ed25519)).toBeUndefined();
+      expect(secretProblem('whsk_AAAA')).toBe(
+        'must be whsk_ followed by the base64 of a 32-byte ed25519 key',
+      );
+      expect(() => signWebhook([], SPEC.id, 1, '')).toThrow(/1 to 8, not 0/);
+    });
   });
 });
