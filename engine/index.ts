@@ -38,6 +38,7 @@ export {
 } from './enrichment/intel.ts';
 export type { Loaded } from './enrichment/load.ts';
 export { loadAssets, loadIntel } from './enrichment/load.ts';
+export * from './frameworks/index.ts';
 export type { EngineInputPaths, EngineInputs } from './inputs.ts';
 export { loadEngineInputs } from './inputs.ts';
 export type { EngineLimits, LimitsConfig } from './limits.ts';
