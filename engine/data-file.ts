@@ -9,7 +9,7 @@ import {
   statSync,
 } from 'node:fs';
 import { extname, join } from 'node:path';
-import { type CST, type Document, LineCounter, Parser, parseDocument } from 'yaml';
+import { type CST, LineCounter, Parser, parseAllDocuments } from 'yaml';
 import { err, ok, type Result } from '../core/result.ts';
 
 /**
@@ -249,11 +249,14 @@ export function parseStructuredContent(
   } else {
     const shape = yamlShapeProblem(text, limits);
     if (shape) return err(shape);
-    const document: Document = parseDocument(text);
-    const first = document.errors[0];
+    // Several documents (`---`, as Sigma files have) read as the list of them; one reads as itself.
+    const parsed = parseAllDocuments(text);
+    const documents = Array.isArray(parsed) ? parsed : [];
+    const first = documents.flatMap((document) => document.errors)[0];
     if (first) return err({ message: `invalid YAML: ${first.message.split('\n')[0]}` });
     try {
-      value = document.toJS({ maxAliasCount: limits.maxAliases });
+      const values = documents.map((document) => document.toJS({ maxAliasCount: limits.maxAliases }));
+      value = values.length > 1 ? values : (values[0] ?? null);
     } catch (error) {
       return err({ message: `invalid YAML: ${(error as Error).message}` });
     }

@@ -18,6 +18,8 @@ export interface EngineInputPaths {
   rules: readonly string[];
   /** Bounds on rule files (engine/rules/limits.ts); the defaults when absent. */
   ruleLimits?: RuleLimits;
+  /** Sigma field name → our fact, over the built-in table (docs/sigma.md). */
+  sigmaFieldMapping?: Readonly<Record<string, string>>;
   intel?: readonly string[];
   assets?: readonly string[];
 }
@@ -29,7 +31,9 @@ export interface EngineInputPaths {
 export function loadEngineInputs(
   paths: EngineInputPaths,
 ): Result<{ inputs: EngineInputs; warnings: string[] }, string[]> {
-  const rules = loadRules(paths.rules, paths.ruleLimits);
+  const rules = loadRules(paths.rules, paths.ruleLimits, {
+    sigmaFieldMapping: paths.sigmaFieldMapping ?? {},
+  });
   if (!rules.ok) return err(rules.error.map(formatProblem));
   const inputs: EngineInputs = { rules: rules.value };
   const warnings: string[] = [];

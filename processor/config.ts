@@ -30,6 +30,12 @@ export const ProcessorSettingsSchema = z
     ruleLimits: RuleLimitsSchema.describe(
       'bounds on rule files: a file past one is refused with the reason (on reload, the running rules stay)',
     ),
+    sigmaFieldMapping: z
+      .record(z.string().min(1), z.string().min(1))
+      .default({})
+      .describe(
+        'Sigma field name → our fact (e.g. {"ProcessName": "data.command"}), over the built-in table of docs/sigma.md',
+      ),
     watch: z
       .boolean()
       .default(true)

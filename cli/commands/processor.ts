@@ -80,6 +80,7 @@ export function createProcessor(
       intel: config.processor.intel,
       assets: config.processor.assets,
       ruleLimits: config.processor.ruleLimits,
+      sigmaFieldMapping: config.processor.sigmaFieldMapping,
     },
   });
 }

@@ -113,6 +113,12 @@ export function runCase(ruleCase: RuleCase, ruleId: string, rules: RuleSet): str
   const selected = selectRules(rules, ids);
   const missing = [...ids].filter((id) => !selected.rules.some((rule) => rule.id === id));
   if (missing.length > 0) return [`unknown or disabled rule(s): ${missing.join(', ')}`];
+  const { alerts, failures } = caseAlerts(ruleCase, selected);
+  return [...failures, ...compare(ruleCase.expect.alerts, alerts)];
+}
+
+/** The alerts `rules` raise on a case's events, and the events that could not be read. */
+export function caseAlerts(ruleCase: RuleCase, selected: RuleSet): { alerts: Alert[]; failures: string[] } {
   const failures: string[] = [];
   const intel = ruleCase.intel ? parseIndicatorJson(ruleCase.intel, 'case intel') : undefined;
   if (intel) failures.push(...intel.problems);
@@ -135,7 +141,7 @@ export function runCase(ruleCase: RuleCase, ruleId: string, rules: RuleSet): str
     if (!parsed.value.integrity?.clock) now = Date.parse(parsed.value.timestamp);
     alerts.push(...engine.process(parsed.value));
   });
-  return [...failures, ...compare(ruleCase.expect.alerts, alerts)];
+  return { alerts, failures };
 }
 
 /** Runs every case under `root` (one directory per rule id) and reports rules without a positive and a negative case. */

@@ -16,6 +16,7 @@ import { EVENT_TYPES } from '../model/index.ts';
 import type { RuleLimits } from './limits.ts';
 import type { Condition, Rule, RuleType } from './schema.ts';
 import { comparatorMinimum, durationMs } from './schema.ts';
+import type { SigmaMetadata } from './sigma/lower.ts';
 
 /** One condition of a rule (a step, an all_of member, ...), evaluated per event. Its index is its bit. */
 export interface Role {
@@ -57,6 +58,8 @@ export interface CompiledRule {
   groupKey: (context: FactContext) => string;
   suppression: { windowMs: number; key: (context: FactContext) => string } | undefined;
   summary: (context: FactContext, values: SummaryValues) => string;
+  /** A rule loaded from Sigma keeps its references, falsepositives and status for analysts. */
+  sigma?: SigmaMetadata;
 }
 
 /** Milliseconds of a duration the schema has accepted (so it is one, and within bounds). */

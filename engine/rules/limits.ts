@@ -38,6 +38,12 @@ export const RuleLimitsSchema = z
       .describe(
         "RE2 instructions of one compiled regex or glob list (RE2's measure of a pattern's cost per input character)",
       ),
+    maxDocuments: z.int().positive().default(100).describe('YAML documents (---) in one Sigma rule file'),
+    maxSigmaConditionLength: z
+      .int()
+      .positive()
+      .default(4_096)
+      .describe('characters in one Sigma detection condition expression'),
   })
   .prefault({});
 export type RuleLimits = z.infer<typeof RuleLimitsSchema>;

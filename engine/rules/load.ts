@@ -2,7 +2,7 @@ import { err, ok, type Result } from '../../core/result.ts';
 import { describeError, listFiles, readStructured } from '../data-file.ts';
 import { DEFAULT_RULE_LIMITS, fileLimits, type RuleLimits } from './limits.ts';
 import type { RuleProblem } from './problems.ts';
-import { buildRuleSet, type RuleSet, type RuleSource } from './ruleset.ts';
+import { buildRuleSet, type RuleSet, type RuleSetOptions, type RuleSource } from './ruleset.ts';
 
 export const RULE_FILE_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
 
@@ -51,9 +51,10 @@ export function readRuleSources(
 export function loadRules(
   paths: readonly string[],
   limits: RuleLimits = DEFAULT_RULE_LIMITS,
+  options: RuleSetOptions = {},
 ): Result<RuleSet, RuleProblem[]> {
   const { sources, problems } = collectSources(paths, limits);
-  const built = buildRuleSet(sources, limits);
+  const built = buildRuleSet(sources, limits, options);
   if (problems.length === 0) return built;
   return err([...problems, ...(built.ok ? [] : built.error)]);
 }

@@ -10,6 +10,7 @@ import { compileList } from './lists.ts';
 import type { RuleProblem } from './problems.ts';
 import { problemsFromIssues } from './problems.ts';
 import { type Condition, type ListDefinition, type Rule, type RuleFile, RuleFileSchema } from './schema.ts';
+import { isSigmaDocument, lowerSigma, type SigmaDocument, type SigmaMetadata } from './sigma/index.ts';
 
 /** A rule file's parsed content (JSON or YAML) and the name to report problems under. */
 export interface RuleSource {
@@ -104,20 +105,58 @@ function fingerprint(
   return createHash('sha256').update(JSON.stringify({ rule, used })).digest('hex');
 }
 
+export interface RuleSetOptions {
+  /** Sigma field name → our fact, over the built-in table (docs/sigma.md); config processor.sigmaFieldMapping. */
+  sigmaFieldMapping?: Readonly<Record<string, string>>;
+  /** Ids of rules to load enabled although their file says `enabled: false` (tests, benchmarks). */
+  enable?: ReadonlySet<string>;
+}
+
+/**
+ * A file's Sigma documents, told apart from our rule files by shape: a document with `detection` or
+ * `correlation`, or several YAML documents (`---`). Undefined for a file of ours.
+ */
+function sigmaDocuments(source: RuleSource, limits: RuleLimits): SigmaDocument[] | RuleProblem | undefined {
+  const { file, content } = source;
+  if (isSigmaDocument(content)) return [{ file, path: [], value: content }];
+  if (!Array.isArray(content)) return undefined;
+  if (content.length > limits.maxDocuments) {
+    return { file, path: [], message: `${content.length} YAML documents, more than ${limits.maxDocuments}` };
+  }
+  const other = content.findIndex((value) => !isSigmaDocument(value));
+  if (other >= 0) {
+    return {
+      file,
+      path: [other],
+      message: 'a file of several documents holds Sigma rules, and this is none',
+    };
+  }
+  return content.map((value, index) => ({ file, path: [index], value }));
+}
+
 /**
  * Validates and compiles rule files within `limits`; every problem in every file is reported, not just the
- * first. Content too deep or too large for the limits is refused before the validator walks it.
+ * first. Content too deep or too large for the limits is refused before the validator walks it. Sigma files
+ * are lowered into rules of ours (engine/rules/sigma/) and compiled with them.
  */
 export function buildRuleSet(
   sources: readonly RuleSource[],
   limits: RuleLimits = DEFAULT_RULE_LIMITS,
+  options: RuleSetOptions = {},
 ): Result<RuleSet, RuleProblem[]> {
   const problems: RuleProblem[] = [];
   const files: Array<{ file: string; parsed: RuleFile }> = [];
+  const sigma: SigmaDocument[] = [];
   for (const source of sources) {
     const shape = shapeProblem(source.content, { maxDepth: limits.maxDepth, maxNodes: limits.maxValues });
     if (shape) {
       problems.push({ file: source.file, ruleId: shape.owner, path: [], message: shape.message });
+      continue;
+    }
+    const documents = sigmaDocuments(source, limits);
+    if (documents) {
+      if (Array.isArray(documents)) sigma.push(...documents);
+      else problems.push(documents);
       continue;
     }
     const parsed = RuleFileSchema.safeParse(source.content);
@@ -168,36 +207,48 @@ export function buildRuleSet(
   };
   for (const name of conditionDefinitions.keys()) env.condition(name);
 
+  const entries: Array<{ file: string; rule: Rule; sigma?: SigmaMetadata }> = files.flatMap(
+    ({ file, parsed }) => parsed.rules.map((rule) => ({ file, rule })),
+  );
+  if (sigma.length > 0) {
+    const lowered = lowerSigma(sigma, {
+      fieldMapping: options.sigmaFieldMapping ?? {},
+      maxConditionLength: limits.maxSigmaConditionLength,
+      maxConditionDepth: limits.maxConditionDepth,
+    });
+    problems.push(...lowered.problems);
+    entries.push(...lowered.rules);
+  }
+
   const rules: CompiledRule[] = [];
   const disabled: string[] = [];
   const seen = new Map<string, string>();
-  for (const { file, parsed } of files) {
-    for (const rule of parsed.rules) {
-      const previous = seen.get(rule.id);
-      if (previous) {
-        problems.push({
-          file,
-          ruleId: rule.id,
-          path: ['id'],
-          message: `duplicate rule id, first defined in ${previous}`,
-        });
-        continue;
-      }
-      seen.set(rule.id, file);
-      const compiled = compileRuleSafely(
-        rule,
+  for (const { file, rule, sigma: sigmaMetadata } of entries) {
+    const previous = seen.get(rule.id);
+    if (previous) {
+      problems.push({
         file,
-        fingerprint(rule, listDefinitions, conditionDefinitions),
-        env,
-        limits,
-      );
-      if (Array.isArray(compiled)) {
-        for (const problem of compiled) problems.push({ file, ruleId: rule.id, ...problem });
-        continue;
-      }
-      if (rule.enabled) rules.push(compiled);
-      else disabled.push(rule.id);
+        ruleId: rule.id,
+        path: ['id'],
+        message: `duplicate rule id, first defined in ${previous}`,
+      });
+      continue;
     }
+    seen.set(rule.id, file);
+    const compiled = compileRuleSafely(
+      rule,
+      file,
+      fingerprint(rule, listDefinitions, conditionDefinitions),
+      env,
+      limits,
+    );
+    if (Array.isArray(compiled)) {
+      for (const problem of compiled) problems.push({ file, ruleId: rule.id, ...problem });
+      continue;
+    }
+    if (sigmaMetadata) compiled.sigma = sigmaMetadata;
+    if (rule.enabled || options.enable?.has(rule.id)) rules.push(compiled);
+    else disabled.push(rule.id);
   }
   if (problems.length > 0) return err(problems);
   return ok({ rules, disabled, files: sources.map((source) => source.file) });

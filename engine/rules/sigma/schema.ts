@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { ResponseActionSchema } from '../../alert.ts';
+import { DurationSchema, MAX_COUNT } from '../schema.ts';
+
+/**
+ * The shape of Sigma documents (sigma-rules-specification v2, sigma-correlation-rules-specification v2.1.0).
+ * The specification allows arbitrary custom top-level fields, so the documents are loose objects; the blocks
+ * that carry meaning (logsource, correlation, our `clawdstrike` extension) are strict, so a misspelt key in
+ * them is refused rather than ignored.
+ */
+const StringOrList = z.union([z.string(), z.array(z.string())]);
+
+/** Our extension, a custom field in Sigma's sense: what a Sigma rule cannot say but our alerts carry. */
+export const ClawdstrikeExtensionSchema = z.strictObject({
+  /** Rules are on unless this says false. */
+  enabled: z.boolean().optional(),
+  riskScore: z.int().min(0).max(100).optional(),
+  actions: z.array(ResponseActionSchema).optional(),
+  summary: z.string().min(1).optional(),
+  /** value_count only: the matching events must also number this many (our threshold's count and distinct). */
+  events: z.lazy(() => CountConditionSchema).optional(),
+});
+
+const Metadata = {
+  title: z.string().min(1).max(256),
+  id: z.string().min(1).max(128).optional(),
+  name: z.string().min(1).max(128).optional(),
+  status: z.enum(['stable', 'test', 'experimental', 'deprecated', 'unsupported']).optional(),
+  description: z.string().max(65_535).optional(),
+  references: z.array(z.string()).optional(),
+  falsepositives: StringOrList.optional(),
+  level: z.enum(['informational', 'low', 'medium', 'high', 'critical']).optional(),
+  tags: z.array(z.string().min(1)).optional(),
+  clawdstrike: ClawdstrikeExtensionSchema.optional(),
+};
+
+export const SigmaDetectionRuleSchema = z.looseObject({
+  ...Metadata,
+  logsource: z.looseObject({
+    category: z.string().optional(),
+    product: z.string().optional(),
+    service: z.string().optional(),
+    definition: z.string().optional(),
+  }),
+  detection: z.record(z.string(), z.unknown()).refine((detection) => 'condition' in detection, {
+    message: 'detection needs a condition',
+  }),
+});
+export type SigmaDetectionRule = z.infer<typeof SigmaDetectionRuleSchema>;
+
+const Count = z.int().min(0).max(MAX_COUNT);
+export const CountConditionSchema = z
+  .strictObject({
+    gt: Count.optional(),
+    gte: Count.optional(),
+    lt: Count.optional(),
+    lte: Count.optional(),
+    eq: Count.optional(),
+    neq: Count.optional(),
+    field: StringOrList.optional(),
+  })
+  .refine((condition) => Object.keys(condition).some((key) => key !== 'field'), {
+    message: 'a condition needs gt, gte, lt, lte, eq or neq',
+  });
+export type CountCondition = z.infer<typeof CountConditionSchema>;
+
+/** v2.1.0 lists seven types; the metric ones are refused by name when lowered (see lower.ts). */
+export const CORRELATION_TYPES = [
+  'event_count',
+  'value_count',
+  'temporal',
+  'temporal_ordered',
+  'value_sum',
+  'value_avg',
+  'value_percentile',
+] as const;
+
+export const SigmaCorrelationRuleSchema = z.looseObject({
+  ...Metadata,
+  generate: z.boolean().optional(),
+  correlation: z.strictObject({
+    type: z.enum(CORRELATION_TYPES),
+    rules: z.array(z.string().min(1)).min(1).max(16),
+    'group-by': z.array(z.string().min(1)).max(16).optional(),
+    timespan: DurationSchema,
+    condition: CountConditionSchema.optional(),
+    aliases: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+    generate: z.boolean().optional(),
+    /** v2.0.0 placed value_count's field here. */
+    field: z.string().optional(),
+  }),
+});
+export type SigmaCorrelationRule = z.infer<typeof SigmaCorrelationRuleSchema>;
+
+/** Sigma documents are told apart from our rule files by shape: they have `detection` or `correlation`. */
+export function isSigmaDocument(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && ('detection' in value || 'correlation' in value);
+}
