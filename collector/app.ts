@@ -108,16 +108,10 @@ export async function buildCollector(
       clock,
     });
     await ingest.register(rateLimitPlugin, { perKey: buckets(rateLimit.perKey), metrics });
-    for (const routes of [
-      eventsRoutes,
-      hushdRoutes,
-      splunkHecRoutes,
-      otlpRoutes,
-      elasticDocRoutes,
-      elasticBulkRoutes,
-    ]) {
+    for (const routes of [eventsRoutes, hushdRoutes, otlpRoutes, elasticDocRoutes, elasticBulkRoutes]) {
       await ingest.register(routes, routeDeps);
     }
+    await ingest.register(splunkHecRoutes, { ...routeDeps, hec: config.splunkHec });
   });
   return app;
 }

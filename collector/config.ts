@@ -111,6 +111,36 @@ export const CollectorConfigSchema = z.object({
       retryAfterSeconds: z.int().positive().default(5).describe('Retry-After sent with 503'),
     })
     .prefault({}),
+  splunkHec: z
+    .strictObject({
+      ack: z
+        .strictObject({
+          enabled: z
+            .boolean()
+            .default(true)
+            .describe(
+              'indexer acknowledgement: a request naming a channel gets an ackId that /services/collector/ack reports; false answers /ack with code 14',
+            ),
+          maxChannels: z
+            .int()
+            .positive()
+            .default(1_000)
+            .describe('channels remembered over all senders; the least recently used is forgotten'),
+          maxPendingPerChannel: z
+            .int()
+            .positive()
+            .default(1_000)
+            .describe('ackIds issued and not yet reported, per channel; the oldest is forgotten'),
+          maxAckIdsPerQuery: z
+            .int()
+            .positive()
+            .default(1_000)
+            .describe('ackIds one /services/collector/ack request may ask about; more is code 6'),
+        })
+        .prefault({}),
+    })
+    .prefault({})
+    .describe('Splunk HEC routes (/services/collector/...)'),
   rateLimit: z
     .strictObject({
       enabled: z.boolean().default(true),

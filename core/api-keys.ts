@@ -71,6 +71,13 @@ export class KeyRing {
 /** Authorization schemes that carry a key: ours, Splunk HEC's, and Elasticsearch's API keys. */
 const SCHEMES = new Set(['bearer', 'splunk', 'apikey']);
 
+/** Basic credentials carry the key as the password, the user ignored (Splunk HEC: `curl -u x:<token>`). */
+function basicPassword(credentials: string): string {
+  const decoded = Buffer.from(credentials, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon === -1 ? '' : decoded.slice(colon + 1);
+}
+
 export type Presented = { kind: 'token'; token: string } | { kind: 'malformed' } | { kind: 'none' };
 
 /** The credential a request presents: an Authorization scheme above, or one of the configured static headers. */
@@ -82,8 +89,9 @@ export function presentedCredential(
   if (authorization !== undefined) {
     const space = authorization.indexOf(' ');
     const scheme = space > 0 ? authorization.slice(0, space).toLowerCase() : '';
-    const token = space > 0 ? authorization.slice(space + 1).trim() : '';
-    return SCHEMES.has(scheme) && token !== '' ? { kind: 'token', token } : { kind: 'malformed' };
+    const credentials = space > 0 ? authorization.slice(space + 1).trim() : '';
+    const token = scheme === 'basic' ? basicPassword(credentials) : SCHEMES.has(scheme) ? credentials : '';
+    return token !== '' ? { kind: 'token', token } : { kind: 'malformed' };
   }
   for (const name of staticHeaders) {
     const value = headers[name];
@@ -111,7 +119,8 @@ export function checkKey(
     return {
       ok: false,
       failure: 'malformed',
-      detail: 'Authorization must be "Bearer <key>", "Splunk <key>" or "ApiKey <key>"',
+      detail:
+        'Authorization must be "Bearer <key>", "Splunk <key>", "ApiKey <key>" or Basic with the key as password',
     };
   }
   if (presented.kind === 'none') {

@@ -11,7 +11,13 @@ export {
   splitLines,
   tooManyRecords,
 } from './framing.ts';
-export type { IngestError, IngestOutcome, IngestPipeline, RecordResult } from './pipeline.ts';
+export type {
+  BatchSemantics,
+  IngestError,
+  IngestOutcome,
+  IngestPipeline,
+  RecordResult,
+} from './pipeline.ts';
 export { createIngestPipeline } from './pipeline.ts';
 export type { FramingLimits, IngestProtocol, ProtocolReply } from './protocol.ts';
 export { edrErrorBody } from './protocol.ts';

@@ -29,6 +29,13 @@ export interface IngestOutcome {
   results: RecordResult[];
 }
 
+/**
+ * What a refused record means for the records after it. `isolated`: nothing, each record stands alone.
+ * `prefix` (Splunk HEC): the records before the first refusal are published, it and every record after it
+ * are not, so a sender that resends from the refused record never duplicates one.
+ */
+export type BatchSemantics = 'isolated' | 'prefix';
+
 /** What the pipeline needs to know about the sender. */
 export type Sender = Pick<Principal, 'id' | 'agents' | 'freshWithinMs'>;
 
@@ -53,7 +60,12 @@ export interface IngestPipeline {
    * acknowledged every accepted record; throws (503) when it did not, and then nothing of the request counts
    * as accepted. Nothing a record holds makes it throw: each record's problem is that record's error.
    */
-  ingest(route: string, candidates: readonly Candidate[], sender: Sender): Promise<IngestOutcome>;
+  ingest(
+    route: string,
+    candidates: readonly Candidate[],
+    sender: Sender,
+    semantics?: BatchSemantics,
+  ): Promise<IngestOutcome>;
 }
 
 type Verdict =
@@ -68,15 +80,15 @@ const SHOWN_ID_LENGTH = 128;
 export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
   const { metrics } = deps;
   return {
-    async ingest(route, candidates, sender) {
+    async ingest(route, candidates, sender, semantics = 'isolated') {
       metrics.recordsReceived.inc({ route }, candidates.length);
       const verdicts = await judgeAll(candidates, sender);
+      if (semantics === 'prefix') cutAtFirstRefusal(verdicts);
       const retryAfterSeconds = limitRates(verdicts, sender);
-      if (retryAfterSeconds !== undefined && !verdicts.some(isAccepted)) {
-        // Every valid record is over a rate limit: have the sender come back rather than drop them.
-        throw new EdrError('EDR_ERR_RATE_LIMITED', 'every record is over its rate limit', {
-          retryAfterSeconds,
-        });
+      // Every valid record over a rate limit, or (prefix) any: have the sender come back with all of them
+      // rather than drop them; a prefix sender resends the whole batch, so none of it may be published.
+      if (retryAfterSeconds !== undefined && (semantics === 'prefix' || !verdicts.some(isAccepted))) {
+        throw new EdrError('EDR_ERR_RATE_LIMITED', 'records over their rate limit', { retryAfterSeconds });
       }
       const unique = verdicts.filter(
         (verdict): verdict is Accepted => isAccepted(verdict) && !verdict.duplicate,
@@ -251,6 +263,16 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
       if ('errors' in result) errors.push(...result.errors.slice(0, deps.maxErrorsReported - errors.length));
     }
     return { accepted, rejected: verdicts.length - accepted, errors, results };
+  }
+}
+
+/** Refuses every record after the first refused one (see BatchSemantics), naming that one. */
+function cutAtFirstRefusal(verdicts: Verdict[]): void {
+  const first = verdicts.findIndex((verdict) => !isAccepted(verdict));
+  if (first === -1) return;
+  const message = `not read: record ${verdicts[first]!.candidate.index} before it was refused; resend from there`;
+  for (let index = first + 1; index < verdicts.length; index++) {
+    verdicts[index] = refuse(verdicts[index]!.candidate, 'after_refused', { field: '(record)', message });
   }
 }
 

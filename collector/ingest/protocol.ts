@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { EdrError } from '../../core/errors.ts';
 import type { Candidate } from './candidate.ts';
-import type { IngestOutcome } from './pipeline.ts';
+import type { BatchSemantics, IngestOutcome } from './pipeline.ts';
 
 export interface FramingLimits {
   maxRecords: number;
@@ -24,6 +24,8 @@ export interface IngestProtocol<Context = undefined> {
   readonly name: string;
   /** Accepted media types, lowercase without parameters; a request without Content-Type is always tried. */
   readonly mediaTypes: readonly string[] | 'any';
+  /** What a refused record means for those after it; `isolated` unless the protocol says otherwise. */
+  readonly batch?: BatchSemantics;
   /**
    * Finds the records: framing only, in one pass (a candidate's `text` is parsed afterwards, record by
    * record). Throws EDR_ERR_TOO_MANY_RECORDS as soon as there are more than `maxRecords`.

@@ -61,7 +61,7 @@ export function mountIngest<Context>(
         return unwrap && !candidate.error ? unwrap(candidate, context, framing) : candidate;
       }),
     );
-    const outcome = await pipeline.ingest(protocol.name, candidates, principalOf(request));
+    const outcome = await pipeline.ingest(protocol.name, candidates, principalOf(request), protocol.batch);
     send(reply, protocol.reply(outcome, context));
     return reply;
   };

@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { buildCollector, type CollectorDeps } from '../../collector/index.ts';
 import { bearer, collectorConfig, KEYS } from '../../collector/test/support.ts';
@@ -12,6 +14,8 @@ import {
 import { silentLogger } from '../../transport/testing/index.ts';
 
 /** A collector on the memory transport, and everything it published to `events`, read back as it lands. */
+const gzipAsync = promisify(gzip);
+
 export interface Harness {
   app: FastifyInstance;
   transport: Transport;
@@ -99,6 +103,11 @@ export interface Route {
    * unterminated string or bracket runs on to the end of the body, so siblings after it cannot be told.
    */
   isolatesBrokenJson: boolean;
+  /**
+   * Splunk HEC publishes the records before the first refused one and none after it, and its sender
+   * resends from there (see deliver()); every other route takes each record on its own.
+   */
+  resendsAfterRefusal?: true;
   /** One request per element: most routes carry every record in one, `_doc` one record per request. */
   requests(records: readonly string[]): { url: string; headers: Record<string, string>; payload: string }[];
   /** Positions of the refused records, as far as the protocol's reply tells (HEC names only the first). */
@@ -135,6 +144,7 @@ export const ROUTES: readonly Route[] = [
   {
     name: 'Splunk HEC',
     isolatesBrokenJson: false,
+    resendsAfterRefusal: true,
     requests: (records) => [
       {
         url: '/services/collector/event',
@@ -201,13 +211,54 @@ export const ROUTES: readonly Route[] = [
   },
 ];
 
-export async function send(app: FastifyInstance, route: Route, records: readonly string[]): Promise<Reply[]> {
+export async function send(
+  app: FastifyInstance,
+  route: Route,
+  records: readonly string[],
+  { gzip = false } = {},
+): Promise<Reply[]> {
   const replies: Reply[] = [];
-  for (const request of route.requests(records)) {
-    const response = await app.inject({ method: 'POST', ...request });
+  for (const { url, headers, payload } of route.requests(records)) {
+    const response = await app.inject(
+      gzip
+        ? {
+            method: 'POST',
+            url,
+            headers: { ...headers, 'content-encoding': 'gzip' },
+            payload: await gzipAsync(payload),
+          }
+        : { method: 'POST', url, headers, payload },
+    );
     replies.push({ statusCode: response.statusCode, body: response.body });
   }
   return replies;
+}
+
+/**
+ * Sends the records as the route's clients do: a HEC sender told the first invalid event resends what
+ * followed it, until the rest is taken. Every reply, and the refused positions counted in `records`.
+ */
+export async function deliver(
+  app: FastifyInstance,
+  route: Route,
+  records: readonly string[],
+  options: { gzip?: boolean } = {},
+): Promise<{ replies: Reply[]; refused: number[] }> {
+  if (!route.resendsAfterRefusal) {
+    const replies = await send(app, route, records, options);
+    return { replies, refused: route.refused(replies) };
+  }
+  const replies: Reply[] = [];
+  const refused: number[] = [];
+  for (let from = 0; from < records.length; ) {
+    const sent = await send(app, route, records.slice(from), options);
+    replies.push(...sent);
+    const [first] = route.refused(sent);
+    if (first === undefined) break;
+    refused.push(from + first);
+    from += first + 1;
+  }
+  return { replies, refused };
 }
 
 const at = '2026-12-01T10:00:00.000Z';

@@ -1,12 +1,10 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  deliver,
   goodRecord,
   type Harness,
-  type Reply,
   ROUTES,
   type Route,
   spliceJson,
@@ -28,7 +26,6 @@ const HOSTILE_RECORDS = 5_000;
  */
 const P99_LAG_MS = 100;
 const MAX_LAG_MS = 500;
-const gzipAsync = promisify(gzipCallback);
 
 const at = '2026-12-01T10:00:00.000Z';
 
@@ -312,15 +309,8 @@ describe('fuzz: hostile records through every collector route', () => {
           }
         });
         const before = harness.messages.length;
-        const replies: Reply[] = [];
-        for (const request of route.requests(texts)) {
-          const payload = gzip ? await gzipAsync(request.payload) : request.payload;
-          const headers = gzip ? { ...request.headers, 'content-encoding': 'gzip' } : request.headers;
-          const response = await harness.app.inject({ method: 'POST', url: request.url, headers, payload });
-          replies.push({ statusCode: response.statusCode, body: response.body });
-        }
+        const { replies, refused } = await deliver(harness.app, route, texts, { gzip });
         for (const reply of replies) expect(reply.statusCode, reply.body.slice(0, 300)).toBeLessThan(500);
-        const refused = route.refused(replies);
         expect(
           refused.filter((index) => goodIndexes.includes(index)),
           replies.map((reply) => reply.body.slice(0, 2_000)).join('\n'),

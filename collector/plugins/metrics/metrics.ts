@@ -5,7 +5,8 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
  * unexpected exception while handling one record (isolated to it, and logged); `forbidden_agent` a record
  * for an agent its sender may not speak for; `stale` a signed record outside its source's replay window;
  * `too_large` a record over the broker's record size; `conflict` an eventId repeated in one request with
- * different content.
+ * different content; `after_refused` a record after a refused one in a batch whose sender resends from the
+ * refusal (Splunk HEC), left unread so the resend cannot duplicate it.
  */
 export const RECORD_REJECT_REASONS = [
   'malformed',
@@ -17,6 +18,7 @@ export const RECORD_REJECT_REASONS = [
   'conflict',
   'rate_limited',
   'broker_unavailable',
+  'after_refused',
 ] as const;
 export type RecordRejectReason = (typeof RECORD_REJECT_REASONS)[number];
 
