@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../core/process-metrics.ts';
 import type { EngineStats } from '../engine/index.ts';
 import { registerSinkMetrics, type SinkMetricsSource } from '../sinks/index.ts';
 import type { PartitionLag } from '../transport/index.ts';
@@ -18,7 +19,7 @@ export type ProcessorMetrics = ReturnType<typeof createProcessorMetrics>['metric
 export function createProcessorMetrics(sources: MetricSources) {
   const registry = new Registry();
   const registers = [registry];
-  collectDefaultMetrics({ register: registry, prefix: 'edr_processor_' });
+  collectProcessMetrics(registry, 'edr_processor_');
   if (sources.sinks) registerSinkMetrics(registry, sources.sinks);
   const metrics = {
     events: new Counter({
@@ -128,17 +129,19 @@ export function createProcessorMetrics(sources: MetricSources) {
       }
     },
   });
-  new Gauge({
-    name: 'edr_processor_state_evictions',
+  // A counter read off the engines' own counts: set by reset + inc, and back to 0 when a partition's engine
+  // is rebuilt (a counter reset, which rate() and increase() allow for).
+  new Counter({
+    name: 'edr_processor_state_evictions_total',
     help: 'How often each engine bound bit, per partition (counts since the engine started)',
     labelNames: ['partition', 'kind'] as const,
     registers,
     async collect() {
       this.reset();
       for (const { partition, stats } of await sources.engines()) {
-        for (const [kind, count] of Object.entries(stats.evictions)) this.set({ partition, kind }, count);
-        this.set({ partition, kind: 'lateEvents' }, stats.lateEvents);
-        this.set({ partition, kind: 'duplicatesDropped' }, stats.duplicatesDropped);
+        for (const [kind, count] of Object.entries(stats.evictions)) this.inc({ partition, kind }, count);
+        this.inc({ partition, kind: 'lateEvents' }, stats.lateEvents);
+        this.inc({ partition, kind: 'duplicatesDropped' }, stats.duplicatesDropped);
       }
     },
   });

@@ -59,7 +59,7 @@ describe('clawdstrike-edr collector', () => {
       expect(response.status).toBe(202);
     }
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    expect(metrics).toContain('edr_collector_records_accepted_total{route="events"} 6');
+    expect(metrics).toContain('edr_collector_records_accepted_total{protocol="events"} 6');
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);

@@ -81,7 +81,7 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
   const { metrics } = deps;
   return {
     async ingest(route, candidates, sender, semantics = 'isolated') {
-      metrics.recordsReceived.inc({ route }, candidates.length);
+      metrics.recordsReceived.inc({ protocol: route }, candidates.length);
       const verdicts = await judgeAll(candidates, sender);
       if (semantics === 'prefix') cutAtFirstRefusal(verdicts);
       const retryAfterSeconds = limitRates(verdicts, sender);
@@ -224,7 +224,7 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
       await deps.producer.publish(records);
     } catch (error) {
       metrics.publishDuration.observe({ outcome: 'error' }, (performance.now() - started) / 1000);
-      metrics.recordsRejected.inc({ route, reason: 'broker_unavailable' }, accepted.length);
+      metrics.recordsRejected.inc({ protocol: route, reason: 'broker_unavailable' }, accepted.length);
       throw error instanceof EdrError
         ? error
         : new EdrError('EDR_ERR_BROKER_UNAVAILABLE', undefined, { cause: error });
@@ -254,9 +254,9 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
       });
     }
     const accepted = verdicts.length - [...rejectedBy.values()].reduce((sum, count) => sum + count, 0);
-    metrics.recordsAccepted.inc({ route }, accepted);
-    for (const [reason, count] of rejectedBy) metrics.recordsRejected.inc({ route, reason }, count);
-    if (duplicates > 0) metrics.recordsDeduplicated.inc({ route }, duplicates);
+    metrics.recordsAccepted.inc({ protocol: route }, accepted);
+    for (const [reason, count] of rejectedBy) metrics.recordsRejected.inc({ protocol: route, reason }, count);
+    if (duplicates > 0) metrics.recordsDeduplicated.inc({ protocol: route }, duplicates);
     const errors: IngestError[] = [];
     for (const result of results) {
       if (errors.length >= deps.maxErrorsReported) break;

@@ -30,7 +30,7 @@ export function mountIngest<Context>(
   const { pipeline, limits, metrics } = deps;
   app.setErrorHandler((error: FastifyError | EdrError, request, reply) => {
     const edr = toEdrError(error);
-    metrics.requestsRejected.inc({ route: protocol.name, code: edr.code });
+    metrics.requestsRejected.inc({ protocol: protocol.name, code: edr.code });
     // A broker outage answers every request with 503: worth a warning each, not an error each.
     if (edr.status >= 500)
       request.log[edr.retriable ? 'warn' : 'error']({ err: error }, `${protocol.name} request failed`);

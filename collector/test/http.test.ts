@@ -277,12 +277,12 @@ describe('operations endpoints', () => {
     await post('/v1/events', '{}', { authorization: 'Bearer wrong' });
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     for (const line of [
-      'edr_collector_records_received_total{route="events"} 3',
-      'edr_collector_records_accepted_total{route="events"} 2',
-      'edr_collector_records_rejected_total{route="events",reason="invalid"} 1',
-      'edr_collector_records_deduplicated_total{route="events"} 1',
+      'edr_collector_records_received_total{protocol="events"} 3',
+      'edr_collector_records_accepted_total{protocol="events"} 2',
+      'edr_collector_records_rejected_total{protocol="events",reason="invalid"} 1',
+      'edr_collector_records_deduplicated_total{protocol="events"} 1',
       'edr_collector_records_published_total{stream="events"} 1',
-      'edr_collector_requests_rejected_total{route="events",code="EDR_ERR_UNAUTHORIZED"} 1',
+      'edr_collector_requests_rejected_total{protocol="events",code="EDR_ERR_UNAUTHORIZED"} 1',
       'edr_collector_publish_duration_seconds_count{outcome="ok"} 1',
       'edr_collector_requests_in_flight',
     ]) {

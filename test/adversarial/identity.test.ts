@@ -72,7 +72,7 @@ describe('a key bound to agent ids', () => {
     expect(harness!.publishedIds().has('bound-2')).toBe(false);
     const metrics = (await harness!.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toContain(
-      'edr_collector_records_rejected_total{route="events",reason="forbidden_agent"} 2',
+      'edr_collector_records_rejected_total{protocol="events",reason="forbidden_agent"} 2',
     );
   });
 

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
+import { collectProcessMetrics } from '../../../core/process-metrics.ts';
 import { exposed } from '../expose.ts';
 import { type CollectorMetrics, createCollectorMetrics } from './metrics.ts';
 
 export type { CollectorMetrics, RecordRejectReason } from './metrics.ts';
 
 export function createMetrics(registry = new Registry()): { registry: Registry; metrics: CollectorMetrics } {
-  collectDefaultMetrics({ register: registry, prefix: 'edr_collector_' });
+  collectProcessMetrics(registry, 'edr_collector_');
   return { registry, metrics: createCollectorMetrics(registry) };
 }
 
