@@ -11,17 +11,10 @@ import {
   loadRules,
   type RuleLimits,
   type RuleSet,
-  readStructured,
 } from '../../engine/index.ts';
 import { ProcessorConfigSchema } from '../../processor/config.ts';
 import { parseCommandLine } from '../lib/command.ts';
-import {
-  AtlasScopeSchema,
-  coverageRows,
-  fixturesByRule,
-  scopeProblems,
-  uncoveredInScope,
-} from '../lib/coverage.ts';
+import { loadCoverage, uncoveredInScope } from '../lib/coverage.ts';
 import { coverageMarkdown, coverageTable } from '../lib/coverage-report.ts';
 import { BUNDLED_RULES } from '../lib/inputs.ts';
 import { buildLayer } from '../lib/navigator.ts';
@@ -173,27 +166,16 @@ async function coverage(options: {
   navigator?: string | undefined;
   markdown?: boolean | undefined;
 }): Promise<number> {
-  const loaded = loadRules(options.rules?.length ? options.rules : [BUNDLED_RULES]);
+  const loaded = loadCoverage({
+    rulePaths: options.rules?.length ? options.rules : [BUNDLED_RULES],
+    casesRoot: options.cases ?? BUNDLED_CASES,
+    frameworksDirectory: BUNDLED_FRAMEWORKS,
+  });
   if (!loaded.ok) {
-    for (const problem of loaded.error) process.stderr.write(`${formatProblem(problem)}\n`);
-    return 1;
-  }
-  const frameworks = loadBundledFrameworks('rules coverage');
-  if (!frameworks) return 2;
-  const scopeFile = `${BUNDLED_FRAMEWORKS}/atlas-scope.yaml`;
-  const scopeContent = readStructured(scopeFile);
-  const scope = scopeContent.ok ? AtlasScopeSchema.safeParse(scopeContent.value) : undefined;
-  if (!scope?.success) {
-    const reason = scopeContent.ok ? (scope?.error?.message ?? '') : scopeContent.error.message;
-    process.stderr.write(`rules coverage: ${scopeFile}: ${reason}\n`);
+    for (const problem of loaded.error) process.stderr.write(`rules coverage: ${problem}\n`);
     return 2;
   }
-  const problems = scopeProblems(scope.data, frameworks);
-  for (const problem of problems) process.stderr.write(`rules coverage: ${scopeFile}: ${problem}\n`);
-  if (problems.length > 0) return 2;
-
-  const { results } = runCases(options.cases ?? BUNDLED_CASES, loaded.value);
-  const rows = coverageRows(loaded.value.rules, fixturesByRule(results), frameworks);
+  const { frameworks, scope, rows } = loaded.value;
   if (options.navigator) {
     await mkdir(options.navigator, { recursive: true });
     for (const framework of ['atlas', 'attack'] as const) {
@@ -204,13 +186,15 @@ async function coverage(options: {
       );
     }
   }
-  process.stdout.write(
-    `${options.markdown ? coverageMarkdown(scope.data, rows, frameworks) : coverageTable(rows, frameworks)}\n`,
-  );
-  const missing = uncoveredInScope(scope.data, rows);
+  const report = options.markdown
+    ? coverageMarkdown(scope, rows, frameworks)
+    : coverageTable(rows, frameworks);
+  process.stdout.write(`${report}\n`);
+  const missing = uncoveredInScope(scope, rows);
   for (const id of missing) {
+    const name = frameworks.atlas.techniques.get(id)?.name;
     process.stderr.write(
-      `rules coverage: ${id} (${frameworks.atlas.techniques.get(id)?.name}) is in scope but no rule with a positive and a near-miss case detects it\n`,
+      `rules coverage: ${id} (${name}) is in scope but no rule with a positive and a near-miss case detects it\n`,
     );
   }
   return missing.length > 0 ? 1 : 0;

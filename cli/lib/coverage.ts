@@ -1,7 +1,18 @@
+import { join } from 'node:path';
 import { z } from 'zod';
-import type { CompiledRule, FrameworkName, Frameworks, Technique } from '../../engine/index.ts';
-import { parseFrameworkTag } from '../../engine/index.ts';
-import type { CaseResult } from './rule-cases.ts';
+import { err, ok, type Result } from '../../core/result.ts';
+import {
+  type CompiledRule,
+  type FrameworkName,
+  type Frameworks,
+  formatProblem,
+  loadFrameworks,
+  loadRules,
+  parseFrameworkTag,
+  readStructured,
+  type Technique,
+} from '../../engine/index.ts';
+import { type CaseResult, runCases } from './rule-cases.ts';
 
 /** Whether a rule has a passing positive case and a passing near-miss (negative) case. */
 export interface RuleFixtures {
@@ -50,7 +61,10 @@ export function coverageRows(
 ): CoverageRow[] {
   const detecting = new Map<string, DetectingRule[]>();
   for (const rule of rules) {
-    const detectingRule = { id: rule.id, fixtures: fixtures.get(rule.id) ?? { positive: false, nearMiss: false } };
+    const detectingRule = {
+      id: rule.id,
+      fixtures: fixtures.get(rule.id) ?? { positive: false, nearMiss: false },
+    };
     for (const tag of new Set(rule.tags)) {
       const parsed = parseFrameworkTag(tag);
       if (!parsed || !frameworks[parsed.framework].techniques.has(parsed.id)) continue;
@@ -115,4 +129,39 @@ export function uncoveredInScope(scope: AtlasScope, rows: readonly CoverageRow[]
       .map((row) => row.technique.id),
   );
   return scope.detect.map((entry) => entry.id).filter((id) => !covered.has(id));
+}
+
+export interface Coverage {
+  frameworks: Frameworks;
+  scope: AtlasScope;
+  rows: CoverageRow[];
+}
+
+/**
+ * Loads rules, frameworks and the ATLAS scope, runs the cases and returns the coverage rows; every problem
+ * (a rule file, a framework file, the scope against the data) is one line.
+ */
+export function loadCoverage(options: {
+  rulePaths: readonly string[];
+  casesRoot: string;
+  frameworksDirectory: string;
+}): Result<Coverage, string[]> {
+  const rules = loadRules(options.rulePaths);
+  if (!rules.ok) return err(rules.error.map(formatProblem));
+  const frameworks = loadFrameworks(options.frameworksDirectory);
+  if (!frameworks.ok) return err(frameworks.error);
+  const scopeFile = join(options.frameworksDirectory, 'atlas-scope.yaml');
+  const content = readStructured(scopeFile);
+  if (!content.ok) return err([`${scopeFile}: ${content.error.message}`]);
+  const scope = AtlasScopeSchema.safeParse(content.value);
+  if (!scope.success) {
+    return err(
+      scope.error.issues.map((issue) => `${scopeFile}: $.${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  const problems = scopeProblems(scope.data, frameworks.value);
+  if (problems.length > 0) return err(problems.map((problem) => `${scopeFile}: ${problem}`));
+  const { results } = runCases(options.casesRoot, rules.value);
+  const rows = coverageRows(rules.value.rules, fixturesByRule(results), frameworks.value);
+  return ok({ frameworks: frameworks.value, scope: scope.data, rows });
 }
