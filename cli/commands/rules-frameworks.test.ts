@@ -78,7 +78,7 @@ describe('rules coverage', () => {
     const result = await cli('coverage', '--navigator', out);
     expect(result.code, result.stderr).toBe(0);
     const scope = await readFile(join(REPO_ROOT, 'frameworks', 'atlas-scope.yaml'), 'utf8');
-    for (const [, id] of scope.matchAll(/- id: (AML\.T\d{4}(?:\.\d{3})?)/g)) {
+    for (const [, id = ''] of scope.matchAll(/- id: (AML\.T\d{4}(?:\.\d{3})?)/g)) {
       expect(result.stdout).toMatch(new RegExp(`^    ${id.replace('.', '\\.')} .*\\[\\+~\\]`, 'm'));
     }
     for (const name of ['atlas-layer.json', 'attack-enterprise-layer.json']) {
