@@ -18,7 +18,7 @@ export const AlertSchema = z.object({
   alertId: z.string().min(1),
   ruleId: z.string().min(1),
   ruleName: z.string(),
-  ruleType: z.enum(['match', 'sequence', 'threshold', 'all_of', 'absence']),
+  ruleType: z.enum(['match', 'sequence', 'threshold', 'all_of', 'absence', 'new_terms']),
   severity: SeveritySchema,
   riskScore: z.number().min(0).max(100),
   agentId: z.string(),

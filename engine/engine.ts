@@ -21,6 +21,7 @@ import {
   newBufferState,
   newHit,
 } from './correlation/hits.ts';
+import { Baselines } from './correlation/new-terms.ts';
 import { findSequence } from './correlation/sequence.ts';
 import { findThreshold } from './correlation/threshold.ts';
 import { buildDispatch, type Dispatch } from './dispatch.ts';
@@ -82,6 +83,9 @@ export interface EngineStats {
     suppressions: number;
     dedupeEntries: number;
     pendingDeadlines: number;
+    /** new_terms baselines (one per rule and group) and the terms they hold. */
+    baselines: number;
+    terms: number;
   };
   /** How often each bound bit. */
   evictions: {
@@ -97,6 +101,12 @@ export interface EngineStats {
     suppressionsCap: number;
     dedupeCap: number;
     targetsCapped: number;
+    /** Terms a new_terms baseline dropped at maxTermsPerGroup. */
+    termsPerGroupCap: number;
+    /** Baselines dropped to keep all terms within maxNewTerms. */
+    baselinesCap: number;
+    /** Baselines idle for longer than their history plus the lateness. */
+    baselinesIdle: number;
   };
   /** The engine's event time (ISO), null before the first event. */
   eventTime: string | null;
@@ -153,6 +163,7 @@ class Engine implements DetectionEngine {
   private suppressionCount = 0;
   private readonly dedupe: DedupeWindow;
   private readonly deadlines = new DeadlineQueue();
+  private readonly baselines: Baselines;
   /** Partial matches held over all correlation states, by weight (see partialWeight). */
   private partialMatches = 0;
   /** Pending absence triggers the partial-match budget can hold at most. */
@@ -184,6 +195,7 @@ class Engine implements DetectionEngine {
     this.sessions = new SessionTracker(this.limits);
     this.dedupe = new DedupeWindow(this.limits.dedupeCapacity);
     this.store = options.store ?? new MemoryStateStore<LiveCorrelationState>();
+    this.baselines = new Baselines(this.limits);
     this.installRules(options.rules);
   }
 
@@ -207,8 +219,12 @@ class Engine implements DetectionEngine {
     this.masks = new Int32Array(set.rules.length);
     this.touched = new Int32Array(set.rules.length);
     this.suppressionSlots = new Array(set.rules.length);
+    // A window rule's state lasts its window; a new_terms baseline its history.
     this.windowOf = new Map(
-      set.rules.map((r) => [r.id, r.correlation.type === 'match' ? 0 : r.correlation.windowMs]),
+      set.rules.map((r) => {
+        const spec = r.correlation;
+        return [r.id, spec.type === 'match' ? 0 : spec.type === 'new_terms' ? spec.historyMs : spec.windowMs];
+      }),
     );
   }
 
@@ -354,6 +370,23 @@ class Engine implements DetectionEngine {
       return this.raise(rule, ruleIndex, groupKey, [context.event.eventId], time, now);
     }
     const id = context.event.eventId;
+    if (spec.type === 'new_terms') {
+      const term = spec.term(context);
+      if (term === undefined) return undefined;
+      const key = stateKey(term, this.limits.maxStateKeyChars);
+      const known = !this.baselines.observe(
+        rule.id,
+        groupKey,
+        key,
+        time,
+        this.eventTime,
+        spec,
+        this.correlation,
+      );
+      if (known) return undefined;
+      if (this.suppressed(rule, ruleIndex, groupKey, time)) return undefined;
+      return this.raise(rule, ruleIndex, groupKey, [id], time, now);
+    }
     if (spec.type === 'absence') {
       const existing = this.store.use(rule.id, groupKey);
       const state = existing?.kind === 'absence' ? existing : newAbsenceState();
@@ -503,6 +536,7 @@ class Engine implements DetectionEngine {
       (entry) => this.forgetState(entry.state),
     );
     // A suppression whose window closed before any acceptable late event can no longer suppress.
+    this.baselines.expire(now, (ruleId) => this.windowOf.get(ruleId) ?? 0);
     const closed = now - this.limits.allowedLatenessMs;
     for (const suppressions of this.suppressions.values()) {
       this.suppressionCount -= suppressions.evictWhile((until) => until < closed);
@@ -540,6 +574,7 @@ class Engine implements DetectionEngine {
         this.deleteState(entry.ruleId, entry.groupKey);
         report.statesDropped++;
       }
+      report.statesDropped += this.baselines.dropRules(stale);
     }
     if (update.intel) this.context.intelIndex = update.intel;
     if (update.assets) this.context.inventory = update.assets;
@@ -552,6 +587,10 @@ class Engine implements DetectionEngine {
       const rule = this.rulesById.get(ruleId);
       if (rule)
         correlation.push({ ruleId, fingerprint: rule.fingerprint, groupKey, state: snapshotState(state) });
+    }
+    for (const { ruleId, groupKey, state } of this.baselines.snapshot()) {
+      const rule = this.rulesById.get(ruleId);
+      if (rule) correlation.push({ ruleId, fingerprint: rule.fingerprint, groupKey, state });
     }
     return {
       version: ENGINE_SNAPSHOT_VERSION,
@@ -577,6 +616,7 @@ class Engine implements DetectionEngine {
     this.eventTime = snapshot.eventTime ?? Number.NEGATIVE_INFINITY;
     this.sessions.restore(snapshot.sessions);
     this.store.clear();
+    this.baselines.clear();
     this.deadlines.clear();
     this.partialMatches = 0;
     let statesDropped = 0;
@@ -585,6 +625,10 @@ class Engine implements DetectionEngine {
       const rule = this.rulesById.get(ruleId);
       if (!rule || rule.fingerprint !== fingerprint) {
         statesDropped++;
+        continue;
+      }
+      if (state.kind === 'terms') {
+        this.baselines.restore(ruleId, groupKey, state, this.windowOf.get(ruleId) ?? 0);
         continue;
       }
       const live = liveState(state, this.limits.maxHitsPerState);
@@ -641,6 +685,8 @@ class Engine implements DetectionEngine {
         suppressions: this.suppressionCount,
         dedupeEntries: this.dedupe.size,
         pendingDeadlines: this.deadlines.size,
+        baselines: this.baselines.groups,
+        terms: this.baselines.terms,
       },
       evictions: {
         sessionsIdle: sessions.sessionsEvictedIdle,
@@ -653,6 +699,7 @@ class Engine implements DetectionEngine {
         suppressionsCap: this.counts.suppressionsCap,
         dedupeCap: this.dedupe.evictedForCapacity,
         targetsCapped: sessions.targetsCapped,
+        ...this.baselines.evictions,
       },
       eventTime: Number.isFinite(this.eventTime) ? new Date(this.eventTime).toISOString() : null,
     };

@@ -49,6 +49,20 @@ export const EngineLimitsSchema = z
       .describe(
         'JSON characters of the alert an absence trigger keeps until its deadline; a longer one has its strings and lists shortened',
       ),
+    maxTermsPerGroup: z
+      .int()
+      .positive()
+      .default(10_000)
+      .describe(
+        'terms a new_terms baseline keeps per rule and group; past it the least recently seen go (seen again, they are new)',
+      ),
+    maxNewTerms: z
+      .int()
+      .positive()
+      .default(200_000)
+      .describe(
+        'terms over all new_terms baselines; past it the least recently used baselines go (their groups learn again)',
+      ),
     stateIdleTtlMs: durationMs
       .default(0)
       .describe(

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type AbsenceState, AbsenceStateSchema, triggerWeight } from './correlation/absence.ts';
 import { type BufferState, BufferStateSchema, HitBuffer } from './correlation/hits.ts';
+import { TermsStateSchema } from './correlation/new-terms.ts';
 import type { EngineLimits } from './limits.ts';
 import type { RecordLimits } from './model/limits.ts';
 import { SessionSnapshotSchema } from './sessions.ts';
@@ -12,16 +13,24 @@ import { DIGEST_KEY_CHARS } from './state/keys.ts';
  * gone or changed are dropped rather than misread.
  * Version 2 keys dedupe by (agentId, eventId). A version 1 snapshot (dedupe by eventId alone) is still read,
  * without its dedupe entries, which say no agent: the window refills from the events that follow.
+ * new_terms baselines are correlation states of kind `terms`; a snapshot without them (written before they
+ * existed) means the same as before, so they needed no new version.
  */
 export const ENGINE_SNAPSHOT_VERSION = 2;
 
-export const CorrelationStateSchema = z.discriminatedUnion('kind', [BufferStateSchema, AbsenceStateSchema]);
+export const CorrelationStateSchema = z.discriminatedUnion('kind', [
+  BufferStateSchema,
+  AbsenceStateSchema,
+  TermsStateSchema,
+]);
 export type CorrelationState = z.infer<typeof CorrelationStateSchema>;
+/** The states the engine keeps in its StateStore; baselines (kind `terms`) live in correlation/new-terms.ts. */
+export type WindowState = Exclude<CorrelationState, { kind: 'terms' }>;
 
 /** A correlation state as the engine holds it: a buffer's hits in a HitBuffer, written out as a list. */
 export type LiveCorrelationState = BufferState | AbsenceState;
 
-export function snapshotState(state: LiveCorrelationState): CorrelationState {
+export function snapshotState(state: LiveCorrelationState): WindowState {
   if (state.kind === 'absence') return structuredClone(state);
   const { hits, watermark, latest } = state;
   return latest
@@ -30,7 +39,7 @@ export function snapshotState(state: LiveCorrelationState): CorrelationState {
 }
 
 /** A snapshot's state as the engine holds it, with at most `maxHits` hits (the newest), triggers and followers. */
-export function liveState(state: CorrelationState, maxHits: number): LiveCorrelationState {
+export function liveState(state: WindowState, maxHits: number): LiveCorrelationState {
   if (state.kind === 'absence') {
     return {
       ...state,
@@ -140,7 +149,11 @@ export function snapshotBound(limits: EngineLimits, record: RecordLimits, ruleId
   const perTrigger = triggerWeight(limits);
   const perWeight = Math.max(hit, number + 1, trigger / perTrigger);
   const weight = Math.max(limits.maxPartialMatches, limits.maxHitsPerState * (perTrigger + 1));
-  const correlation = limits.maxCorrelationStates * state + Math.ceil(weight * perWeight);
+  // A baseline holds at least one term, so there are at most maxNewTerms of them, each with its own entry.
+  const baseline = entry + sized({ kind: 'terms', since: 0, watermark: 0, terms: [] }, [], 2) + 1;
+  const term = sized(['', 0], [key], 1) + 1;
+  const baselines = limits.maxNewTerms * (baseline + term);
+  const correlation = limits.maxCorrelationStates * state + Math.ceil(weight * perWeight) + baselines;
 
   const suppressions = limits.maxSuppressions * (sized(['', '', 0], [rule, group], 1) + 1);
   const dedupe = limits.dedupeCapacity * (sized(['', '', 0], [id, id], 1) + 1);

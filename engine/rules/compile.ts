@@ -15,7 +15,7 @@ import { capturedName, generate } from '../generate.ts';
 import { EVENT_TYPES } from '../model/index.ts';
 import type { RuleLimits } from './limits.ts';
 import type { Condition, Rule, RuleType } from './schema.ts';
-import { comparatorMinimum, durationMs } from './schema.ts';
+import { comparatorMinimum, durationMs, MAX_HISTORY_MS } from './schema.ts';
 import type { SigmaMetadata } from './sigma/lower.ts';
 
 /** One condition of a rule (a step, an all_of member, ...), evaluated per event. Its index is its bit. */
@@ -33,7 +33,14 @@ export type CorrelationSpec =
   | { type: 'sequence'; windowMs: number; stepMinimums: number[] }
   | { type: 'threshold'; windowMs: number; minCount: number; distinct?: { read: Accessor; min: number } }
   | { type: 'all_of'; windowMs: number }
-  | { type: 'absence'; windowMs: number };
+  | { type: 'absence'; windowMs: number }
+  | {
+      type: 'new_terms';
+      historyMs: number;
+      learningMs: number;
+      /** The event's term (its fields' values, a tuple as JSON), undefined when a field is missing. */
+      term: (context: FactContext) => string | undefined;
+    };
 
 export interface SummaryValues {
   eventCount: number;
@@ -64,7 +71,7 @@ export interface CompiledRule {
 
 /** Milliseconds of a duration the schema has accepted (so it is one, and within bounds). */
 export function parseDuration(text: string): number {
-  return durationMs(text)!;
+  return durationMs(text, MAX_HISTORY_MS, 0)!;
 }
 
 /** Used when a rule sets no riskScore. */
@@ -143,6 +150,11 @@ interface RoleContext {
 }
 
 const NO_MATCH: Predicate = () => false;
+const EVERY_EVENT: Role = {
+  name: 'condition',
+  predicate: () => true,
+  byEventType: new Map(EVENT_TYPES.map((type) => [type, () => true])),
+};
 
 function role(name: string, condition: Condition, path: JsonPath, context: RoleContext): Role {
   const { env, limits, problems } = context;
@@ -180,7 +192,43 @@ function rolesOf(rule: Rule, context: RoleContext): Role[] {
         role('condition', rule.condition, ['condition'], context),
         role('followedBy', rule.followedBy, ['followedBy'], context),
       ];
+    case 'new_terms':
+      return [rule.condition ? role('condition', rule.condition, ['condition'], context) : EVERY_EVENT];
   }
+}
+
+/** One field's value as a term: a string as it is, anything else as JSON; absent or null is no term. */
+function termPart(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** Reads a new_terms rule's term: one field's value, or a tuple of them as a JSON array (unambiguous). */
+function termReader(
+  fields: string | string[],
+  problems: ConditionProblem[],
+): (context: FactContext) => string | undefined {
+  const names = typeof fields === 'string' ? [fields] : fields;
+  const readers: Accessor[] = [];
+  names.forEach((name, index) => {
+    const resolved = resolveFact(name);
+    if (typeof resolved === 'string') {
+      problems.push({ path: typeof fields === 'string' ? ['fields'] : ['fields', index], message: resolved });
+    } else readers.push(resolved.accessor);
+  });
+  if (readers.length === 1) {
+    const read = readers[0]!;
+    return (context) => termPart(read(context));
+  }
+  return (context) => {
+    const parts: string[] = [];
+    for (const read of readers) {
+      const part = termPart(read(context));
+      if (part === undefined) return undefined;
+      parts.push(part);
+    }
+    return JSON.stringify(parts);
+  };
 }
 
 function correlationOf(rule: Rule, problems: ConditionProblem[]): CorrelationSpec {
@@ -210,6 +258,15 @@ function correlationOf(rule: Rule, problems: ConditionProblem[]): CorrelationSpe
       return { type: 'all_of', windowMs: parseDuration(rule.window) };
     case 'absence':
       return { type: 'absence', windowMs: parseDuration(rule.window) };
+    case 'new_terms': {
+      const historyMs = parseDuration(rule.history);
+      return {
+        type: 'new_terms',
+        historyMs,
+        learningMs: rule.learning === undefined ? historyMs : parseDuration(rule.learning),
+        term: termReader(rule.fields, problems),
+      };
+    }
   }
 }
 
@@ -225,7 +282,9 @@ export function compileRule(
   const roles = rolesOf(rule, { env, limits, problems });
   const correlation = correlationOf(rule, problems);
   const groupKey = keyBuilder(rule.groupBy, ['groupBy'], problems);
-  const windowMs = correlation.type === 'match' ? undefined : correlation.windowMs;
+  // A new term alerts once (it is known afterwards): no suppression unless the rule asks for one.
+  const windowMs =
+    correlation.type === 'match' || correlation.type === 'new_terms' ? undefined : correlation.windowMs;
   const suppressWindowMs = rule.suppress ? parseDuration(rule.suppress.window) : windowMs;
   const suppression =
     suppressWindowMs === undefined

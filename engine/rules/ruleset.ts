@@ -88,6 +88,8 @@ export function ruleConditions(rule: Rule): Condition[] {
       return rule.conditions.map((entry) => entry.condition);
     case 'absence':
       return [rule.condition, rule.followedBy];
+    case 'new_terms':
+      return rule.condition ? [rule.condition] : [];
   }
 }
 

@@ -15,6 +15,13 @@ import { OPERATOR_PATTERN } from '../conditions/operators.ts';
  * refused at load.
  */
 export const MAX_DURATION_MS = 7 * 86_400_000;
+/**
+ * The longest history (and learning period) of a new_terms rule (90 days). Its state keeps one time per
+ * term, whatever the history, so a long history costs no more than a short one.
+ */
+export const MAX_HISTORY_MS = 90 * 86_400_000;
+/** Fields of one new_terms tuple (Elastic's new terms rule allows as many). */
+export const MAX_NEW_TERMS_FIELDS = 3;
 /** The largest count a rule may ask for (`> 1000000` is refused): far above any hit buffer's size. */
 export const MAX_COUNT = 1_000_000;
 
@@ -22,23 +29,35 @@ export const MAX_COUNT = 1_000_000;
 export const DURATION_PATTERN = /^(\d{1,16})(ms|s|m|h|d)$/;
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Milliseconds of a duration, or undefined when it is not one or lies outside 1 ms .. MAX_DURATION_MS. */
-export function durationMs(text: string): number | undefined {
+/** Milliseconds of a duration, or undefined when it is not one or lies outside minMs .. maxMs. */
+export function durationMs(text: string, maxMs = MAX_DURATION_MS, minMs = 1): number | undefined {
   const match = DURATION_PATTERN.exec(text);
   if (!match) return undefined;
   const ms = Number(match[1]) * UNIT_MS[match[2]!]!;
-  return ms >= 1 && ms <= MAX_DURATION_MS ? ms : undefined;
+  return ms >= minMs && ms <= maxMs ? ms : undefined;
 }
 
-export const DurationSchema = z
-  .string()
-  .regex(DURATION_PATTERN, {
-    error: (issue) => `expected a duration like "30s", "5m" or "1h", got ${show(issue.input)}`,
-  })
-  // The pattern's own message covers a text that is no duration at all.
-  .refine((text) => !DURATION_PATTERN.test(text) || durationMs(text) !== undefined, {
-    error: (issue) => `durations run from 1ms to ${MAX_DURATION_MS / 86_400_000}d, got ${show(issue.input)}`,
-  });
+/** A duration from `minMs` (0 or 1) to `maxMs`. */
+function durationSchema(maxMs: number, minMs = 1) {
+  const range = `${minMs === 0 ? '0s' : '1ms'} to ${maxMs / 86_400_000}d`;
+  return (
+    z
+      .string()
+      .regex(DURATION_PATTERN, {
+        error: (issue) => `expected a duration like "30s", "5m" or "1h", got ${show(issue.input)}`,
+      })
+      // The pattern's own message covers a text that is no duration at all.
+      .refine((text) => !DURATION_PATTERN.test(text) || durationMs(text, maxMs, minMs) !== undefined, {
+        error: (issue) => `durations run from ${range}, got ${show(issue.input)}`,
+      })
+  );
+}
+
+export const DurationSchema = durationSchema(MAX_DURATION_MS);
+/** A new_terms history: 1ms to 90d. */
+export const HistorySchema = durationSchema(MAX_HISTORY_MS);
+/** A new_terms learning period: 0s (alert from the first event) to 90d. */
+export const LearningSchema = durationSchema(MAX_HISTORY_MS, 0);
 
 /** A count test: `> 100`, `>= 3`; the count is at most MAX_COUNT. */
 export const COMPARATOR_PATTERN = /^(>=|>)\s*(\d{1,7})$/;
@@ -195,12 +214,30 @@ export const AbsenceRuleSchema = z.strictObject({
   followedBy: ConditionSchema,
 });
 
+/**
+ * "This group never did this before": an event whose `fields` value (one field, or a tuple of up to three) was
+ * not seen for its group within `history` before it, once the group has `learning` of history (default: the
+ * history). Events missing a field are not judged. See engine/correlation/new-terms.ts.
+ */
+export const NewTermsRuleSchema = z.strictObject({
+  ...RuleBase,
+  type: z.literal('new_terms'),
+  /** A baseline is per agent unless said otherwise. */
+  groupBy: z.array(FieldSchema).min(1).default(['agentId']),
+  fields: z.union([FieldSchema, z.array(FieldSchema).min(1).max(MAX_NEW_TERMS_FIELDS)]),
+  history: HistorySchema,
+  learning: LearningSchema.optional(),
+  /** The events that count (are judged and learned); every event with the fields when absent. */
+  condition: ConditionSchema.optional(),
+});
+
 export const RuleSchema = z.discriminatedUnion('type', [
   MatchRuleSchema,
   SequenceRuleSchema,
   ThresholdRuleSchema,
   AllOfRuleSchema,
   AbsenceRuleSchema,
+  NewTermsRuleSchema,
 ]);
 export type Rule = z.infer<typeof RuleSchema>;
 export type RuleType = Rule['type'];
