@@ -20,6 +20,7 @@ import {
   type SourceFormat,
 } from './envelope.ts';
 import { dataForTarget, eventTypeForHushdAction } from './hushd-actions.ts';
+import { contentId, eventTypeForEcs, keywordList } from './inputs/ecs.ts';
 import { readStats, resetReadStats } from './inputs/fast-reader.ts';
 import { type AuditEvent, AuditEventSchema } from './inputs/hushd-audit.ts';
 import { type HushdEcsDocument, HushdEcsDocumentSchema } from './inputs/hushd-ecs.ts';
@@ -59,7 +60,13 @@ const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
 export function detectFormat(record: Record<string, unknown>): SourceFormat {
   // Plain reads: a JSON record's inherited properties are Object.prototype's, none of which is read here.
   if (record.schema_version !== undefined && record.event_id !== undefined) return 'hushd_security';
-  if (record['@timestamp'] !== undefined && typeof record.event === 'object') return 'hushd_ecs';
+  // ECS: hushd's exporter always writes `event`; Beats-style shippers write `ecs` or `agent` (Filebeat's
+  // log lines carry no `event`). No other accepted format has `@timestamp`.
+  if (
+    record['@timestamp'] !== undefined &&
+    (typeof record.event === 'object' || typeof record.ecs === 'object' || typeof record.agent === 'object')
+  )
+    return 'hushd_ecs';
   if (typeof record.event === 'string' && typeof record.data === 'object' && record.eventType === undefined) {
     return 'hushd_webhook';
   }
@@ -117,7 +124,7 @@ function parseAny(raw: unknown, context: ParseContext): ParseResult {
     case 'hushd_webhook':
       return validate(HushdWebhookSchema, record, (event) => fromWebhook(event, record, context));
     case 'hushd_ecs':
-      return validate(HushdEcsDocumentSchema, record, (event) => fromEcsDocument(event, context));
+      return validate(HushdEcsDocumentSchema, record, (event) => fromEcsDocument(event, record, context));
   }
 }
 
@@ -552,47 +559,59 @@ function fromWebhook(event: HushdWebhook, raw: Record<string, unknown>, context:
 
 // --- hushd ECS document (elastic exporter) ----------------------------------------------------------
 
-function fromEcsDocument(doc: HushdEcsDocument, context: ParseContext): ParseResult {
-  const mapped = eventTypeForHushdAction(doc.event.action);
+function fromEcsDocument(doc: HushdEcsDocument, raw: unknown, context: ParseContext): ParseResult {
+  const event = doc.event ?? {};
+  const action = event.action ?? undefined;
+  const categories = keywordList(event.category);
+  const types = keywordList(event.type);
+  const mapped = eventTypeForHushdAction(action) ?? eventTypeForEcs(action, categories, types);
   const eventType = mapped ?? 'custom';
-  const target =
-    doc.file?.path ??
-    doc.destination?.domain ??
-    doc.destination?.address ??
-    doc.process?.command_line ??
-    doc.threat?.indicator?.name ??
-    '';
+  const target = ecsTarget(eventType, doc);
   const data = dataForTarget(eventType, target, doc.destination?.port);
-  if (!mapped) data.customType = doc.event.action ?? 'unknown';
-  const types = doc.event.type ?? [];
+  if (!mapped) data.customType = action ?? 'unknown';
   const outcome: Outcome =
-    doc.event.outcome === 'failure' || types.includes('denied')
+    event.outcome === 'failure' || types.includes('denied')
       ? 'deny'
       : types.includes('warning')
         ? 'warn'
         : 'allow';
   return assemble(
     {
-      eventId: doc.event.id,
+      eventId: event.id ?? contentId(raw),
       timestamp: doc['@timestamp'],
       timestampField: '@timestamp',
       agentId: doc.agent?.id,
       defaultAgentId: HUSHD_AGENT_ID,
       sessionId: doc.session?.id ?? doc.clawdstrike?.session_id,
       eventType,
-      originalType: mapped ? undefined : (doc.event.action ?? undefined),
+      originalType: mapped ? undefined : action,
       target,
       data,
       decision: makeDecision(outcome, {
         guard: doc.clawdstrike?.guard,
-        severity: doc.event.severity,
+        severity: event.severity,
         message: doc.message,
       }),
-      source: { format: 'hushd_ecs', kind: doc.event.kind ?? undefined, emitter: 'hushd' },
+      source: { format: 'hushd_ecs', kind: event.kind ?? undefined, emitter: doc.agent?.type ?? 'hushd' },
       metadata: doc.clawdstrike?.metadata ?? {},
       policyHash: doc.clawdstrike?.policy_hash,
       counted: false,
     },
     context,
   );
+}
+
+/** The ECS field that names what the event acted on, for its type first, else the first one present. */
+function ecsTarget(eventType: EventType, doc: HushdEcsDocument): string {
+  const network = doc.destination?.domain ?? doc.destination?.address ?? doc.destination?.ip;
+  const process = doc.process?.command_line ?? doc.process?.executable ?? doc.process?.name;
+  const byType =
+    eventType === 'network_egress'
+      ? (network ?? doc.url?.domain ?? doc.url?.full)
+      : eventType === 'command_exec'
+        ? process
+        : eventType === 'tool_call'
+          ? doc.gen_ai?.tool?.name
+          : undefined;
+  return byType ?? doc.file?.path ?? network ?? process ?? doc.threat?.indicator?.name ?? '';
 }

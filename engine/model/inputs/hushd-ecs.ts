@@ -1,19 +1,28 @@
 import { z } from 'zod';
 import { FreeObjectSchema, optionalString, TimestampInputSchema } from './common.ts';
 
-/** A SecurityEvent as hushd's elastic exporter writes it: an ECS document in a `_bulk` body. */
+/** ECS lets a keyword field hold one value or an array of them. */
+const keywords = z.union([z.string(), z.array(z.string())]).nullish();
+
+/**
+ * An ECS document: a SecurityEvent as hushd's elastic exporter writes it, or what a Beats-style shipper
+ * (Filebeat, Logstash's elasticsearch output) sends in a `_bulk` body or to `_doc`. Only the fields read are
+ * typed; `event` and its `id` are optional (the id then comes from `_id` or the content, see ecs.ts).
+ */
 export const HushdEcsDocumentSchema = z.looseObject({
   '@timestamp': TimestampInputSchema,
-  event: z.looseObject({
-    id: z.string().min(1),
-    action: optionalString,
-    kind: optionalString,
-    outcome: optionalString,
-    category: z.array(z.string()).nullish(),
-    type: z.array(z.string()).nullish(),
-    severity: z.number().nullish(),
-  }),
-  agent: z.looseObject({ id: z.string().min(1) }).nullish(),
+  event: z
+    .looseObject({
+      id: z.string().min(1).nullish(),
+      action: optionalString,
+      kind: optionalString,
+      outcome: optionalString,
+      category: keywords,
+      type: keywords,
+      severity: z.number().nullish(),
+    })
+    .nullish(),
+  agent: z.looseObject({ id: z.string().min(1).nullish(), type: optionalString }).nullish(),
   session: z.looseObject({ id: optionalString }).nullish(),
   clawdstrike: z
     .looseObject({
@@ -25,9 +34,18 @@ export const HushdEcsDocumentSchema = z.looseObject({
     .nullish(),
   file: z.looseObject({ path: optionalString }).nullish(),
   destination: z
-    .looseObject({ domain: optionalString, address: optionalString, port: z.number().nullish() })
+    .looseObject({
+      domain: optionalString,
+      address: optionalString,
+      ip: optionalString,
+      port: z.number().nullish(),
+    })
     .nullish(),
-  process: z.looseObject({ command_line: optionalString }).nullish(),
+  url: z.looseObject({ full: optionalString, domain: optionalString }).nullish(),
+  process: z
+    .looseObject({ command_line: optionalString, executable: optionalString, name: optionalString })
+    .nullish(),
+  gen_ai: z.looseObject({ tool: z.looseObject({ name: optionalString }).nullish() }).nullish(),
   threat: z.looseObject({ indicator: z.looseObject({ name: optionalString }).nullish() }).nullish(),
   message: optionalString,
 });
