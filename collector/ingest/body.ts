@@ -12,15 +12,22 @@ export function mediaType(headers: IncomingHttpHeaders): string | undefined {
   return value === undefined ? undefined : value.split(';', 1)[0]!.trim().toLowerCase();
 }
 
-/** Undoes Content-Encoding (gzip, deflate) with the size limit applied to the decoded bytes too. */
+/**
+ * Undoes Content-Encoding (gzip, deflate) with the size limit applied to the decoded bytes too. A request
+ * without a body is refused, unless `allowEmpty` (then it is empty bytes).
+ */
 export async function decodeBody(
   body: unknown,
   headers: IncomingHttpHeaders,
   maxBytes: number,
-): Promise<string> {
-  if (!Buffer.isBuffer(body) || body.length === 0) throw new EdrError('EDR_ERR_NO_RECORDS', 'empty body');
+  { allowEmpty = false } = {},
+): Promise<Buffer> {
+  if (!Buffer.isBuffer(body) || body.length === 0) {
+    if (allowEmpty) return Buffer.alloc(0);
+    throw new EdrError('EDR_ERR_NO_RECORDS', 'empty body');
+  }
   const encoding = (headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  if (encoding === 'identity' || encoding === '') return body.toString('utf8');
+  if (encoding === 'identity' || encoding === '') return body;
   const decode =
     encoding === 'gzip' || encoding === 'x-gzip'
       ? gunzipAsync
@@ -30,7 +37,7 @@ export async function decodeBody(
   if (!decode)
     throw new EdrError('EDR_ERR_UNSUPPORTED_MEDIA', `content-encoding ${encoding} (use gzip or deflate)`);
   try {
-    return (await decode(body, { maxOutputLength: maxBytes })).toString('utf8');
+    return await decode(body, { maxOutputLength: maxBytes });
   } catch (error) {
     if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new EdrError('EDR_ERR_BODY_TOO_LARGE', `more than ${maxBytes} bytes once decoded`);

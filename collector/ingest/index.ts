@@ -19,7 +19,7 @@ export type {
   RecordResult,
 } from './pipeline.ts';
 export { createIngestPipeline } from './pipeline.ts';
-export type { FramingLimits, IngestProtocol, ProtocolReply } from './protocol.ts';
+export type { Extracted, FramingLimits, IngestProtocol, ProtocolReply } from './protocol.ts';
 export { edrErrorBody } from './protocol.ts';
 export { rawBodyPlugin } from './raw-body.ts';
 export type { IngestRouteDeps } from './routes.ts';

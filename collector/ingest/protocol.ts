@@ -12,6 +12,13 @@ export interface FramingLimits {
 export interface ProtocolReply {
   status: number;
   body: unknown;
+  /** When the body is not JSON (bytes of another encoding, e.g. OTLP protobuf). */
+  contentType?: string;
+}
+
+export interface Extracted<Context> {
+  candidates: Candidate[];
+  context: Context;
 }
 
 /**
@@ -30,19 +37,25 @@ export interface IngestProtocol<Context = undefined> {
    * Finds the records: framing only, in one pass (a candidate's `text` is parsed afterwards, record by
    * record). Throws EDR_ERR_TOO_MANY_RECORDS as soon as there are more than `maxRecords`.
    */
-  extract(
-    text: string,
-    request: FastifyRequest,
-    limits: FramingLimits,
-  ): { candidates: Candidate[]; context: Context };
+  extract(text: string, request: FastifyRequest, limits: FramingLimits): Extracted<Context>;
+  /**
+   * Media types whose bodies are binary (OTLP protobuf), and how their decoded bytes are framed; the same
+   * rules as extract() apply.
+   */
+  readonly binary?: {
+    readonly mediaTypes: readonly string[];
+    extract(bytes: Buffer, request: FastifyRequest, limits: FramingLimits): Extracted<Context>;
+  };
+  /** A request without records (an empty body, or none in it) is a success for reply() to answer (OTLP). */
+  readonly acceptsEmpty?: boolean;
   /**
    * Turns one parsed candidate into the record to normalize (e.g. a HEC event's `event`); an exception
    * here is that record's error. Candidates pass unchanged without it.
    */
   unwrap?(candidate: Candidate, context: Context, limits: FramingLimits): Candidate;
   reply(outcome: IngestOutcome, context: Context): ProtocolReply;
-  /** A whole-request failure in the protocol's own error shape. */
-  fail(error: EdrError): ProtocolReply;
+  /** A whole-request failure in the protocol's own error shape (and encoding, chosen by the request). */
+  fail(error: EdrError, request: FastifyRequest): ProtocolReply;
 }
 
 /** The collector's own error body, for protocols without one. */

@@ -38,21 +38,30 @@ export function mountIngest<Context>(
     // Refused before its body was all in (auth, size, media type): close rather than read the rest, so a
     // sender without credentials cannot hold the connection open by trickling a body.
     if (!request.raw.complete) reply.header('connection', 'close');
-    send(reply, protocol.fail(edr));
+    send(reply, protocol.fail(edr, request));
   });
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const type = mediaType(request.headers);
-    if (type !== undefined && protocol.mediaTypes !== 'any' && !protocol.mediaTypes.includes(type)) {
-      throw new EdrError(
-        'EDR_ERR_UNSUPPORTED_MEDIA',
-        `${type}; expected ${protocol.mediaTypes.join(' or ')}`,
-      );
+    const binary =
+      type !== undefined && protocol.binary?.mediaTypes.includes(type) ? protocol.binary : undefined;
+    if (
+      type !== undefined &&
+      !binary &&
+      protocol.mediaTypes !== 'any' &&
+      !protocol.mediaTypes.includes(type)
+    ) {
+      const expected = [...protocol.mediaTypes, ...(protocol.binary?.mediaTypes ?? [])];
+      throw new EdrError('EDR_ERR_UNSUPPORTED_MEDIA', `${type}; expected ${expected.join(' or ')}`);
     }
-    const text = await decodeBody(request.body, request.headers, limits.maxBodyBytes);
+    const bytes = await decodeBody(request.body, request.headers, limits.maxBodyBytes, {
+      allowEmpty: protocol.acceptsEmpty,
+    });
     const framing = { maxRecords: limits.maxRecordsPerRequest, maxDepth: limits.maxJsonDepth };
-    const extracted = protocol.extract(text, request, framing);
-    if (extracted.candidates.length === 0) throw new EdrError('EDR_ERR_NO_RECORDS');
+    const extracted = binary
+      ? binary.extract(bytes, request, framing)
+      : protocol.extract(bytes.toString('utf8'), request, framing);
+    if (extracted.candidates.length === 0 && !protocol.acceptsEmpty) throw new EdrError('EDR_ERR_NO_RECORDS');
     const { unwrap } = protocol;
     const { context } = extracted;
     const candidates = await mapInSlices(extracted.candidates, (found) =>
@@ -68,7 +77,8 @@ export function mountIngest<Context>(
   for (const url of urls) app.post(url, schema ? { schema } : {}, handler);
 }
 
-function send(reply: FastifyReply, { status, body }: ProtocolReply): void {
+function send(reply: FastifyReply, { status, body, contentType }: ProtocolReply): void {
+  if (contentType !== undefined) reply.type(contentType);
   reply.code(status).send(body);
 }
 

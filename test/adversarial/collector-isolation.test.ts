@@ -156,7 +156,7 @@ describe('what a refusal says', () => {
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({
       partialSuccess: {
-        rejectedLogRecords: 2,
+        rejectedLogRecords: '2',
         errorMessage: expect.stringMatching(/^\[1\] timeUnixNano: .*; \[2\] attributes: /),
       },
     });

@@ -1,13 +1,20 @@
 import { EdrError } from '../../../core/errors.ts';
 import {
   type Candidate,
+  type Extracted,
+  type IngestOutcome,
   type IngestProtocol,
   malformed,
+  mediaType,
   type ProtocolReply,
   readJson,
   tooManyRecords,
 } from '../../ingest/index.ts';
+import { encode, forEachEmbedded, measure, OtlpMessages } from './proto.ts';
 import { AUDIT_ATTRIBUTE_PREFIX, LogRecordSchema, RAW_JSON_ATTRIBUTE } from './schema.ts';
+import { type Plain, plainValue, ValueError } from './values.ts';
+
+const PROTOBUF = 'application/x-protobuf';
 
 /** google.rpc.Code for each HTTP status OTLP/HTTP clients act on. */
 const RPC_CODE: Readonly<Record<number, number>> = {
@@ -22,14 +29,27 @@ const RPC_CODE: Readonly<Record<number, number>> = {
   503: 14,
 };
 
+/** How the request was encoded: the response is encoded the same way. */
+interface OtlpContext {
+  encoding: 'json' | 'protobuf';
+}
+
+/** resourceLogs[].scopeLogs[].logRecords[].attributes[].value: the levels above a record's own values. */
+const FRAME_DEPTH = 10;
+/** hushd writes about 15 attributes a log record, two objects each: room for four times as many. */
+const CONTAINERS_PER_RECORD = 128;
+
 /**
- * OTLP/HTTP JSON logs: every log record is one candidate, its AuditEvent taken from hush.audit.raw_json
- * or rebuilt from the hush.audit.* attributes. Partial success is a 200, as the OTLP spec wants.
+ * OTLP/HTTP logs in JSON or protobuf, each maybe gzipped: every log record is one candidate, its event
+ * taken from the hush.audit.raw_json attribute, the body (JSON text or a map), or the hush.audit.*
+ * attributes. A refused record is a partial success (200), as the OTLP spec wants; so is an empty request.
  */
-export const otlpLogsProtocol: IngestProtocol = {
+export const otlpLogsProtocol: IngestProtocol<OtlpContext> = {
   name: 'otlp_logs',
   mediaTypes: ['application/json'],
+  acceptsEmpty: true,
   extract(text, _request, { maxRecords, maxDepth }) {
+    if (text.trim() === '') return { candidates: [], context: { encoding: 'json' } };
     // The whole request is one JSON document: bounded before it is parsed, as no record can be singled out.
     const read = readJson(text, maxDepth + FRAME_DEPTH, maxRecords * CONTAINERS_PER_RECORD);
     if (!read.ok) throw new EdrError('EDR_ERR_BAD_REQUEST', read.message);
@@ -48,25 +68,105 @@ export const otlpLogsProtocol: IngestProtocol = {
         for (const record of records) candidates.push({ index: candidates.length, record });
       }
     }
-    return { candidates, context: undefined };
+    return { candidates, context: { encoding: 'json' } };
   },
-  unwrap: (candidate, _context, { maxDepth }) => auditCandidate(candidate.record, candidate.index, maxDepth),
-  reply(outcome) {
-    if (outcome.rejected === 0) return { status: 200, body: {} };
-    const errorMessage = outcome.errors
-      .map((error) => `[${error.index}] ${error.field}: ${error.message}`)
-      .join('; ');
-    return { status: 200, body: { partialSuccess: { rejectedLogRecords: outcome.rejected, errorMessage } } };
+  binary: { mediaTypes: [PROTOBUF], extract: extractProtobuf },
+  unwrap(candidate, { encoding }, { maxDepth }) {
+    if (encoding === 'json') return auditCandidate(candidate.record, candidate.index, maxDepth);
+    let decoded: unknown;
+    try {
+      const { LogRecord } = OtlpMessages;
+      decoded = LogRecord.toObject(LogRecord.decode(candidate.record as Uint8Array), {
+        longs: String,
+        bytes: String,
+      });
+    } catch (error) {
+      return malformed(candidate.index, '(logRecord)', `not a LogRecord: ${(error as Error).message}`);
+    }
+    return auditCandidate(decoded, candidate.index, maxDepth);
   },
-  fail(error): ProtocolReply {
-    return { status: error.status, body: { code: RPC_CODE[error.status] ?? 2, message: error.message } };
+  reply(outcome, { encoding }): ProtocolReply {
+    const partial = partialSuccess(outcome);
+    if (encoding === 'protobuf') {
+      const { ExportLogsServiceResponse } = OtlpMessages;
+      const body = encode(ExportLogsServiceResponse, partial ? { partialSuccess: partial } : {});
+      return { status: 200, contentType: PROTOBUF, body };
+    }
+    // OTLP/JSON writes an int64 as a decimal string.
+    const body = partial
+      ? { partialSuccess: { ...partial, rejectedLogRecords: String(partial.rejectedLogRecords) } }
+      : {};
+    return { status: 200, body };
+  },
+  fail(error, request): ProtocolReply {
+    const status = { code: RPC_CODE[error.status] ?? 2, message: error.message };
+    return mediaType(request.headers) === PROTOBUF
+      ? { status: error.status, contentType: PROTOBUF, body: encode(OtlpMessages.Status, status) }
+      : { status: error.status, body: status };
   },
 };
 
-/** resourceLogs[].scopeLogs[].logRecords[].attributes[].value: the levels above a record's own values. */
-const FRAME_DEPTH = 10;
-/** hushd writes about 15 attributes a log record, two objects each: room for four times as many. */
-const CONTAINERS_PER_RECORD = 128;
+function partialSuccess(
+  outcome: IngestOutcome,
+): { rejectedLogRecords: number; errorMessage: string } | undefined {
+  if (outcome.rejected === 0) return undefined;
+  const errorMessage = outcome.errors
+    .map((error) => `[${error.index}] ${error.field}: ${error.message}`)
+    .join('; ');
+  return { rejectedLogRecords: outcome.rejected, errorMessage };
+}
+
+/**
+ * The log records of a protobuf ExportLogsServiceRequest, each still encoded (unwrap decodes it on its
+ * own). Every record's messages are counted and their nesting measured before anything is decoded: the
+ * request's messages share the budget a JSON request has for its objects and arrays, and a record nested
+ * deeper than maxDepth messages is that record's error.
+ */
+function extractProtobuf(
+  bytes: Buffer,
+  _request: unknown,
+  { maxRecords, maxDepth }: { maxRecords: number; maxDepth: number },
+): Extracted<OtlpContext> {
+  const { ExportLogsServiceRequest, ResourceLogs, ScopeLogs, LogRecord } = OtlpMessages;
+  const candidates: Candidate[] = [];
+  const budget = { remaining: maxRecords * CONTAINERS_PER_RECORD };
+  let frames = 0;
+  const record = (encoded: Uint8Array) => {
+    const index = candidates.length;
+    if (index === maxRecords) throw tooManyRecords(maxRecords);
+    let over: ReturnType<typeof measure>;
+    try {
+      over = measure(LogRecord, encoded, maxDepth, budget);
+    } catch (error) {
+      candidates.push(malformed(index, '(logRecord)', `not a LogRecord: ${(error as Error).message}`));
+      return;
+    }
+    if (over === 'messages') {
+      throw new EdrError('EDR_ERR_BAD_REQUEST', `more than ${maxRecords * CONTAINERS_PER_RECORD} messages`);
+    }
+    candidates.push(
+      over === 'depth'
+        ? malformed(index, '(logRecord)', `nested deeper than ${maxDepth} messages`)
+        : { index, record: encoded },
+    );
+  };
+  const frame = () => {
+    if (++frames > maxRecords) throw tooManyRecords(maxRecords);
+  };
+  try {
+    forEachEmbedded(ExportLogsServiceRequest, 'resourceLogs', bytes, (resource) => {
+      frame();
+      forEachEmbedded(ResourceLogs, 'scopeLogs', resource, (scope) => {
+        frame();
+        forEachEmbedded(ScopeLogs, 'logRecords', scope, record);
+      });
+    });
+  } catch (error) {
+    if (error instanceof EdrError) throw error;
+    throw new EdrError('EDR_ERR_BAD_REQUEST', `not an OTLP logs request: ${(error as Error).message}`);
+  }
+  return { candidates, context: { encoding: 'protobuf' } };
+}
 
 /** `parent[key]` when it is an array; absent is empty; anything else is not an OTLP logs request. */
 function arrayAt(parent: unknown, key: string, path: string): readonly unknown[] {
@@ -84,6 +184,10 @@ function arrayAt(parent: unknown, key: string, path: string): readonly unknown[]
   return value;
 }
 
+/**
+ * The event a log record carries, looked for in this order: the hush.audit.raw_json attribute (JSON text),
+ * the body (JSON text, or a map), the hush.audit.* attributes (one field each).
+ */
 function auditCandidate(input: unknown, index: number, maxDepth: number): Candidate {
   const parsed = LogRecordSchema.safeParse(input);
   if (!parsed.success) {
@@ -91,18 +195,23 @@ function auditCandidate(input: unknown, index: number, maxDepth: number): Candid
     return malformed(index, issue.path.join('.') || '(logRecord)', issue.message);
   }
   const record = parsed.data;
-  const attributes = new Map<string, string | number | boolean>();
-  for (const { key, value } of record.attributes) {
-    const scalar = value?.stringValue ?? value?.intValue ?? value?.boolValue ?? value?.doubleValue;
-    if (scalar !== undefined) attributes.set(key, scalar);
+  const attributes = new Map<string, Plain>();
+  let body: Plain;
+  try {
+    for (const [position, { key, value }] of record.attributes.entries()) {
+      attributes.set(key, value == null ? null : plainValue(value, `attributes.${position}.value`));
+    }
+    body = record.body == null ? null : plainValue(record.body, 'body');
+  } catch (error) {
+    if (error instanceof ValueError) return malformed(index, error.field, error.message);
+    throw error;
   }
   const raw = attributes.get(RAW_JSON_ATTRIBUTE);
-  if (typeof raw === 'string') {
-    const read = readJson(raw, maxDepth);
-    return read.ok
-      ? { index, record: read.value }
-      : malformed(index, `attributes.${RAW_JSON_ATTRIBUTE}`, read.message);
+  if (typeof raw === 'string') return jsonCandidate(index, raw, `attributes.${RAW_JSON_ATTRIBUTE}`, maxDepth);
+  if (typeof body === 'string' && body.trimStart().startsWith('{')) {
+    return jsonCandidate(index, body, 'body', maxDepth);
   }
+  if (typeof body === 'object' && body !== null && !Array.isArray(body)) return { index, record: body };
   const audit: Record<string, unknown> = {};
   for (const [key, value] of attributes) {
     if (key.startsWith(AUDIT_ATTRIBUTE_PREFIX)) audit[key.slice(AUDIT_ATTRIBUTE_PREFIX.length)] = value;
@@ -110,8 +219,8 @@ function auditCandidate(input: unknown, index: number, maxDepth: number): Candid
   if (Object.keys(audit).length === 0) {
     return malformed(
       index,
-      'attributes',
-      `expected ${RAW_JSON_ATTRIBUTE} or ${AUDIT_ATTRIBUTE_PREFIX}* attributes`,
+      'body',
+      `expected an event in the body (JSON text or a map), ${RAW_JSON_ATTRIBUTE} or ${AUDIT_ATTRIBUTE_PREFIX}* attributes`,
     );
   }
   if (audit.timestamp === undefined && record.timeUnixNano !== undefined) {
@@ -120,6 +229,11 @@ function auditCandidate(input: unknown, index: number, maxDepth: number): Candid
     audit.timestamp = millis;
   }
   return { index, record: audit, format: 'hushd_audit' };
+}
+
+function jsonCandidate(index: number, text: string, field: string, maxDepth: number): Candidate {
+  const read = readJson(text, maxDepth);
+  return read.ok ? { index, record: read.value } : malformed(index, field, read.message);
 }
 
 const NANOS = /^\d{1,30}$/;

@@ -1,21 +1,20 @@
 import { z } from 'zod';
 
-/** OTLP AnyValue in its JSON mapping; int64 values arrive as strings. */
-export const AnyValueSchema = z.looseObject({
-  stringValue: z.string().optional(),
-  boolValue: z.boolean().optional(),
-  intValue: z.union([z.string(), z.number()]).optional(),
-  doubleValue: z.number().optional(),
-});
+/** An int64 or fixed64 in OTLP/JSON: a decimal string, though some senders write a number. */
+const Int64Schema = z.union([z.string(), z.number()]);
 
-export const KeyValueSchema = z.looseObject({ key: z.string(), value: AnyValueSchema.optional() });
+/** An AnyValue, walked by plainValue (values.ts) once its depth is known to be bounded. */
+export const KeyValueSchema = z.looseObject({ key: z.string(), value: z.unknown().optional() });
 
-/** One log record of an ExportLogsServiceRequest (OTLP/HTTP JSON), checked on its own. */
+/**
+ * One log record of an ExportLogsServiceRequest, checked on its own; a protobuf record, once decoded,
+ * has the same shape (int64 as decimal strings, bytes as base64).
+ */
 export const LogRecordSchema = z.looseObject({
-  timeUnixNano: z.union([z.string(), z.number()]).optional(),
-  observedTimeUnixNano: z.union([z.string(), z.number()]).optional(),
+  timeUnixNano: Int64Schema.optional(),
+  observedTimeUnixNano: Int64Schema.optional(),
   severityText: z.string().optional(),
-  body: AnyValueSchema.optional(),
+  body: z.unknown().optional(),
   attributes: z.array(KeyValueSchema).default([]),
 });
 
