@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { packagePath } from '../../core/package-path.ts';
+import { renderLayerSvg } from '../../scripts/layer-svg.ts';
 import { NAVIGATOR_FILES } from '../commands/rules.ts';
 import { type Coverage, loadCoverage } from './coverage.ts';
-import { buildLayer, SCORE } from './navigator.ts';
+import { buildLayer, LAYER_COLORS, SCORE } from './navigator.ts';
 
 /**
  * The layer format's documented fields (mitre-attack/attack-navigator layers/spec/v4.5/layerformat.md),
@@ -170,5 +171,17 @@ describe('Navigator layers', () => {
     expect(validateLayer(layer)).toBe(true);
     expect(new Set(layer.techniques.map((t) => t.score))).toEqual(new Set([SCORE.withoutFixtures]));
     expect(layer.techniques[0]!.comment).toMatch(/\(positive\)/);
+  });
+
+  it('README picture: docs/atlas-coverage.svg is the committed ATLAS layer drawn (npx tsx scripts/render-atlas-layer.ts)', () => {
+    const layer = buildLayer('atlas', coverage.rows, coverage.frameworks);
+    const svg = renderLayerSvg(layer, coverage.frameworks.atlas);
+    expect(readFileSync(packagePath('docs', 'atlas-coverage.svg'), 'utf8')).toBe(svg);
+    // One filled cell per layer entry: every covered (technique, tactic) appears, in its score's colour.
+    const filled = svg.match(
+      new RegExp(`<rect [^>]*fill="${LAYER_COLORS.withFixtures}" stroke="#aaaaaa" stroke-width`, 'g'),
+    );
+    expect(filled).toHaveLength(layer.techniques.filter((t) => t.score === SCORE.withFixtures).length);
+    expect(svg).toContain('>Exfiltration</text>');
   });
 });
