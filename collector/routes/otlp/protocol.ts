@@ -2,6 +2,7 @@ import { EdrError } from '../../../core/errors.ts';
 import {
   type Candidate,
   type Extracted,
+  type FramingLimits,
   type IngestOutcome,
   type IngestProtocol,
   malformed,
@@ -125,7 +126,7 @@ function partialSuccess(
 function extractProtobuf(
   bytes: Buffer,
   _request: unknown,
-  { maxRecords, maxDepth }: { maxRecords: number; maxDepth: number },
+  { maxRecords, maxDepth }: FramingLimits,
 ): Extracted<OtlpContext> {
   const { ExportLogsServiceRequest, ResourceLogs, ScopeLogs, LogRecord } = OtlpMessages;
   const candidates: Candidate[] = [];
