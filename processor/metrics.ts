@@ -84,6 +84,12 @@ export function createProcessorMetrics(sources: MetricSources) {
       help: '1 while consumption is paused because sinks are saturated',
       registers,
     }),
+    rekeyed: new Counter({
+      name: 'edr_processor_rekeyed_records_total',
+      help: 'Events records not keyed agentId:sessionId, re-keyed into the repartition topic, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     reloads: new Counter({
       name: 'edr_processor_reloads_total',
       help: 'Rule/intel/asset reloads, by result',

@@ -19,6 +19,7 @@ import type {
   Message,
   OutboundRecord,
   Producer,
+  StreamName,
   Transport,
 } from '../transport/index.ts';
 import type { ProcessorSettings } from './config.ts';
@@ -49,6 +50,9 @@ export const DLQ_HEADERS = {
   offset: 'edr-dlq-offset',
 } as const;
 
+/** Header on a re-keyed record: the events record it copies, `<topic/partition>@<offset>`. */
+export const REPARTITION_SOURCE_HEADER = 'edr-repartition-source';
+
 /** How often a long batch tells the broker it is still alive (group membership, NATS ack deadline). */
 const HEARTBEAT_MS = 3_000;
 
@@ -66,7 +70,10 @@ export class Processor {
   readonly #settings: ProcessorSettings;
   readonly #deps: ProcessorDeps;
   readonly #producer: Producer;
-  readonly #consumer: Consumer;
+  /** The events consumer, then (where the transport partitions by key) the repartition consumer. */
+  readonly #consumers: ReadonlyArray<{ stream: StreamName; consumer: Consumer }>;
+  /** Partitions assigned per consumed stream; engines are kept for their union. */
+  readonly #assigned = new Map<StreamName, readonly string[]>();
   readonly #engines: PartitionEngines;
   readonly #reloader: Reloader;
   readonly #metrics: ProcessorMetrics;
@@ -113,24 +120,31 @@ export class Processor {
       },
     });
     this.#producer = deps.transport.createProducer();
-    this.#consumer = deps.transport.createConsumer({
-      stream: 'events',
-      group: settings.group,
-      maxBatchSize: settings.maxBatchSize,
-      fromBeginning: settings.fromBeginning,
-      deferCommits: this.#durable,
-      onAssignment: (partitions) => {
-        deps.log.info({ partitions }, 'partitions assigned');
-        this.#engines.retain(partitions);
-        for (const partition of this.#dirty.keys())
-          if (!partitions.includes(partition)) this.#dirty.delete(partition);
-        for (const partition of this.#checkpointProblems.keys())
-          if (partition !== COMMIT && !partitions.includes(partition))
-            this.#checkpointProblems.delete(partition);
-      },
-    });
+    // Kafka Streams' repartition: its own group, since a kafkajs group assigns every member every topic.
+    const streams: Array<{ stream: StreamName; group: string; fromBeginning: boolean }> = [
+      { stream: 'events', group: settings.group, fromBeginning: settings.fromBeginning },
+    ];
+    if (deps.transport.partitionedByKey) {
+      // From the beginning even for a new group: it must not miss what it re-keyed before it first fetched.
+      streams.push({ stream: 'repartition', group: `${settings.group}.repartition`, fromBeginning: true });
+    }
+    this.#consumers = streams.map(({ stream, group, fromBeginning }) => ({
+      stream,
+      consumer: deps.transport.createConsumer({
+        stream,
+        group,
+        maxBatchSize: settings.maxBatchSize,
+        fromBeginning,
+        deferCommits: this.#durable,
+        onAssignment: (partitions) => {
+          deps.log.info({ stream, partitions }, 'partitions assigned');
+          this.#assigned.set(stream, partitions);
+          this.#retainAssigned();
+        },
+      }),
+    }));
     const { registry, metrics } = createProcessorMetrics({
-      lag: () => this.#consumer.lag(),
+      lag: () => this.#consumers.flatMap(({ consumer }) => consumer.lag()),
       engines: async () =>
         (await this.#engines.all()).map(({ partition, engine }) => ({ partition, stats: engine.stats() })),
       journalBytes: () => this.#journalBytes(),
@@ -174,9 +188,14 @@ export class Processor {
     await this.#deps.router.start();
     await this.#producer.connect();
     this.#reloader.start();
-    await this.#consumer.start((batch) => this.#serially(() => this.#handle(batch)));
+    // Repartition first: records the events consumer re-keys find their reader in place.
+    const rekeys = this.#consumers.length > 1;
+    for (const { stream, consumer } of [...this.#consumers].reverse()) {
+      const rekey = rekeys && stream === 'events';
+      await consumer.start((batch) => this.#serially(() => this.#handle(batch, rekey)));
+    }
     this.#consuming = true;
-    if (this.#consumer.defersCommits) {
+    if (this.#defersCommits) {
       // Also checkpoint when traffic stops, so the committed position does not lag behind for long.
       this.#checkpointTimer = setInterval(
         () => void this.#serially(() => this.#checkpointIfDue()).catch(() => undefined),
@@ -195,12 +214,12 @@ export class Processor {
     this.#consuming = false;
     this.#reloader.stop();
     clearInterval(this.#checkpointTimer);
-    this.#consumer.pause();
+    for (const { consumer } of this.#consumers) consumer.pause();
     // A batch waiting out a sink outage fails now (rolled back, delivered again after the restart).
     this.#deps.router.interruptRetries();
     // The batch in hand records its positions a little after its handler returns: wait for that, or the
     // final commit below would leave it out and it would be delivered again.
-    await this.#consumer.settled();
+    await Promise.all(this.#consumers.map(({ consumer }) => consumer.settled()));
     if (this.#durable) {
       await this.#serially(() => this.#checkpointDirty()).catch((error: unknown) =>
         this.#deps.log.error(
@@ -209,7 +228,7 @@ export class Processor {
         ),
       );
     }
-    await this.#consumer.close();
+    await Promise.all(this.#consumers.map(({ consumer }) => consumer.close()));
     await this.#deps.router.close();
     await this.#producer.close();
     await this.#deps.checkpoints?.close();
@@ -222,13 +241,15 @@ export class Processor {
     return this.#reloader.reload('request');
   }
 
-  async #handle(batch: Batch): Promise<void> {
+  /** `rekey`: the batch is from the events stream, where records not keyed by their session are re-keyed. */
+  async #handle(batch: Batch, rekey: boolean): Promise<void> {
     let partition: PartitionEngine | undefined;
     try {
       await this.#whileAlive(batch, this.#waitForSinks());
       partition = await this.#engines.forPartition(batch.partition);
-      const events = await this.#decode(batch);
-      const alerts = this.#evaluate(partition, batch, events);
+      const decoded = await this.#decode(batch);
+      const { messages, events } = rekey ? await this.#whileAlive(batch, this.#rekey(decoded)) : decoded;
+      const alerts = this.#evaluate(partition, messages, events);
       // Detect first, redact after: the alerts stream and the sinks get no secret in clear.
       const delivery = this.#deps.redactor.redact({ events, alerts }, this.#reloader.current.rules);
       if (alerts.length > 0) await this.#producer.publish(delivery.alerts.map(alertRecord));
@@ -249,7 +270,7 @@ export class Processor {
   /** The batch was delivered: its state is saved before its position can be committed. */
   async #afterDelivery(partition: PartitionEngine): Promise<void> {
     if (!partition.current) return; // assigned elsewhere meanwhile: the new owner resumes from the checkpoint
-    if (this.#durable && !this.#consumer.defersCommits) {
+    if (this.#durable && !this.#defersCommits) {
       // The transport commits right after this handler returns: the state that includes the batch goes first.
       await this.#checkpoint(partition);
       return;
@@ -262,7 +283,7 @@ export class Processor {
       return;
     }
     partition.keep();
-    if (this.#consumer.defersCommits) await this.#checkpointIfDue().catch(() => undefined);
+    if (this.#defersCommits) await this.#checkpointIfDue().catch(() => undefined);
   }
 
   /** Puts the partition's engine back to where it was before the failed batch. */
@@ -309,7 +330,9 @@ export class Processor {
     }
     this.#lastCheckpoint = this.#deps.clock();
     try {
-      await this.#consumer.commit();
+      // After every save: a re-keyed record's events offset is among these, acknowledged by the
+      // repartition topic before its batch returned.
+      for (const { consumer } of this.#consumers) await consumer.commit();
       this.#checkpointProblems.delete(COMMIT);
     } catch (error) {
       this.#metrics.checkpointFailures.inc({ stage: 'commit' });
@@ -344,8 +367,8 @@ export class Processor {
   }
 
   /** Poison records go to the dead-letter stream with their error; the rest continue. */
-  async #decode(batch: Batch): Promise<Envelope[]> {
-    const { events, poison } = decodeAll(batch.messages, this.#deps.recordLimits);
+  async #decode(batch: Batch): Promise<DecodedBatch> {
+    const { messages, events, poison } = decodeAll(batch.messages, this.#deps.recordLimits);
     if (poison.length > 0) {
       await this.#producer.publish(poison.map(({ message, errors }) => deadLetterRecord(message, errors)));
       for (const { message, errors } of poison) message.term(errors[0]?.message);
@@ -355,12 +378,54 @@ export class Processor {
         'poison records dead-lettered',
       );
     }
-    return events;
+    return { messages, events };
   }
 
-  #evaluate(partition: PartitionEngine, batch: Batch, events: readonly Envelope[]): Alert[] {
+  /**
+   * A record keyed other than `agentId:sessionId` (no key, another producer's) sits in a partition that need
+   * not hold the rest of its session: it is re-keyed into the repartition topic, whose partitions are read
+   * like the events ones, so the whole session meets in one engine. Resolves with the records that stay, once
+   * the repartition topic acknowledged the others: only then may their events offsets be committed.
+   */
+  async #rekey(decoded: DecodedBatch): Promise<DecodedBatch> {
+    const { messages, events } = decoded;
+    if (events.every((event, index) => hasSessionKey(messages[index]!, event))) return decoded;
+    const kept: DecodedBatch = { messages: [], events: [] };
+    const rekeyed: OutboundRecord[] = [];
+    let missingKey = 0;
+    for (const [index, event] of events.entries()) {
+      const message = messages[index]!;
+      if (hasSessionKey(message, event)) {
+        kept.messages.push(message);
+        kept.events.push(event);
+        continue;
+      }
+      if (!message.key) missingKey++;
+      rekeyed.push(repartitionRecord(message, event));
+    }
+    await this.#producer.publish(rekeyed);
+    this.#metrics.rekeyed.inc({ reason: 'missing_key' }, missingKey);
+    this.#metrics.rekeyed.inc({ reason: 'other_key' }, rekeyed.length - missingKey);
+    return kept;
+  }
+
+  /** Engines are kept for the partitions some consumer holds; the rest move to their new owners. */
+  #retainAssigned(): void {
+    const partitions = new Set([...this.#assigned.values()].flat());
+    this.#engines.retain([...partitions]);
+    for (const partition of this.#dirty.keys()) if (!partitions.has(partition)) this.#dirty.delete(partition);
+    for (const partition of this.#checkpointProblems.keys())
+      if (partition !== COMMIT && !partitions.has(partition)) this.#checkpointProblems.delete(partition);
+  }
+
+  /** Every consumer is made with the same deferCommits, so they agree. */
+  get #defersCommits(): boolean {
+    return this.#consumers[0]!.consumer.defersCommits;
+  }
+
+  #evaluate(partition: PartitionEngine, messages: readonly Message[], events: readonly Envelope[]): Alert[] {
     const stopTimer = this.#metrics.evaluationSeconds.startTimer();
-    const alerts = partition.evaluate(batch.messages, events);
+    const alerts = partition.evaluate(messages, events);
     stopTimer();
     this.#metrics.events.inc(events.length);
     for (const alert of alerts) this.#metrics.alerts.inc({ rule: alert.ruleId, severity: alert.severity });
@@ -371,13 +436,13 @@ export class Processor {
   async #waitForSinks(): Promise<void> {
     const router = this.#deps.router;
     if (!router.saturated()) return;
-    this.#consumer.pause();
+    for (const { consumer } of this.#consumers) consumer.pause();
     this.#metrics.paused.set(1);
     this.#deps.log.warn({ pending: router.pendingItems() }, 'sinks saturated; consumption paused');
     try {
       await router.whenUnsaturated();
     } finally {
-      this.#consumer.resume();
+      for (const { consumer } of this.#consumers) consumer.resume();
       this.#metrics.paused.set(0);
     }
   }
@@ -396,27 +461,64 @@ export class Processor {
 /** The key of a failed commit among the checkpoint problems (partition names contain a slash, this one not). */
 const COMMIT = 'commit';
 
-function decodeAll(
-  messages: readonly Message[],
-  limits: RecordLimits | undefined,
-): {
+/** The events of a batch, each beside the message it came from. */
+interface DecodedBatch {
+  messages: Message[];
   events: Envelope[];
-  poison: Array<{ message: Message; errors: RecordError[] }>;
-} {
+}
+
+function decodeAll(
+  batch: readonly Message[],
+  limits: RecordLimits | undefined,
+): DecodedBatch & { poison: Array<{ message: Message; errors: RecordError[] }> } {
+  const messages: Message[] = [];
   const events: Envelope[] = [];
   const poison: Array<{ message: Message; errors: RecordError[] }> = [];
-  for (const message of messages) {
+  for (const message of batch) {
     const decoded = decodeEvent(message.value, message.timestamp, limits);
-    if (decoded.ok) events.push(decoded.event);
-    else poison.push({ message, errors: decoded.errors });
+    if (decoded.ok) {
+      messages.push(message);
+      events.push(decoded.event);
+    } else poison.push({ message, errors: decoded.errors });
   }
-  return { events, poison };
+  return { messages, events, poison };
+}
+
+/** The partition key the collector gives a session's records (and the processor its alerts). */
+function sessionKey({ agentId, sessionId }: { agentId: string; sessionId: string }): string {
+  return `${agentId}:${sessionId}`;
+}
+
+/** `message.key === sessionKey(event)` without building the string for every record of the fast path. */
+function hasSessionKey({ key }: Message, { agentId, sessionId }: Envelope): boolean {
+  return (
+    key !== undefined &&
+    key.length === agentId.length + 1 + sessionId.length &&
+    key.charCodeAt(agentId.length) === COLON &&
+    key.startsWith(agentId) &&
+    key.endsWith(sessionId)
+  );
+}
+
+const COLON = 0x3a;
+
+/** The original bytes, headers and broker time under the session's key: decoded there as it would be here. */
+function repartitionRecord(message: Message, event: Envelope): OutboundRecord {
+  return {
+    stream: 'repartition',
+    key: sessionKey(event),
+    token: event.agentId,
+    id: event.eventId,
+    value: message.value,
+    headers: { ...message.headers, [REPARTITION_SOURCE_HEADER]: `${message.partition}@${message.offset}` },
+    ...(message.timestamp > 0 ? { timestamp: message.timestamp } : {}),
+  };
 }
 
 function alertRecord(alert: Alert): OutboundRecord {
   return {
     stream: 'alerts',
-    key: `${alert.agentId}:${alert.sessionId}`,
+    key: sessionKey(alert),
     token: alert.agentId,
     id: alert.alertId,
     value: Buffer.from(JSON.stringify(alert)),

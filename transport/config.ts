@@ -12,6 +12,13 @@ export const StreamNamesSchema = z
     alerts: z.string().min(1).default('agent.alerts'),
     dlq: z.string().min(1).default('agent.dlq'),
     state: z.string().min(1).default('agent.state'),
+    repartition: z
+      .string()
+      .min(1)
+      .default('agent.events.repartition')
+      .describe(
+        'Kafka: internal topic where the processor re-keys events records not keyed agentId:sessionId (created like the others, as many partitions as events); unused on NATS',
+      ),
   })
   .describe('Kafka topic, or NATS subject prefix, per logical stream');
 

@@ -1,7 +1,7 @@
 import type { CheckpointStore } from './checkpoints.ts';
 
 /** The logical streams of the pipeline; each adapter maps them to topics or subjects (see config `names`). */
-export const STREAMS = ['events', 'violations', 'audit', 'alerts', 'dlq', 'state'] as const;
+export const STREAMS = ['events', 'violations', 'audit', 'alerts', 'dlq', 'state', 'repartition'] as const;
 export type StreamName = (typeof STREAMS)[number];
 
 export const TRANSPORT_KINDS = ['kafka', 'nats', 'memory'] as const;
@@ -18,6 +18,8 @@ export interface OutboundRecord {
   id?: string;
   value: Uint8Array;
   headers?: Readonly<Record<string, string>>;
+  /** Kafka record timestamp (epoch ms) to keep, e.g. a re-keyed record's original; the send time when unset. */
+  timestamp?: number;
 }
 
 export interface Producer {
@@ -126,6 +128,12 @@ export interface Consumer {
 
 export interface Transport {
   readonly kind: TransportKind;
+  /**
+   * Records are spread over partitions by key and each partition is consumed on its own (Kafka): a record
+   * reaches the engine of its session only if its key is `agentId:sessionId`. False where one consumer reads
+   * the whole stream in order (a JetStream durable, memory).
+   */
+  readonly partitionedByKey: boolean;
   /** Broker-side name per logical stream: Kafka topic, or NATS subject prefix. */
   readonly names: Readonly<Record<StreamName, string>>;
   createProducer(): Producer;

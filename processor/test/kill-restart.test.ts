@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Alert } from '../../engine/index.ts';
 import { createElasticsearchClient, ElasticsearchSinkConfigSchema } from '../../sinks/index.ts';
 import { elasticsearchUrl } from '../../test/harness/env.ts';
-import { uniqueIndexPrefix } from '../../test/support/elasticsearch.ts';
+import { dropIndexPrefix, uniqueIndexPrefix } from '../../test/support/elasticsearch.ts';
 import {
   alertIdsOf,
   alertOf,
@@ -50,13 +50,6 @@ async function elasticsearchAlerts(
   return response.hits.hits.map((hit) => ({ alertId: hit._id!, ruleId: hit._source!.rule.id }));
 }
 
-async function dropIndices(client: Client, prefix: string): Promise<void> {
-  // Destructive actions need concrete names (action.destructive_requires_name).
-  const indices = Object.keys(await client.indices.get({ index: `${prefix}-*`, allow_no_indices: true }));
-  if (indices.length > 0) await client.indices.delete({ index: indices });
-  await client.indices.deleteIndexTemplate({ name: `${prefix}-*` }).catch(() => undefined);
-}
-
 /**
  * The real CLI in a child process, SIGKILLed mid-stream and started again on the same group.
  *
@@ -86,7 +79,7 @@ describe('processor SIGKILLed mid-stream (Kafka, child process)', () => {
       ElasticsearchSinkConfigSchema.parse({ type: 'elasticsearch', node, indexPrefix }),
     );
     defer(() => client.close());
-    defer(() => dropIndices(client, indexPrefix));
+    defer(() => dropIndexPrefix(client, indexPrefix));
 
     const config = processorConfig(transport, {
       group: `kill-${randomUUID()}`,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Client } from '@elastic/elasticsearch';
 
 /**
  * The URL of the real Elasticsearch the harness (test/harness/global-setup.ts) started. Tests that need it
@@ -18,4 +19,12 @@ export function requireElasticsearchUrl(): string {
 /** A lowercase index prefix no other run shares. */
 export function uniqueIndexPrefix(label: string): string {
   return `edrtest-${label}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Deletes every index and index template under `prefix` (a test's own, from uniqueIndexPrefix). */
+export async function dropIndexPrefix(client: Client, prefix: string): Promise<void> {
+  // Destructive actions need concrete names (action.destructive_requires_name).
+  const indices = Object.keys(await client.indices.get({ index: `${prefix}-*`, allow_no_indices: true }));
+  if (indices.length > 0) await client.indices.delete({ index: indices });
+  await client.indices.deleteIndexTemplate({ name: `${prefix}-*` }).catch(() => undefined);
 }

@@ -26,6 +26,7 @@ export function createKafkaTransport(config: TransportConfig, log: TransportLogg
   const deps = { kafka, admin, names: config.names, config: config.kafka, log };
   return {
     kind: 'kafka',
+    partitionedByKey: true,
     names: config.names,
     createProducer(): Producer {
       const producer = new KafkaProducer({ ...deps, publishTimeoutMs: config.publishTimeoutMs });

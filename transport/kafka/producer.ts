@@ -120,7 +120,13 @@ export class KafkaProducer implements Producer {
         messages = [];
         byTopic.set(topic, messages);
       }
-      messages.push({ key: record.key, value: asBuffer(record.value), headers: record.headers ?? {} });
+      const message: KafkaMessage = {
+        key: record.key,
+        value: asBuffer(record.value),
+        headers: record.headers ?? {},
+      };
+      if (record.timestamp !== undefined) message.timestamp = String(record.timestamp);
+      messages.push(message);
     }
     const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
     try {

@@ -23,7 +23,10 @@ export async function ensureTopics(
     if (existing.has(topic)) continue;
     missing.push({
       topic,
-      numPartitions: config.partitions,
+      numPartitions:
+        stream === 'repartition' && existing.has(names.events)
+          ? await partitionCount(admin, names.events, config.partitions)
+          : config.partitions,
       replicationFactor: config.replicationFactor,
       configEntries: COMPACTED.has(stream) ? CHECKPOINT_TOPIC_CONFIG : [],
     });
@@ -36,4 +39,10 @@ export async function ensureTopics(
     const now = new Set(await admin.listTopics());
     if (missing.some(({ topic }) => !now.has(topic))) throw error;
   }
+}
+
+/** Re-keyed records keep the partitioning of the events they come from: an existing events topic sets the count. */
+async function partitionCount(admin: Admin, topic: string, fallback: number): Promise<number> {
+  const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+  return topics[0]?.partitions.length || fallback;
 }

@@ -34,6 +34,7 @@ export function createMemoryTransport(config: TransportConfig, log: TransportLog
   const consumers: MemoryConsumer[] = [];
   return {
     kind: 'memory',
+    partitionedByKey: false,
     names: config.names,
     createProducer: () => new MemoryProducer(logOf),
     createCheckpointStore: () => new MemoryCheckpointStore(),

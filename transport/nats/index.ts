@@ -13,6 +13,7 @@ export function createNatsTransport(config: TransportConfig, log: TransportLogge
   const deps = { connection, config: config.nats, names: config.names, log };
   return {
     kind: 'nats',
+    partitionedByKey: false,
     names: config.names,
     createProducer(): Producer {
       const producer = new NatsProducer({ ...deps, publishTimeoutMs: config.publishTimeoutMs });

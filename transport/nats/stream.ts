@@ -22,8 +22,11 @@ export function subjectToken(value: string): string {
   return token === '' ? '_' : token;
 }
 
+/** `repartition` is Kafka's alone (one durable reads the whole stream), and its default name nests under events. */
 export function subjectsOf(names: Readonly<Record<StreamName, string>>): string[] {
-  return Object.values(names).map((prefix) => `${prefix}.>`);
+  return (Object.entries(names) as [StreamName, string][])
+    .filter(([stream]) => stream !== 'repartition')
+    .map(([, prefix]) => `${prefix}.>`);
 }
 
 /** Creates the JetStream stream, or adds our subjects to an existing one. */

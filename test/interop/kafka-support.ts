@@ -1,0 +1,76 @@
+import kafkajs from 'kafkajs';
+import type { Alert } from '../../engine/index.ts';
+import type { Message, TransportConfig } from '../../transport/index.ts';
+import type { WireEvent } from '../support/scenarios.ts';
+
+const { Kafka, Partitioners, logLevel } = kafkajs;
+
+/**
+ * Helpers for the kafka-*.test.ts interop tests: a plain kafkajs producer, as any third party would write
+ * PolicyEvents to the input topic, and readers of what landed.
+ */
+
+/** `count` denied PolicyEvents of one session, 2 s apart from `startMs`: DENIAL_BURST wants 10 in 2 minutes. */
+export function deniedSession(options: {
+  runId: string;
+  agentId: string;
+  sessionId: string;
+  startMs: number;
+  count: number;
+}): WireEvent[] {
+  return Array.from({ length: options.count }, (_, index) => ({
+    eventId: `evt-${options.runId}-${options.sessionId}-${index}`,
+    eventType: 'file_write',
+    timestamp: new Date(options.startMs + index * 2_000).toISOString(),
+    sessionId: options.sessionId,
+    data: { type: 'file', path: `/etc/cron.d/job-${index}`, operation: 'write' },
+    decision: { status: 'deny', guard: 'forbidden_path', severity: 'medium' },
+    metadata: { source: 'interop', agentId: options.agentId },
+  }));
+}
+
+/**
+ * Writes raw PolicyEvents to the events topic with kafkajs' own producer and its default partitioner, one
+ * record per event, keyed by `key` (undefined: no key, spread round-robin over the partitions).
+ */
+export async function produceWithKafkajs(
+  config: TransportConfig,
+  events: readonly WireEvent[],
+  key: (event: WireEvent) => string | undefined,
+): Promise<void> {
+  const kafka = new Kafka({
+    clientId: 'interop-plain-producer',
+    brokers: config.kafka.brokers,
+    logLevel: logLevel.NOTHING,
+  });
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    await producer.send({
+      topic: config.names.events,
+      acks: -1,
+      messages: events.map((event) => ({ key: key(event) ?? null, value: JSON.stringify(event) })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+export function sessionOf(message: Message): string {
+  return (JSON.parse(Buffer.from(message.value).toString('utf8')) as { sessionId: string }).sessionId;
+}
+
+/** The partitions a session's records landed on. */
+export function partitionsOf(messages: readonly Message[], sessionId: string): Set<string> {
+  return new Set(messages.filter((message) => sessionOf(message) === sessionId).map((m) => m.partition));
+}
+
+/** How many times each alert id occurs. */
+export function occurrencesById(alerts: readonly Pick<Alert, 'alertId'>[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const { alertId } of alerts) counts.set(alertId, (counts.get(alertId) ?? 0) + 1);
+  return counts;
+}
+
+export const burstsOf = (alerts: readonly Alert[], sessionId: string): Alert[] =>
+  alerts.filter((alert) => alert.ruleId === 'DENIAL_BURST' && alert.sessionId === sessionId);
