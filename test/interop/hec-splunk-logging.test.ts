@@ -7,9 +7,10 @@
 import type { AddressInfo } from 'node:net';
 import { Logger, type SendCallback, type SendContext } from 'splunk-logging';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type BrokerCollector, brokerCollectors, eventIds } from '../../collector/test/brokers.ts';
+import { type BrokerCollector, brokerCollectors } from '../../collector/test/brokers.ts';
 import { KEYS, samples } from '../../collector/test/support.ts';
-import { brokerAddress, collect } from '../../transport/testing/index.ts';
+import { brokerAddress } from '../../transport/testing/index.ts';
+import { landedCounts, once } from './hec-support.ts';
 
 interface Sent {
   status: number | undefined;
@@ -31,18 +32,6 @@ function defaultLogger(url: string, settings: { maxBatchCount?: number } = {}): 
   // The library writes every HEC error to the console; the tests read the reply instead.
   logger.error = () => {};
   return logger;
-}
-
-/** How many times each of `ids` is in the events topic, once all of them arrived. */
-async function landed(collector: BrokerCollector, ids: readonly string[]): Promise<Map<string, number>> {
-  const wanted = new Set(ids);
-  const messages = await collect(collector.transport, 'events', {
-    until: (so) => new Set(eventIds(so).filter((id) => wanted.has(id))).size === wanted.size,
-    settleMs: 1_500,
-  });
-  const counts = new Map<string, number>();
-  for (const id of eventIds(messages)) if (id.startsWith('sl-')) counts.set(id, (counts.get(id) ?? 0) + 1);
-  return counts;
 }
 
 describe('splunk-logging → collector → Kafka', () => {
@@ -75,8 +64,8 @@ describe('splunk-logging → collector → Kafka', () => {
     for (const sent of [asObject, asText, withMetadata]) {
       expect(sent).toEqual({ status: 200, body: { text: 'Success', code: 0 } });
     }
-    const counts = await landed(collector, ['sl-object', 'sl-text', 'sl-metadata']);
-    expect(Object.fromEntries(counts)).toMatchObject({ 'sl-object': 1, 'sl-text': 1, 'sl-metadata': 1 });
+    const ids = ['sl-object', 'sl-text', 'sl-metadata'];
+    expect(await landedCounts(collector, ids)).toEqual(once(ids));
   });
 
   it('a batch with an invalid event, resent from the failure point, lands each event exactly once', async () => {
@@ -104,7 +93,6 @@ describe('splunk-logging → collector → Kafka', () => {
       status: 200,
       body: { text: 'Success', code: 0 },
     });
-    const counts = await landed(collector, ids);
-    expect(ids.map((id) => counts.get(id))).toEqual([1, 1, 1, 1]);
+    expect(await landedCounts(collector, ids)).toEqual(once(ids));
   });
 });

@@ -22,7 +22,7 @@ export const HecEventSchema = z.looseObject({
   source: z.string().optional(),
   sourcetype: z.string().optional(),
   index: z.string().optional(),
-  event: z.unknown(),
+  event: z.unknown().optional(),
   fields: z.record(z.string(), z.unknown()).optional(),
 });
 export type HecEvent = z.infer<typeof HecEventSchema>;
