@@ -2,6 +2,7 @@ import { gzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OtlpMessages } from '../../collector/routes/otlp/index.ts';
+import { random } from '../engine/prng.ts';
 import {
   expectOnceEach,
   KEYS,
@@ -198,6 +199,31 @@ describe('OTLP/HTTP logs on the wire', () => {
     });
     const ids = ['proto-garbage-1', 'proto-garbage-3'];
     expectOnceEach(await landed(collector.transport, 'proto-garbage-', ids), ids);
+  });
+
+  it('300 requests with bytes flipped: each answered 200 or 4xx in its encoding, no record unreadable', async () => {
+    const rng = random(14);
+    const valid = request(...['a', 'b', 'c'].map((name) => policyRecord(`proto-fuzz-${name}`)));
+    const statuses = new Map<number, number>();
+    for (let round = 0; round < 300; round++) {
+      const mutated = Buffer.from(valid);
+      for (let flips = 1 + rng.int(4); flips > 0; flips--) mutated[rng.int(mutated.length)] = rng.int(256);
+      const reply = await post(mutated, { 'content-type': PROTOBUF });
+      statuses.set(reply.statusCode, (statuses.get(reply.statusCode) ?? 0) + 1);
+      expect(reply.headers['content-type']).toBe(PROTOBUF);
+      if (reply.statusCode === 200) {
+        const { partialSuccess } = decoded(ExportLogsServiceResponse, reply.rawPayload) as {
+          partialSuccess?: { errorMessage?: string };
+        };
+        // An exception while reading a record would say so (`could not be read`, reason internal).
+        expect(partialSuccess?.errorMessage ?? '').not.toMatch(/could not be read/);
+      } else {
+        expect([400, 413]).toContain(reply.statusCode);
+        expect(decoded(Status, reply.rawPayload)).toMatchObject({ code: expect.any(Number) });
+      }
+    }
+    expect(statuses.get(200)).toBeGreaterThan(0);
+    expect(statuses.get(400)).toBeGreaterThan(0);
   });
 
   it.each([
