@@ -46,9 +46,13 @@ export interface ComposeFile {
   volumes: Set<string>;
 }
 
+/** The file as Compose validates it: YAML with merge keys resolved, then every string interpolated. */
+export function readComposeDocument(path: string, vars: Readonly<Record<string, string>>): unknown {
+  return interpolateTree(YAML.parse(readFileSync(path, 'utf8'), { merge: true }), vars);
+}
+
 export function readCompose(path: string, vars: Readonly<Record<string, string>>): ComposeFile {
-  const raw: unknown = YAML.parse(readFileSync(path, 'utf8'), { merge: true });
-  const root = record(interpolateTree(raw, vars), 'the file');
+  const root = record(readComposeDocument(path, vars), 'the file');
   const services = new Map<string, Service>();
   for (const [name, value] of Object.entries(record(root.services, 'services')))
     services.set(name, service(name, record(value, `service ${name}`)));
