@@ -8,7 +8,8 @@ export const KeyValueSchema = z.looseObject({ key: z.string(), value: z.unknown(
 
 /**
  * One log record of an ExportLogsServiceRequest, checked on its own; a protobuf record, once decoded,
- * has the same shape (int64 as decimal strings, bytes as base64).
+ * has the same shape (int64 as decimal strings, bytes as base64: only trace and span ids, which are not
+ * read, differ from OTLP/JSON's hex).
  */
 export const LogRecordSchema = z.looseObject({
   timeUnixNano: Int64Schema.optional(),
