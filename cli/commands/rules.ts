@@ -36,9 +36,9 @@ validate  Checks rule files (.json, .yaml, .yml) and directories: schema, facts,
           condition size, durations), as the processor configured by FILE (or CLAWDSTRIKE_EDR_* variables)
           would load them: processor.ruleLimits. Prints every problem as
           file: rule ID: $.json.path: message  and exits 1 if any. Tags naming MITRE ids (atlas:AML.T0053,
-          attack:T1059.004, attack:TA0002) are checked against frameworks/: an id ATLAS does not have, a
-          malformed id and a revoked ATT&CK id are problems; a deprecated id (with its replacement) and an
-          ATT&CK id outside the committed subset are printed as warnings.
+          attack:T1059.004, attack:TA0002) are checked against frameworks/ (MITRE ATLAS 5.5.0, ATT&CK
+          Enterprise 18.0): an id the framework does not have, a malformed id and a revoked id (with its
+          replacement) are problems; a deprecated id is printed as a warning.
           --config FILE  config file (default: $CLAWDSTRIKE_EDR_CONFIG)
 
 test      Runs the cases under PATH (default: the bundled fixtures/rules/), one directory per rule id,

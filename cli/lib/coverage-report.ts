@@ -17,11 +17,13 @@ export function coverageTable(rows: readonly CoverageRow[], frameworks: Framewor
     const mine = rows.filter((row) => row.framework === framework);
     const techniques = new Set(mine.map((row) => row.technique.id));
     lines.push(`${data.name} ${data.version} (${data.date}): ${techniques.size} technique(s) covered`);
-    let tactic = '';
+    let tactic: string | undefined = '';
     for (const row of mine) {
-      if (row.tactic.id !== tactic) {
-        tactic = row.tactic.id;
-        lines.push(`  ${row.tactic.id} ${row.tactic.name}`);
+      if (row.tactic?.id !== tactic) {
+        tactic = row.tactic?.id;
+        lines.push(
+          row.tactic ? `  ${row.tactic.id} ${row.tactic.name}` : '  (tactics not recorded in frameworks/)',
+        );
       }
       lines.push(
         `    ${`${row.technique.id} ${row.technique.name}`.padEnd(58)} ${row.rules.map(ruleNote).join(', ')}`,
@@ -71,8 +73,8 @@ export function coverageMarkdown(
     `[MITRE ATLAS](https://atlas.mitre.org) ${atlas.framework.version} (${atlas.framework.date}, \`mitre-atlas/atlas-data\``,
     '`dist/ATLAS.yaml`) either as in scope, with the evidence the tool boundary carries and the rules that detect',
     'it, or as excluded, with the reason. `rules coverage` checks that every in-scope technique is detected by a',
-    'rule with a passing positive and near-miss fixture case, and `rules validate` refuses tags naming ids that',
-    `ATLAS does not have and ATT&CK ids that are revoked (ATT&CK Enterprise ${attack.version} subset).`,
+    'rule with a passing positive and near-miss fixture case, and `rules validate` refuses tags naming ids',
+    `neither framework has (ATLAS, ATT&CK Enterprise ${attack.version}) and ids that are revoked.`,
     '',
     'The framework data is in `frameworks/` (source, version and date in each file); the scope in',
     '`frameworks/atlas-scope.yaml`. `rules coverage --navigator DIR` writes ATT&CK Navigator layers',

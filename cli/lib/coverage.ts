@@ -25,10 +25,13 @@ export interface DetectingRule {
   fixtures: RuleFixtures;
 }
 
-/** A technique under one of its tactics, with the rules whose tags name it. */
+/**
+ * A technique under one of its tactics, with the rules whose tags name it; tactic undefined for an ATT&CK
+ * technique whose tactics the committed data does not record.
+ */
 export interface CoverageRow {
   framework: FrameworkName;
-  tactic: { id: string; name: string };
+  tactic: { id: string; name: string } | undefined;
   technique: Technique;
   rules: DetectingRule[];
 }
@@ -76,12 +79,17 @@ export function coverageRows(
   for (const framework of ['atlas', 'attack'] as const) {
     const index = frameworks[framework];
     const techniques = [...index.techniques.values()].sort((a, b) => a.id.localeCompare(b.id));
+    const covered = techniques.flatMap((technique) => {
+      const rules = detecting.get(`${framework}:${technique.id}`);
+      return rules ? [{ technique, rules }] : [];
+    });
     for (const tactic of index.framework.tactics) {
-      for (const technique of techniques) {
-        const covering = detecting.get(`${framework}:${technique.id}`);
-        if (covering && technique.tactics.includes(tactic.id))
-          rows.push({ framework, tactic, technique, rules: covering });
+      for (const { technique, rules } of covered) {
+        if (technique.tactics.includes(tactic.id)) rows.push({ framework, tactic, technique, rules });
       }
+    }
+    for (const { technique, rules } of covered) {
+      if (technique.tactics.length === 0) rows.push({ framework, tactic: undefined, technique, rules });
     }
   }
   return rows;

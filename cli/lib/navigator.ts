@@ -15,7 +15,8 @@ export const SCORE = { withFixtures: 2, withoutFixtures: 1 } as const;
 
 interface LayerTechnique {
   techniqueID: string;
-  tactic: string;
+  /** Left out when the tactics are not recorded: the Navigator then shows it under every tactic. */
+  tactic?: string;
   score: number;
   comment: string;
   enabled: boolean;
@@ -72,7 +73,7 @@ export function buildLayer(
     hideDisabled: false,
     techniques: mine.map((row) => ({
       techniqueID: row.technique.id,
-      tactic: tacticShortName(row.tactic.name),
+      ...(row.tactic ? { tactic: tacticShortName(row.tactic.name) } : {}),
       score: row.rules.some(hasBothFixtures) ? SCORE.withFixtures : SCORE.withoutFixtures,
       comment: row.rules.map(fixtureNote).join('; '),
       enabled: true,

@@ -42,13 +42,13 @@ describe('checkFrameworkTags', () => {
     );
   });
 
-  it('warns on a deprecated ATT&CK id, with its replacement, and on an id outside the committed subset', () => {
-    const findings = checkFrameworkTags(['attack:T1064', 'attack:T1190'], frameworks);
-    expect(findings.map((f) => f.level)).toEqual(['warning', 'warning']);
+  it('warns on a deprecated ATT&CK id, with its replacement; refuses an id ATT&CK does not have', () => {
+    const findings = checkFrameworkTags(['attack:T1064', 'attack:T1999', 'attack:T1190'], frameworks);
+    expect(findings.map((f) => f.level)).toEqual(['warning', 'error']);
     expect(findings[0]!.message).toMatch(
       /T1064 \(Scripting\) is deprecated .*; use T1059 \(Command and Scripting Interpreter\)/,
     );
-    expect(findings[1]!.message).toMatch(/T1190 is not in the committed .* subset/);
+    expect(findings[1]!.message).toBe('T1999 is not a tactic or technique of MITRE ATT&CK Enterprise 18.0');
   });
 
   it('checks Sigma tags once converted to this form (attack.t1552.004 -> attack:T1552.004)', () => {
@@ -75,6 +75,14 @@ describe('framework data', () => {
       expect(new Set(framework.techniques.map((t) => t.id)).size).toBe(framework.techniques.length);
     });
   }
+
+  it('ATT&CK Enterprise 18.0: 14 tactics and 691 current techniques and sub-techniques, none revoked or deprecated', () => {
+    const { framework, techniques } = frameworks.attack;
+    expect(framework.tactics).toHaveLength(14);
+    expect(framework.techniques).toHaveLength(691);
+    for (const entry of [...framework.revoked, ...framework.deprecated])
+      expect(techniques.has(entry.id)).toBe(false);
+  });
 
   it('ATLAS 5.5.0 has the counts its changelog implies: 16 tactics, 101 techniques, 66 sub-techniques', () => {
     const { framework } = frameworks.atlas;

@@ -57,11 +57,6 @@ function describe(index: FrameworkIndex, id: string): string {
   return name ? `${id} (${name})` : id;
 }
 
-/** Whether the framework's committed data lists every id (ATLAS) or a subset (ATT&CK). */
-function isComplete(index: FrameworkIndex): boolean {
-  return index.framework.framework === 'atlas';
-}
-
 function judge(
   tag: string,
   index: number,
@@ -94,20 +89,12 @@ function judge(
     };
   }
   if (framework.tactics.has(id) || framework.techniques.has(id)) return undefined;
-  if (isComplete(framework)) {
-    return { tag, index, level: 'error', message: `${id} is not a tactic or technique of ${label}` };
-  }
-  return {
-    tag,
-    index,
-    level: 'warning',
-    message: `${id} is not in the committed ${label} subset (frameworks/), so it cannot be confirmed`,
-  };
+  return { tag, index, level: 'error', message: `${id} is not a tactic or technique of ${label}` };
 }
 
 /**
- * Checks the framework ids among `tags`: an unknown ATLAS id, a malformed id and a revoked ATT&CK id are
- * errors; a deprecated id, or an ATT&CK id the committed subset does not list, is a warning.
+ * Checks the framework ids among `tags`: an id the framework does not have, a malformed id and a revoked id
+ * are errors; a deprecated id is a warning naming its replacement when there is one.
  */
 export function checkFrameworkTags(tags: readonly string[], frameworks: Frameworks): TagFinding[] {
   const findings: TagFinding[] = [];
