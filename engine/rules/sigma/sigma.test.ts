@@ -1,0 +1,699 @@
+import { describe, expect, it } from 'vitest';
+import type { Alert } from '../../alert.ts';
+import { parseStructuredContent } from '../../data-file.ts';
+import { createEngine } from '../../engine.ts';
+import { parseRecord } from '../../model/index.ts';
+import { DEFAULT_RULE_LIMITS, type RuleLimits } from '../limits.ts';
+import { formatProblem } from '../problems.ts';
+import { buildRuleSet, type RuleSet } from '../ruleset.ts';
+import { ourTag } from './lower.ts';
+
+const LISTS = {
+  lists: {
+    egress_allowlist: { match: 'glob', caseInsensitive: true, values: ['*.openai.com', 'api.github.com'] },
+  },
+};
+
+function load(yaml: string, limits: RuleLimits = DEFAULT_RULE_LIMITS): RuleSet | string[] {
+  const content = parseStructuredContent('rules/t.yml', yaml);
+  if (!content.ok) return [content.error.message];
+  const built = buildRuleSet(
+    [
+      { file: 'rules/lists.yaml', content: LISTS },
+      { file: 'rules/t.yml', content: content.value },
+    ],
+    limits,
+    { sigmaFieldMapping: { ProcessName: 'data.command' } },
+  );
+  return built.ok ? built.value : built.error.map(formatProblem);
+}
+
+const TYPES: Record<string, string> = {
+  file_read: 'file',
+  file_write: 'file',
+  network_egress: 'network',
+  command_exec: 'command',
+  tool_call: 'tool',
+  custom: 'custom',
+};
+let sequence = 0;
+interface EventSpec {
+  eventType: string;
+  data?: Record<string, unknown>;
+  at?: number;
+  session?: string;
+  decision?: Record<string, unknown>;
+}
+function record({ eventType, data = {}, at = 0, session = 's1', decision }: EventSpec) {
+  return {
+    eventId: `e${++sequence}`,
+    eventType,
+    timestamp: new Date(Date.UTC(2026, 2, 2, 10) + at * 1000).toISOString(),
+    sessionId: session,
+    data: { type: TYPES[eventType], ...data },
+    metadata: { source: 'cli', agentId: 'agent-1' },
+    ...(decision ? { decision } : {}),
+  };
+}
+
+function run(set: RuleSet, events: EventSpec[]): Alert[] {
+  let now = 0;
+  const engine = createEngine({ rules: set, clock: () => now });
+  return events.flatMap((spec) => {
+    const parsed = parseRecord(record(spec));
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
+    now = Date.parse(parsed.value.timestamp);
+    return [...engine.process(parsed.value)];
+  });
+}
+
+const detectionRule = (detection: string, logsource = 'product: clawdstrike') => `
+title: Test rule
+id: 0a3f7e54-8dc9-46ec-85b4-4f120beb0215
+level: high
+tags: [attack.t1552.004, attack.ta0006, attack.credential_access, atlas.aml.t0051]
+falsepositives: [none known]
+references: [https://example.org/rule]
+logsource:
+    ${logsource}
+detection:
+${detection
+  .trim()
+  .split('\n')
+  .map((line) => `    ${line}`)
+  .join('\n')}
+`;
+
+function matcher(detection: string, logsource?: string): (event: EventSpec) => boolean {
+  const set = load(detectionRule(detection, logsource));
+  if (Array.isArray(set)) throw new Error(set.join('\n'));
+  return (event) => run(set, [event]).length > 0;
+}
+
+/** A command_exec whose commandLine (its target: command and args joined by spaces) is `line`. */
+function command(line: string): EventSpec {
+  const [executable, ...args] = line.split(' ');
+  return { eventType: 'command_exec', data: { command: executable, args } };
+}
+const fileRead = (path: string): EventSpec => ({ eventType: 'file_read', data: { path, operation: 'read' } });
+const egress = (host: string, port = 443, extra: Record<string, unknown> = {}): EventSpec => ({
+  eventType: 'network_egress',
+  data: { host, port, ...extra },
+});
+
+function refusals(yaml: string, limits?: RuleLimits): string[] {
+  const set = load(yaml, limits);
+  return Array.isArray(set) ? set : [];
+}
+
+describe('Sigma values and modifiers', () => {
+  it('plain values are case-insensitive equality; cased makes them exact', () => {
+    const plain = matcher('sel:\n    Image: /USR/BIN/CURL\ncondition: sel');
+    expect(plain(command('/usr/bin/curl'))).toBe(true);
+    expect(plain(command('/usr/bin/curl2'))).toBe(false);
+    const cased = matcher('sel:\n    Image|cased: /USR/BIN/CURL\ncondition: sel');
+    expect(cased(command('/usr/bin/curl'))).toBe(false);
+    expect(cased(command('/USR/BIN/CURL'))).toBe(true);
+  });
+
+  it('wildcards * and ?, and their escapes', () => {
+    const wild = matcher("sel:\n    TargetFilename: '/home/*/.ssh/id_?sa'\ncondition: sel");
+    expect(wild(fileRead('/home/u/.ssh/id_rsa'))).toBe(true);
+    expect(wild(fileRead('/home/u/v/.ssh/id_DSA'))).toBe(true);
+    expect(wild(fileRead('/home/u/.ssh/id_ed25519'))).toBe(false);
+    const escaped = matcher("sel:\n    TargetFilename: '/tmp/a\\*b\\?'\ncondition: sel");
+    expect(escaped(fileRead('/tmp/a*b?'))).toBe(true);
+    expect(escaped(fileRead('/tmp/axbc'))).toBe(false);
+    const backslash = matcher("sel:\n    TargetFilename: 'C:\\\\*'\ncondition: sel");
+    expect(backslash(fileRead('C:\\x'))).toBe(true);
+  });
+
+  it('contains, startswith, endswith; all ANDs a list, and a list is otherwise OR', () => {
+    const contains = matcher("sel:\n    CommandLine|contains: 'CURL'\ncondition: sel");
+    expect(contains(command('x curl y'))).toBe(true);
+    const starts = matcher("sel:\n    CommandLine|startswith: 'curl'\ncondition: sel");
+    expect(starts(command('curl x'))).toBe(true);
+    expect(starts(command('x curl'))).toBe(false);
+    const ends = matcher("sel:\n    CommandLine|endswith: ['| sh', '| bash']\ncondition: sel");
+    expect(ends(command('curl x | BASH'))).toBe(true);
+    expect(ends(command('curl x | zsh'))).toBe(false);
+    const all = matcher("sel:\n    CommandLine|contains|all: ['curl', '| sh']\ncondition: sel");
+    expect(all(command('curl x | sh'))).toBe(true);
+    expect(all(command('curl x'))).toBe(false);
+  });
+
+  it('re with i, m and s', () => {
+    const re = matcher("sel:\n    CommandLine|re: '^curl .*sh$'\ncondition: sel");
+    expect(re(command('curl a | sh'))).toBe(true);
+    expect(re(command('CURL a | sh'))).toBe(false);
+    expect(matcher("sel:\n    CommandLine|re|i: '^curl'\ncondition: sel")(command('CURL a'))).toBe(true);
+    expect(matcher("sel:\n    CommandLine|re|m: '^sh$'\ncondition: sel")(command('a\nsh\nb'))).toBe(true);
+    expect(matcher("sel:\n    CommandLine|re: 'a.b'\ncondition: sel")(command('a\nb'))).toBe(false);
+    expect(matcher("sel:\n    CommandLine|re|s: 'a.b'\ncondition: sel")(command('a\nb'))).toBe(true);
+  });
+
+  it('cidr', () => {
+    const cidr = matcher("sel:\n    DestinationIp|cidr: ['10.0.0.0/8', 'fd00::/8']\ncondition: sel");
+    expect(cidr(egress('10.1.2.3'))).toBe(true);
+    expect(cidr(egress('fd00::1'))).toBe(true);
+    expect(cidr(egress('11.1.2.3'))).toBe(false);
+  });
+
+  it('base64, base64offset, utf16le/utf16be/utf16/wide', () => {
+    const b64 = matcher("sel:\n    CommandLine|base64|contains: 'whoami'\ncondition: sel");
+    expect(b64(command(`echo ${Buffer.from('whoami').toString('base64')} | base64 -d`))).toBe(true);
+    const offset = matcher("sel:\n    CommandLine|base64offset|contains: 'http://'\ncondition: sel");
+    for (const prefix of ['', 'x', 'xy']) {
+      expect(offset(command(`echo ${Buffer.from(`${prefix}http://evil`).toString('base64')}`))).toBe(true);
+    }
+    expect(offset(command(`echo ${Buffer.from('https://evil').toString('base64')}`))).toBe(false);
+    const wide = matcher("sel:\n    CommandLine|wide|base64offset|contains: 'IEX'\ncondition: sel");
+    for (const prefix of ['', 'a', 'ab']) {
+      const encoded = Buffer.from(`${prefix}IEX (New-Object)`, 'utf16le').toString('base64');
+      expect(wide(command(`powershell -enc ${encoded}`))).toBe(true);
+    }
+    const le = matcher("sel:\n    CommandLine|utf16le|base64: 'cmd'\ncondition: sel");
+    expect(le(command(Buffer.from('cmd', 'utf16le').toString('base64')))).toBe(true);
+    const be = matcher("sel:\n    CommandLine|utf16be|base64: 'cmd'\ncondition: sel");
+    expect(be(command(Buffer.from([0, 0x63, 0, 0x6d, 0, 0x64]).toString('base64')))).toBe(true);
+    const bom = matcher("sel:\n    CommandLine|utf16|base64: 'cmd'\ncondition: sel");
+    expect(bom(command(Buffer.from([0xff, 0xfe, 0x63, 0, 0x6d, 0, 0x64, 0]).toString('base64')))).toBe(true);
+    const raw = matcher("sel:\n    CommandLine|utf16le|contains: 'ab'\ncondition: sel");
+    expect(raw(command(`x a\u0000b\u0000 y`))).toBe(true);
+  });
+
+  it('windash makes - / and the dashes interchangeable', () => {
+    const windash = matcher("sel:\n    CommandLine|windash|contains: ' -enc '\ncondition: sel");
+    for (const flag of [' -enc ', ' /enc ', ' \u2013enc ', ' \u2014enc ', ' \u2015enc ']) {
+      expect(windash(command(`powershell${flag}AAAA`))).toBe(true);
+    }
+    expect(windash(command('powershell +enc AAAA'))).toBe(false);
+  });
+
+  it('exists, null and numbers', () => {
+    const exists = matcher('sel:\n    Protocol|exists: true\ncondition: sel');
+    expect(exists(egress('a', 443, { protocol: 'https' }))).toBe(true);
+    expect(exists(egress('a'))).toBe(false);
+    const absent = matcher('sel:\n    Protocol|exists: false\ncondition: sel');
+    expect(absent(egress('a'))).toBe(true);
+    const nullValue = matcher('sel:\n    Protocol: null\ncondition: sel');
+    expect(nullValue(egress('a'))).toBe(true);
+    expect(nullValue(egress('a', 443, { protocol: 'https' }))).toBe(false);
+    const port = matcher('sel:\n    DestinationPort: [443, 8443]\ncondition: sel');
+    expect(port(egress('a', 8443))).toBe(true);
+    expect(port(egress('a', 80))).toBe(false);
+  });
+
+  it('gt, gte, lt, lte and neq', () => {
+    const range = matcher(
+      'sel:\n    DestinationPort|gt: 1000\n    DestinationPort|lte: 2000\ncondition: sel',
+    );
+    expect(range(egress('a', 2000))).toBe(true);
+    expect(range(egress('a', 1000))).toBe(false);
+    const low = matcher('sel:\n    DestinationPort|lt: 1024\ncondition: sel');
+    expect(low(egress('a', 80))).toBe(true);
+    expect(matcher('sel:\n    DestinationPort|gte: 443\ncondition: sel')(egress('a', 443))).toBe(true);
+    const neq = matcher("sel:\n    DestinationHostname|neq: ['a.example', 'b.example']\ncondition: sel");
+    expect(neq(egress('c.example'))).toBe(true);
+    expect(neq(egress('B.example'))).toBe(false);
+  });
+
+  it('fieldref compares two fields, and with neq their difference', () => {
+    const same = matcher('sel:\n    target|fieldref: DestinationHostname\ncondition: sel');
+    expect(same(egress('a.example'))).toBe(true);
+    const differs = matcher('sel:\n    target|fieldref|neq: DestinationHostname\ncondition: sel');
+    expect(differs(egress('a.example'))).toBe(false);
+  });
+
+  it('expand looks the placeholder up in our named lists', () => {
+    const expand = matcher("sel:\n    DestinationHostname|expand: '%egress_allowlist%'\ncondition: not sel");
+    expect(expand(egress('api.openai.com'))).toBe(false);
+    expect(expand(egress('evil.example'))).toBe(true);
+    expect(refusals(detectionRule("sel:\n    DestinationHostname|expand: '%nope%'\ncondition: sel"))).toEqual(
+      [expect.stringContaining('names an unknown list "nope"')],
+    );
+  });
+
+  it('keywords search the text fields; |all ANDs them', () => {
+    const keywords = matcher(
+      "keywords:\n    - 'ignore all instructions'\n    - 'jailbreak'\ncondition: keywords",
+    );
+    expect(
+      keywords({
+        eventType: 'custom',
+        data: { customType: 'user_input', text: 'Please IGNORE all instructions' },
+      }),
+    ).toBe(true);
+    expect(keywords(command('echo jailbreak'))).toBe(true);
+    expect(keywords(command('echo hello'))).toBe(false);
+    const all = matcher("keywords:\n    '|all':\n        - 'curl'\n        - 'evil'\ncondition: keywords");
+    expect(all(command('curl evil.example'))).toBe(true);
+    expect(all(command('curl good.example'))).toBe(false);
+  });
+
+  it('our own field names and the configured mapping work beside the taxonomy', () => {
+    expect(matcher('sel:\n    data.command: /bin/sh\ncondition: sel')(command('/bin/sh'))).toBe(true);
+    expect(matcher('sel:\n    ProcessName: /bin/sh\ncondition: sel')(command('/bin/sh'))).toBe(true);
+  });
+
+  it('refuses an unknown modifier, a time modifier and impossible combinations by name', () => {
+    expect(refusals(detectionRule('sel:\n    CommandLine|contians: x\ncondition: sel'))).toEqual([
+      'rules/t.yml: rule 0a3f7e54-8dc9-46ec-85b4-4f120beb0215: $: detection.sel: CommandLine|contians: unknown modifier "contians"',
+    ]);
+    expect(refusals(detectionRule('sel:\n    timestamp|hour: 3\ncondition: sel'))).toEqual([
+      expect.stringContaining('the time modifier "hour" is not supported'),
+    ]);
+    expect(refusals(detectionRule('sel:\n    CommandLine|all: x\ncondition: sel'))).toEqual([
+      expect.stringContaining('modifier all needs a list of two or more values'),
+    ]);
+    expect(refusals(detectionRule("sel:\n    CommandLine|base64: 'a*'\ncondition: sel"))).toEqual([
+      expect.stringContaining('modifier base64 cannot encode a value with wildcards'),
+    ]);
+    expect(refusals(detectionRule('sel:\n    CommandLine|re: (a)\\1\ncondition: sel'))).toEqual([
+      expect.stringContaining('backreference'),
+    ]);
+    expect(refusals(detectionRule('sel:\n    nofact: x\ncondition: sel'))).toEqual([
+      expect.stringContaining('unknown fact "nofact"'),
+    ]);
+  });
+});
+
+describe('Sigma conditions', () => {
+  const detection = `
+selection_a:
+    CommandLine|contains: alpha
+selection_b:
+    CommandLine|contains: beta
+filter:
+    CommandLine|contains: gamma
+_hidden:
+    CommandLine|contains: delta`;
+  const test = (condition: string, line: string) =>
+    matcher(`${detection}\ncondition: ${condition}`)(command(line));
+
+  it('and, or, not and parentheses, with not binding tighter than and, and than or', () => {
+    expect(test('selection_a and selection_b', 'alpha beta')).toBe(true);
+    expect(test('selection_a and selection_b', 'alpha')).toBe(false);
+    expect(test('selection_a or selection_b', 'beta')).toBe(true);
+    expect(test('selection_a and not filter', 'alpha gamma')).toBe(false);
+    expect(test('selection_a or selection_b and filter', 'alpha')).toBe(true);
+    expect(test('(selection_a or selection_b) and filter', 'alpha')).toBe(false);
+    expect(test('not (selection_a or filter)', 'beta')).toBe(true);
+  });
+
+  it('1 of and all of a pattern, and of them (identifiers starting with _ left out)', () => {
+    expect(test('1 of selection_*', 'beta')).toBe(true);
+    expect(test('all of selection_*', 'beta')).toBe(false);
+    expect(test('all of selection_*', 'alpha beta')).toBe(true);
+    expect(test('1 of selection_* and not 1 of filter*', 'alpha gamma')).toBe(false);
+    expect(test('1 of them', 'delta')).toBe(false);
+    expect(test('1 of them', 'gamma')).toBe(true);
+    expect(test('all of them', 'alpha beta gamma')).toBe(true);
+    expect(test('all of them', 'alpha beta')).toBe(false);
+  });
+
+  it('a list of conditions is ORed; a list of maps is ORed; a map ANDs its fields', () => {
+    const rule = matcher(`
+sel:
+    - CommandLine|contains: alpha
+      CommandLine|endswith: x
+    - CommandLine|contains: beta
+condition: [sel, never]
+never:
+    CommandLine: never`);
+    expect(rule(command('alpha x'))).toBe(true);
+    expect(rule(command('alpha y'))).toBe(false);
+    expect(rule(command('beta'))).toBe(true);
+    expect(rule(command('never'))).toBe(true);
+  });
+
+  it.each([
+    ['selection_a and', 'ends where an identifier was expected'],
+    ['selection_a selection_b', 'unexpected "selection_b"'],
+    ['(selection_a', 'a "(" is not closed'],
+    ['nothing', 'unknown search identifier "nothing"'],
+    ['1 of nomatch*', 'no search identifier matches "nomatch*"'],
+    ['2 of selection_*', '"2 of" is not supported'],
+    ['selection_a | count() > 5', 'aggregations after "|" (Sigma 1) are not supported'],
+  ])('refuses the condition %j: %s', (condition, message) => {
+    expect(refusals(detectionRule(`${detection}\ncondition: ${condition}`))).toEqual([
+      expect.stringContaining(message),
+    ]);
+  });
+});
+
+describe('Sigma rules: logsource, alerts and limits', () => {
+  it('maps the taxonomy categories onto our event types', () => {
+    const processCreation = matcher(
+      'sel:\n    CommandLine|contains: whoami\ncondition: sel',
+      'product: clawdstrike\n    category: process_creation',
+    );
+    expect(processCreation(command('whoami'))).toBe(true);
+    expect(
+      processCreation({
+        eventType: 'tool_call',
+        data: { toolName: 'shell_exec', parameters: { command: 'whoami' } },
+      }),
+    ).toBe(true);
+    const fileAccess = matcher(
+      'sel:\n    TargetFilename: /etc/passwd\ncondition: sel',
+      'product: hushd\n    category: file_access',
+    );
+    expect(fileAccess(fileRead('/etc/passwd'))).toBe(true);
+    expect(fileAccess({ eventType: 'file_write', data: { path: '/etc/passwd', operation: 'write' } })).toBe(
+      false,
+    );
+    const ours = matcher(
+      'sel:\n    DestinationPort: 22\ncondition: sel',
+      'product: clawdstrike\n    category: network_egress',
+    );
+    expect(ours(egress('a', 22))).toBe(true);
+  });
+
+  it('refuses another product, an unknown category and a service, naming the rule', () => {
+    expect(refusals(detectionRule('sel:\n    Image: x\ncondition: sel', 'product: windows'))).toEqual([
+      'rules/t.yml: rule 0a3f7e54-8dc9-46ec-85b4-4f120beb0215: $: logsource.product "windows" is not ours: use clawdstrike or hushd',
+    ]);
+    expect(
+      refusals(
+        detectionRule(
+          'sel:\n    Image: x\ncondition: sel',
+          'product: clawdstrike\n    category: registry_set',
+        ),
+      ),
+    ).toEqual([expect.stringContaining('logsource.category "registry_set" is neither an eventType')]);
+    expect(
+      refusals(
+        detectionRule('sel:\n    Image: x\ncondition: sel', 'product: clawdstrike\n    service: sshd'),
+      ),
+    ).toEqual([expect.stringContaining('logsource.service "sshd" is not supported')]);
+  });
+
+  it('alerts carry the Sigma id, title, level and tags in our form; falsepositives and references stay on the rule', () => {
+    const set = load(detectionRule('sel:\n    CommandLine: whoami\ncondition: sel'));
+    if (Array.isArray(set)) throw new Error(set.join('\n'));
+    const [alert] = run(set, [command('whoami')]);
+    expect(alert).toMatchObject({
+      ruleId: '0a3f7e54-8dc9-46ec-85b4-4f120beb0215',
+      ruleName: 'Test rule',
+      severity: 'high',
+      riskScore: 75,
+      tags: ['attack:T1552.004', 'attack:TA0006', 'attack:credential_access', 'atlas:AML.T0051'],
+    });
+    expect(set.rules[0]?.sigma).toEqual({
+      falsepositives: ['none known'],
+      references: ['https://example.org/rule'],
+      status: undefined,
+    });
+    expect(ourTag('car.2013-05-004')).toBe('car:2013-05-004');
+  });
+
+  it('bounds documents per file, condition length and nesting', () => {
+    const small = {
+      ...DEFAULT_RULE_LIMITS,
+      maxDocuments: 2,
+      maxSigmaConditionLength: 40,
+      maxConditionDepth: 4,
+    };
+    const doc = detectionRule('sel:\n    CommandLine: x\ncondition: sel');
+    expect(refusals([doc, doc, doc].join('\n---\n'), small)).toEqual([
+      'rules/t.yml: $: 3 YAML documents, more than 2',
+    ]);
+    const long = `${'sel or '.repeat(10)}sel`;
+    expect(refusals(detectionRule(`sel:\n    CommandLine: x\ncondition: ${long}`), small)).toEqual([
+      expect.stringContaining('73 characters, more than 40'),
+    ]);
+    const deep = `${'not ('.repeat(5)}sel${')'.repeat(5)}`;
+    expect(
+      refusals(detectionRule(`sel:\n    CommandLine: x\ncondition: ${deep}`), {
+        ...small,
+        maxSigmaConditionLength: 4096,
+      }),
+    ).toEqual([expect.stringContaining('nested more than 4 levels deep')]);
+    const leaves = Array.from({ length: 1001 }, (_, i) => `'v${i}'`).join(', ');
+    expect(refusals(detectionRule(`sel:\n    CommandLine: [${leaves}]\ncondition: sel`))).toEqual([
+      expect.stringContaining('1001 leaf tests, more than 1000'),
+    ]);
+  });
+
+  it('a file of several documents must hold Sigma rules only', () => {
+    expect(
+      refusals(`${detectionRule('sel:\n    CommandLine: x\ncondition: sel')}\n---\nrules: []\n`),
+    ).toEqual(['rules/t.yml: $[1]: a file of several documents holds Sigma rules, and this is none']);
+  });
+});
+
+const detections = `
+title: Rule A
+id: 5e0a1f52-0000-4000-8000-00000000000a
+name: rule_a
+logsource: {product: clawdstrike, category: command_exec}
+detection:
+    selection: {CommandLine: a}
+    condition: selection
+---
+title: Rule B
+id: 5e0a1f52-0000-4000-8000-00000000000b
+name: rule_b
+logsource: {product: clawdstrike, category: command_exec}
+detection:
+    selection: {CommandLine: b}
+    condition: selection
+---
+title: Rule C
+id: 5e0a1f52-0000-4000-8000-00000000000c
+name: rule_c
+logsource: {product: clawdstrike, category: command_exec}
+detection:
+    selection: {CommandLine: c}
+    condition: selection
+`;
+function correlation(body: string, extra = ''): RuleSet {
+  const set = load(`${detections}---
+title: Correlation
+id: c0ffee00-0000-4000-8000-000000000001
+level: high
+${extra}
+correlation:
+${body
+  .trim()
+  .split('\n')
+  .map((line) => `    ${line}`)
+  .join('\n')}
+`);
+  if (Array.isArray(set)) throw new Error(set.join('\n'));
+  return set;
+}
+const commandAt = (line: string, at: number, session = 's1'): EventSpec => ({
+  ...command(line),
+  at,
+  session,
+});
+const fired = (set: RuleSet, events: EventSpec[]) => run(set, events).map((alert) => alert.ruleId);
+const CORRELATION = 'c0ffee00-0000-4000-8000-000000000001';
+const typeOf = (set: RuleSet) => set.rules.find((rule) => rule.id === CORRELATION)?.type;
+
+describe('Sigma correlations on our correlation engine', () => {
+  it('event_count is a threshold on the count; a range fires when its lower bound is reached', () => {
+    const set = correlation(
+      'type: event_count\nrules: [rule_a]\ngroup-by: [agentId]\ntimespan: 60s\ncondition: {gt: 1, lte: 5}',
+    );
+    expect(typeOf(set)).toBe('threshold');
+    expect(fired(set, [commandAt('a', 0), commandAt('a', 1)])).toEqual([CORRELATION]);
+    expect(fired(set, [commandAt('a', 0), commandAt('a', 61)])).toEqual([]);
+  });
+
+  it('value_count counts distinct values of its field', () => {
+    const set = correlation(
+      'type: value_count\nrules: [rule_a, rule_b]\ngroup-by: [agentId]\ntimespan: 1m\ncondition: {field: CommandLine, gte: 2}',
+    );
+    expect(fired(set, [commandAt('a', 0), commandAt('a', 1)])).toEqual([]);
+    expect(fired(set, [commandAt('a', 0), commandAt('b', 1)])).toEqual([CORRELATION]);
+  });
+
+  it('temporal needs every rule within the timespan, in any order', () => {
+    const set = correlation(
+      'type: temporal\nrules: [rule_a, rule_b, rule_c]\ngroup-by: [agentId]\ntimespan: 5m',
+    );
+    expect(typeOf(set)).toBe('all_of');
+    expect(fired(set, [commandAt('c', 0), commandAt('a', 1), commandAt('b', 2)])).toEqual([CORRELATION]);
+    expect(fired(set, [commandAt('c', 0), commandAt('a', 1), commandAt('b', 301)])).toEqual([]);
+  });
+
+  it('temporal_ordered: only the order given fires, interleaved wrong orders do not (RSigma interleaving case)', () => {
+    const set = correlation(
+      'type: temporal_ordered\nrules: [rule_a, rule_b, rule_c]\ngroup-by: [agentId]\ntimespan: 120s\ncondition: {gte: 3}',
+    );
+    expect(typeOf(set)).toBe('sequence');
+    expect(fired(set, [commandAt('c', 0), commandAt('b', 1), commandAt('a', 2)])).toEqual([]);
+    expect(
+      fired(set, [
+        commandAt('c', 0),
+        commandAt('b', 1),
+        commandAt('a', 2),
+        commandAt('b', 11),
+        commandAt('c', 12),
+      ]),
+    ).toEqual([CORRELATION]);
+  });
+
+  it('group-by with several fields keeps groups apart; a missing field is an empty part of the key', () => {
+    const set = correlation(
+      'type: event_count\nrules: [rule_a]\ngroup-by: [agentId, sessionId]\ntimespan: 60s\ncondition: {gte: 2}',
+    );
+    expect(fired(set, [commandAt('a', 0, 's1'), commandAt('a', 1, 's2')])).toEqual([]);
+    expect(fired(set, [commandAt('a', 0, 's1'), commandAt('a', 1, 's2'), commandAt('a', 2, 's1')])).toEqual([
+      CORRELATION,
+    ]);
+    const byMissing = correlation(
+      'type: event_count\nrules: [rule_a]\ngroup-by: [agentId, data.workingDir]\ntimespan: 60s\ncondition: {gte: 2}',
+    );
+    const alerts = run(byMissing, [commandAt('a', 0), commandAt('a', 1)]);
+    expect(alerts.map((alert) => alert.groupKey)).toEqual(['agent-1|']);
+  });
+
+  it('referenced rules alert on their own only with generate: true; rules are named by id or name', () => {
+    const ids = correlation(
+      'type: event_count\nrules: [rule_a]\ngroup-by: [agentId]\ntimespan: 60s\ncondition: {gte: 2}',
+    ).rules.map((r) => r.id);
+    expect(ids).toContain(CORRELATION);
+    expect(ids).not.toContain('5e0a1f52-0000-4000-8000-00000000000a');
+    const generated = correlation(
+      'type: event_count\nrules: [5e0a1f52-0000-4000-8000-00000000000b]\ngroup-by: [agentId]\ntimespan: 60s\ncondition: {gte: 2}',
+      'generate: true',
+    );
+    expect(fired(generated, [commandAt('b', 0), commandAt('b', 1)]).sort()).toEqual([
+      '5e0a1f52-0000-4000-8000-00000000000b',
+      '5e0a1f52-0000-4000-8000-00000000000b',
+      CORRELATION,
+    ]);
+  });
+
+  it.each([
+    [
+      'type: value_sum\nrules: [rule_a]\ngroup-by: [agentId]\ntimespan: 1m\ncondition: {field: DestinationPort, gt: 1}',
+      'correlation type value_sum is not supported',
+    ],
+    [
+      'type: value_avg\nrules: [rule_a]\ngroup-by: [agentId]\ntimespan: 1m\ncondition: {field: DestinationPort, gt: 1}',
+      'correlation type value_avg is not supported',
+    ],
+    [
+      'type: value_percentile\nrules: [rule_a]\ngroup-by: [agentId]\ntimespan: 1m\ncondition: {field: DestinationPort, gt: 1}',
+      'correlation type value_percentile is not supported',
+    ],
+    [
+      'type: temporal\nrules: [rule_a, rule_b, rule_c]\ngroup-by: [agentId]\ntimespan: 1m\ncondition: {gte: 2}',
+      'asks for 2 of 3 rules',
+    ],
+    [
+      'type: event_count\nrules: [nope]\ngroup-by: [agentId]\ntimespan: 1m\ncondition: {gte: 2}',
+      'no Sigma rule has the id or name "nope"',
+    ],
+    [
+      'type: event_count\nrules: [rule_a]\ngroup-by: [agentId]\ntimespan: 1m\ncondition: {gt: 5, lt: 3}',
+      'can never hold',
+    ],
+    [
+      'type: event_count\nrules: [rule_a]\ngroup-by: [agentId]\ntimespan: 8d\ncondition: {gte: 2}',
+      'durations run from 1ms to 7d',
+    ],
+    [
+      'type: temporal\nrules: [rule_a, rule_b]\ngroup-by: [ip]\ntimespan: 1m\naliases: {ip: {rule_a: target, rule_b: target}}',
+      'aliases are not supported',
+    ],
+    [
+      'type: event_count\nrules: [rule_a]\ngroup-by: [agentId]\ntimespan: 1m\ncondition: {gte: 2}\nsuppress: 5m',
+      'Unrecognized key: "suppress"',
+    ],
+  ])('refuses %j by name', (body, message) => {
+    expect(
+      refusals(
+        `${detections}---\ntitle: X\nid: c0ffee00-0000-4000-8000-000000000002\ncorrelation:\n${body
+          .split('\n')
+          .map((l) => `    ${l}`)
+          .join('\n')}\n`,
+      ),
+    ).toEqual([expect.stringContaining(message)]);
+  });
+
+  it('refuses a correlation of a correlation (chaining) by name', () => {
+    const chained = `${detections}---
+title: Inner
+name: inner
+id: c0ffee00-0000-4000-8000-000000000003
+correlation: {type: event_count, rules: [rule_a], group-by: [agentId], timespan: 1m, condition: {gte: 2}}
+---
+title: Outer
+id: c0ffee00-0000-4000-8000-000000000004
+correlation: {type: temporal, rules: [inner, rule_b], group-by: [agentId], timespan: 1m}
+`;
+    expect(refusals(chained)).toEqual([
+      expect.stringContaining('inner is a correlation; chained correlations are not supported'),
+    ]);
+  });
+});
+
+describe("the specification's own examples", () => {
+  // sigma-rules-specification.md "Whoami Execution": a Windows rule, refused with the reason; the same rule
+  // on our log source and fields loads and matches.
+  const whoami = (product: string) => `
+title: Whoami Execution
+description: Detects a whoami.exe execution
+references:
+      - https://speakerdeck.com/heirhabarov/hunting-for-privilege-escalation-in-windows-environment
+author: Florian Roth
+date: 2019-10-23
+logsource:
+    category: process_creation
+    product: ${product}
+detection:
+    selection:
+        Image: 'C:\\Windows\\System32\\whoami.exe'
+    condition: selection
+level: high
+`;
+  it('a Windows rule is refused naming the product; on our product it loads', () => {
+    expect(refusals(whoami('windows'))).toEqual([
+      'rules/t.yml: rule Whoami Execution: $: logsource.product "windows" is not ours: use clawdstrike or hushd',
+    ]);
+    expect(refusals(whoami('clawdstrike'))).toEqual([
+      'rules/t.yml: rule Whoami Execution: $: an emitted rule needs an id (its alerts carry it as ruleId)',
+    ]);
+    const set = load(
+      whoami('clawdstrike').replace('title:', 'id: 929a690e-bef0-4204-a928-ef5e620d6fcc\ntitle:'),
+    );
+    if (Array.isArray(set)) throw new Error(set.join('\n'));
+    expect(run(set, [command('C:\\windows\\system32\\WHOAMI.EXE')])).toHaveLength(1);
+  });
+
+  it('the correlation examples (event_count, value_count, temporal, temporal_ordered) load on our fields', () => {
+    const base = `title: Failed logon
+id: 5638f7c0-ac70-491d-8465-2a65075e0d86
+name: failed_logon
+logsource: {product: clawdstrike, category: secret_access}
+detection:
+    selection: {decision.outcome: deny}
+    condition: selection
+---
+title: Successful logon
+id: 5638f7c0-ac70-491d-8465-2a65075e0d87
+name: successful_logon
+logsource: {product: clawdstrike, category: secret_access}
+detection:
+    selection: {decision.outcome: allow}
+    condition: selection
+`;
+    const examples = [
+      'title: Many failed logins\nid: 0e95725d-7320-415d-80f7-004da920fc11\ncorrelation:\n    type: event_count\n    rules:\n        - 5638f7c0-ac70-491d-8465-2a65075e0d86\n    group-by:\n        - agentId\n    timespan: 1h\n    condition:\n        gte: 100',
+      'title: Failed login\nid: 0e95725d-7320-415d-80f7-004da920fc12\ncorrelation:\n    type: value_count\n    rules:\n        - 5638f7c0-ac70-491d-8465-2a65075e0d86\n    group-by:\n        - agentId\n        - sessionId\n    timespan: 1d\n    condition:\n        field: data.secretName\n        gte: 100',
+      'title: Logon pair\nid: 0e95725d-7320-415d-80f7-004da920fc13\ncorrelation:\n    type: temporal\n    rules:\n        - failed_logon\n        - successful_logon\n    group-by:\n        - agentId\n    timespan: 5m',
+      'title: Failed then successful\nid: 0e95725d-7320-415d-80f7-004da920fc14\ncorrelation:\n    type: temporal_ordered\n    rules:\n        - failed_logon\n        - successful_logon\n    group-by:\n        - agentId\n    timespan: 1h',
+    ];
+    for (const example of examples) {
+      const set = load(`${base}---\n${example}\n`);
+      const id = /id: (\S+)/.exec(example)![1];
+      expect(Array.isArray(set) ? set : set.rules.map((rule) => rule.id)).toContain(id);
+    }
+  });
+});
