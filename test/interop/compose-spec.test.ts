@@ -1,6 +1,6 @@
 /**
  * Issue 14, item 8: docker-compose.yml held against the Compose Specification's own JSON Schema (vendored in
- * compose-spec/, see its README), validated with ajv the way `docker compose config` validates: after merge
+ * test/compose/compose-spec/, see its README), validated with ajv the way `docker compose config` validates: after merge
  * keys and interpolation, with a fresh clone's empty environment and with .env.example.
  */
 import { createHash } from 'node:crypto';
@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { describe, expect, it } from 'vitest';
+import { readComposeDocument } from '../compose/compose-file.ts';
+import { readEnvFile } from '../compose/env-file.ts';
 import { REPO_ROOT } from '../support/shared.ts';
-import { readComposeDocument } from './compose-file.ts';
-import { readEnvFile } from './env-file.ts';
 
-const SCHEMA_PATH = join(import.meta.dirname, 'compose-spec', 'compose-spec.json');
+const SCHEMA_PATH = join(REPO_ROOT, 'test', 'compose', 'compose-spec', 'compose-spec.json');
 const SCHEMA_TEXT = readFileSync(SCHEMA_PATH, 'utf8');
 const COMPOSE = join(REPO_ROOT, 'docker-compose.yml');
 const EXAMPLE = readEnvFile(join(REPO_ROOT, '.env.example')).values;
