@@ -63,6 +63,7 @@ export function renderLayerSvg(layer: Layer, framework: FrameworkIndex): string 
   const height = top + CELL.header + rows * (CELL.height + CELL.gap) + CELL.legend + CELL.margin;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>`,
+    `<title>${escapeXml(layer.name)}</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${CELL.margin}" y="${CELL.margin + 14}" font-size="16" font-weight="bold">${escapeXml(layer.name)}</text>`,
   ];
