@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Registry } from 'prom-client';
 import { KeyRing, metricsAccessHook } from '../core/api-keys.ts';
 import { type Clock, systemClock } from '../core/clock.ts';
@@ -6,7 +6,7 @@ import { EdrError } from '../core/errors.ts';
 import { createTransport, type Producer, type Transport } from '../transport/index.ts';
 import type { CollectorConfig } from './config.ts';
 import { createIngestPipeline, edrErrorBody, type IngestRouteDeps, rawBodyPlugin } from './ingest/index.ts';
-import { authPlugin } from './plugins/auth/index.ts';
+import { authPlugin, loggableUrl } from './plugins/auth/index.ts';
 import { createMetrics, metricsPlugin, metricsRoute } from './plugins/metrics/index.ts';
 import { rateLimitPlugin, TokenBuckets } from './plugins/rate-limit/index.ts';
 import { shutdownPlugin } from './plugins/shutdown.ts';
@@ -42,7 +42,18 @@ export async function buildCollector(
 ): Promise<FastifyInstance> {
   const { server } = config;
   const app = Fastify({
-    logger: deps.logger ?? { level: config.server.logLevel },
+    logger: deps.logger ?? {
+      level: config.server.logLevel,
+      // A Splunk HEC sender may put its key in the URL: never in the logs.
+      serializers: {
+        req: (request: FastifyRequest) => ({
+          method: request.method,
+          url: loggableUrl(request.url),
+          host: request.host,
+          remoteAddress: request.ip,
+        }),
+      },
+    },
     bodyLimit: config.ingest.maxBodyBytes,
     return503OnClosing: true,
     // Slow senders: headers, then the whole body, each within its time (408 and the connection closed).
@@ -105,6 +116,7 @@ export async function buildCollector(
       required: auth.required,
       headers: auth.headers,
       sources: config.sources,
+      queryTokens: config.splunkHec.allowQueryStringAuth,
       clock,
     });
     await ingest.register(rateLimitPlugin, { perKey: buckets(rateLimit.perKey), metrics });

@@ -138,6 +138,12 @@ export const CollectorConfigSchema = z.object({
             .describe('ackIds one /services/collector/ack request may ask about; more is code 6'),
         })
         .prefault({}),
+      allowQueryStringAuth: z
+        .boolean()
+        .default(false)
+        .describe(
+          "take the key as ?token= (Splunk's allowQueryStringAuth); off, a known key sent so is code 16. URLs end up in proxy logs",
+        ),
     })
     .prefault({})
     .describe('Splunk HEC routes (/services/collector/...)'),

@@ -98,8 +98,7 @@ export function coverageRows(
 /**
  * frameworks/atlas-scope.yaml: which ATLAS techniques leave evidence in tool-boundary telemetry and must be
  * detected (with fixtures), and which are excluded, with the reason. Every top-level technique is listed
- * once, and every sub-technique of an in-scope technique; the other sub-techniques are excluded with their
- * parent unless listed.
+ * once; a sub-technique not listed takes its parent's entry.
  */
 export const AtlasScopeSchema = z.strictObject({
   atlasVersion: z.string().min(1),
@@ -123,12 +122,9 @@ export function scopeProblems(scope: AtlasScope, frameworks: Frameworks): string
     if (seen.has(id)) problems.push(`${id} is listed twice`);
     seen.add(id);
   }
-  const detected = new Set(scope.detect.map((entry) => entry.id));
   for (const technique of atlas.techniques.values()) {
-    const parent = technique.subtechniqueOf;
-    if (!seen.has(technique.id) && (!parent || detected.has(parent))) {
+    if (!technique.subtechniqueOf && !seen.has(technique.id))
       problems.push(`${technique.id} (${technique.name}) is not listed`);
-    }
   }
   return problems;
 }

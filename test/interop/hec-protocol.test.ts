@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loggableUrl } from '../../collector/plugins/auth/index.ts';
 import { type BrokerCollector, brokerCollectors } from '../../collector/test/brokers.ts';
 import { KEYS, samples } from '../../collector/test/support.ts';
 import { brokerAddress } from '../../transport/testing/index.ts';
@@ -277,6 +278,31 @@ describe('Splunk HEC endpoints → Kafka', () => {
       payload: JSON.stringify(hecEvent('hp-no-ack')),
     });
     expect([event.statusCode, event.json()]).toEqual([200, SUCCESS]);
+  });
+
+  it('a key in the URL (?token=) is checked first, then refused unless splunkHec.allowQueryStringAuth', async () => {
+    const url = (token: string) => `/services/collector/event?token=${token}`;
+    const record = (id: string) => JSON.stringify(hecEvent(id));
+    expect(await post(url(KEYS.ingest), record('hp-query-off'), {})).toEqual({
+      status: 400,
+      body: { text: 'Query string authorization is not enabled', code: 16 },
+    });
+    expect(await post(url('guess'), record('hp-query-guess'), {})).toEqual({
+      status: 403,
+      body: { text: 'Invalid token', code: 4 },
+    });
+    const allowing = await open('kafka', { splunkHec: { allowQueryStringAuth: true } });
+    const taken = await allowing.app.inject({
+      method: 'POST',
+      url: url(KEYS.ingest),
+      payload: record('hp-query-on'),
+    });
+    expect([taken.statusCode, taken.json()]).toEqual([200, SUCCESS]);
+    expect(await landedCounts(allowing, ['hp-query-on'])).toEqual(once(['hp-query-on']));
+    // Logged URLs carry no key.
+    expect(loggableUrl(`/services/collector/raw?channel=c&token=${KEYS.ingest}&x=1`)).toBe(
+      '/services/collector/raw?channel=c&token=[redacted]&x=1',
+    );
   });
 
   it.each(['/services/collector/health', '/services/collector/health/1.0'])(

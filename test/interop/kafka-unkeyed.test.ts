@@ -24,7 +24,7 @@ import {
   partitionsOf,
   produceWithKafkajs,
   sessionOf,
-} from './session-support.ts';
+} from './kafka-support.ts';
 
 const DENIALS = 12;
 

@@ -1,5 +1,12 @@
 import type { FastifyRequest } from 'fastify';
-import { type ApiKey, checkKey, type KeyFailure, type KeyRing, type Scope } from '../../../core/api-keys.ts';
+import {
+  type ApiKey,
+  checkKey,
+  type KeyFailure,
+  type KeyRing,
+  presentedCredential,
+  type Scope,
+} from '../../../core/api-keys.ts';
 import type { Clock } from '../../../core/clock.ts';
 import { EdrError } from '../../../core/errors.ts';
 import type { SourceConfig } from '../../config.ts';
@@ -22,7 +29,14 @@ export interface Principal {
   freshWithinMs?: number;
 }
 
-export type AuthFailure = KeyFailure | 'signature' | 'replayed';
+export type AuthFailure = KeyFailure | 'signature' | 'replayed' | 'query_disabled';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route reads a key from `?token=` when no header carries one (Splunk HEC); see queryTokens. */
+    acceptsQueryToken?: boolean;
+  }
+}
 
 const CODE_BY_FAILURE = {
   missing: 'EDR_ERR_UNAUTHORIZED',
@@ -31,6 +45,7 @@ const CODE_BY_FAILURE = {
   scope: 'EDR_ERR_FORBIDDEN',
   signature: 'EDR_ERR_BAD_SIGNATURE',
   replayed: 'EDR_ERR_REPLAYED',
+  query_disabled: 'EDR_ERR_UNAUTHORIZED',
 } as const;
 
 /** An auth refusal that remembers why, for protocols with their own codes (Splunk HEC tells them apart). */
@@ -50,6 +65,11 @@ export interface AuthOptions extends Record<string, unknown> {
   required: boolean;
   /** Static headers that may carry a key. */
   headers: readonly string[];
+  /**
+   * Whether a key in the URL (`?token=`, on routes that accept one) is taken. Either way it is checked
+   * first, as Splunk does: an unknown one is refused as unknown, a known one then as disabled.
+   */
+  queryTokens: boolean;
   /** Per-source settings, looked up by the `:source` route parameter. */
   sources?: Readonly<Record<string, SourceConfig>>;
   clock: Clock;
@@ -99,13 +119,20 @@ export const authPlugin = exposed<AuthOptions>('edr-auth', async (app, options) 
   app.addHook('onRequest', async (request) => {
     const config = sourceConfig(request);
     if (config?.hmacSecret) return;
-    const check = checkKey(request.headers, {
-      keys: options.keys,
-      scope: options.scope,
-      headers: options.headers,
-      allowMissing: Boolean(config?.anonymous) || !options.required,
-    });
+    const queryToken = queryTokenOf(request, options.headers);
+    const check = checkKey(
+      queryToken === undefined ? request.headers : { authorization: `Splunk ${queryToken}` },
+      {
+        keys: options.keys,
+        scope: options.scope,
+        headers: options.headers,
+        allowMissing: Boolean(config?.anonymous) || !options.required,
+      },
+    );
     if (!check.ok) throw new AuthError(check.failure, check.detail);
+    if (queryToken !== undefined && !options.queryTokens) {
+      throw new AuthError('query_disabled', 'a key in the URL is not taken (splunkHec.allowQueryStringAuth)');
+    }
     if (check.key) {
       const { key } = check;
       principals.set(request, {
@@ -165,3 +192,16 @@ export const authPlugin = exposed<AuthOptions>('edr-auth', async (app, options) 
     if (entry && (reply.statusCode < 200 || reply.statusCode >= 300)) entry.guard.release(entry.signature);
   });
 });
+
+/** `?token=` of a route that accepts one, when no header presents a credential. */
+function queryTokenOf(request: FastifyRequest, staticHeaders: readonly string[]): string | undefined {
+  if (request.routeOptions.config.acceptsQueryToken !== true) return undefined;
+  const token = (request.query as Record<string, unknown> | undefined)?.token;
+  if (typeof token !== 'string' || token === '') return undefined;
+  return presentedCredential(request.headers, staticHeaders).kind === 'none' ? token : undefined;
+}
+
+/** A URL as it may be logged: the value of a `token` query parameter (a key, for Splunk HEC) replaced. */
+export function loggableUrl(url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+}

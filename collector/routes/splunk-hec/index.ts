@@ -24,6 +24,10 @@ const mounted = (paths: readonly string[]) => [...paths, ...paths.map((path) => 
 export const splunkHecRoutes: FastifyPluginAsync<SplunkHecRouteDeps> = async (app, deps) => {
   const { ack } = deps.hec;
   const ledger = ack.enabled ? new AckLedger(ack) : undefined;
+  // Splunk reads a key from ?token= too (taken only with splunkHec.allowQueryStringAuth; see the auth plugin).
+  app.addHook('onRoute', (route) => {
+    route.config = { ...route.config, acceptsQueryToken: true };
+  });
   await app.register(async (scope) =>
     mountIngest(scope, hecEventProtocol(ledger), mounted(EVENT_PATHS), deps),
   );

@@ -156,6 +156,7 @@ function statusOf(error: EdrError): HecStatus {
   if (error instanceof AuthError) {
     if (error.failure === 'missing') return HEC_STATUS.tokenRequired;
     if (error.failure === 'malformed') return HEC_STATUS.invalidAuthorization;
+    if (error.failure === 'query_disabled') return HEC_STATUS.queryStringAuthDisabled;
     return HEC_STATUS.invalidToken;
   }
   switch (error.code) {
