@@ -49,11 +49,13 @@ test      Runs the cases under PATH (default: the bundled fixtures/rules/), one 
 coverage  Prints, per ATLAS and ATT&CK tactic, the techniques the rules' tags name and the rules detecting
           each, marked [+~] when the rule has a passing positive (+) and near-miss (~) case (the cases are run,
           as by rules test). Exits 1 when an ATLAS technique frameworks/atlas-scope.yaml puts in scope is not
-          detected by a rule with both cases.
+          detected by a rule with both cases, 2 when frameworks/ or the scope does not load.
+          --rules PATH     rules to cover, repeatable (default: the bundled rules/)
           --cases DIR      cases to run (default: the bundled fixtures/rules/)
           --navigator DIR  also write ATT&CK Navigator layers (format 4.5) there: atlas-layer.json and
                            attack-enterprise-layer.json; score 2 = covered with fixtures, 1 = without
           --markdown       print docs/coverage.md (scope, evidence, rules, exclusions) instead of the table
+          e.g. rules coverage --navigator docs/navigator --markdown > docs/coverage.md
 
 Options:
   -h, --help   show this help`;
