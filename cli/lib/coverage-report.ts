@@ -91,7 +91,7 @@ export function coverageMarkdown(
     '',
     `## Excluded: ${scope.exclude.reduce((sum, entry) => sum + entry.ids.length, 0)} techniques`,
     '',
-    "Sub-techniques share their parent's entry unless listed above.",
+    'A sub-technique of an excluded technique is excluded with it unless listed above.',
     '',
     '| Reason | Techniques |',
     '| --- | --- |',

@@ -38,11 +38,18 @@ describe('ATLAS coverage', () => {
     expect(uncoveredInScope(coverage.scope, rows)).toEqual(['AML.T0086']);
   });
 
-  it('the scope lists every top-level ATLAS technique once, and nothing ATLAS lacks', () => {
+  it('the scope lists every top-level technique, and every sub-technique of an in-scope one, once', () => {
     expect(scopeProblems(coverage.scope, coverage.frameworks)).toEqual([]);
     const missing = { ...coverage.scope, exclude: coverage.scope.exclude.slice(1) };
     expect(scopeProblems(missing, coverage.frameworks)).toContain(
       'AML.T0089 (Process Discovery) is not listed',
+    );
+    const withoutSub = {
+      ...coverage.scope,
+      exclude: coverage.scope.exclude.filter((entry) => !entry.ids.includes('AML.T0051.002')),
+    };
+    expect(scopeProblems(withoutSub, coverage.frameworks)).toContain(
+      'AML.T0051.002 (Triggered) is not listed',
     );
     const unknown = {
       ...coverage.scope,

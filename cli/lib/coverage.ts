@@ -98,7 +98,8 @@ export function coverageRows(
 /**
  * frameworks/atlas-scope.yaml: which ATLAS techniques leave evidence in tool-boundary telemetry and must be
  * detected (with fixtures), and which are excluded, with the reason. Every top-level technique is listed
- * once; a sub-technique not listed takes its parent's entry.
+ * once, and every sub-technique of an in-scope technique; the other sub-techniques are excluded with their
+ * parent unless listed.
  */
 export const AtlasScopeSchema = z.strictObject({
   atlasVersion: z.string().min(1),
@@ -122,9 +123,12 @@ export function scopeProblems(scope: AtlasScope, frameworks: Frameworks): string
     if (seen.has(id)) problems.push(`${id} is listed twice`);
     seen.add(id);
   }
+  const detected = new Set(scope.detect.map((entry) => entry.id));
   for (const technique of atlas.techniques.values()) {
-    if (!technique.subtechniqueOf && !seen.has(technique.id))
+    const parent = technique.subtechniqueOf;
+    if (!seen.has(technique.id) && (!parent || detected.has(parent))) {
       problems.push(`${technique.id} (${technique.name}) is not listed`);
+    }
   }
   return problems;
 }

@@ -21,7 +21,7 @@ import {
   writeConfigFile,
 } from '../support/pipeline.ts';
 import type { WireEvent } from '../support/scenarios.ts';
-import { burstsOf, deniedSession, produceWithKafkajs } from './kafka-support.ts';
+import { burstsOf, deniedSession, produceWithKafkajs } from './session-support.ts';
 
 const DENIALS = 12;
 

@@ -24,7 +24,7 @@ import {
   partitionsOf,
   produceWithKafkajs,
   sessionOf,
-} from './kafka-support.ts';
+} from './session-support.ts';
 
 const DENIALS = 12;
 

@@ -6,8 +6,8 @@ import type { WireEvent } from '../support/scenarios.ts';
 const { Kafka, Partitioners, logLevel } = kafkajs;
 
 /**
- * Helpers for the kafka-*.test.ts interop tests: a plain kafkajs producer, as any third party would write
- * PolicyEvents to the input topic, and readers of what landed.
+ * Helpers for the interop tests of sessions written by other producers: a plain kafkajs producer, as any
+ * third party would write PolicyEvents to the input topic, and readers of what landed.
  */
 
 /** `count` denied PolicyEvents of one session, 2 s apart from `startMs`: DENIAL_BURST wants 10 in 2 minutes. */
