@@ -371,9 +371,9 @@ class Engine implements DetectionEngine {
     }
     const id = context.event.eventId;
     if (spec.type === 'new_terms') {
-      const term = spec.term(context);
-      if (term === undefined) return undefined;
-      const key = stateKey(term, this.limits.maxStateKeyChars);
+      // Every event counts for the learning period (role 1); the selected ones (role 0) are judged.
+      const term = mask & 1 ? spec.term(context) : undefined;
+      const key = term === undefined ? undefined : stateKey(term, this.limits.maxStateKeyChars);
       const known = !this.baselines.observe(
         rule.id,
         groupKey,

@@ -61,7 +61,7 @@ export const EngineLimitsSchema = z
       .positive()
       .default(200_000)
       .describe(
-        'terms over all new_terms baselines; past it the least recently used baselines go (their groups learn again)',
+        'new_terms baselines and their terms over all rules (a baseline weighs one, each term one); past it the least recently used baselines go (their groups learn again)',
       ),
     stateIdleTtlMs: durationMs
       .default(0)

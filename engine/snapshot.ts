@@ -149,10 +149,10 @@ export function snapshotBound(limits: EngineLimits, record: RecordLimits, ruleId
   const perTrigger = triggerWeight(limits);
   const perWeight = Math.max(hit, number + 1, trigger / perTrigger);
   const weight = Math.max(limits.maxPartialMatches, limits.maxHitsPerState * (perTrigger + 1));
-  // A baseline holds at least one term, so there are at most maxNewTerms of them, each with its own entry.
+  // Baselines and their terms weigh one each, together at most maxNewTerms.
   const baseline = entry + sized({ kind: 'terms', since: 0, watermark: 0, terms: [] }, [], 2) + 1;
   const term = sized(['', 0], [key], 1) + 1;
-  const baselines = limits.maxNewTerms * (baseline + term);
+  const baselines = limits.maxNewTerms * Math.max(baseline, term);
   const correlation = limits.maxCorrelationStates * state + Math.ceil(weight * perWeight) + baselines;
 
   const suppressions = limits.maxSuppressions * (sized(['', '', 0], [rule, group], 1) + 1);

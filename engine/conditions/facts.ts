@@ -7,6 +7,7 @@ import { EnvelopeSchema } from '../model/index.ts';
  * - envelope fields: `eventType`, `target`, `agentId`, `data`, `decision`, `metadata`, ...
  * - `commandLine`: the shell command of a command_exec (its target) or of a tool_call (`data.parameters.command`),
  *   since FORMATS.md lets a shell command arrive either way; undefined for other events
+ * - `executable`: the program that command line runs, its first word as sent (a path stays a path)
  * - `session.*` (engine/sessions.ts), `intel.*` (engine/enrichment/intel.ts), `asset.*` (inventory record)
  * A dotted fact name reads nested fields: `data.path` is the fact `data` with path `$.path`.
  * `path` is json-rules-engine's JSONPath, limited to property and index steps (`$.a.b`, `$.a[0]`, `$['x-y']`);
@@ -105,6 +106,13 @@ const commandLine: Accessor = ({ event }) => {
   return typeof command === 'string' ? command : undefined;
 };
 
+/** Anchored, and its two classes never overlap: linear in the line, whatever the line. */
+const FIRST_WORD = /^\s*(\S+)/;
+const executable: Accessor = (context) => {
+  const line = commandLine(context);
+  return typeof line === 'string' ? FIRST_WORD.exec(line)?.[1] : undefined;
+};
+
 /**
  * One function per field, so each property read has its own inline cache; a shared `event[field]` read saw
  * every field and went megamorphic.
@@ -138,6 +146,8 @@ function rootAccessor(name: string): { root: FactRoot; accessor: Accessor } | un
       return { root: 'asset', accessor: (context) => context.asset() };
     case 'commandLine':
       return { root: 'envelope', accessor: commandLine };
+    case 'executable':
+      return { root: 'envelope', accessor: executable };
     default:
       return ENVELOPE_FIELDS.has(name)
         ? { root: 'envelope', accessor: ENVELOPE_ACCESSORS[name as keyof Envelope] }
@@ -150,7 +160,7 @@ export function resolveFact(fact: string, path?: string): ResolvedFact | string 
   const [head, ...keys] = fact.split('.');
   const base = rootAccessor(head!);
   if (!base) {
-    return `unknown fact ${JSON.stringify(fact)}: facts are envelope fields (${[...ENVELOPE_FIELDS].join(', ')}), commandLine, session.*, intel.* or asset.*`;
+    return `unknown fact ${JSON.stringify(fact)}: facts are envelope fields (${[...ENVELOPE_FIELDS].join(', ')}), commandLine, executable, session.*, intel.* or asset.*`;
   }
   const known = SUBFIELDS[head!];
   if (known && keys.length > 0 && !known.has(keys[0]!)) {

@@ -39,6 +39,19 @@ function egress(ms: number, host: string, agent = 'agent-1', extra: Record<strin
   return parsed.value;
 }
 
+function read(ms: number, agent: string) {
+  const parsed = parseRecord({
+    eventId: `e${++counter}`,
+    eventType: 'file_read',
+    timestamp: new Date(T0 + ms).toISOString(),
+    sessionId: `sess-${agent}`,
+    data: { type: 'file', path: '/srv/a', operation: 'read' },
+    metadata: { agentId: agent },
+  });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
+  return parsed.value;
+}
+
 /** An engine whose clock stays ahead of every event, so event time alone decides. */
 function engineOver(set: RuleSet, limits: Partial<EngineLimits> = {}): DetectionEngine {
   return createEngine({ rules: set, clock: () => T0 + 400 * DAY, limits });
@@ -91,6 +104,18 @@ describe('new_terms', () => {
     expect(alert).toMatchObject({ ruleType: 'new_terms', groupKey: 'agent-1', eventCount: 1 });
   });
 
+  it('counts every event of the group as history: 14 days of file reads, then a first egress alerts', () => {
+    const engine = engineOver(rules());
+    const events = [
+      read(0, 'agent-1'),
+      read(7 * DAY, 'agent-1'),
+      egress(14 * DAY - 1, 'a.example'),
+      egress(14 * DAY, 'b.example'),
+    ];
+    expect(alerted(engine, events)).toEqual([events[3]!.eventId]);
+    expect(engine.stats().state).toMatchObject({ baselines: 1, terms: 2 });
+  });
+
   it('judges a tuple of fields and skips events missing one', () => {
     const engine = engineOver(rules({ fields: ['data.host', 'data.port', 'data.url'], learning: '0s' }));
     const url = { url: 'https://a.example/' };
@@ -128,7 +153,9 @@ describe('new_terms', () => {
     };
     expect(refused({ history: '91d' }).join()).toContain('durations run from 1ms to 90d');
     expect(refused({ learning: '0s' })).toEqual([]);
-    expect(refused({ fields: ['a', 'b', 'c', 'd'] }).join()).toContain('fields');
+    expect(refused({ fields: ['a', 'b', 'c', 'd'] })).toEqual([
+      'fields: expected one field name or a list of 1 to 3',
+    ]);
     expect(refused({ fields: 'nosuch.field' }).join()).toContain('unknown fact "nosuch.field"');
   });
 
@@ -184,10 +211,11 @@ describe('new_terms', () => {
 });
 
 /**
- * The definition, kept naively: per group every accepted (time, term), in arrival order. An event is late when
- * older than its group's newest minus the lateness; a group idle since the engine's time minus history and
- * lateness starts over; a term is new when no accepted event of the group had it at a time from history before
- * the event on, and the group's first accepted event is at least `learning` before.
+ * The definition, kept naively: per group every accepted (time, term), in arrival order; every event of the
+ * group counts, a term only when it is selected and has the fields. An event is late when older than its
+ * group's newest minus the lateness; a group idle since the engine's time minus history and lateness starts
+ * over; a term is new when no accepted event of the group had it at a time from history before the event on,
+ * and the group's first accepted event is at least `learning` before.
  */
 class ReferenceBaselines {
   private readonly groups = new Map<
@@ -205,7 +233,6 @@ class ReferenceBaselines {
 
   observe(group: string, term: string | undefined, t: number): boolean {
     this.engineTime = Math.max(this.engineTime, t);
-    if (term === undefined) return false;
     let state = this.groups.get(group);
     if (state && state.newest < this.engineTime - this.historyMs - this.latenessMs) state = undefined;
     if (state && t < state.newest - this.latenessMs) {
@@ -218,6 +245,7 @@ class ReferenceBaselines {
     }
     state.newest = Math.max(state.newest, t);
     state.since = Math.min(state.since, t);
+    if (term === undefined) return false;
     const known = state.seen.some(([time, seen]) => seen === term && time >= t - this.historyMs);
     state.seen.push([t, term]);
     return !known && t - state.since >= this.learningMs;
@@ -232,8 +260,10 @@ describe('new_terms against its definition', () => {
       t += r.chance(0.05) ? r.int(3_000) : r.int(40);
       const time = r.chance(0.15) ? t - r.int(250) : t;
       const host = `h${r.int(r.chance(0.7) ? 6 : 60)}.example`;
-      // Some events miss the rule's second field (the url), and are not judged.
-      return egress(Math.max(0, time), host, `agent-${r.int(4)}`, r.chance(0.05) ? {} : { url: host });
+      const agent = `agent-${r.int(4)}`;
+      // Other events are history for the learning period only; so are those missing the second field (the url).
+      if (r.chance(0.1)) return read(Math.max(0, time), agent);
+      return egress(Math.max(0, time), host, agent, r.chance(0.05) ? {} : { url: host });
     });
   }
 
@@ -252,7 +282,10 @@ describe('new_terms against its definition', () => {
       const reference = new ReferenceBaselines(historyMs, learningMs, latenessMs);
       for (const event of stream(r, 1_500)) {
         const url = event.data.url as string | undefined;
-        const term = url === undefined ? undefined : JSON.stringify([event.data.host, url]);
+        const term =
+          event.eventType !== 'network_egress' || url === undefined
+            ? undefined
+            : JSON.stringify([event.data.host, url]);
         const expected = reference.observe(event.agentId, term, Date.parse(event.timestamp));
         expect(engine.process(event).length, `round ${round}, ${event.eventId}`).toBe(expected ? 1 : 0);
       }

@@ -5,10 +5,12 @@ import type { CorrelationCounters } from './hits.ts';
 
 /**
  * new_terms baselines: per (rule, group), the last time (event time) each term was seen, and since when the
- * group has been learning. An event's term is new when it was not seen for its group at any time from
- * `history` before the event on, and the group has learned for at least `learning` (inclusive at both ends:
- * a term last seen exactly `history` before is still known; an event exactly `learning` after the group's
- * first is judged).
+ * group has been observed. Every event of the group counts as history (the learning clock); the events the
+ * rule's condition selects that carry its fields are judged and learned. An event's term is new when it was
+ * not seen for its group at any time from `history` before the event on, and the group's first event is at
+ * least `learning` before it (inclusive at both ends: a term last seen exactly `history` before is still
+ * known; an event exactly `learning` after the group's first is judged). So an agent watched for 14 days that
+ * never read a secret alerts on its first secret read.
  *
  * Time is event time, per group, as for the other correlation types:
  * - an event older than the group's newest minus allowedLatenessMs is late: neither judged nor learned
@@ -18,8 +20,9 @@ import type { CorrelationCounters } from './hits.ts';
  * - a group whose newest event is older than the engine's event time minus `history` and the lateness starts
  *   over and learns again (the same whether idle eviction already dropped it or not).
  * Memory: terms past every acceptable event's history are pruned as the group moves on; a group keeps at most
- * maxTermsPerGroup (least recently seen go, and count as new when seen again), all groups at most maxNewTerms
- * (least recently used groups go and learn again). Eviction can make a rule miss a new term; it cannot make
+ * maxTermsPerGroup (least recently seen go, and count as new when seen again); baselines and their terms
+ * together weigh at most maxNewTerms (a baseline one, each term one; least recently used baselines go and
+ * learn again). Eviction can make a rule miss a new term; it cannot make
  * a known term alert, except in the group that overflowed its own cap.
  */
 export const TermsStateSchema = z.object({
@@ -59,6 +62,10 @@ function idle(state: LiveTermsState, now: number, historyMs: number, latenessMs:
 export class Baselines {
   private readonly store = new MemoryStateStore<LiveTermsState>();
   private termCount = 0;
+  /** Baselines plus terms, the measure maxNewTerms bounds. */
+  private get weight(): number {
+    return this.store.size + this.termCount;
+  }
   /** Terms a group dropped at maxTermsPerGroup; groups dropped at maxNewTerms; idle groups dropped. */
   readonly evictions = { termsPerGroupCap: 0, baselinesCap: 0, baselinesIdle: 0 };
 
@@ -73,14 +80,15 @@ export class Baselines {
   }
 
   /**
-   * Judges and learns `term` at event time `t`; true when it is new for a group past its learning. `now` is the
-   * engine's event time: a group idle since before `now` minus the history and the lateness starts over, exactly
-   * as if idle eviction (expire) had dropped it already.
+   * Counts an event of the group at event time `t` and, when it has a `term` (it is selected and has the
+   * fields), judges and learns it; true when the term is new for a group past its learning. `now` is the
+   * engine's event time: a group idle since before `now` minus the history and the lateness starts over,
+   * exactly as if idle eviction (expire) had dropped it already.
    */
   observe(
     ruleId: string,
     groupKey: string,
-    term: string,
+    term: string | undefined,
     t: number,
     now: number,
     spec: NewTermsSpec,
@@ -102,6 +110,10 @@ export class Baselines {
     }
     if (t > state.watermark) state.watermark = t;
     if (t < state.since) state.since = t;
+    if (term === undefined) {
+      this.bound(state, spec.historyMs);
+      return false;
+    }
     const last = state.terms.get(term);
     const isNew = (last === undefined || last < t - spec.historyMs) && t - state.since >= spec.learningMs;
     if (last === undefined) this.termCount++;
@@ -117,9 +129,9 @@ export class Baselines {
     const overflow = state.terms.evictOverflow(this.limits.maxTermsPerGroup);
     this.termCount -= overflow;
     this.evictions.termsPerGroupCap += overflow;
-    if (this.termCount <= this.limits.maxNewTerms) return;
+    if (this.weight <= this.limits.maxNewTerms) return;
     this.evictions.baselinesCap += this.store.evictLeastRecent(
-      (next) => next.state !== state && this.termCount > this.limits.maxNewTerms,
+      (next) => next.state !== state && this.weight > this.limits.maxNewTerms,
       (entry) => this.forget(entry),
     );
   }
@@ -169,11 +181,10 @@ export class Baselines {
     }
   }
 
-  /** Adds a snapshot's baseline, within this engine's limits (the newest terms are kept). */
+  /** Adds a snapshot's baseline, within this engine's limits (the most recently seen terms are kept). */
   restore(ruleId: string, groupKey: string, snapshot: TermsState, historyMs: number): void {
     const terms = new LruMap<number>();
     for (const [term, seen] of snapshot.terms.slice(-this.limits.maxTermsPerGroup)) terms.touch(term, seen);
-    if (terms.size === 0) return;
     const state: LiveTermsState = { since: snapshot.since, watermark: snapshot.watermark, terms };
     this.store.put(ruleId, groupKey, state);
     this.termCount += terms.size;

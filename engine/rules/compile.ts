@@ -151,7 +151,7 @@ interface RoleContext {
 
 const NO_MATCH: Predicate = () => false;
 const EVERY_EVENT: Role = {
-  name: 'condition',
+  name: 'every event',
   predicate: () => true,
   byEventType: new Map(EVENT_TYPES.map((type) => [type, () => true])),
 };
@@ -193,7 +193,11 @@ function rolesOf(rule: Rule, context: RoleContext): Role[] {
         role('followedBy', rule.followedBy, ['followedBy'], context),
       ];
     case 'new_terms':
-      return [rule.condition ? role('condition', rule.condition, ['condition'], context) : EVERY_EVENT];
+      // Role 1 sees every event: each one is history for the learning period of its group.
+      return [
+        rule.condition ? role('condition', rule.condition, ['condition'], context) : EVERY_EVENT,
+        EVERY_EVENT,
+      ];
   }
 }
 

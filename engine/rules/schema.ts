@@ -224,7 +224,9 @@ export const NewTermsRuleSchema = z.strictObject({
   type: z.literal('new_terms'),
   /** A baseline is per agent unless said otherwise. */
   groupBy: z.array(FieldSchema).min(1).default(['agentId']),
-  fields: z.union([FieldSchema, z.array(FieldSchema).min(1).max(MAX_NEW_TERMS_FIELDS)]),
+  fields: z.union([FieldSchema, z.array(FieldSchema).min(1).max(MAX_NEW_TERMS_FIELDS)], {
+    error: `expected one field name or a list of 1 to ${MAX_NEW_TERMS_FIELDS}`,
+  }),
   history: HistorySchema,
   learning: LearningSchema.optional(),
   /** The events that count (are judged and learned); every event with the fields when absent. */

@@ -186,6 +186,6 @@ describe('engine state within its byte budget', () => {
     // docs/security.md quotes these figures.
     const parts = bound.sessions + bound.correlation + bound.suppressions + bound.dedupe;
     expect(bound.bytes - parts).toBeLessThan(200);
-    expect(Math.round(bound.bytes / 2 ** 20)).toBe(1_321);
+    expect(Math.round(bound.bytes / 2 ** 20)).toBe(1_242);
   });
 });
