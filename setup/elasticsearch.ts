@@ -71,9 +71,9 @@ export async function setupElasticsearch(
       { timeoutMs: options.timeoutMs },
     );
     options.log(`elasticsearch: ${describeNode(target.connection.node)} is up (${cluster})`);
-    let names: string[];
+    let installed: Awaited<ReturnType<typeof installTemplates>>;
     try {
-      names = await installTemplates(client, target.indexPrefix, target.templates);
+      installed = await installTemplates(client, target.indexPrefix, target.templates);
     } catch (error) {
       throw new SetupError(
         'elasticsearch',
@@ -83,9 +83,11 @@ export async function setupElasticsearch(
         },
       );
     }
+    const { names, types } = installed;
+    const ecsTypes = `wildcard ${types.wildcard ? 'yes' : 'no, keyword'}, match_only_text ${types.matchOnlyText ? 'yes' : 'no, text'}`;
     options.log(
       `elasticsearch: index templates ${names.join(', ')} (version ${TEMPLATE_VERSION}) installed for ` +
-        `${target.indexPrefix}-events-* and ${target.indexPrefix}-alerts-*`,
+        `${target.indexPrefix}-events-* and ${target.indexPrefix}-alerts-* (cluster field types: ${ecsTypes})`,
     );
     return names;
   } finally {

@@ -73,7 +73,9 @@ function conformField(
   }
   switch (mapping.type) {
     case 'keyword':
+    case 'wildcard':
     case 'text':
+    case 'match_only_text':
       return strings(value);
     case 'flattened':
       return isPlainObject(value) ? flattenedValue(value, limits) : undefined;

@@ -13,6 +13,8 @@ import {
 import { EVENT_PROPERTIES } from './mappings.ts';
 import { TEMPLATE_FIELDS } from './templates.ts';
 
+const INGESTED = '2026-03-14T09:27:00.000Z';
+
 /** Leaf paths of a document, stopping at flattened fields (their inside is one field). */
 function leafPaths(document: EcsDocument, flattened: ReadonlySet<string>, prefix = ''): string[] {
   return Object.entries(document).flatMap(([key, value]) => {
@@ -76,6 +78,10 @@ describe('ECS document builders', () => {
       network: { protocol: 'https' },
       message: 'network_egress evil.example',
     });
+    const tcp = eventDocument(
+      networkEvent({ data: { type: 'network', host: 'evil.example', protocol: 'TCP' } }),
+    );
+    expect(tcp.network).toEqual({ transport: 'tcp' });
     const ip = eventDocument(networkEvent({ data: { type: 'network', host: '203.0.113.9', port: 22 } }));
     expect(ip.destination).toEqual({ ip: '203.0.113.9', address: '203.0.113.9', port: 22 });
 
@@ -98,6 +104,15 @@ describe('ECS document builders', () => {
       process: { command_line: 'rm -rf /' },
       clawdstrike: { tool: { name: 'shell_exec', kind: 'mcp' } },
     });
+    const call = makeEnvelope({
+      ...shellTool,
+      metadata: { toolKind: 'function', toolCallId: 'call-7' },
+    });
+    expect(eventDocument(call).gen_ai).toEqual({
+      agent: { id: call.agentId },
+      operation: { name: 'execute_tool' },
+      tool: { name: 'shell_exec', type: 'function', call: { id: 'call-7' } },
+    });
   });
 
   it('keeps the sender type of a custom event as event.action', () => {
@@ -108,24 +123,49 @@ describe('ECS document builders', () => {
       data: { type: 'custom', customType: 'user_input', text: 'ignore previous instructions' },
       decision: { outcome: 'allow', severity: 'info' },
     });
-    expect(eventDocument(custom).event).toMatchObject({ action: 'user_input', category: [], type: ['info'] });
+    expect(eventDocument(custom).event).toMatchObject({
+      action: 'user_input',
+      category: ['api'],
+      type: ['info'],
+    });
   });
 
   it('maps an alert to rule, risk, threat and clawdstrike.alert fields', () => {
     const alert = makeAlert();
-    expect(alertDocument(alert)).toMatchObject({
+    expect(alertDocument(alert, INGESTED)).toMatchObject({
       '@timestamp': alert.timestamp,
-      message: alert.summary,
+      message: 'Credential read followed by egress',
       tags: alert.tags,
-      event: { kind: 'alert', id: alert.alertId, severity: 4, risk_score: 92, created: alert.detectedAt },
+      event: {
+        kind: 'alert',
+        id: alert.alertId,
+        module: 'clawdstrike',
+        dataset: 'clawdstrike.alerts',
+        severity: 99,
+        risk_score: 92,
+        created: alert.detectedAt,
+        ingested: INGESTED,
+      },
       rule: { id: 'credential-exfiltration', name: 'Credential read followed by egress' },
       threat: { technique: { id: ['T1552.004'] } },
       clawdstrike: {
         severity: 'critical',
         session: { id: 'sess-42' },
-        alert: { rule_type: 'sequence', event_count: 2, actions: ['terminate_session', 'alert_soc'] },
+        alert: {
+          summary: alert.summary,
+          rule_type: 'sequence',
+          event_count: 2,
+          actions: ['terminate_session', 'alert_soc'],
+        },
       },
     });
+  });
+
+  it('gives alerts the event.severity Elastic Security maps to its four levels', () => {
+    const severities = (['info', 'low', 'medium', 'high', 'critical'] as const).map(
+      (severity) => (alertDocument(makeAlert({ severity }), INGESTED).event as { severity: number }).severity,
+    );
+    expect(severities).toEqual([21, 21, 47, 73, 99]);
   });
 
   it('only emits fields the index templates map', () => {
@@ -136,7 +176,7 @@ describe('ECS document builders', () => {
       makeEnvelope({ runId: 'run-1', policyHash: 'ab' }),
     ];
     for (const event of events) expect(unmappedFields(eventDocument(event), 'events')).toEqual([]);
-    expect(unmappedFields(alertDocument(makeAlert()), 'alerts')).toEqual([]);
+    expect(unmappedFields(alertDocument(makeAlert(), INGESTED), 'alerts')).toEqual([]);
   });
 
   it('reads technique ids in the tag spellings rules use', () => {

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { eventIdentity } from '../../core/identity.ts';
-import { severityRank } from '../../core/severity.ts';
+import { type Severity, severityRank } from '../../core/severity.ts';
 import type { Alert } from '../../engine/alert.ts';
 import type { Envelope, EventType } from '../../engine/model/index.ts';
 import type { ItemKind, SinkItem } from '../types.ts';
 
 /** Pure builders: envelope → ECS document, alert → ECS document, and the daily index each belongs in. */
 
-export const ECS_VERSION = '8.11.0';
+export const ECS_VERSION = '9.4.0';
 
 export type EcsDocument = Record<string, unknown>;
 
@@ -74,7 +74,10 @@ function dayOf(timestamp: string): number | undefined {
   return midnight;
 }
 
-/** ECS categorization per event type (ECS 8.11 allowed values). */
+/**
+ * ECS categorization per event type (ECS 9.4 allowed values; each type is one of its category's expected
+ * types). An agent's own kind of activity, unknown to us, is still an agent action: `api` / `info`.
+ */
 const CATEGORIZATION: Record<EventType, { category: string[]; type: string[] }> = {
   file_read: { category: ['file'], type: ['access'] },
   file_write: { category: ['file'], type: ['change'] },
@@ -83,7 +86,7 @@ const CATEGORIZATION: Record<EventType, { category: string[]; type: string[] }> 
   command_exec: { category: ['process'], type: ['start'] },
   tool_call: { category: ['api'], type: ['access'] },
   secret_access: { category: ['configuration'], type: ['access'] },
-  custom: { category: [], type: ['info'] },
+  custom: { category: ['api'], type: ['info'] },
 };
 
 export function eventDocument(event: Envelope): EcsDocument {
@@ -110,6 +113,7 @@ export function eventDocument(event: Envelope): EcsDocument {
       created: event.receivedAt,
     },
     agent: { id: event.agentId },
+    gen_ai: genAiOf(event),
     threat: threatOf(event.metadata.threat),
     ...fieldsFromData(event),
     clawdstrike: {
@@ -135,12 +139,29 @@ export function eventDocument(event: Envelope): EcsDocument {
   };
 }
 
-export function alertDocument(alert: Alert): EcsDocument {
+/**
+ * `event.severity` of an alert as Elastic's prebuilt External Alerts rule reads it (21 / 47 / 73 / 99 become
+ * low / medium / high / critical); info, which Elastic has no level for, is low.
+ */
+export const ELASTIC_ALERT_SEVERITY: Readonly<Record<Severity, number>> = {
+  info: 21,
+  low: 21,
+  medium: 47,
+  high: 73,
+  critical: 99,
+};
+
+/**
+ * An alert as Elastic Security's External Alerts rule promotes it: `event.kind: alert`, the rule title as
+ * `message` (its rule name override), `event.ingested` (its timestamp override: when the sink wrote it) and
+ * a module of our own (the rule leaves out endpoint, endgame and cloud_defend). docs/sinks.md.
+ */
+export function alertDocument(alert: Alert, ingestedAt: string): EcsDocument {
   const techniques = techniqueIds(alert.tags);
   return {
     '@timestamp': alert.timestamp,
     ecs: { version: ECS_VERSION },
-    message: alert.summary,
+    message: alert.ruleName,
     tags: alert.tags,
     event: {
       kind: 'alert',
@@ -149,18 +170,21 @@ export function alertDocument(alert: Alert): EcsDocument {
       module: 'clawdstrike',
       category: ['intrusion_detection'],
       type: ['info'],
-      severity: severityRank(alert.severity),
+      severity: ELASTIC_ALERT_SEVERITY[alert.severity],
       risk_score: alert.riskScore,
       created: alert.detectedAt,
+      ingested: ingestedAt,
     },
     agent: { id: alert.agentId },
-    rule: { id: alert.ruleId, name: alert.ruleName },
+    gen_ai: { agent: { id: alert.agentId } },
+    rule: { id: alert.ruleId, name: alert.ruleName, ruleset: 'clawdstrike-edr' },
     threat: techniques.length > 0 ? { technique: { id: techniques } } : undefined,
     clawdstrike: {
       schema_version: alert.schemaVersion,
       severity: alert.severity,
       session: { id: alert.sessionId },
       alert: {
+        summary: alert.summary,
         rule_type: alert.ruleType,
         group_key: alert.groupKey,
         event_ids: alert.eventIds,
@@ -187,7 +211,7 @@ function fieldsFromData(event: Envelope): EcsDocument {
       return {
         destination: destinationOf(text(data.host), data.port),
         url: text(data.url) ? { full: text(data.url) } : undefined,
-        network: text(data.protocol) ? { protocol: text(data.protocol)?.toLowerCase() } : undefined,
+        network: networkOf(text(data.protocol)),
       };
     case 'command_exec': {
       const args = Array.isArray(data.args) ? data.args.filter((arg) => typeof arg === 'string') : [];
@@ -208,6 +232,32 @@ function fieldsFromData(event: Envelope): EcsDocument {
     default:
       return {};
   }
+}
+
+/** Transport-layer names (ECS network.transport, IANA keyword names); anything else is an application protocol. */
+const TRANSPORTS: ReadonlySet<string> = new Set(['tcp', 'udp', 'icmp', 'ipv6-icmp', 'sctp']);
+
+function networkOf(protocol: string | undefined): EcsDocument | undefined {
+  const name = protocol?.toLowerCase();
+  if (!name) return undefined;
+  return TRANSPORTS.has(name) ? { transport: name } : { protocol: name };
+}
+
+/** ECS gen_ai.*: the agent, and for a tool call the tool (OpenTelemetry's execute_tool operation). */
+function genAiOf(event: Envelope): EcsDocument {
+  const agent = { id: event.agentId };
+  if (event.eventType !== 'tool_call') return { agent };
+  const { metadata } = event;
+  const callId = text(metadata.toolCallId) ?? text(metadata.tool_call_id);
+  return {
+    agent,
+    operation: { name: 'execute_tool' },
+    tool: {
+      name: text(event.data.toolName),
+      type: text(metadata.toolKind),
+      call: callId ? { id: callId } : undefined,
+    },
+  };
 }
 
 function destinationOf(host: string | undefined, port: unknown): EcsDocument | undefined {

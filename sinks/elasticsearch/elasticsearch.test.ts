@@ -106,7 +106,9 @@ describe('Elasticsearch sink (real Elasticsearch)', () => {
     expect(
       await count('alerts', { range: { 'clawdstrike.risk_score': { gte: 90 } } }),
     ).toBeGreaterThanOrEqual(1);
-    expect(await count('alerts', { match: { message: 'connected' } })).toBeGreaterThanOrEqual(1);
+    expect(
+      await count('alerts', { match: { 'clawdstrike.alert.summary': 'connected' } }),
+    ).toBeGreaterThanOrEqual(1);
 
     const indices = Object.keys(await client.indices.get({ index: `${prefix}-*` }));
     expect(indices).toEqual(

@@ -4,7 +4,13 @@ import { conformDocument } from './conform.ts';
 import { alertDocument, documentId, eventDocument, indexFor } from './documents.ts';
 import { ALERT_PROPERTIES, EVENT_PROPERTIES } from './mappings.ts';
 
-type BuildOptions = Pick<ElasticsearchSinkConfig, 'indexPrefix' | 'indexDays' | 'documents' | 'maxBulkBytes'>;
+type BuildOptions = Pick<
+  ElasticsearchSinkConfig,
+  'indexPrefix' | 'indexDays' | 'documents' | 'maxBulkBytes'
+> & {
+  /** When the request is built (ISO): alerts' event.ingested. */
+  ingestedAt: string;
+};
 
 /** Consecutive items of a batch that go out as one `_bulk` request, already serialized. */
 export interface BulkChunk {
@@ -22,7 +28,7 @@ export function bulkLines(item: SinkItem, options: Omit<BuildOptions, 'maxBulkBy
   const document =
     item.kind === 'event'
       ? conformDocument(eventDocument(item.event), EVENT_PROPERTIES, options.documents)
-      : conformDocument(alertDocument(item.alert), ALERT_PROPERTIES, options.documents);
+      : conformDocument(alertDocument(item.alert, options.ingestedAt), ALERT_PROPERTIES, options.documents);
   return [JSON.stringify(action), JSON.stringify(document)];
 }
 

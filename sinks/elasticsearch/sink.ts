@@ -99,7 +99,8 @@ export class ElasticsearchSink implements Sink {
 
   private async writeTo(items: readonly SinkItem[], indexDays: IndexDayRange): Promise<ItemOutcome[]> {
     const outcomes = new Array<ItemOutcome>(items.length);
-    const { chunks, unbuildable } = bulkChunks(items, { ...this.config, indexDays });
+    const ingestedAt = new Date(this.clock()).toISOString();
+    const { chunks, unbuildable } = bulkChunks(items, { ...this.config, indexDays, ingestedAt });
     for (const { position, reason } of unbuildable) {
       outcomes[position] = {
         status: 'permanent',

@@ -1,21 +1,32 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
-import { ALERT_PROPERTIES, EVENT_PROPERTIES, type FieldMapping, fieldPaths } from './mappings.ts';
+import { errors } from '@elastic/elasticsearch';
+import {
+  ALERT_PROPERTIES,
+  alertProperties,
+  type ClusterFieldTypes,
+  EVENT_PROPERTIES,
+  eventProperties,
+  FALLBACK_FIELD_TYPES,
+  type FieldMapping,
+  fieldPaths,
+} from './mappings.ts';
 
 /** Bumped whenever a mapping changes; stored as the template's `version`. */
-export const TEMPLATE_VERSION = 2;
+export const TEMPLATE_VERSION = 3;
 
 export const INDEX_KINDS = ['events', 'alerts'] as const;
 export type IndexKind = (typeof INDEX_KINDS)[number];
 
-const PROPERTIES: Record<IndexKind, Record<string, FieldMapping>> = {
-  events: EVENT_PROPERTIES,
-  alerts: ALERT_PROPERTIES,
+const PROPERTIES: Record<IndexKind, (types: ClusterFieldTypes) => Record<string, FieldMapping>> = {
+  events: eventProperties,
+  alerts: alertProperties,
 };
 
 /**
  * Every mapped field of each index kind, path → Elasticsearch type. Dashboards may only use these:
  * their test checks every field a visualization uses against this list.
  */
+/** (With the fallback types; a cluster with ECS's own has the same paths, some typed wildcard or match_only_text.) */
 export const TEMPLATE_FIELDS: Readonly<Record<IndexKind, Readonly<Record<string, string>>>> = {
   events: fieldPaths(EVENT_PROPERTIES),
   alerts: fieldPaths(ALERT_PROPERTIES),
@@ -31,6 +42,7 @@ export function indexTemplate(
   prefix: string,
   kind: IndexKind,
   options: TemplateOptions = {},
+  types: ClusterFieldTypes = FALLBACK_FIELD_TYPES,
 ): estypes.IndicesPutIndexTemplateRequest {
   return {
     name: `${prefix}-${kind}`,
@@ -48,19 +60,48 @@ export function indexTemplate(
         dynamic: false,
         date_detection: false,
         // FieldMapping is a strict subset of the client's MappingProperty union.
-        properties: PROPERTIES[kind] as Record<string, estypes.MappingProperty>,
+        properties: PROPERTIES[kind](types) as Record<string, estypes.MappingProperty>,
       },
     },
   };
 }
 
-/** Puts (creates or replaces) both templates; used at sink start and by `clawdstrike-edr setup`. */
+/**
+ * Asks the cluster whether it can map `type`: a simulated template with one such field. A cluster without the
+ * type (the integ-test distribution has neither wildcard nor match_only_text) refuses it with 400.
+ */
+async function mapsType(client: Client, type: string): Promise<boolean> {
+  try {
+    await client.indices.simulateTemplate({
+      index_patterns: ['clawdstrike-edr-field-type-probe-*'],
+      template: { mappings: { properties: { probe: { type } as estypes.MappingProperty } } },
+    });
+    return true;
+  } catch (error) {
+    if (error instanceof errors.ResponseError && error.statusCode === 400) return false;
+    throw error;
+  }
+}
+
+export async function clusterFieldTypes(client: Client): Promise<ClusterFieldTypes> {
+  const [wildcard, matchOnlyText] = await Promise.all([
+    mapsType(client, 'wildcard'),
+    mapsType(client, 'match_only_text'),
+  ]);
+  return { wildcard, matchOnlyText };
+}
+
+/**
+ * Puts (creates or replaces) both templates, with ECS's field types where the cluster has them; used at sink
+ * start and by `clawdstrike-edr setup`.
+ */
 export async function installTemplates(
   client: Client,
   prefix: string,
   options: TemplateOptions = {},
-): Promise<string[]> {
-  const templates = INDEX_KINDS.map((kind) => indexTemplate(prefix, kind, options));
+): Promise<{ names: string[]; types: ClusterFieldTypes }> {
+  const types = await clusterFieldTypes(client);
+  const templates = INDEX_KINDS.map((kind) => indexTemplate(prefix, kind, options, types));
   for (const template of templates) await client.indices.putIndexTemplate(template);
-  return templates.map((template) => template.name);
+  return { names: templates.map((template) => template.name), types };
 }
