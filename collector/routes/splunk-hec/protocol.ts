@@ -73,10 +73,12 @@ export function hecEventProtocol(ledger: AckLedger | undefined): IngestProtocol<
   return hecProtocol(
     'splunk_hec',
     ledger,
-    (text, _request, { maxRecords }) =>
-      text.trimStart().startsWith('[')
-        ? splitDocument(text, maxRecords)
-        : splitConcatenated(text, maxRecords),
+    (text, _request, { maxRecords }) => {
+      const values = splitConcatenated(text, maxRecords);
+      // One JSON array of event objects (Splunk takes that too): its elements are the events.
+      const only = values.length === 1 ? values[0]!.text : undefined;
+      return only?.startsWith('[') ? splitDocument(only, maxRecords) : values;
+    },
     unwrapEvent,
   );
 }
