@@ -34,6 +34,7 @@ COPY bin bin
 # Data the commands read at run time: the bundled rules, the Kibana saved objects `setup` imports, schemas.
 COPY rules rules
 COPY intel intel
+COPY frameworks frameworks
 COPY dashboards dashboards
 COPY schemas schemas
 RUN mkdir -p /app/data /app/config && chown node:node /app/data

@@ -66,7 +66,10 @@ describe('Dockerfile', () => {
 
   it('ships what the commands read at run time: the entry point, rules and the dashboards setup imports', () => {
     const copied = args(runtime, 'COPY').flatMap((copy) => contextSources(copy) ?? []);
-    expect(copied).toEqual(expect.arrayContaining(['bin', 'rules', 'dashboards', 'package.json']));
+    // frameworks/: the MITRE data rules validate and rules coverage check tags against.
+    expect(copied).toEqual(
+      expect.arrayContaining(['bin', 'rules', 'frameworks', 'dashboards', 'package.json']),
+    );
     expect(args(runtime, 'ENTRYPOINT').at(-1)).toMatch(/bin\/clawdstrike-edr\.js/);
   });
 });
