@@ -12,12 +12,6 @@ import { selectRules } from '../ruleset.ts';
  * The four reference rules written in Sigma (rules/sigma/) against ours, on every fixture corpus: the same
  * alerts, field for field, except the rule's id and name (and the alert id, which hashes the rule id).
  */
-const SIGMA_COPIES: Readonly<Record<string, string>> = {
-  CREDENTIAL_EXFILTRATION: '7f3330c5-3f8e-4b0f-b4b6-2544cdedaca1',
-  RAPID_FILE_ENUMERATION: '41aaec30-fe4e-425a-8c94-584d9a1c89e4',
-  PROMPT_INJECTION_CHAIN: 'b6cfd967-fe7f-4017-a303-6a2de8094532',
-  LATERAL_MOVEMENT_PREP: '756b3013-6e58-4de3-8da7-95a664bf29e7',
-};
 const CASES = packagePath('fixtures', 'rules');
 
 function comparable(alert: Alert, ruleIdOf: (id: string) => string) {
@@ -37,17 +31,29 @@ const cases = readdirSync(CASES)
   });
 
 describe('the reference rules in Sigma', () => {
-  const loaded = loadRules([packagePath('rules')], undefined, {
-    enable: new Set(Object.values(SIGMA_COPIES)),
-  });
+  const bundled = loadRules([packagePath('rules')]);
+  if (!bundled.ok) throw new Error(JSON.stringify(bundled.error));
+  const loaded = loadRules([packagePath('rules')], undefined, { enable: new Set(bundled.value.disabled) });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.error));
+  // clawdstrike.copyOf names the rule of ours each Sigma copy restates.
+  const SIGMA_COPIES = Object.fromEntries(
+    loaded.value.rules.flatMap((rule) => (rule.sigma?.copyOf ? [[rule.sigma.copyOf, rule.id]] : [])),
+  ) as Record<string, string>;
   const ours = selectRules(loaded.value, new Set(Object.keys(SIGMA_COPIES)));
   const sigma = selectRules(loaded.value, new Set(Object.values(SIGMA_COPIES)));
   const ourIdOf = (id: string) => Object.keys(SIGMA_COPIES).find((key) => SIGMA_COPIES[key] === id) ?? id;
 
+  it('restate the four reference rules', () => {
+    expect(Object.keys(SIGMA_COPIES).sort()).toEqual([
+      'CREDENTIAL_EXFILTRATION',
+      'LATERAL_MOVEMENT_PREP',
+      'PROMPT_INJECTION_CHAIN',
+      'RAPID_FILE_ENUMERATION',
+    ]);
+  });
+
   it('are off by default, so an attack does not alert twice', () => {
-    const bundled = loadRules([packagePath('rules')]);
-    expect(bundled.ok && bundled.value.disabled).toEqual(expect.arrayContaining(Object.values(SIGMA_COPIES)));
+    expect(bundled.value.disabled).toEqual(expect.arrayContaining(Object.values(SIGMA_COPIES)));
     expect(sigma.rules.map((rule) => rule.id).sort()).toEqual(Object.values(SIGMA_COPIES).sort());
   });
 

@@ -35,6 +35,8 @@ export interface SigmaMetadata {
   references: string[];
   falsepositives: string[];
   status?: string | undefined;
+  /** Our rule this one restates (clawdstrike.copyOf). */
+  copyOf?: string | undefined;
 }
 
 export interface LoweredSigmaRule {
@@ -142,6 +144,7 @@ function metadata(rule: SigmaDetectionRule | SigmaCorrelationRule): SigmaMetadat
     references: rule.references ?? [],
     falsepositives: asList(rule.falsepositives),
     status: rule.status,
+    ...(rule.clawdstrike?.copyOf ? { copyOf: rule.clawdstrike.copyOf } : {}),
   };
 }
 

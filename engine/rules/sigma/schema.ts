@@ -17,6 +17,8 @@ export const ClawdstrikeExtensionSchema = z.strictObject({
   riskScore: z.int().min(0).max(100).optional(),
   actions: z.array(ResponseActionSchema).optional(),
   summary: z.string().min(1).optional(),
+  /** The id of our rule this one restates in Sigma (rules/sigma/ copies of the reference rules). */
+  copyOf: z.string().min(1).optional(),
   /** value_count only: the matching events must also number this many (our threshold's count and distinct). */
   events: z.lazy(() => CountConditionSchema).optional(),
 });
