@@ -19,7 +19,7 @@ export { AuditEventSchema } from './inputs/hushd-audit.ts';
 export { HushdEcsDocumentSchema } from './inputs/hushd-ecs.ts';
 export { SecurityEventSchema } from './inputs/hushd-security.ts';
 export { HushdWebhookSchema } from './inputs/hushd-webhook.ts';
-export { PolicyEventDocumentSchema } from './inputs/policy-event.ts';
+export { PolicyEventDocumentSchema, SNAKE_CASE_ALIASED } from './inputs/policy-event.ts';
 export type { RecordLimits } from './limits.ts';
 export { DEFAULT_RECORD_LIMITS, RecordLimitsSchema } from './limits.ts';
 export type { ParseContext, ParseResult } from './normalize.ts';

@@ -23,6 +23,15 @@ export const POLICY_EVENT_ALIASES: Readonly<Record<string, string>> = {
   policy_hash: 'policyHash',
 };
 
+/**
+ * Canonical padded base64, the same test as z.base64(); published as a pattern with `contentEncoding`, since
+ * JSON Schema has no `base64` format (ajv strict refuses the unknown format z.base64() exports).
+ */
+const Base64Schema = z
+  .string()
+  .regex(/^(?:[0-9a-zA-Z+/]{4})*(?:[0-9a-zA-Z+/]{2}==|[0-9a-zA-Z+/]{3}=)?$/, 'expected base64')
+  .meta({ contentEncoding: 'base64' });
+
 const Sha256Ref = z
   .string()
   .regex(/^sha256:[0-9a-fA-F]{64}$/, 'expected "sha256:" followed by 64 hex digits');
@@ -32,7 +41,7 @@ export const FileDataSchema = z.looseObject({
   path: z.string().min(1),
   operation: z.enum(['read', 'write']).nullish(),
   content: optionalString,
-  contentBase64: z.base64().nullish(),
+  contentBase64: Base64Schema.nullish(),
   contentHash: Sha256Ref.nullish(),
 });
 export const NetworkDataSchema = z.looseObject({
@@ -145,7 +154,48 @@ export const PolicyEventSchema = z.looseObject({
 });
 export type PolicyEvent = z.infer<typeof PolicyEventSchema>;
 
-/** The same schema with data spelled out per type; exported as the published JSON Schema. */
-export const PolicyEventDocumentSchema = PolicyEventSchema.extend({
-  data: z.union([...Object.values(DATA_SCHEMAS), UnknownDataSchema]),
-});
+/**
+ * Objects whose fields parseRecord also reads under their snake_case alias (the event, its data and its
+ * metadata): the published JSON Schema lists each alias beside its field (scripts/json-schemas.ts).
+ */
+export const SNAKE_CASE_ALIASED = z.registry<{ aliases: Readonly<Record<string, string>> }>();
+function aliased<S extends z.ZodObject>(schema: S): S {
+  SNAKE_CASE_ALIASED.add(schema, { aliases: POLICY_EVENT_ALIASES });
+  return schema;
+}
+
+/** A string that is none of `values` (for the catch-all branches below). */
+const noneOf = (values: readonly string[]) =>
+  z
+    .string()
+    .min(1)
+    .regex(new RegExp(`^(?!(?:${values.join('|')})$)`), `not one of ${values.join(', ')}`);
+
+const KNOWN_DATA_TYPES = Object.keys(DATA_SCHEMAS);
+/** A data.type we do not know, as published: any type but the known ones, whose fields are checked. */
+const OtherDataSchema = z.looseObject({ type: noneOf(KNOWN_DATA_TYPES) });
+const DocumentMetadataSchema = aliased(PolicyEventMetadataSchema).nullish();
+
+/**
+ * The published JSON Schema of a PolicyEvent: what parseRecord accepts, as one schema. A known eventType
+ * carries its data type; any other eventType (kept as `custom`) any data, a known data type checked as such;
+ * every field with a snake_case alias is accepted under either name.
+ */
+export const PolicyEventDocumentSchema = z.union([
+  ...[...DATA_TYPE_BY_EVENT_TYPE].map(([eventType, dataType]) =>
+    aliased(
+      PolicyEventSchema.extend({
+        eventType: z.literal(eventType),
+        data: aliased(DATA_SCHEMAS[dataType]),
+        metadata: DocumentMetadataSchema,
+      }),
+    ),
+  ),
+  aliased(
+    PolicyEventSchema.extend({
+      eventType: noneOf([...DATA_TYPE_BY_EVENT_TYPE.keys()]),
+      data: z.union([...Object.values(DATA_SCHEMAS).map(aliased), OtherDataSchema]),
+      metadata: DocumentMetadataSchema,
+    }),
+  ),
+]);
