@@ -21,9 +21,7 @@ import {
   writeConfigFile,
 } from '../support/pipeline.ts';
 import type { WireEvent } from '../support/scenarios.ts';
-import { burstsOf, deniedSession, produceWithKafkajs } from './session-support.ts';
-
-const DENIALS = 12;
+import { burstsOf, DENIALS, deniedSession, produceWithKafkajs } from './session-support.ts';
 
 async function storedBursts(client: Client, prefix: string, sessionId: string): Promise<string[]> {
   const index = `${prefix}-alerts-*`;
@@ -61,14 +59,8 @@ describe('processor SIGKILLed between re-keying and committing (Kafka, child pro
     defer(() => client.close());
     defer(() => dropIndexPrefix(client, indexPrefix));
     const runId = randomUUID().slice(0, 8);
-    const sessionId = `sess-kill-${runId}`;
-    const events = deniedSession({
-      runId,
-      agentId: `agent-kill-${runId}`,
-      sessionId,
-      startMs: Date.now() - 60_000,
-      count: DENIALS,
-    });
+    const events = deniedSession(runId, 'kill');
+    const sessionId = String(events[0]!.sessionId);
     const configPath = await writeConfigFile(
       directory,
       'processor.yaml',

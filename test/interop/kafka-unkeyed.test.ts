@@ -19,14 +19,13 @@ import {
 import { expectedAlerts, type WireEvent } from '../support/scenarios.ts';
 import {
   burstsOf,
+  DENIALS,
   deniedSession,
   occurrencesById,
   partitionsOf,
   produceWithKafkajs,
   sessionOf,
 } from './session-support.ts';
-
-const DENIALS = 12;
 
 /**
  * Issue 14: a plain kafkajs producer writing PolicyEvents to the events topic without our
@@ -40,18 +39,9 @@ describe('records from any Kafka producer correlate (repartition)', () => {
   it('fires DENIAL_BURST once for a session written unkeyed, one with random keys and one keyed by us', async () => {
     const { config, publisher, directory } = await pipelineFixture(defer, 'kafka', 'interop-unkeyed');
     const runId = randomUUID().slice(0, 8);
-    const startMs = Date.now() - 60_000;
-    const session = (name: string, agent: number) =>
-      deniedSession({
-        runId,
-        agentId: `agent-${agent}-${runId}`,
-        sessionId: `sess-${name}-${runId}`,
-        startMs,
-        count: DENIALS,
-      });
-    const unkeyed = session('unkeyed', 1);
-    const randomKeyed = session('random-key', 2);
-    const ours = session('ours', 3);
+    const unkeyed = deniedSession(runId, 'unkeyed');
+    const randomKeyed = deniedSession(runId, 'random-key');
+    const ours = deniedSession(runId, 'ours');
     const sessions = [unkeyed, randomKeyed, ours].map((events) => events[0]!.sessionId as string);
     const expected = expectedAlerts([...unkeyed, ...randomKeyed, ...ours]);
     // The fixture is sound: the engine alone, in order, bursts once per session.

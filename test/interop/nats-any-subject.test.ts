@@ -15,8 +15,6 @@ import {
 } from '../support/pipeline.ts';
 import { burstsOf, deniedSession, occurrencesById } from './session-support.ts';
 
-const DENIALS = 12;
-
 /**
  * The NATS side of issue 14 item 4: a plain nats.js client publishing PolicyEvents under the events subjects,
  * each on a subject of its own choosing, reaches the one stream the processor reads with one durable, so the
@@ -28,14 +26,8 @@ describe('records from any NATS publisher correlate', () => {
   it('fires DENIAL_BURST once for a session published on twelve different subjects', async () => {
     const { config, publisher, directory } = await pipelineFixture(defer, 'nats', 'interop-nats-subjects');
     const runId = randomUUID().slice(0, 8);
-    const sessionId = `sess-subjects-${runId}`;
-    const events = deniedSession({
-      runId,
-      agentId: `agent-subjects-${runId}`,
-      sessionId,
-      startMs: Date.now() - 60_000,
-      count: DENIALS,
-    });
+    const events = deniedSession(runId, 'subjects');
+    const sessionId = String(events[0]!.sessionId);
     const processor = await startProcessor(
       processorConfig(config, { group: `interop-nats-${runId}`, directory }),
     );

@@ -10,22 +10,24 @@ const { Kafka, Partitioners, logLevel } = kafkajs;
  * third party would write PolicyEvents to the input topic, and readers of what landed.
  */
 
-/** `count` denied PolicyEvents of one session, 2 s apart from `startMs`: DENIAL_BURST wants 10 in 2 minutes. */
-export function deniedSession(options: {
-  runId: string;
-  agentId: string;
-  sessionId: string;
-  startMs: number;
-  count: number;
-}): WireEvent[] {
-  return Array.from({ length: options.count }, (_, index) => ({
-    eventId: `evt-${options.runId}-${options.sessionId}-${index}`,
+/** Denials per session in these tests: DENIAL_BURST wants 10 within 2 minutes. */
+export const DENIALS = 12;
+
+/**
+ * DENIALS denied PolicyEvents of session `sess-<name>-<runId>` (agent `agent-<name>-<runId>`), 2 s apart,
+ * the first a minute ago.
+ */
+export function deniedSession(runId: string, name: string): WireEvent[] {
+  const sessionId = `sess-${name}-${runId}`;
+  const startMs = Date.now() - 60_000;
+  return Array.from({ length: DENIALS }, (_, index) => ({
+    eventId: `evt-${runId}-${sessionId}-${index}`,
     eventType: 'file_write',
-    timestamp: new Date(options.startMs + index * 2_000).toISOString(),
-    sessionId: options.sessionId,
+    timestamp: new Date(startMs + index * 2_000).toISOString(),
+    sessionId,
     data: { type: 'file', path: `/etc/cron.d/job-${index}`, operation: 'write' },
     decision: { status: 'deny', guard: 'forbidden_path', severity: 'medium' },
-    metadata: { source: 'interop', agentId: options.agentId },
+    metadata: { source: 'interop', agentId: `agent-${name}-${runId}` },
   }));
 }
 
