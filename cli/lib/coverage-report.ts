@@ -17,13 +17,11 @@ export function coverageTable(rows: readonly CoverageRow[], frameworks: Framewor
     const mine = rows.filter((row) => row.framework === framework);
     const techniques = new Set(mine.map((row) => row.technique.id));
     lines.push(`${data.name} ${data.version} (${data.date}): ${techniques.size} technique(s) covered`);
-    let tactic: string | undefined = '';
+    let tactic = '';
     for (const row of mine) {
-      if (row.tactic?.id !== tactic) {
-        tactic = row.tactic?.id;
-        lines.push(
-          row.tactic ? `  ${row.tactic.id} ${row.tactic.name}` : '  (tactics not recorded in frameworks/)',
-        );
+      if (row.tactic.id !== tactic) {
+        tactic = row.tactic.id;
+        lines.push(`  ${row.tactic.id} ${row.tactic.name}`);
       }
       lines.push(
         `    ${`${row.technique.id} ${row.technique.name}`.padEnd(58)} ${row.rules.map(ruleNote).join(', ')}`,

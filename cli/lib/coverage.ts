@@ -25,13 +25,10 @@ export interface DetectingRule {
   fixtures: RuleFixtures;
 }
 
-/**
- * A technique under one of its tactics, with the rules whose tags name it; tactic undefined for an ATT&CK
- * technique whose tactics the committed data does not record.
- */
+/** A technique under one of its tactics, with the rules whose tags name it. */
 export interface CoverageRow {
   framework: FrameworkName;
-  tactic: { id: string; name: string } | undefined;
+  tactic: { id: string; name: string };
   technique: Technique;
   rules: DetectingRule[];
 }
@@ -87,9 +84,6 @@ export function coverageRows(
       for (const { technique, rules } of covered) {
         if (technique.tactics.includes(tactic.id)) rows.push({ framework, tactic, technique, rules });
       }
-    }
-    for (const { technique, rules } of covered) {
-      if (technique.tactics.length === 0) rows.push({ framework, tactic: undefined, technique, rules });
     }
   }
   return rows;

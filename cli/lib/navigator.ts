@@ -15,8 +15,7 @@ export const SCORE = { withFixtures: 2, withoutFixtures: 1 } as const;
 
 interface LayerTechnique {
   techniqueID: string;
-  /** Left out when the tactics are not recorded: the Navigator then shows it under every tactic. */
-  tactic?: string;
+  tactic: string;
   score: number;
   comment: string;
   enabled: boolean;
@@ -73,7 +72,7 @@ export function buildLayer(
     hideDisabled: false,
     techniques: mine.map((row) => ({
       techniqueID: row.technique.id,
-      ...(row.tactic ? { tactic: tacticShortName(row.tactic.name) } : {}),
+      tactic: tacticShortName(row.tactic.name),
       score: row.rules.some(hasBothFixtures) ? SCORE.withFixtures : SCORE.withoutFixtures,
       comment: row.rules.map(fixtureNote).join('; '),
       enabled: true,

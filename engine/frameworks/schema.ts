@@ -3,8 +3,7 @@ import { z } from 'zod';
 const TechniqueSchema = z.strictObject({
   id: z.string().min(1),
   name: z.string().min(1),
-  /** Empty when the committed subset does not record them (ATT&CK techniques no bundled rule names). */
-  tactics: z.array(z.string().min(1)),
+  tactics: z.array(z.string().min(1)).min(1),
   subtechniqueOf: z.string().min(1).optional(),
 });
 

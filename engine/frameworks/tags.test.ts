@@ -76,10 +76,11 @@ describe('framework data', () => {
     });
   }
 
-  it('ATT&CK Enterprise 18.0: 14 tactics and 691 current techniques and sub-techniques, none revoked or deprecated', () => {
+  it('ATT&CK Enterprise 18.0: 14 tactics, 691 current techniques (216 top-level), none revoked or deprecated', () => {
     const { framework, techniques } = frameworks.attack;
     expect(framework.tactics).toHaveLength(14);
     expect(framework.techniques).toHaveLength(691);
+    expect(framework.techniques.filter((t) => !t.subtechniqueOf)).toHaveLength(216);
     for (const entry of [...framework.revoked, ...framework.deprecated])
       expect(techniques.has(entry.id)).toBe(false);
   });
