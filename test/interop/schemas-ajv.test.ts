@@ -14,7 +14,7 @@ import ajvFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { samples } from '../../collector/test/support.ts';
-import { EVENT_TYPES, parseRecord } from '../../engine/index.ts';
+import { detectFormat, EVENT_TYPES, parseRecord, type SourceFormat } from '../../engine/index.ts';
 import {
   DATA_SCHEMAS,
   DATA_TYPE_BY_EVENT_TYPE,
@@ -233,5 +233,53 @@ describe('policy-event.v1.schema.json accepts exactly what parseRecord accepts',
     // Both sides of the boundary were exercised.
     expect(seen.accepted).toBeGreaterThan(100);
     expect(seen.refused).toBeGreaterThan(100);
+  });
+});
+
+/** The hushd formats' schemas, by the format parseRecord detects. */
+const HUSHD_SCHEMAS: Partial<Record<SourceFormat, string>> = {
+  hushd_audit: 'hushd-audit-event.v1.schema.json',
+  hushd_security: 'hushd-security-event.1.0.0.schema.json',
+  hushd_webhook: 'hushd-webhook.schema.json',
+  hushd_ecs: 'hushd-ecs-document.schema.json',
+};
+
+/** Requests whose body is one hushd record (the others wrap records in HEC, OTLP or _bulk envelopes). */
+const DIRECT_PATHS =
+  /^POST \/(?:ingest\/hushd|ingest\/hushd-siem|ingest\/hushd-certwebhook|hushd-audit\/_doc) /;
+
+/** The records of the captured hushd requests that carry one record each (shared fixtures/hushd-wire). */
+function hushdWireRecords(): Record<string, unknown>[] {
+  const directory = sharedPath('fixtures', 'hushd-wire');
+  return readdirSync(directory)
+    .filter((file) => file.endsWith('.http'))
+    .map((file) => readFileSync(join(directory, file), 'utf8'))
+    .filter((request) => DIRECT_PATHS.test(request))
+    .map((request) => JSON.parse(request.split(/\r?\n\r?\n/, 2)[1]!) as Record<string, unknown>);
+}
+
+describe('the hushd schemas agree with parseRecord on the captured hushd requests', () => {
+  const validators = new Map(Object.entries(HUSHD_SCHEMAS).map(([format, file]) => [format, compile(file)]));
+
+  it('accepts each captured record under the schema of its detected format, as parseRecord does', () => {
+    const records = hushdWireRecords();
+    const formats = new Set<string>();
+    for (const record of records) {
+      const format = detectFormat(record);
+      formats.add(format);
+      const validate = validators.get(format);
+      expect(validate, `no schema for ${format}`).toBeDefined();
+      const collector = parseRecord(record, { format, receivedAt: '2026-11-25T17:45:00.000Z' }).ok;
+      expect({ record, schema: validate!(record), collector }).toEqual({
+        record,
+        schema: true,
+        collector: true,
+      });
+    }
+    expect(records.length).toBeGreaterThanOrEqual(20);
+    expect([...formats].sort()).toEqual(
+      ['hushd_audit', 'hushd_ecs', 'hushd_security', 'hushd_webhook'].filter((format) => formats.has(format)),
+    );
+    expect(formats.size).toBeGreaterThanOrEqual(3);
   });
 });
