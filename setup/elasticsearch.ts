@@ -83,11 +83,15 @@ export async function setupElasticsearch(
         },
       );
     }
-    const { names, types } = installed;
+    const { names, types, alertsDataStream } = installed;
     const ecsTypes = `wildcard ${types.wildcard ? 'yes' : 'no, keyword'}, match_only_text ${types.matchOnlyText ? 'yes' : 'no, text'}`;
+    const alerts = alertsDataStream
+      ? `alerts to the data stream ${alertsDataStream}`
+      : `alerts to ${target.indexPrefix}-alerts-* (no data streams)`;
     options.log(
       `elasticsearch: index templates ${names.join(', ')} (version ${TEMPLATE_VERSION}) installed for ` +
-        `${target.indexPrefix}-events-* and ${target.indexPrefix}-alerts-* (cluster field types: ${ecsTypes})`,
+        `${target.indexPrefix}-events-* and ${target.indexPrefix}-alerts-*; ${alerts} ` +
+        `(cluster field types: ${ecsTypes})`,
     );
     return names;
   } finally {

@@ -10,7 +10,18 @@ type BuildOptions = Pick<
 > & {
   /** When the request is built (ISO): alerts' event.ingested. */
   ingestedAt: string;
+  /** Alerts go to this data stream instead of their daily index (templates.ts, installTemplates). */
+  alertsDataStream: string | undefined;
 };
+
+/** Where an item is written: its daily index, or for an alert the alerts data stream when there is one. */
+export function targetOf(
+  item: SinkItem,
+  options: Pick<BuildOptions, 'indexPrefix' | 'indexDays' | 'alertsDataStream'>,
+): string {
+  if (item.kind === 'alert' && options.alertsDataStream !== undefined) return options.alertsDataStream;
+  return indexFor(options.indexPrefix, item, options.indexDays);
+}
 
 /** Consecutive items of a batch that go out as one `_bulk` request, already serialized. */
 export interface BulkChunk {
@@ -23,7 +34,7 @@ export interface BulkChunk {
 /** The two NDJSON lines of one item: `create` with a deterministic `_id`, so a redelivery answers 409. */
 export function bulkLines(item: SinkItem, options: Omit<BuildOptions, 'maxBulkBytes'>): [string, string] {
   const action = {
-    create: { _index: indexFor(options.indexPrefix, item, options.indexDays), _id: documentId(item) },
+    create: { _index: targetOf(item, options), _id: documentId(item) },
   };
   const document =
     item.kind === 'event'

@@ -4,8 +4,8 @@ import { outcomesOf, type RetryVerdict } from '../driver/verdict.ts';
 import type { ItemOutcome, ProbeResult, Sink, SinkItem } from '../types.ts';
 import { createElasticsearchClient } from './client.ts';
 import type { ElasticsearchSinkConfig } from './config.ts';
-import { type IndexDayRange, indexFor } from './documents.ts';
-import { type BulkChunk, bulkChunks } from './request-builder.ts';
+import type { IndexDayRange } from './documents.ts';
+import { type BulkChunk, bulkChunks, targetOf } from './request-builder.ts';
 import { classifyBulkError, classifyBulkResponse } from './retry.ts';
 import { installTemplates } from './templates.ts';
 
@@ -29,6 +29,8 @@ export class ElasticsearchSink implements Sink {
   private readonly clock: Clock;
   /** Documents are only written once the templates are in place: an index made without them keeps a bad mapping. */
   private templatesInstalled: boolean;
+  /** Where alerts go when the cluster has data streams (decided when the templates are installed). */
+  private alertsDataStream: string | undefined;
 
   constructor(
     private readonly config: ElasticsearchSinkConfig,
@@ -56,9 +58,10 @@ export class ElasticsearchSink implements Sink {
     const outcomes = await this.writeTo(items, indexDays);
     // An event day's index that refuses writes (a retention write block, a closed index) must not hold the
     // route: its items go to their receive day's index, as if out of range. Only that one refusing blocks.
+    const target = (item: SinkItem, days: IndexDayRange) =>
+      targetOf(item, { indexPrefix, indexDays: days, alertsDataStream: this.alertsDataStream });
     const moved = items.flatMap((item, position) =>
-      outcomes[position]?.status === 'blocked' &&
-      indexFor(indexPrefix, item, indexDays) !== indexFor(indexPrefix, item, RECEIVE_DAY_ONLY)
+      outcomes[position]?.status === 'blocked' && target(item, indexDays) !== target(item, RECEIVE_DAY_ONLY)
         ? [position]
         : [],
     );
@@ -100,7 +103,13 @@ export class ElasticsearchSink implements Sink {
   private async writeTo(items: readonly SinkItem[], indexDays: IndexDayRange): Promise<ItemOutcome[]> {
     const outcomes = new Array<ItemOutcome>(items.length);
     const ingestedAt = new Date(this.clock()).toISOString();
-    const { chunks, unbuildable } = bulkChunks(items, { ...this.config, indexDays, ingestedAt });
+    const { alertsDataStream } = this;
+    const { chunks, unbuildable } = bulkChunks(items, {
+      ...this.config,
+      indexDays,
+      ingestedAt,
+      alertsDataStream,
+    });
     for (const { position, reason } of unbuildable) {
       outcomes[position] = {
         status: 'permanent',
@@ -134,7 +143,8 @@ export class ElasticsearchSink implements Sink {
 
   private async ensureTemplates(): Promise<void> {
     if (this.templatesInstalled) return;
-    await installTemplates(this.client, this.config.indexPrefix, this.config.templates);
+    const installed = await installTemplates(this.client, this.config.indexPrefix, this.config.templates);
+    this.alertsDataStream = installed.alertsDataStream;
     this.templatesInstalled = true;
   }
 }

@@ -92,16 +92,70 @@ export async function clusterFieldTypes(client: Client): Promise<ClusterFieldTyp
 }
 
 /**
- * Puts (creates or replaces) both templates, with ECS's field types where the cluster has them; used at sink
- * start and by `clawdstrike-edr setup`.
+ * Whether the cluster manages data streams: the data streams API answers (a name that does not exist is a
+ * 404 from it). A build without the module (the integ-test distribution) has no handler for the path: 400.
+ */
+export async function clusterHasDataStreams(client: Client): Promise<boolean> {
+  try {
+    await client.indices.getDataStream({ name: 'clawdstrike-edr-data-stream-probe' });
+    return true;
+  } catch (error) {
+    if (!(error instanceof errors.ResponseError)) throw error;
+    if (error.statusCode === 404) return true;
+    if (error.statusCode === 400 || error.statusCode === 405) return false;
+    throw error;
+  }
+}
+
+/**
+ * The data stream alerts go to where the cluster has data streams: `logs-clawdstrike.alerts-<namespace>`,
+ * under `logs-*`, which Elastic Security's External Alerts rule reads. The namespace is the index prefix
+ * (data stream namespaces have no `-`, so those become `_`).
+ */
+export function alertsDataStream(prefix: string): string {
+  return `logs-clawdstrike.alerts-${prefix.replaceAll('-', '_')}`;
+}
+
+/** The data stream's template: the alert mappings, over Elasticsearch's own `logs` template (priority 100). */
+export function alertsDataStreamTemplate(
+  prefix: string,
+  options: TemplateOptions = {},
+  types: ClusterFieldTypes = FALLBACK_FIELD_TYPES,
+): estypes.IndicesPutIndexTemplateRequest {
+  const template = indexTemplate(prefix, 'alerts', options, types);
+  const name = alertsDataStream(prefix);
+  return {
+    ...template,
+    name,
+    index_patterns: [name],
+    data_stream: {},
+    _meta: { managed_by: 'clawdstrike-edr', kind: 'alerts', data_stream: true },
+  };
+}
+
+export interface InstalledTemplates {
+  names: string[];
+  types: ClusterFieldTypes;
+  /** Where alerts go: the data stream when the cluster has data streams, else undefined (daily indices). */
+  alertsDataStream: string | undefined;
+}
+
+/**
+ * Puts (creates or replaces) the templates, with ECS's field types where the cluster has them, and the
+ * alerts data stream's where it has data streams; used at sink start and by `clawdstrike-edr setup`.
  */
 export async function installTemplates(
   client: Client,
   prefix: string,
   options: TemplateOptions = {},
-): Promise<{ names: string[]; types: ClusterFieldTypes }> {
-  const types = await clusterFieldTypes(client);
+): Promise<InstalledTemplates> {
+  const [types, dataStreams] = await Promise.all([clusterFieldTypes(client), clusterHasDataStreams(client)]);
   const templates = INDEX_KINDS.map((kind) => indexTemplate(prefix, kind, options, types));
+  if (dataStreams) templates.push(alertsDataStreamTemplate(prefix, options, types));
   for (const template of templates) await client.indices.putIndexTemplate(template);
-  return { names: templates.map((template) => template.name), types };
+  return {
+    names: templates.map((template) => template.name),
+    types,
+    alertsDataStream: dataStreams ? alertsDataStream(prefix) : undefined,
+  };
 }

@@ -231,14 +231,25 @@ describe('official @elastic/elasticsearch client → collector (Kafka) → proce
 
   it('a refused bulk item reaches onDrop with the status Elasticsearch gives it; its siblings land', async () => {
     const dropped: { status: number; error: { type: string } | null }[] = [];
+    // An unreadable time, and an _id past limits.record.maxIdBytes (256 bytes): each refused alone.
+    const documents = [filebeatDocument(500), { '@timestamp': 'never', agent: {} }, filebeatDocument(501)];
+    documents.push(filebeatDocument(502));
+    let position = 0;
     const stats = await client.helpers.bulk({
-      datasource: [filebeatDocument(500), { '@timestamp': 'never', agent: {} }, filebeatDocument(501)],
-      onDocument: () => ({ index: { _index: 'logs-agent' } }),
+      datasource: documents,
+      onDocument: () =>
+        position++ === 3
+          ? { create: { _index: 'logs-agent', _id: 'x'.repeat(5_000) } }
+          : { index: { _index: 'logs-agent' } },
       onDrop: (item) => dropped.push({ status: item.status, error: item.error }),
     });
-    expect([stats.successful, stats.failed]).toEqual([2, 1]);
+    expect([stats.successful, stats.failed]).toEqual([2, 2]);
     expect(dropped).toEqual([
       { status: 400, error: expect.objectContaining({ type: 'document_parsing_exception' }) },
+      {
+        status: 400,
+        error: expect.objectContaining({ reason: expect.stringContaining('limits.record.maxIdBytes') }),
+      },
     ]);
   });
 });
