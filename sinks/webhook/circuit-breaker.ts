@@ -65,7 +65,8 @@ export class CircuitBreaker {
       if (outcome === 'settled' && this.stats.state === 'closed') return { allowed: true };
     }
     this.stats.rejected++;
-    const retryAfterMs = this.stats.state === 'open' ? this.options.openMs - (this.clock() - this.openedAt) : 1;
+    const retryAfterMs =
+      this.stats.state === 'open' ? this.options.openMs - (this.clock() - this.openedAt) : 1;
     return { allowed: false, retryAfterMs: Math.max(retryAfterMs, 1) };
   }
 
