@@ -130,6 +130,20 @@ describe('official @elastic/elasticsearch client → collector (Kafka) → proce
     expect(await client.ping()).toBe(true);
   });
 
+  it('a refused key is an Elasticsearch 401, not a product check failure', async () => {
+    const { port } = collector.app.server.address() as AddressInfo;
+    const stranger = new Client({ node: `http://127.0.0.1:${port}`, auth: { apiKey: 'not-a-key' } });
+    try {
+      await expect(stranger.info()).rejects.toMatchObject({
+        name: 'ResponseError',
+        statusCode: 401,
+        headers: { 'x-elastic-product': 'Elasticsearch' },
+      });
+    } finally {
+      await stranger.close();
+    }
+  });
+
   it('index without id, index with id and create store what the replies say, no throw', async () => {
     const withoutId = await client.index({ index: 'logs-agent', document: filebeatDocument(1) });
     const withId = await client.index({
