@@ -104,28 +104,42 @@ export class Baselines {
       counters.lateEvents++;
       return false;
     }
+    const created = !state;
     if (!state) {
       state = { since: t, watermark: t, terms: new LruMap() };
       this.store.put(ruleId, groupKey, state);
     }
-    if (t > state.watermark) state.watermark = t;
+    if (t > state.watermark) {
+      state.watermark = t;
+      this.prune(state, spec.historyMs);
+    }
     if (t < state.since) state.since = t;
+    // Most events only move the group's clock: they add no weight unless they made the baseline.
     if (term === undefined) {
-      this.bound(state, spec.historyMs);
+      if (created) this.cap(state);
       return false;
     }
     const last = state.terms.get(term);
     const isNew = (last === undefined || last < t - spec.historyMs) && t - state.since >= spec.learningMs;
-    if (last === undefined) this.termCount++;
     state.terms.touch(term, last === undefined ? t : Math.max(last, t));
-    this.bound(state, spec.historyMs);
+    if (last === undefined) {
+      this.termCount++;
+      this.cap(state);
+    } else if (created) this.cap(state);
     return isNew;
   }
 
-  /** Prunes terms no acceptable event can find any more, then applies the per-group and global caps. */
-  private bound(state: LiveTermsState, historyMs: number): void {
+  /** Drops terms no acceptable event can find any more (seen before the newest minus lateness and history). */
+  private prune(state: LiveTermsState, historyMs: number): void {
     const horizon = state.watermark - this.limits.allowedLatenessMs - historyMs;
-    this.termCount -= state.terms.evictWhile((seen) => seen < horizon);
+    const oldest = state.terms.oldest();
+    if (oldest !== undefined && oldest < horizon) {
+      this.termCount -= state.terms.evictWhile((seen) => seen < horizon);
+    }
+  }
+
+  /** Applies the per-group cap, then the global one (to other baselines than `state`). */
+  private cap(state: LiveTermsState): void {
     const overflow = state.terms.evictOverflow(this.limits.maxTermsPerGroup);
     this.termCount -= overflow;
     this.evictions.termsPerGroupCap += overflow;
@@ -188,7 +202,8 @@ export class Baselines {
     const state: LiveTermsState = { since: snapshot.since, watermark: snapshot.watermark, terms };
     this.store.put(ruleId, groupKey, state);
     this.termCount += terms.size;
-    this.bound(state, historyMs);
+    this.prune(state, historyMs);
+    this.cap(state);
   }
 
   clear(): void {
