@@ -130,6 +130,30 @@ describe('official @elastic/elasticsearch client → collector (Kafka) → proce
     expect(await client.ping()).toBe(true);
   });
 
+  it('answers the same under /ingest/<source>, where a shipper may be pointed', async () => {
+    const { port } = collector.app.server.address() as AddressInfo;
+    const shipper = new Client({
+      node: `http://127.0.0.1:${port}/ingest/filebeat`,
+      auth: { apiKey: KEYS.ingest },
+    });
+    try {
+      expect((await shipper.info()).version.number).toMatch(/^9\./);
+      const reply = await shipper.index({
+        index: 'logs-agent',
+        id: `doc-${run}-src`,
+        document: processStart(9),
+      });
+      expect(reply).toMatchObject({ result: 'created', _id: `doc-${run}-src` });
+      const messages = await collect(collector.transport, 'events', {
+        until: (so) => idsOf(envelopesOf(so)).includes(`doc-${run}-src`),
+        settleMs: 200,
+      });
+      expect(idsOf(envelopesOf(messages)).filter((id) => id === `doc-${run}-src`)).toHaveLength(1);
+    } finally {
+      await shipper.close();
+    }
+  });
+
   it('a refused key is an Elasticsearch 401, not a product check failure', async () => {
     const { port } = collector.app.server.address() as AddressInfo;
     const stranger = new Client({ node: `http://127.0.0.1:${port}`, auth: { apiKey: 'not-a-key' } });

@@ -29,7 +29,8 @@ function alsoPut(app: FastifyInstance): void {
  */
 export const elasticDocRoutes: FastifyPluginAsync<IngestRouteDeps> = async (app, deps) => {
   answerAsElasticsearch(app);
-  app.get('/', async () => clusterInfo());
+  // A shipper pointed at /ingest/<source> asks its info there (with or without the trailing slash).
+  for (const url of ['/', '/ingest/:source', '/ingest/:source/']) app.get(url, async () => clusterInfo());
   mountIngest(app, elasticDocProtocol, withSource(['/:index/_doc']), deps);
   await app.register(async (scope) => {
     alsoPut(scope);
