@@ -1,15 +1,8 @@
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { SPEC_VECTOR as SPEC } from '../../test/support/standard-webhooks.ts';
 import { secretProblem, signWebhook, verifyWebhookSignature, webhookPublicKey } from './signature.ts';
 
-// The Standard Webhooks vector ("sign function works", libraries/javascript/src/webhook.test.ts).
-const SPEC = {
-  secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-  id: 'msg_p5jXN8AQM9LWM0D4loKWxJek',
-  timestamp: 1614265330,
-  body: '{"test": 2432232314}',
-  signature: 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
-};
 const at = (seconds: number) => seconds * 1000;
 const specHeaders = (overrides: Record<string, string | string[] | undefined> = {}) => ({
   'webhook-id': SPEC.id,

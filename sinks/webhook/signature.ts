@@ -68,25 +68,25 @@ function hmacKeyOf(base64: string): Parsed<Buffer> {
   return { ok: true, key };
 }
 
-function ed25519KeyOf(prefix: string, base64: string, der: Buffer): Parsed<Buffer> {
-  const key = decodeBase64(base64);
-  if (key?.length !== ED25519_KEY_BYTES) {
+/** A `whsk_` (private) or `whpk_` (public) key: the prefix, then the base64 of the raw 32-byte key. */
+function ed25519KeyOf(kind: 'private' | 'public', text: string): Parsed<KeyObject> {
+  const prefix = kind === 'private' ? ED25519_SECRET_PREFIX : ED25519_PUBLIC_PREFIX;
+  const raw = decodeBase64(text.slice(prefix.length));
+  if (raw?.length !== ED25519_KEY_BYTES) {
     return { ok: false, problem: `must be ${prefix} followed by the base64 of a 32-byte ed25519 key` };
   }
-  return { ok: true, key: Buffer.concat([der, key]) };
+  const key =
+    kind === 'private'
+      ? createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, raw]), format: 'der', type: 'pkcs8' })
+      : createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' });
+  return { ok: true, key };
 }
 
 /** A sender's key: `whsec_<base64>` (or bare base64, as in the reference libraries) or `whsk_<base64 seed>`. */
 function parseSigningKey(secret: string): Parsed<SigningKey> {
   if (secret.startsWith(ED25519_SECRET_PREFIX)) {
-    const der = ed25519KeyOf(
-      ED25519_SECRET_PREFIX,
-      secret.slice(ED25519_SECRET_PREFIX.length),
-      PKCS8_ED25519_PREFIX,
-    );
-    if (!der.ok) return der;
-    const privateKey = createPrivateKey({ key: der.key, format: 'der', type: 'pkcs8' });
-    return { ok: true, key: { version: 'v1a', privateKey } };
+    const privateKey = ed25519KeyOf('private', secret);
+    return privateKey.ok ? { ok: true, key: { version: 'v1a', privateKey: privateKey.key } } : privateKey;
   }
   const hmacKey = hmacKeyOf(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret);
   return hmacKey.ok ? { ok: true, key: { version: 'v1', hmacKey: hmacKey.key } } : hmacKey;
@@ -95,16 +95,8 @@ function parseSigningKey(secret: string): Parsed<SigningKey> {
 /** A receiver's key: the shared `whsec_` secret (prefix optional) or the sender's `whpk_` public key. */
 function parseVerifyingKey(key: string): Parsed<VerifyingKey> {
   if (key.startsWith(ED25519_PUBLIC_PREFIX)) {
-    const der = ed25519KeyOf(
-      ED25519_PUBLIC_PREFIX,
-      key.slice(ED25519_PUBLIC_PREFIX.length),
-      SPKI_ED25519_PREFIX,
-    );
-    if (!der.ok) return der;
-    return {
-      ok: true,
-      key: { version: 'v1a', publicKey: createPublicKey({ key: der.key, format: 'der', type: 'spki' }) },
-    };
+    const publicKey = ed25519KeyOf('public', key);
+    return publicKey.ok ? { ok: true, key: { version: 'v1a', publicKey: publicKey.key } } : publicKey;
   }
   const parsed = parseSigningKey(key);
   if (!parsed.ok) return parsed;

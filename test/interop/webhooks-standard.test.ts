@@ -18,6 +18,7 @@ import {
 import { webhookRoutes } from '../../sinks/webhook/sink.ts';
 import { type RecordedRequest, ScriptedHttpServer } from '../support/http-server.ts';
 import { makeAlert } from '../support/sink-items.ts';
+import { SPEC_VECTOR as SPEC } from '../support/standard-webhooks.ts';
 
 const newSecret = (bytes: number) => `whsec_${randomBytes(bytes).toString('base64')}`;
 /** The current secret first, then two older ones still in rotation; sizes at the spec's bounds and between. */
@@ -139,14 +140,6 @@ describe('standardwebhooks verifies what the sink delivered', () => {
 });
 
 describe('the spec vector and the package agree with our verifier', () => {
-  // "sign function works", libraries/javascript/src/webhook.test.ts in standard-webhooks/standard-webhooks.
-  const SPEC = {
-    secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-    id: 'msg_p5jXN8AQM9LWM0D4loKWxJek',
-    timestamp: 1614265330,
-    body: '{"test": 2432232314}',
-    signature: 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
-  };
 
   it('the spec signature passes our verifier, and the package signs the vector to it', () => {
     const headers = {
