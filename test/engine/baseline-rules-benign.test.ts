@@ -1,40 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { BUNDLED_RULES } from '../../cli/lib/inputs.ts';
-import { type Alert, createEngine, loadRules, parseRecord, selectRules } from '../../engine/index.ts';
-import { generate, normalize, START } from '../../simulator/test-support.ts';
+import { START } from '../../simulator/test-support.ts';
+import { runBenignThen } from '../support/benign-rules.ts';
 
 /** The new_terms starter rules (rules/baselines.yaml). */
 const BASELINE_RULES = ['NEW_EGRESS_HOST', 'NEW_MCP_TOOL', 'NEW_SECRET_ACCESS', 'NEW_EXECUTABLE'];
 const DAY = 86_400_000;
 
-/** Runs benign traffic, then `extra` records, through the baseline rules alone. */
-function run(
+/** Benign traffic with seed 16, then `extra` records, through the baseline rules alone. */
+const run = (
   agents: number,
   rate: number,
   durationMs: number,
   extra: readonly Record<string, unknown>[] = [],
-) {
-  const loaded = loadRules([BUNDLED_RULES]);
-  if (!loaded.ok) throw new Error(JSON.stringify(loaded.error));
-  const rules = selectRules(loaded.value, new Set(BASELINE_RULES));
-  expect(rules.rules.map((rule) => rule.id).sort()).toEqual([...BASELINE_RULES].sort());
-  let now = 0;
-  const engine = createEngine({ rules, clock: () => now });
-  const events = normalize(generate({ seed: 16, agents, attacks: [] }, rate, durationMs));
-  const benign: Alert[] = [];
-  for (const { envelope } of events) {
-    now = Date.parse(envelope.timestamp);
-    benign.push(...engine.process(envelope));
-  }
-  const after: Alert[] = [];
-  for (const record of extra) {
-    const parsed = parseRecord(record);
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
-    now = Date.parse(parsed.value.timestamp);
-    after.push(...engine.process(parsed.value));
-  }
-  return { benign, after, events: events.length };
-}
+) => runBenignThen(BASELINE_RULES, { seed: 16, agents, rate, durationMs }, extra);
 
 describe('baseline (new_terms) rules on the simulator’s benign traffic', () => {
   it('raise no alert on 20 minutes of benign traffic from 12 agents: every agent is still learning', () => {
