@@ -83,7 +83,8 @@ export const RISK_BY_SEVERITY: Readonly<Record<Severity, number>> = {
   critical: 90,
 };
 
-function keyPart(value: unknown): string {
+/** One value of a group or suppression key: text as it is, absent as empty, anything else as JSON. */
+export function keyPart(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value === undefined || value === null) return '';
   return JSON.stringify(value);

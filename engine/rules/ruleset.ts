@@ -10,7 +10,14 @@ import { compileList } from './lists.ts';
 import type { RuleProblem } from './problems.ts';
 import { problemsFromIssues } from './problems.ts';
 import { type Condition, type ListDefinition, type Rule, type RuleFile, RuleFileSchema } from './schema.ts';
-import { isSigmaDocument, lowerSigma, type SigmaDocument, type SigmaMetadata } from './sigma/index.ts';
+import {
+  aliasGroupKey,
+  type GroupPart,
+  isSigmaDocument,
+  lowerSigma,
+  type SigmaDocument,
+  type SigmaMetadata,
+} from './sigma/index.ts';
 
 /** A rule file's parsed content (JSON or YAML) and the name to report problems under. */
 export interface RuleSource {
@@ -97,6 +104,8 @@ function fingerprint(
   rule: Rule,
   lists: Map<string, Named<ListDefinition>>,
   conditions: Map<string, Named<Condition>>,
+  /** What else defines the rule (a Sigma correlation's aliases). */
+  extra?: unknown,
 ): string {
   const names = new Set<string>();
   for (const condition of ruleConditions(rule)) dependencies(condition, conditions, names);
@@ -104,7 +113,9 @@ function fingerprint(
     const [kind, key] = name.split(/:(.*)/s) as [string, string];
     return [name, kind === 'list' ? lists.get(key)?.value : conditions.get(key)?.value];
   });
-  return createHash('sha256').update(JSON.stringify({ rule, used })).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify({ rule, used, ...(extra === undefined ? {} : { extra }) }))
+    .digest('hex');
 }
 
 export interface RuleSetOptions {
@@ -209,9 +220,8 @@ export function buildRuleSet(
   };
   for (const name of conditionDefinitions.keys()) env.condition(name);
 
-  const entries: Array<{ file: string; rule: Rule; sigma?: SigmaMetadata }> = files.flatMap(
-    ({ file, parsed }) => parsed.rules.map((rule) => ({ file, rule })),
-  );
+  const entries: Array<{ file: string; rule: Rule; sigma?: SigmaMetadata; groupParts?: GroupPart[] }> =
+    files.flatMap(({ file, parsed }) => parsed.rules.map((rule) => ({ file, rule })));
   if (sigma.length > 0) {
     const lowered = lowerSigma(sigma, {
       fieldMapping: options.sigmaFieldMapping ?? {},
@@ -225,7 +235,7 @@ export function buildRuleSet(
   const rules: CompiledRule[] = [];
   const disabled: string[] = [];
   const seen = new Map<string, string>();
-  for (const { file, rule, sigma: sigmaMetadata } of entries) {
+  for (const { file, rule, sigma: sigmaMetadata, groupParts } of entries) {
     const previous = seen.get(rule.id);
     if (previous) {
       problems.push({
@@ -240,7 +250,7 @@ export function buildRuleSet(
     const compiled = compileRuleSafely(
       rule,
       file,
-      fingerprint(rule, listDefinitions, conditionDefinitions),
+      fingerprint(rule, listDefinitions, conditionDefinitions, groupParts),
       env,
       limits,
     );
@@ -249,6 +259,12 @@ export function buildRuleSet(
       continue;
     }
     if (sigmaMetadata) compiled.sigma = sigmaMetadata;
+    if (groupParts) {
+      const local: ConditionProblem[] = [];
+      compiled.groupKey = aliasGroupKey(groupParts, env, local);
+      if (compiled.suppression) compiled.suppression.key = compiled.groupKey;
+      for (const problem of local) problems.push({ file, ruleId: rule.id, ...problem });
+    }
     if (rule.enabled || options.enable?.has(rule.id)) rules.push(compiled);
     else disabled.push(rule.id);
   }

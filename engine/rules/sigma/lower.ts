@@ -4,6 +4,7 @@ import { EVENT_TYPES } from '../../model/index.ts';
 import type { RuleProblem } from '../problems.ts';
 import { problemsFromIssues } from '../problems.ts';
 import type { Condition, Rule } from '../schema.ts';
+import type { GroupPart } from './aliases.ts';
 import { type DetectionLimits, detectionCondition } from './detection.ts';
 import { mapField, SIGMA_CATEGORIES, SIGMA_PRODUCTS } from './fields.ts';
 import {
@@ -43,6 +44,8 @@ export interface LoweredSigmaRule {
   file: string;
   rule: Rule;
   sigma: SigmaMetadata;
+  /** A correlation's group-by when it uses aliases: its key is built by aliasGroupKey (aliases.ts). */
+  groupParts?: GroupPart[];
 }
 
 export interface SigmaOptions extends DetectionLimits {
@@ -148,16 +151,51 @@ function metadata(rule: SigmaDetectionRule | SigmaCorrelationRule): SigmaMetadat
   };
 }
 
+/** The group-by fields, with each alias resolved per referenced rule. */
+function groupPartsOf(
+  correlation: SigmaCorrelationRule['correlation'],
+  conditionOf: (reference: string) => Condition,
+  fieldMapping: Readonly<Record<string, string>>,
+): GroupPart[] {
+  const aliases = correlation.aliases ?? {};
+  return (correlation['group-by'] ?? []).map((name): GroupPart => {
+    const alias = aliases[name];
+    if (!alias) return { fact: mapField(name, fieldMapping) };
+    const fields = Object.entries(alias).map(([reference, field]) => {
+      if (!correlation.rules.includes(reference)) {
+        throw new SigmaRefusal(`correlation.aliases.${name}: ${reference} is not one of correlation.rules`);
+      }
+      return { condition: conditionOf(reference), fact: mapField(field, fieldMapping) };
+    });
+    return { alias: name, fields };
+  });
+}
+
 function correlationRule(
   parsed: Parsed<SigmaCorrelationRule>,
+  conditionOf: (reference: string) => Condition,
+  fieldMapping: Readonly<Record<string, string>>,
+): { rule: Rule; groupParts?: GroupPart[] } {
+  const { rule: sigma } = parsed;
+  const { correlation } = sigma;
+  const { file: _file, ...base } = baseRule(parsed.doc, sigma);
+  const parts = groupPartsOf(correlation, conditionOf, fieldMapping);
+  const aliased = parts.some((part) => 'alias' in part);
+  // An aliased part is keyed by aliasGroupKey; the rule itself names a field of it, so it compiles as ours do.
+  const groupBy = parts.map((part) => ('fact' in part ? part.fact : part.fields[0]!.fact));
+  const rule = correlationOf(parsed, base, groupBy, conditionOf, fieldMapping);
+  return aliased ? { rule, groupParts: parts } : { rule };
+}
+
+function correlationOf(
+  parsed: Parsed<SigmaCorrelationRule>,
+  base: Omit<ReturnType<typeof baseRule>, 'file'>,
+  groupBy: string[],
   conditionOf: (reference: string) => Condition,
   fieldMapping: Readonly<Record<string, string>>,
 ): Rule {
   const { rule } = parsed;
   const { correlation } = rule;
-  const { file: _file, ...base } = baseRule(parsed.doc, rule);
-  if (correlation.aliases) throw new SigmaRefusal('correlation.aliases are not supported yet');
-  const groupBy = (correlation['group-by'] ?? []).map((field) => mapField(field, fieldMapping));
   const conditions = correlation.rules.map(conditionOf);
   const window = correlation.timespan;
   const extension = rule.clawdstrike ?? {};
@@ -279,7 +317,7 @@ export function lowerSigma(
   const out: LoweredSigmaRule[] = [];
   for (const parsed of correlations) {
     try {
-      const rule = correlationRule(
+      const { rule, groupParts } = correlationRule(
         parsed,
         (reference) => {
           if (correlationNames.has(reference)) {
@@ -298,7 +336,12 @@ export function lowerSigma(
         },
         options.fieldMapping,
       );
-      out.push({ file: parsed.doc.file, rule, sigma: metadata(parsed.rule) });
+      out.push({
+        file: parsed.doc.file,
+        rule,
+        sigma: metadata(parsed.rule),
+        ...(groupParts ? { groupParts } : {}),
+      });
     } catch (error) {
       refused(parsed.doc, parsed.rule, error);
     }

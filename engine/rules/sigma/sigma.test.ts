@@ -599,10 +599,6 @@ describe('Sigma correlations on our correlation engine', () => {
       'durations run from 1ms to 7d',
     ],
     [
-      'type: temporal\nrules: [rule_a, rule_b]\ngroup-by: [ip]\ntimespan: 1m\naliases: {ip: {rule_a: target, rule_b: target}}',
-      'aliases are not supported',
-    ],
-    [
       'type: event_count\nrules: [rule_a]\ngroup-by: [agentId]\ntimespan: 1m\ncondition: {gte: 2}\nsuppress: 5m',
       'Unrecognized key: "suppress"',
     ],
@@ -615,6 +611,49 @@ describe('Sigma correlations on our correlation engine', () => {
           .join('\n')}\n`,
       ),
     ).toEqual([expect.stringContaining(message)]);
+  });
+
+  it("aliases group across different fields per rule (the spec's internal_ip / remote_ip example)", () => {
+    // A host first read as a file (its path names it) and then connected to: one group per host.
+    const set = load(`
+title: Host file read
+id: 5e0a1f52-0000-4000-8000-0000000000a1
+name: host_file_read
+logsource: {product: clawdstrike, category: file_access}
+detection:
+    selection: {TargetFilename|startswith: 'db'}
+    condition: selection
+---
+title: Connection
+id: 5e0a1f52-0000-4000-8000-0000000000a2
+name: connection
+logsource: {product: clawdstrike, category: network_connection}
+detection:
+    selection: {DestinationPort: 5432}
+    condition: selection
+---
+title: Read about a host, then connect to it
+id: ${CORRELATION}
+correlation:
+    type: temporal_ordered
+    rules: [host_file_read, connection]
+    group-by: [agentId, host]
+    timespan: 5m
+    aliases:
+        host:
+            host_file_read: target
+            connection: DestinationHostname
+`);
+    if (Array.isArray(set)) throw new Error(set.join('\n'));
+    const alerts = run(set, [fileRead('db1'), egress('db2', 5432), egress('db1', 5432)]).filter(
+      (alert) => alert.ruleId === CORRELATION,
+    );
+    expect(alerts.map((alert) => [alert.groupKey, alert.eventIds.length])).toEqual([['agent-1|db1', 2]]);
+    expect(
+      refusals(
+        `${detections}---\ntitle: X\nid: ${CORRELATION}\ncorrelation: {type: temporal, rules: [rule_a, rule_b], group-by: [h], timespan: 1m, aliases: {h: {rule_c: target}}}\n`,
+      ),
+    ).toEqual([expect.stringContaining('correlation.aliases.h: rule_c is not one of correlation.rules')]);
   });
 
   it('refuses a correlation of a correlation (chaining) by name', () => {
