@@ -283,3 +283,38 @@ describe('the hushd schemas agree with parseRecord on the captured hushd request
     expect(formats.size).toBeGreaterThanOrEqual(3);
   });
 });
+
+/** Every event of the rule fixtures (fixtures/rules/<rule>/*.json), of any wire format. */
+function ruleFixtureEvents(): Record<string, unknown>[] {
+  const root = join(REPO_ROOT, 'fixtures', 'rules');
+  return readdirSync(root).flatMap((rule) =>
+    readdirSync(join(root, rule))
+      .filter((file) => file.endsWith('.json'))
+      .flatMap((file) => {
+        const fixture = JSON.parse(readFileSync(join(root, rule, file), 'utf8')) as { events?: unknown[] };
+        return (fixture.events ?? []) as Record<string, unknown>[];
+      }),
+  );
+}
+
+describe('every schema agrees with parseRecord on the rule fixtures (fixtures/rules)', () => {
+  const validators = new Map<string, ReturnType<typeof compile>>([
+    ['policy_event', compile('policy-event.v1.schema.json')],
+    ...Object.entries(HUSHD_SCHEMAS).map(([format, file]) => [format, compile(file)] as const),
+  ]);
+
+  it('gives each event, in its own spelling and in snake_case, the verdict parseRecord gives', () => {
+    const events = ruleFixtureEvents();
+    expect(events.length).toBeGreaterThan(100);
+    for (const event of events) {
+      const format = detectFormat(event);
+      const variants = format === 'policy_event' ? [event, snakeCase(event)] : [event];
+      for (const record of variants) {
+        // Judged at its own time: the fixtures span minutes to days.
+        const receivedAt = typeof record.timestamp === 'string' ? record.timestamp : TIME;
+        const collector = parseRecord(record, { format, receivedAt }).ok;
+        expect({ record, schema: validators.get(format)!(record) }).toEqual({ record, schema: collector });
+      }
+    }
+  });
+});
