@@ -30,6 +30,32 @@ function exfiltrationSession() {
   return { events, expected: expectedAlerts(events) };
 }
 
+/**
+ * One agent session's egress (one session, so one partition): a host 15 and 1 days ago (its 14 days of learning
+ * complete), then the same host and a
+ * new one now. Only a processor that restored the baseline knows both the host and how long it has watched.
+ */
+function baselineEvents() {
+  const run = randomUUID().slice(0, 8);
+  const now = Date.now();
+  const egress = (n: number, ago: number, host: string) => ({
+    eventId: `evt-${run}-${n}`,
+    eventType: 'network_egress',
+    timestamp: new Date(now - ago).toISOString(),
+    sessionId: `sess-${run}`,
+    data: { type: 'network', host, port: 443 },
+    metadata: { source: 'test', agentId: `agent-${run}` },
+  });
+  const day = 86_400_000;
+  const events = [
+    egress(1, 15 * day, 'api.github.com'),
+    egress(2, day, 'api.github.com'),
+    egress(3, 60_000, 'api.github.com'),
+    egress(4, 30_000, 'c2.attacker.example'),
+  ];
+  return { events, expected: expectedAlerts(events) };
+}
+
 describe.each(BROKERS)('engine state across a processor restart (%s)', (kind) => {
   const defer = useCleanup();
 
@@ -63,5 +89,32 @@ describe.each(BROKERS)('engine state across a processor restart (%s)', (kind) =>
     expect(new Set(alertIdsOf(alerts))).toEqual(new Set(alertIdsOf(expected)));
     // The read was not redelivered: the second processor knew it only from the restored checkpoint.
     expect(await eventsProcessed(second.address)).toBe(egress.length);
+  });
+
+  it('keeps a new_terms baseline learned by the previous processor of the group', async () => {
+    const { config, publisher, directory } = await pipelineFixture(defer, kind, 'restart-baseline');
+    const producer = publisher.createProducer();
+    const settings = processorConfig(config, { group: `restart-baseline-${randomUUID()}`, directory });
+    const { events, expected } = baselineEvents();
+    const records = eventRecords(events);
+    const newHost = expected.filter((alert) => alert.ruleId === 'NEW_EGRESS_HOST');
+    expect(newHost.map((alert) => alert.eventIds)).toEqual([[events[3]!.eventId]]);
+
+    const first = await startProcessor(settings);
+    let firstStopped = false;
+    defer(() => (firstStopped ? undefined : first.stop()));
+    await producer.publish(records.slice(0, 2));
+    await waitForEventsProcessed(first.address, 2);
+    await first.stop();
+    firstStopped = true;
+
+    // A processor starting without the baseline would be learning again, and raise no NEW_EGRESS_HOST at all.
+    const second = await startProcessor(settings);
+    defer(() => second.stop());
+    await producer.publish(records.slice(2));
+    await waitForEventsProcessed(second.address, 2);
+    const alerts = (await collect(publisher, 'alerts', { until: coversAlerts(expected) })).map(alertOf);
+    expect(new Set(alertIdsOf(alerts))).toEqual(new Set(alertIdsOf(expected)));
+    expect(await eventsProcessed(second.address)).toBe(2);
   });
 });
