@@ -64,11 +64,34 @@ const SEVERITY_BY_LEVEL: Readonly<Record<string, Severity>> = {
 /** Sigma's default level is not defined; an alert needs one, so a rule without a level alerts as medium. */
 const DEFAULT_SEVERITY: Severity = 'medium';
 
-/** `attack.t1552.004` → `attack:T1552.004`, `attack.ta0006` → `attack:TA0006`; names stay as written. */
+/** Sigma names ATT&CK Enterprise tactics by slug (tags appendix); our tags name them by id. */
+const ATTACK_TACTICS: Readonly<Record<string, string>> = {
+  reconnaissance: 'TA0043',
+  resource_development: 'TA0042',
+  initial_access: 'TA0001',
+  execution: 'TA0002',
+  persistence: 'TA0003',
+  privilege_escalation: 'TA0004',
+  defense_evasion: 'TA0005',
+  credential_access: 'TA0006',
+  discovery: 'TA0007',
+  lateral_movement: 'TA0008',
+  collection: 'TA0009',
+  command_and_control: 'TA0011',
+  exfiltration: 'TA0010',
+  impact: 'TA0040',
+};
+
+/**
+ * `attack.t1552.004` → `attack:T1552.004`, `attack.ta0006` and `attack.credential_access` → `attack:TA0006`,
+ * `atlas.aml.t0051` → `atlas:AML.T0051`; other names keep their case (`detection:threat_hunting`).
+ */
 export function ourTag(tag: string): string {
   const dot = tag.indexOf('.');
   if (dot < 0) return tag;
   const rest = tag.slice(dot + 1);
+  const tactic = tag.slice(0, dot) === 'attack' ? ATTACK_TACTICS[rest] : undefined;
+  if (tactic) return `attack:${tactic}`;
   const isId = /^(?:t|ta|s|g|m|ds|c)\d|^aml\./i.test(rest);
   return `${tag.slice(0, dot)}:${isId ? rest.toUpperCase() : rest}`;
 }

