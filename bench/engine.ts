@@ -315,7 +315,7 @@ const lines = [
   `Command: \`${command}\` (runs \`node --expose-gc --max-semi-space-size=64 --import tsx bench/engine.ts\`, the young-generation size the image`,
   'and `npm start` use; see docs/components.md, Processor, Memory). Generated corpus (bench/engine-corpus.ts, seed 7):',
   `${fmt(TOTAL)} records, 80 % PolicyEvent / 10 % hushd AuditEvent / 10 % SecurityEvent, 0.5 % re-sent duplicates, 200 agents,`,
-  `${rules.rules.length} bundled rules (match, sequence, threshold, all_of, absence), ${fmt(intel.size)} intel indicators, 200 inventory records.`,
+  `${rules.rules.length} bundled rules (${[...new Set(rules.rules.map((rule) => rule.type))].join(', ')}), ${fmt(intel.size)} intel indicators, 200 inventory records.`,
   'Mostly benign coding-agent work (reads, writes, tool calls, egress to allowlisted hosts, build commands) with 3 % denials,',
   '2 % warnings and attack signals (credential reads, unlisted egress, recon and reverse-shell commands, injection text) in',
   '0.5 % of the events of each kind. The denials push most sessions past risk score 80 within a few hundred events, so',
