@@ -140,7 +140,6 @@ describe('standardwebhooks verifies what the sink delivered', () => {
 });
 
 describe('the spec vector and the package agree with our verifier', () => {
-
   it('the spec signature passes our verifier, and the package signs the vector to it', () => {
     const headers = {
       'webhook-id': SPEC.id,
