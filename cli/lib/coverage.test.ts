@@ -1,18 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { packagePath } from '../../core/package-path.ts';
-import { type Coverage, loadCoverage, scopeProblems, uncoveredInScope } from './coverage.ts';
+import { bundledCoverage } from '../../test/support/coverage.ts';
+import { type Coverage, scopeProblems, uncoveredInScope } from './coverage.ts';
 import { coverageMarkdown } from './coverage-report.ts';
 
 let coverage: Coverage;
 beforeAll(() => {
-  const loaded = loadCoverage({
-    rulePaths: [packagePath('rules')],
-    casesRoot: packagePath('fixtures', 'rules'),
-    frameworksDirectory: packagePath('frameworks'),
-  });
-  if (!loaded.ok) throw new Error(loaded.error.join('\n'));
-  coverage = loaded.value;
+  coverage = bundledCoverage();
 });
 
 describe('ATLAS coverage', () => {

@@ -3,8 +3,9 @@ import { Ajv } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { packagePath } from '../../core/package-path.ts';
 import { renderLayerSvg } from '../../scripts/layer-svg.ts';
+import { bundledCoverage } from '../../test/support/coverage.ts';
 import { NAVIGATOR_FILES } from '../commands/rules.ts';
-import { type Coverage, loadCoverage } from './coverage.ts';
+import type { Coverage } from './coverage.ts';
 import { buildLayer, LAYER_COLORS, SCORE } from './navigator.ts';
 
 /**
@@ -111,13 +112,7 @@ const validateLayer = new Ajv({ allErrors: true }).compile(LAYER_SCHEMA);
 
 let coverage: Coverage;
 beforeAll(() => {
-  const loaded = loadCoverage({
-    rulePaths: [packagePath('rules')],
-    casesRoot: packagePath('fixtures', 'rules'),
-    frameworksDirectory: packagePath('frameworks'),
-  });
-  if (!loaded.ok) throw new Error(loaded.error.join('\n'));
-  coverage = loaded.value;
+  coverage = bundledCoverage();
 });
 
 describe('Navigator layers', () => {
