@@ -4,11 +4,13 @@ import {
   buildRuleSet,
   compileGlobs,
   type Envelope,
+  type Rule,
   RuleFileSchema,
   type RuleSet,
   readRuleSources,
   ruleConditions,
 } from '../../engine/index.ts';
+import { isSigmaDocument, lowerSigma, type SigmaDocument } from '../../engine/rules/sigma/index.ts';
 import { BUNDLED_RULES, bundledRules, event, replayEngine } from '../engine/helpers.ts';
 
 /**
@@ -87,19 +89,29 @@ function bundledRegexLeaves(): Array<{ ruleId: string; patterns: string[] }> {
   const sources = readRuleSources([BUNDLED_RULES]);
   if (!sources.ok) throw new Error('bundled rules do not load');
   const leaves: Array<{ ruleId: string; patterns: string[] }> = [];
-  for (const source of sources.value) {
-    const file = RuleFileSchema.parse(source.content);
-    const visit = (ruleId: string, condition: unknown): void => {
-      if (typeof condition !== 'object' || condition === null) return;
-      const node = condition as Record<string, unknown>;
-      if (node.operator === 'regex') leaves.push({ ruleId, patterns: [node.value].flat() as string[] });
-      for (const child of Object.values(node)) {
-        if (Array.isArray(child)) for (const item of child) visit(ruleId, item);
-        else visit(ruleId, child);
-      }
-    };
-    for (const rule of file.rules) for (const condition of ruleConditions(rule)) visit(rule.id, condition);
+  const rules: Rule[] = [];
+  const sigma: SigmaDocument[] = [];
+  for (const { file, content } of sources.value) {
+    const documents = Array.isArray(content) ? content : [content];
+    if (documents.every(isSigmaDocument)) {
+      sigma.push(...documents.map((value, index) => ({ file, path: [index], value })));
+    } else rules.push(...RuleFileSchema.parse(content).rules);
   }
+  // Sigma rules as the engine runs them: wildcards and `re` values lowered into regex leaves (the Sigma
+  // copies of the reference rules too, though they are off by default).
+  const lowered = lowerSigma(sigma, { fieldMapping: {}, maxConditionLength: 4096, maxConditionDepth: 32 });
+  if (lowered.problems.length > 0) throw new Error('bundled Sigma rules do not lower');
+  rules.push(...lowered.rules.map((entry) => entry.rule));
+  const visit = (ruleId: string, condition: unknown): void => {
+    if (typeof condition !== 'object' || condition === null) return;
+    const node = condition as Record<string, unknown>;
+    if (node.operator === 'regex') leaves.push({ ruleId, patterns: [node.value].flat() as string[] });
+    for (const child of Object.values(node)) {
+      if (Array.isArray(child)) for (const item of child) visit(ruleId, item);
+      else visit(ruleId, child);
+    }
+  };
+  for (const rule of rules) for (const condition of ruleConditions(rule)) visit(rule.id, condition);
   return leaves;
 }
 
