@@ -51,6 +51,15 @@ describe('checkFrameworkTags', () => {
     expect(findings[1]!.message).toBe('T1999 is not a tactic or technique of MITRE ATT&CK Enterprise 18.0');
   });
 
+  it('accepts the ATT&CK group, software, mitigation, data-source and campaign ids Sigma rules carry', () => {
+    const tags = ['attack:G0016', 'attack:S0002', 'attack:M1042', 'attack:DS0009', 'attack:C0010'];
+    expect(checkFrameworkTags(tags, frameworks)).toEqual([]);
+    expect(checkFrameworkTags(['attack:G16', 'attack:X0016'], frameworks).map((f) => f.level)).toEqual([
+      'error',
+      'error',
+    ]);
+  });
+
   it('checks Sigma tags once converted to this form (attack.t1552.004 -> attack:T1552.004)', () => {
     const converted = ['attack.t1552.004', 'attack.t1145'].map((tag) =>
       tag.replace(/^attack\.t/, 'attack:T'),

@@ -10,6 +10,13 @@ const TAG_PATTERN: Record<FrameworkName, RegExp> = {
   attack: /^(?:TA\d{4}|T\d{4}(?:\.\d{3})?)$/,
 };
 
+/**
+ * ATT&CK ids of other kinds (groups, software, mitigations, data sources, campaigns), which SigmaHQ rules tag
+ * (`attack.g0016`, `attack.s0002`): accepted as they are, since the framework data holds tactics and
+ * techniques only.
+ */
+const OTHER_ATTACK_OBJECT = /^(?:G|S|M|DS|C)\d{4}$/;
+
 export interface FrameworkTag {
   framework: FrameworkName;
   id: string;
@@ -66,6 +73,7 @@ function judge(
   const framework = frameworks[parsed.framework];
   const label = `${framework.framework.name} ${framework.framework.version}`;
   const { id } = parsed;
+  if (parsed.framework === 'attack' && OTHER_ATTACK_OBJECT.test(id)) return undefined;
   if (!TAG_PATTERN[parsed.framework].test(id)) {
     return { tag, index, level: 'error', message: `"${tag}" is not a ${label} tactic or technique id` };
   }
