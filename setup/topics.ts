@@ -1,4 +1,9 @@
-import { createTransport, type TransportConfig, type TransportLogger } from '../transport/index.ts';
+import {
+  createTransport,
+  natsSubjectsOf,
+  type TransportConfig,
+  type TransportLogger,
+} from '../transport/index.ts';
 import { waitFor } from './wait.ts';
 
 /**
@@ -9,7 +14,6 @@ export async function setupStreams(
   config: TransportConfig,
   options: { timeoutMs: number; logger?: TransportLogger },
 ): Promise<string> {
-  const names = Object.values(config.names).join(', ');
   if (config.kind === 'memory') return 'memory transport: nothing to create (streams live in the process)';
   const where =
     config.kind === 'kafka'
@@ -31,6 +35,6 @@ export async function setupStreams(
     { timeoutMs: options.timeoutMs },
   );
   return config.kind === 'kafka'
-    ? `${where}: topics ${names} ready (${config.kafka.partitions} partitions each, created when missing)`
-    : `${where}: stream ${config.nats.stream} ready for subjects ${names}`;
+    ? `${where}: topics ${Object.values(config.names).join(', ')} ready (${config.kafka.partitions} partitions each, created when missing)`
+    : `${where}: stream ${config.nats.stream} ready for subjects ${natsSubjectsOf(config.names).join(', ')}`;
 }

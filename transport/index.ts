@@ -11,6 +11,7 @@ export { MemoryCheckpointStore } from './checkpoints.ts';
 export type { KafkaConfig, MemoryConfig, NatsConfig, TransportConfig } from './config.ts';
 export { TransportConfigSchema } from './config.ts';
 export { RECORD_HEADERS } from './headers.ts';
+export { subjectsOf as natsSubjectsOf } from './nats/stream.ts';
 export type {
   Batch,
   BatchHandler,
