@@ -61,7 +61,7 @@ export interface IngestPipeline {
    * as accepted. Nothing a record holds makes it throw: each record's problem is that record's error.
    */
   ingest(
-    route: string,
+    protocol: string,
     candidates: readonly Candidate[],
     sender: Sender,
     semantics?: BatchSemantics,
@@ -80,8 +80,8 @@ const SHOWN_ID_LENGTH = 128;
 export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
   const { metrics } = deps;
   return {
-    async ingest(route, candidates, sender, semantics = 'isolated') {
-      metrics.recordsReceived.inc({ protocol: route }, candidates.length);
+    async ingest(protocol, candidates, sender, semantics = 'isolated') {
+      metrics.recordsReceived.inc({ protocol }, candidates.length);
       const verdicts = await judgeAll(candidates, sender);
       if (semantics === 'prefix') cutAtFirstRefusal(verdicts);
       const retryAfterSeconds = limitRates(verdicts, sender);
@@ -93,8 +93,8 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
       const unique = verdicts.filter(
         (verdict): verdict is Accepted => isAccepted(verdict) && !verdict.duplicate,
       );
-      await publish(route, unique);
-      return outcome(route, verdicts);
+      await publish(protocol, unique);
+      return outcome(protocol, verdicts);
     },
   };
 
@@ -216,7 +216,7 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
     return waits.length > 0 ? Math.max(...waits) : undefined;
   }
 
-  async function publish(route: string, accepted: readonly Accepted[]): Promise<void> {
+  async function publish(protocol: string, accepted: readonly Accepted[]): Promise<void> {
     if (accepted.length === 0) return;
     const records = accepted.flatMap(({ envelope, event }) => recordsFor(envelope, event));
     const started = performance.now();
@@ -224,7 +224,7 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
       await deps.producer.publish(records);
     } catch (error) {
       metrics.publishDuration.observe({ outcome: 'error' }, (performance.now() - started) / 1000);
-      metrics.recordsRejected.inc({ protocol: route, reason: 'broker_unavailable' }, accepted.length);
+      metrics.recordsRejected.inc({ protocol, reason: 'broker_unavailable' }, accepted.length);
       throw error instanceof EdrError
         ? error
         : new EdrError('EDR_ERR_BROKER_UNAVAILABLE', undefined, { cause: error });
@@ -235,7 +235,7 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
     for (const [stream, count] of perStream) metrics.recordsPublished.inc({ stream }, count);
   }
 
-  function outcome(route: string, verdicts: readonly Verdict[]): IngestOutcome {
+  function outcome(protocol: string, verdicts: readonly Verdict[]): IngestOutcome {
     const results: RecordResult[] = [];
     const rejectedBy = new Map<RecordRejectReason, number>();
     let duplicates = 0;
@@ -254,9 +254,9 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
       });
     }
     const accepted = verdicts.length - [...rejectedBy.values()].reduce((sum, count) => sum + count, 0);
-    metrics.recordsAccepted.inc({ protocol: route }, accepted);
-    for (const [reason, count] of rejectedBy) metrics.recordsRejected.inc({ protocol: route, reason }, count);
-    if (duplicates > 0) metrics.recordsDeduplicated.inc({ protocol: route }, duplicates);
+    metrics.recordsAccepted.inc({ protocol }, accepted);
+    for (const [reason, count] of rejectedBy) metrics.recordsRejected.inc({ protocol, reason }, count);
+    if (duplicates > 0) metrics.recordsDeduplicated.inc({ protocol }, duplicates);
     const errors: IngestError[] = [];
     for (const result of results) {
       if (errors.length >= deps.maxErrorsReported) break;
