@@ -3,6 +3,7 @@ import {
   type BoundedRegex,
   compileBounded,
   DEFAULT_REGEX_LIMITS,
+  escapeRegexLiteral,
   type LinearRegexLimits,
   tooLargeTogether,
 } from './linear-regex.ts';
@@ -222,10 +223,6 @@ function requiredText(pattern: string): string | undefined {
   return longest || undefined;
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
-
 export type GlobMatcher = (input: string) => boolean;
 
 /**
@@ -275,7 +272,10 @@ export function compileGlobs(
   // Case-insensitive with Unicode simple case folding, as RE2's (?i) folds (so K matches the Kelvin sign).
   const prefilter = required.some((text) => text === undefined)
     ? undefined
-    : new RegExp([...new Set(required as string[])].map(escapeRegExp).join('|'), options.nocase ? 'iu' : '');
+    : new RegExp(
+        [...new Set(required as string[])].map(escapeRegexLiteral).join('|'),
+        options.nocase ? 'iu' : '',
+      );
   return (input) => {
     if (input === '') return false;
     if (literals.has(input)) return true;

@@ -36,6 +36,11 @@ export const DEFAULT_REGEX_LIMITS: Readonly<LinearRegexLimits> = Object.freeze({
   maxProgramSize: 1_000,
 });
 
+/** `text` as a pattern matching exactly it: every character special to RE2 (or to JavaScript) escaped. */
+export function escapeRegexLiteral(text: string): string {
+  return text.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
+}
+
 const FLAG_BITS: Readonly<Record<string, number>> = {
   i: RE2JS.CASE_INSENSITIVE,
   m: RE2JS.MULTILINE,

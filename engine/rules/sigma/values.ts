@@ -1,3 +1,4 @@
+import { escapeRegexLiteral } from '../../conditions/linear-regex.ts';
 import type { Condition } from '../schema.ts';
 import { KEYWORD_FIELDS, mapField } from './fields.ts';
 
@@ -159,9 +160,6 @@ function transform(patterns: Pattern[], modifier: string): Pattern[] {
   }
 }
 
-const REGEX_SPECIAL = /[\\^$.|?*+()[\]{}]/g;
-const escapeRegex = (text: string) => text.replace(REGEX_SPECIAL, '\\$&');
-
 /** Joins adjacent literals, so `a` `b` `*` reads as one literal and one wildcard. */
 function merged(pieces: Piece[]): Piece[] {
   const out: Piece[] = [];
@@ -198,10 +196,10 @@ function stringCondition(fact: string, pattern: Pattern, cased: boolean): Condit
   }
   const body = pieces
     .map((piece) => {
-      if ('literal' in piece) return escapeRegex(piece.literal);
+      if ('literal' in piece) return escapeRegexLiteral(piece.literal);
       if (piece.wildcard === 'many') return '.*';
       if (piece.wildcard === 'one') return '.';
-      return `[${DASHES.map(escapeRegex).join('')}]`;
+      return `[${DASHES.map(escapeRegexLiteral).join('')}]`;
     })
     .join('');
   return { fact, operator: 'regex', value: `(?s${cased ? '' : 'i'})^${body}$` };
