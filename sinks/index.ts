@@ -49,7 +49,14 @@ export type { FileSinkConfig } from './file/config.ts';
 export { FileSinkConfigSchema } from './file/config.ts';
 export type { SinkMetricsSource } from './metrics.ts';
 export { registerSinkMetrics } from './metrics.ts';
-export type { DeliveryBatch, DeliveryReport, RouterHealth, RouteStats, SinkRouterOptions } from './router.ts';
+export type {
+  DeliveryBatch,
+  DeliveryReport,
+  Dispatched,
+  RouterHealth,
+  RouteStats,
+  SinkRouterOptions,
+} from './router.ts';
 export { SinkRouter } from './router.ts';
 export type { SplunkHecSinkConfig } from './splunk-hec/config.ts';
 export { SplunkHecSinkConfigSchema } from './splunk-hec/config.ts';

@@ -21,6 +21,12 @@ const PER_SINK: ReadonlyArray<[MetricType, string, string, (route: RouteStats) =
   ['counter', 'edr_sink_requests_total', 'Write requests sent to a sink', (r) => r.requests],
   ['counter', 'edr_sink_retries_total', 'Retries after a failed write (outages included)', (r) => r.retries],
   ['gauge', 'edr_sink_pending_items', 'Items handed to a sink and not yet final', (r) => r.pendingItems],
+  [
+    'gauge',
+    'edr_sink_oldest_pending_seconds',
+    'How long the oldest item handed to a sink and not yet final has waited; 0 when none waits',
+    (r) => r.oldestPendingMs / 1000,
+  ],
   ['gauge', 'edr_sink_in_flight_requests', 'Write requests in flight', (r) => r.inFlightRequests],
   [
     'gauge',

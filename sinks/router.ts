@@ -27,11 +27,21 @@ export interface DeliveryReport extends RouteTally {
   routes: Record<string, RouteTally>;
 }
 
+/** One batch handed to the routes (`dispatch`): each route's own completion. */
+export interface Dispatched {
+  items: number;
+  /** Items no route wanted; they are final as they are. */
+  unrouted: number;
+  routes: Array<{ name: string; done: Promise<RouteTally> }>;
+}
+
 export interface RouteStats extends RouteCounters {
   name: string;
   guarantee: DeliveryGuarantee;
   detached: boolean;
   pendingItems: number;
+  /** How long the oldest item handed to this route and not yet final has waited; 0 when none waits. */
+  oldestPendingMs: number;
   inFlightRequests: number;
   /** Dead letters by failure code since start (`document_parsing_exception`, `http_400`, `queue_full`...). */
   deadLettersByCode: Record<string, number>;
@@ -57,8 +67,9 @@ export interface SinkRouterOptions {
 }
 
 /**
- * Fans batches out to every route that wants each item and resolves once all of them are final.
- * The processor commits a batch's offsets only after `deliver` resolves, and stops consuming while
+ * Fans batches out to every route that wants each item: `deliver` resolves once all of them are final,
+ * `dispatch` gives each route's completion apart. The processor commits a batch's offsets only once every
+ * route finalized it, and stops consuming while
  * `saturated()` is true (`whenUnsaturated()` tells it when to resume). While a blocking sink is down,
  * `deliver` waits for it (retrying with backoff) instead of dead-lettering; `health()` says so.
  */
@@ -100,32 +111,50 @@ export class SinkRouter {
   }
 
   /**
-   * Hands every item to each route that wants it. `only` restricts the batch to the routes named (replaying
-   * dead letters to the sink that could not take them).
+   * Hands every item to each route that wants it and resolves once all of them are final. `only` restricts
+   * the batch to the routes named (replaying dead letters to the sink that could not take them).
    */
   async deliver(batch: DeliveryBatch, options: { only?: readonly string[] } = {}): Promise<DeliveryReport> {
+    const dispatched = this.dispatch(batch, options);
+    const report: DeliveryReport = {
+      items: dispatched.items,
+      unrouted: dispatched.unrouted,
+      ...emptyTally(),
+      routes: {},
+    };
+    const tallies = await Promise.all(dispatched.routes.map(({ done }) => done));
+    for (const [index, tally] of tallies.entries()) {
+      report.routes[dispatched.routes[index]!.name] = tally;
+      addTally(report, tally);
+    }
+    return report;
+  }
+
+  /**
+   * Hands every item to each route that wants it, at once, without waiting: each route's `done` settles when
+   * its own items are final, so a slow route holds back nothing but its own promise (the processor's
+   * pipeline waits for each separately).
+   */
+  dispatch(batch: DeliveryBatch, options: { only?: readonly string[] } = {}): Dispatched {
     const items = sinkItems(batch);
     const clearItems = batch.clear ? sinkItems(batch.clear) : items;
     const routed = new Set<number>();
     const runners = options.only
       ? this.runners.filter((runner) => options.only?.includes(runner.name))
       : this.runners;
-    const submissions = runners.map(async (runner) => {
+    const routes = runners.map((runner) => {
       const wanted: SinkItem[] = [];
       (runner.route.redact === false ? clearItems : items).forEach((item, index) => {
         if (!runner.wants(item)) return;
         wanted.push(item);
         routed.add(index);
       });
-      return [runner.name, await runner.submit(wanted)] as const;
+      const done = runner.submit(wanted);
+      // Awaited by the caller route by route; one route's rejection must not go unhandled meanwhile.
+      done.catch(() => undefined);
+      return { name: runner.name, done };
     });
-    const report: DeliveryReport = { items: items.length, unrouted: 0, ...emptyTally(), routes: {} };
-    for (const [name, tally] of await Promise.all(submissions)) {
-      report.routes[name] = tally;
-      addTally(report, tally);
-    }
-    report.unrouted = items.length - routed.size;
-    return report;
+    return { items: items.length, unrouted: items.length - routed.size, routes };
   }
 
   routeNames(): string[] {
@@ -151,7 +180,10 @@ export class SinkRouter {
     return this.runners.reduce((sum, runner) => sum + runner.pendingItems(), 0);
   }
 
-  /** Ready when every route is: none has failed for longer than its `notReadyAfterMs`, none is unusable. */
+  /**
+   * Ready when every route is: none has failed, or held an unfinished item, for longer than its
+   * `notReadyAfterMs`, and none is unusable.
+   */
   health(): RouterHealth {
     const routes = this.runners.map((runner) => runner.health());
     return { ready: routes.every((route) => route.ready), routes };
@@ -165,6 +197,7 @@ export class SinkRouter {
         guarantee: sink.guarantee,
         detached: delivery.detached,
         pendingItems: runner.pendingItems(),
+        oldestPendingMs: runner.oldestPendingMs(),
         inFlightRequests: runner.inFlightRequests(),
         ...runner.counters,
         deadLettersByCode: Object.fromEntries(runner.deadLetterCodes),

@@ -75,6 +75,8 @@ export class RouteRunner {
   /** Dead letters by failure code, since the route started. */
   readonly deadLetterCodes = new Map<string, number>();
   private pending = 0;
+  /** When each unfinished submission was handed over; a Map keeps insertion order, so the first is the oldest. */
+  private readonly unfinished = new Map<object, number>();
   private readonly slots: Semaphore;
   private failure: Failure | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
@@ -125,16 +127,36 @@ export class RouteRunner {
     if (result && result.state !== 'ok') this.failing(result.reason, result.state === 'unusable');
   }
 
+  /**
+   * Not ready once the route failed for `notReadyAfterMs` (at once when unusable), or when its oldest
+   * unfinished item has waited that long: a stalled destination that neither answers nor fails (a hung
+   * connection within its timeout, a webhook working through its retries) holds its items back too.
+   */
   health(): RouteHealth {
     const { failure } = this;
-    if (!failure) return { name: this.name, ready: true };
+    const { notReadyAfterMs } = this.route.delivery;
+    if (!failure) {
+      const waitingMs = this.oldestPendingMs();
+      if (waitingMs < notReadyAfterMs || notReadyAfterMs === 0) return { name: this.name, ready: true };
+      return {
+        name: this.name,
+        ready: false,
+        reason: `oldest unfinished item waiting for ${Math.round(waitingMs / 1000)} s`,
+      };
+    }
     const failingMs = this.deps.clock() - failure.since;
     if (failure.unusable) return { name: this.name, ready: false, reason: failure.reason };
     return {
       name: this.name,
-      ready: failingMs < this.route.delivery.notReadyAfterMs,
+      ready: failingMs < notReadyAfterMs,
       reason: `failing for ${Math.round(failingMs / 1000)} s: ${failure.reason}`,
     };
+  }
+
+  /** How long the oldest item handed to this route and not yet final has waited; 0 when none waits. */
+  oldestPendingMs(): number {
+    for (const since of this.unfinished.values()) return this.deps.clock() - since;
+    return 0;
   }
 
   /** How long the current failure has lasted, 0 while the route works. */
@@ -162,24 +184,31 @@ export class RouteRunner {
         tally,
       );
     }
+    if (admitted.length === 0) return tally;
     this.pending += admitted.length;
+    const submission = {};
+    this.unfinished.set(submission, this.deps.clock());
     const batches: SinkItem[][] = [];
     for (let i = 0; i < admitted.length; i += delivery.batchSize) {
       batches.push(admitted.slice(i, i + delivery.batchSize));
     }
-    const tallies = await Promise.all(
-      batches.map((batch) =>
-        this.slots
-          .run(() => this.deliver(batch))
-          .finally(() => {
-            // Per batch, so backpressure lifts as soon as any part of a large submission is final.
-            this.pending -= batch.length;
-            this.deps.onSettled?.();
-          }),
-      ),
-    );
-    for (const each of tallies) addTally(tally, each);
-    return tally;
+    try {
+      const tallies = await Promise.all(
+        batches.map((batch) =>
+          this.slots
+            .run(() => this.deliver(batch))
+            .finally(() => {
+              // Per batch, so backpressure lifts as soon as any part of a large submission is final.
+              this.pending -= batch.length;
+              this.deps.onSettled?.();
+            }),
+        ),
+      );
+      for (const each of tallies) addTally(tally, each);
+      return tally;
+    } finally {
+      this.unfinished.delete(submission);
+    }
   }
 
   private async deliver(batch: SinkItem[]): Promise<RouteTally> {
