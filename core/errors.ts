@@ -28,6 +28,12 @@ export const ERROR_CATALOG = {
   EDR_ERR_SINK_PERMANENT: { status: 500, retriable: false, message: 'sink rejected the item' },
   EDR_ERR_RULE_INVALID: { status: 400, retriable: false, message: 'rule is invalid' },
   EDR_ERR_CIRCUIT_OPEN: { status: 503, retriable: true, message: 'circuit open for endpoint' },
+  EDR_ERR_CSRF: { status: 403, retriable: false, message: 'missing or invalid CSRF token' },
+  EDR_ERR_ACTION_UNAVAILABLE: {
+    status: 409,
+    retriable: false,
+    message: 'no webhook target is configured for that response action',
+  },
 } as const satisfies Record<string, { status: number; retriable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
