@@ -22,7 +22,15 @@ export const StreamNamesSchema = z
   })
   .describe('Kafka topic, or NATS subject prefix, per logical stream');
 
+export const KAFKA_CLIENTS = ['kafkajs', 'platformatic'] as const;
+
 export const KafkaConfigSchema = z.object({
+  client: z
+    .enum(KAFKA_CLIENTS)
+    .default('kafkajs')
+    .describe(
+      'client library for producing and group consuming: kafkajs or @platformatic/kafka (BENCHMARKS.md compares them); topic admin and checkpoints use kafkajs either way',
+    ),
   brokers: commaList(z.string().min(1)).default([]).describe('host:port list; required when kind is kafka'),
   clientId: z.string().min(1).default('clawdstrike-edr'),
   partitions: z.int().min(1).default(6).describe('partitions of topics created at start'),

@@ -5,9 +5,14 @@ import type { Consumer, ConsumerOptions, Producer, Transport, TransportLogger } 
 import { KafkaCheckpointStore } from './checkpoints.ts';
 import { createKafkaClient } from './client.ts';
 import { KafkaConsumer } from './consumer.ts';
+import { KafkaPlatformaticConsumer } from './platformatic/consumer.ts';
+import { KafkaPlatformaticProducer } from './platformatic/producer.ts';
 import { KafkaProducer } from './producer.ts';
 
-/** Kafka: one topic per logical stream, one shared client and admin connection per transport. */
+/**
+ * Kafka: one topic per logical stream, one shared client and admin connection per transport. Producers and
+ * consumers use the client library `kafka.client` names; topic admin and the checkpoint store use kafkajs.
+ */
 export function createKafkaTransport(config: TransportConfig, log: TransportLogger): Transport {
   const kafka = createKafkaClient(config.kafka, log);
   const adminClient = kafka.admin();
@@ -29,12 +34,19 @@ export function createKafkaTransport(config: TransportConfig, log: TransportLogg
     partitionedByKey: true,
     names: config.names,
     createProducer(): Producer {
-      const producer = new KafkaProducer({ ...deps, publishTimeoutMs: config.publishTimeoutMs });
+      const options = { ...deps, publishTimeoutMs: config.publishTimeoutMs };
+      const producer =
+        config.kafka.client === 'platformatic'
+          ? new KafkaPlatformaticProducer(options)
+          : new KafkaProducer(options);
       owned.push(producer);
       return producer;
     },
     createConsumer(options: ConsumerOptions): Consumer {
-      const consumer = new KafkaConsumer(deps, options);
+      const consumer =
+        config.kafka.client === 'platformatic'
+          ? new KafkaPlatformaticConsumer(deps, options)
+          : new KafkaConsumer(deps, options);
       owned.push(consumer);
       return consumer;
     },

@@ -12,6 +12,7 @@ import { withTimeout } from '../errors.ts';
 import type { OutboundRecord, Producer, StreamName } from '../types.ts';
 import { kafkaError } from './client.ts';
 import { memoizedPartitioner } from './partitioner.ts';
+import { asBuffer, requestChunks } from './records.ts';
 import { SendQueue } from './send-queue.ts';
 import { ensureTopics } from './topics.ts';
 
@@ -90,25 +91,8 @@ export class KafkaProducer implements Producer {
     await this.#producer.connect();
   }
 
-  /**
-   * Coalesced publishes could exceed the broker's message.max.bytes (1 MiB by default) in one partition's
-   * record batch and be refused for good (MESSAGE_TOO_LARGE); requests are cut below that size instead,
-   * sent one after the other so each partition keeps its order.
-   */
   async #send(records: OutboundRecord[]): Promise<void> {
-    let chunk: OutboundRecord[] = [];
-    let bytes = 0;
-    for (const record of records) {
-      const size = recordBytes(record);
-      if (chunk.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
-        await this.#sendRequest(chunk);
-        chunk = [];
-        bytes = 0;
-      }
-      chunk.push(record);
-      bytes += size;
-    }
-    if (chunk.length > 0) await this.#sendRequest(chunk);
+    for (const chunk of requestChunks(records)) await this.#sendRequest(chunk);
   }
 
   async #sendRequest(records: OutboundRecord[]): Promise<void> {
@@ -135,18 +119,4 @@ export class KafkaProducer implements Producer {
       throw kafkaError(error, 'publishing to Kafka');
     }
   }
-}
-
-/** Under the broker's default message.max.bytes (1,048,588), with room for batch overhead. */
-const MAX_REQUEST_BYTES = 900 * 1024;
-
-/** A record's size on the wire, roughly: value, key, headers and per-record overhead. */
-function recordBytes(record: OutboundRecord): number {
-  let size = record.value.byteLength + record.key.length + 32;
-  for (const [name, value] of Object.entries(record.headers ?? {})) size += name.length + value.length + 8;
-  return size;
-}
-
-function asBuffer(value: Uint8Array): Buffer {
-  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }

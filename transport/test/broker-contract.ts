@@ -23,13 +23,16 @@ export const numberIn = (value: Uint8Array): { i: number } =>
 /** The behaviour every broker adapter must show; each broker's test file calls this and adds its specifics. */
 const position = (message: Message): string => `${message.partition}@${message.offset}`;
 
-export function brokerContract(kind: 'kafka' | 'nats'): {
+export function brokerContract(
+  kind: 'kafka' | 'nats',
+  overrides: Record<string, unknown> = {},
+): {
   current: () => { config: TransportConfig; transport: Transport };
 } {
   let config: TransportConfig;
   let transport: Transport;
   beforeAll(() => {
-    config = isolatedTransportConfig(kind);
+    config = isolatedTransportConfig(kind, overrides);
     transport = createTransport(config, { logger: silentLogger });
   });
   afterAll(async () => {

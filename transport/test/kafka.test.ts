@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { KAFKA_CLIENTS } from '../config.ts';
 import { createTransport, TransportConfigSchema } from '../index.ts';
 import { brokerAddress, collect, silentLogger } from '../testing/index.ts';
 import { brokerContract, numberIn, record } from './broker-contract.ts';
 
-describe('kafka transport', () => {
+describe.each(KAFKA_CLIENTS)('kafka transport on %s', (client) => {
   brokerAddress('kafka');
-  const { current } = brokerContract('kafka');
+  const { current } = brokerContract('kafka', { kafka: { client } });
 
   it('keeps a key on one partition and exposes per-partition lag', async () => {
     const { transport } = current();
@@ -74,7 +75,7 @@ describe('kafka transport', () => {
     const config = TransportConfigSchema.parse({
       kind: 'kafka',
       publishTimeoutMs: 2_000,
-      kafka: { brokers: '127.0.0.1:1', connectionTimeoutMs: 300, retries: 1 },
+      kafka: { client, brokers: '127.0.0.1:1', connectionTimeoutMs: 300, retries: 1 },
     });
     const transport = createTransport(config, { logger: silentLogger });
     const producer = transport.createProducer();
