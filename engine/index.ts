@@ -44,6 +44,7 @@ export { loadEngineInputs } from './inputs.ts';
 export type { EngineLimits, LimitsConfig } from './limits.ts';
 export { DEFAULT_LIMITS, EngineLimitsSchema, LimitsConfigSchema } from './limits.ts';
 export * from './model/index.ts';
+export * from './response/index.ts';
 export type { CompiledRule } from './rules/compile.ts';
 export { parseDuration } from './rules/compile.ts';
 export type { RuleLimits } from './rules/limits.ts';
