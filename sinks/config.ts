@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ElasticsearchSinkConfigSchema } from './elasticsearch/config.ts';
 import { FileSinkConfigSchema } from './file/config.ts';
 import { SplunkHecSinkConfigSchema } from './splunk-hec/config.ts';
+import { SqliteSinkConfigSchema } from './sqlite/config.ts';
 import { StdoutSinkConfigSchema } from './stdout/config.ts';
 import { WebhookSinkConfigSchema } from './webhook/config.ts';
 
@@ -11,6 +12,7 @@ export const SinkConfigSchema = z.discriminatedUnion('type', [
   WebhookSinkConfigSchema,
   FileSinkConfigSchema,
   StdoutSinkConfigSchema,
+  SqliteSinkConfigSchema,
 ]);
 export type SinkConfig = z.infer<typeof SinkConfigSchema>;
 

@@ -8,6 +8,7 @@ import { FileSink } from './file/sink.ts';
 import { SinkRouter } from './router.ts';
 import { routeFor } from './shared/config.ts';
 import { SplunkHecSink } from './splunk-hec/sink.ts';
+import { SqliteSink } from './sqlite/sink.ts';
 import { StdoutSink } from './stdout/sink.ts';
 import type { Route, SinkLogger } from './types.ts';
 import { webhookRoutes } from './webhook/sink.ts';
@@ -41,6 +42,8 @@ export function createRoutes(config: SinkConfig, deps: SinkDeps = {}): Route[] {
       return [routeFor(new FileSink(config), config)];
     case 'stdout':
       return [routeFor(new StdoutSink(config, deps.stdout), config)];
+    case 'sqlite':
+      return [routeFor(new SqliteSink(config), config)];
   }
 }
 

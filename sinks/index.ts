@@ -60,6 +60,11 @@ export type {
 export { SinkRouter } from './router.ts';
 export type { SplunkHecSinkConfig } from './splunk-hec/config.ts';
 export { SplunkHecSinkConfigSchema } from './splunk-hec/config.ts';
+export type { SqliteSinkConfig } from './sqlite/config.ts';
+export { SqliteSinkConfigSchema } from './sqlite/config.ts';
+export { MAX_SEARCH_CHARS, searchText } from './sqlite/request-builder.ts';
+export type { OpenOptions as ConsoleDatabaseOptions } from './sqlite/schema.ts';
+export { CONSOLE_SCHEMA_VERSION, openConsoleDatabase } from './sqlite/schema.ts';
 export type { StdoutSinkConfig } from './stdout/config.ts';
 export { StdoutSinkConfigSchema } from './stdout/config.ts';
 export type {
