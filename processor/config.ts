@@ -58,6 +58,13 @@ export const ProcessorSettingsSchema = z
       .describe(
         'bytes of records handled since the last checkpoint, kept in memory to roll engines back after a failed batch; reaching it checkpoints at once',
       ),
+    maxInFlightRecords: z
+      .int()
+      .positive()
+      .default(20_000)
+      .describe(
+        'Kafka: records evaluated and handed to the sinks but not yet final on every sink; reaching it pauses fetching until some are final',
+      ),
     shutdownTimeoutMs: z.int().positive().default(15_000),
     auth: AuthConfigSchema.prefault({}).describe(
       "who may read /metrics: the collector's auth section (keys, headers, metricsScope; a YAML anchor shares it)",

@@ -3,11 +3,14 @@ import { collectProcessMetrics } from '../core/process-metrics.ts';
 import type { EngineStats } from '../engine/index.ts';
 import { registerSinkMetrics, type SinkMetricsSource } from '../sinks/index.ts';
 import type { PartitionLag } from '../transport/index.ts';
+import type { InFlight } from './in-flight.ts';
 
 export interface MetricSources {
   lag: () => readonly PartitionLag[];
   engines: () => Promise<Array<{ partition: string; stats: EngineStats }>>;
   sinkPending: () => number;
+  /** Batches handed to the sinks and not yet final on all of them. */
+  inFlight: Pick<InFlight, 'records' | 'batches' | 'oldestMs'>;
   journalBytes: () => number;
   /** The sink router: per-sink written, retries, dead letters by reason, readiness, circuits (edr_sink_*). */
   sinks?: SinkMetricsSource;
@@ -84,6 +87,17 @@ export function createProcessorMetrics(sources: MetricSources) {
       help: '1 while consumption is paused because sinks are saturated',
       registers,
     }),
+    checkpointsDeferred: new Counter({
+      name: 'edr_processor_checkpoints_deferred_total',
+      help: 'Due checkpoints put off because the batches in flight did not become final in time (a slow sink)',
+      registers,
+    }),
+    redeliveries: new Counter({
+      name: 'edr_processor_sink_redeliveries_total',
+      help: 'Batches sent to a sink again after its delivery failed (its dead letters could not be written)',
+      labelNames: ['sink'] as const,
+      registers,
+    }),
     rekeyed: new Counter({
       name: 'edr_processor_rekeyed_records_total',
       help: 'Events records not keyed agentId:sessionId, re-keyed into the repartition topic, by reason',
@@ -99,7 +113,7 @@ export function createProcessorMetrics(sources: MetricSources) {
   };
   new Gauge({
     name: 'edr_processor_consumer_lag',
-    help: 'Records behind the end of each assigned partition',
+    help: 'Records behind the end of each assigned partition, counted from the last record final on every sink',
     labelNames: ['partition'] as const,
     registers,
     collect() {
@@ -113,6 +127,30 @@ export function createProcessorMetrics(sources: MetricSources) {
     registers,
     collect() {
       this.set(sources.sinkPending());
+    },
+  });
+  new Gauge({
+    name: 'edr_processor_in_flight_records',
+    help: 'Records evaluated and handed to the sinks, not yet final on every sink (bounded by maxInFlightRecords)',
+    registers,
+    collect() {
+      this.set(sources.inFlight.records);
+    },
+  });
+  new Gauge({
+    name: 'edr_processor_in_flight_batches',
+    help: 'Batches evaluated and handed to the sinks, not yet final on every sink',
+    registers,
+    collect() {
+      this.set(sources.inFlight.batches);
+    },
+  });
+  new Gauge({
+    name: 'edr_processor_oldest_in_flight_seconds',
+    help: 'How long the oldest batch not yet final on every sink has waited; 0 when none (the commit waits for it)',
+    registers,
+    collect() {
+      this.set(sources.inFlight.oldestMs() / 1000);
     },
   });
   new Gauge({

@@ -10,20 +10,24 @@ import type {
   RecordError,
   RecordLimits,
 } from '../engine/index.ts';
-import type { SinkRouter } from '../sinks/index.ts';
+import type { DeliveryBatch, SinkRouter } from '../sinks/index.ts';
 import type { Redactor } from '../transforms/index.ts';
 import type {
   Batch,
   CheckpointStore,
   Consumer,
+  EndOffsetsReader,
   Message,
   OutboundRecord,
+  PartitionLag,
+  PartitionPositions,
   Producer,
   StreamName,
   Transport,
 } from '../transport/index.ts';
 import type { ProcessorSettings } from './config.ts';
 import { decodeEvent } from './decode.ts';
+import { InFlight } from './in-flight.ts';
 import { createProcessorMetrics, type ProcessorMetrics } from './metrics.ts';
 import { type PartitionEngine, PartitionEngines } from './partition-engines.ts';
 import { Reloader } from './reloader.ts';
@@ -41,6 +45,8 @@ export interface ProcessorDeps {
   recordLimits?: RecordLimits;
   /** Secret redaction between detection and delivery (transforms/). */
   redactor: Redactor;
+  /** Kafka: the broker's end offsets, read on a timer, so lag grows while consumption is paused or stuck. */
+  endOffsets?: EndOffsetsReader;
 }
 
 /** Headers on a dead-lettered record; its value is the original bytes, untouched. */
@@ -57,21 +63,39 @@ export const REPARTITION_SOURCE_HEADER = 'edr-repartition-source';
 const HEARTBEAT_MS = 3_000;
 
 /**
+ * How long a due checkpoint holds new batches back while the batches in flight become final. Past it (a slow
+ * or failing sink) the checkpoint is put off to the next interval and the pipeline goes on.
+ */
+const CHECKPOINT_ALIGN_MS = 1_000;
+
+/** How often the broker's end offsets are read for the lag metric and /readyz. */
+const LAG_REFRESH_MS = 2_000;
+
+/** Backoff between redeliveries of a batch to a route whose delivery rejected (its dead letters unwritable). */
+const REDELIVERY_DELAY_MS = { initial: 500, max: 30_000 } as const;
+
+/**
  * consume → engine → alerts to the `alerts` stream → sinks → checkpoint → commit.
- * A position is committed only after its batch was delivered and the state that includes it was saved (on
- * Kafka every `checkpointIntervalMs`, with offsets committed right after; elsewhere after each batch). A crash
- * before the commit makes those batches come again from the saved state (at least once): alert ids are
- * deterministic, so the repeat produces no new alert where the destination deduplicates by id.
- * A batch that fails after the engine ran it (alerts not published, sinks or dead letters not written, its
- * checkpoint not saved) is rolled back out of the partition's engine before it comes again, so its redelivery
- * raises the alerts it would have raised the first time.
+ * A position is committed only after its batch was final on every sink and the state that includes it was
+ * saved. On Kafka (deferred commits) the sinks run behind the engine: a batch's handler returns once its
+ * alerts are published and its items handed to every route (`router.dispatch`), so the next batch is
+ * decoded and evaluated while the sinks write this one, each route on its own. Every `checkpointIntervalMs`
+ * the processor waits (up to CHECKPOINT_ALIGN_MS) until the batches in flight are final, then saves the state
+ * and commits: both end at the watermark, the position below which every record is final everywhere.
+ * Elsewhere (acks after each handler) each batch is final and checkpointed before its handler returns.
+ * A crash before the commit makes those batches come again from the saved state (at least once): alert ids
+ * are deterministic, so the repeat produces no new alert where the destination deduplicates by id.
+ * A batch that fails after the engine ran it and before it was handed on (alerts not published, or on NATS
+ * sinks or dead letters not written, its checkpoint not saved) is rolled back out of the partition's engine
+ * before it comes again, so its redelivery raises the alerts it would have raised the first time. A route
+ * whose delivery of a handed-on batch rejects gets the batch again, with backoff, until it is final.
  */
 export class Processor {
   readonly #settings: ProcessorSettings;
   readonly #deps: ProcessorDeps;
   readonly #producer: Producer;
   /** The events consumer, then (where the transport partitions by key) the repartition consumer. */
-  readonly #consumers: ReadonlyArray<{ stream: StreamName; consumer: Consumer }>;
+  readonly #consumers: ReadonlyArray<{ stream: StreamName; group: string; consumer: Consumer }>;
   /** Partitions assigned per consumed stream; engines are kept for their union. */
   readonly #assigned = new Map<StreamName, readonly string[]>();
   readonly #engines: PartitionEngines;
@@ -89,6 +113,11 @@ export class Processor {
   #checkpointTimer: NodeJS.Timeout | undefined;
   /** Batches and checkpoints run one at a time, so a checkpoint never sees a batch half done. */
   #exclusive: Promise<unknown> = Promise.resolve();
+  /** Kafka: batches handed to the sinks and not yet final on all of them. */
+  readonly #inFlight: InFlight;
+  #lagTimer: NodeJS.Timeout | undefined;
+  /** The last end offsets read from the broker, per consumed stream. */
+  readonly #positions = new Map<StreamName, PartitionPositions[]>();
 
   constructor(settings: ProcessorSettings, deps: ProcessorDeps) {
     this.#settings = settings;
@@ -103,6 +132,7 @@ export class Processor {
       onResult: (result) => this.#metrics.reloads.inc({ result }),
     });
     this.#durable = settings.checkpoints && deps.checkpoints !== undefined;
+    this.#inFlight = new InFlight(deps.clock);
     this.#engines = new PartitionEngines({
       inputs: () => this.#reloader.current,
       clock: deps.clock,
@@ -130,6 +160,7 @@ export class Processor {
     }
     this.#consumers = streams.map(({ stream, group, fromBeginning }) => ({
       stream,
+      group,
       consumer: deps.transport.createConsumer({
         stream,
         group,
@@ -144,7 +175,8 @@ export class Processor {
       }),
     }));
     const { registry, metrics } = createProcessorMetrics({
-      lag: () => this.#consumers.flatMap(({ consumer }) => consumer.lag()),
+      lag: () => this.#lag(),
+      inFlight: this.#inFlight,
       engines: async () =>
         (await this.#engines.all()).map(({ partition, engine }) => ({ partition, stats: engine.stats() })),
       journalBytes: () => this.#journalBytes(),
@@ -164,9 +196,20 @@ export class Processor {
         partition === COMMIT ? { stage: 'commit', reason } : { stage: 'save', partition, reason },
       );
       const ready = broker && sinks.ready && checkpoints.length === 0;
-      return reply
-        .code(ready ? 200 : 503)
-        .send({ ready, broker, sinks: sinks.routes, checkpoints, rules: this.#reloader.stats() });
+      const lag = this.#lag();
+      return reply.code(ready ? 200 : 503).send({
+        ready,
+        broker,
+        sinks: sinks.routes,
+        checkpoints,
+        lag: { total: lag.reduce((sum, { lag }) => sum + lag, 0), partitions: lag },
+        inFlight: {
+          records: this.#inFlight.records,
+          batches: this.#inFlight.batches,
+          oldestMs: this.#inFlight.oldestMs(),
+        },
+        rules: this.#reloader.stats(),
+      });
     });
     // The collector's key check: with auth.metricsScope read, /metrics wants a read (or admin) key.
     const metricsAccess = metricsAccessHook(settings.auth);
@@ -195,6 +238,11 @@ export class Processor {
       await consumer.start((batch) => this.#serially(() => this.#handle(batch, rekey)));
     }
     this.#consuming = true;
+    if (this.#deps.endOffsets) {
+      this.#lagTimer = setInterval(() => void this.#refreshPositions(), LAG_REFRESH_MS);
+      this.#lagTimer.unref();
+      void this.#refreshPositions();
+    }
     if (this.#defersCommits) {
       // Also checkpoint when traffic stops, so the committed position does not lag behind for long.
       this.#checkpointTimer = setInterval(
@@ -214,6 +262,7 @@ export class Processor {
     this.#consuming = false;
     this.#reloader.stop();
     clearInterval(this.#checkpointTimer);
+    clearInterval(this.#lagTimer);
     for (const { consumer } of this.#consumers) consumer.pause();
     // A batch waiting out a sink outage fails now (rolled back, delivered again after the restart).
     this.#deps.router.interruptRetries();
@@ -221,7 +270,7 @@ export class Processor {
     // final commit below would leave it out and it would be delivered again.
     await Promise.all(this.#consumers.map(({ consumer }) => consumer.settled()));
     if (this.#durable) {
-      await this.#serially(() => this.#checkpointDirty()).catch((error: unknown) =>
+      await this.#serially(() => this.#finalCheckpoint()).catch((error: unknown) =>
         this.#deps.log.error(
           { err: error },
           'final checkpoint failed: batches since the last one will be delivered again',
@@ -232,6 +281,7 @@ export class Processor {
     await this.#deps.router.close();
     await this.#producer.close();
     await this.#deps.checkpoints?.close();
+    await this.#deps.endOffsets?.close();
     await this.#deps.transport.close();
     await this.#http.close();
   }
@@ -245,7 +295,12 @@ export class Processor {
   async #handle(batch: Batch, rekey: boolean): Promise<void> {
     let partition: PartitionEngine | undefined;
     try {
-      await this.#whileAlive(batch, this.#waitForSinks());
+      await this.#whileAlive(batch, this.#waitForRoom());
+      // The journal that rollbacks replay is bounded: past the bound, a checkpoint first (it waits for the
+      // batches in flight, so a sink that stays stalled holds consumption here).
+      if (this.#pipelined && this.#journalBytes() >= this.#settings.rollbackJournalBytes) {
+        await this.#whileAlive(batch, this.#checkpointAligned(Number.POSITIVE_INFINITY));
+      }
       partition = await this.#engines.forPartition(batch.partition);
       const decoded = await this.#decode(batch);
       const { messages, events } = rekey ? await this.#whileAlive(batch, this.#rekey(decoded)) : decoded;
@@ -253,8 +308,11 @@ export class Processor {
       // Detect first, redact after: the alerts stream and the sinks get no secret in clear.
       const delivery = this.#deps.redactor.redact({ events, alerts }, this.#reloader.current.rules);
       if (alerts.length > 0) await this.#producer.publish(delivery.alerts.map(alertRecord));
-      await this.#whileAlive(batch, this.#deps.router.deliver(delivery));
-      await this.#whileAlive(batch, this.#afterDelivery(partition));
+      if (this.#pipelined) this.#handOn(partition, batch, delivery);
+      else {
+        await this.#whileAlive(batch, this.#deps.router.deliver(delivery));
+        await this.#whileAlive(batch, this.#afterDelivery(partition));
+      }
       this.#metrics.batches.inc({ result: 'ok' });
     } catch (error) {
       this.#metrics.batches.inc({ result: 'failed' });
@@ -265,12 +323,54 @@ export class Processor {
       );
       throw error;
     }
+    if (this.#pipelined) await this.#checkpointIfDue().catch(() => undefined);
+  }
+
+  /**
+   * Kafka: the batch stays in the state (and the rollback journal) and goes to the sinks behind the engine.
+   * Its position is recorded by the transport when this handler returns, but committed only with a
+   * checkpoint, which waits until the batch is final on every route.
+   */
+  #handOn(partition: PartitionEngine, batch: Batch, delivery: DeliveryBatch): void {
+    if (!partition.current) return; // assigned elsewhere meanwhile: the new owner resumes from the checkpoint
+    partition.keep();
+    this.#dirty.set(partition.partition, partition);
+    const { routes } = this.#deps.router.dispatch(delivery);
+    const finalized = Promise.all(routes.map((route) => this.#untilFinal(route, delivery))).then(() => true);
+    const next = Number(batch.messages.at(-1)!.offset) + 1;
+    this.#inFlight.add(batch.partition, batch.messages.length, next, finalized);
+  }
+
+  /**
+   * Waits for one route to finalize its part of a handed-on batch. A rejection (its dead letters could not
+   * be written) sends the route the batch again with backoff while the processor runs; when stopping, the
+   * batch stays unfinished, uncommitted, and comes again after the restart.
+   */
+  async #untilFinal(route: { name: string; done: Promise<unknown> }, delivery: DeliveryBatch): Promise<void> {
+    let { done } = route;
+    for (let failures = 0; ; failures++) {
+      try {
+        await done;
+        return;
+      } catch (error) {
+        if (!this.#consuming) throw error;
+        this.#metrics.redeliveries.inc({ sink: route.name });
+        this.#deps.log.error(
+          { err: error, sink: route.name },
+          'sink delivery failed; the batch is sent to that sink again',
+        );
+        const delay = Math.min(REDELIVERY_DELAY_MS.max, REDELIVERY_DELAY_MS.initial * 2 ** failures);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (!this.#consuming) throw error;
+        done = this.#deps.router.dispatch(delivery, { only: [route.name] }).routes[0]!.done;
+      }
+    }
   }
 
   /** The batch was delivered: its state is saved before its position can be committed. */
   async #afterDelivery(partition: PartitionEngine): Promise<void> {
     if (!partition.current) return; // assigned elsewhere meanwhile: the new owner resumes from the checkpoint
-    if (this.#durable && !this.#defersCommits) {
+    if (this.#durable) {
       // The transport commits right after this handler returns: the state that includes the batch goes first.
       await this.#checkpoint(partition);
       return;
@@ -283,7 +383,6 @@ export class Processor {
       return;
     }
     partition.keep();
-    if (this.#defersCommits) await this.#checkpointIfDue().catch(() => undefined);
   }
 
   /** Puts the partition's engine back to where it was before the failed batch. */
@@ -311,8 +410,36 @@ export class Processor {
 
   async #checkpointIfDue(): Promise<void> {
     if (this.#deps.clock() - this.#lastCheckpoint >= this.#settings.checkpointIntervalMs) {
-      await this.#checkpointDirty();
+      await this.#checkpointAligned(CHECKPOINT_ALIGN_MS);
     }
+  }
+
+  /**
+   * Kafka: checkpoints and commits once every batch in flight is final, so the saved state and the committed
+   * positions end at the watermark. Runs with no batch being evaluated (serially), so none is added meanwhile.
+   * When they are not final within `alignMs` (a slow sink), or already older than that, it is put off to the
+   * next interval: the pipeline goes on and the committed positions stay where they were.
+   */
+  async #checkpointAligned(alignMs: number): Promise<void> {
+    const stalled = this.#inFlight.oldestMs() >= alignMs;
+    if (stalled || !(await this.#inFlight.drained(alignMs))) {
+      this.#lastCheckpoint = this.#deps.clock();
+      this.#metrics.checkpointsDeferred.inc();
+      return;
+    }
+    await this.#checkpointDirty();
+  }
+
+  /** On stop: only a state whose batches all became final may be saved and committed. */
+  async #finalCheckpoint(): Promise<void> {
+    if (await this.#inFlight.drained()) {
+      await this.#checkpointDirty();
+      return;
+    }
+    this.#deps.log.warn(
+      { records: this.#inFlight.records },
+      'batches in flight did not become final: not checkpointed, they will be delivered again',
+    );
   }
 
   /**
@@ -413,6 +540,7 @@ export class Processor {
   #retainAssigned(): void {
     const partitions = new Set([...this.#assigned.values()].flat());
     this.#engines.retain([...partitions]);
+    this.#inFlight.retain(partitions);
     for (const partition of this.#dirty.keys()) if (!partitions.has(partition)) this.#dirty.delete(partition);
     for (const partition of this.#checkpointProblems.keys())
       if (partition !== COMMIT && !partitions.has(partition)) this.#checkpointProblems.delete(partition);
@@ -421,6 +549,51 @@ export class Processor {
   /** Every consumer is made with the same deferCommits, so they agree. */
   get #defersCommits(): boolean {
     return this.#consumers[0]!.consumer.defersCommits;
+  }
+
+  /** Sinks run behind the engine where positions wait for an explicit commit (Kafka with checkpoints). */
+  get #pipelined(): boolean {
+    return this.#defersCommits;
+  }
+
+  /**
+   * Records behind the end of each assigned partition, counted from the watermark (the position below which
+   * every record is final on every sink). On Kafka the end comes from the broker every LAG_REFRESH_MS and the
+   * watermark is this process's, or the group's committed offset before its first final batch; elsewhere the
+   * transport's lag after the last fetch, plus what this process fetched and has not finalized.
+   */
+  #lag(): PartitionLag[] {
+    const unfinished = this.#inFlight.recordsByPartition();
+    return this.#consumers.flatMap(({ stream, consumer }) => {
+      const positions = this.#positions.get(stream);
+      if (!positions) {
+        return consumer
+          .lag()
+          .map(({ partition, lag }) => ({ partition, lag: lag + (unfinished.get(partition) ?? 0) }));
+      }
+      const assigned = new Set(this.#assigned.get(stream) ?? []);
+      return positions
+        .filter(({ partition }) => assigned.has(partition))
+        .map(({ partition, end, committed }) => {
+          const from = Math.max(this.#inFlight.watermark(partition) ?? 0, committed ?? 0);
+          return { partition, lag: Math.max(0, end - from) };
+        });
+    });
+  }
+
+  /** Reads the broker's end offsets; a failure keeps the last ones (the broker check in /readyz tells). */
+  async #refreshPositions(): Promise<void> {
+    const reader = this.#deps.endOffsets;
+    if (!reader) return;
+    await Promise.all(
+      this.#consumers.map(async ({ stream, group }) => {
+        try {
+          this.#positions.set(stream, await reader.positions(stream, group));
+        } catch (error) {
+          this.#deps.log.debug({ err: error, stream }, 'end offsets not read; lag stays as last read');
+        }
+      }),
+    );
   }
 
   #evaluate(partition: PartitionEngine, messages: readonly Message[], events: readonly Envelope[]): Alert[] {
@@ -432,15 +605,26 @@ export class Processor {
     return alerts;
   }
 
-  /** Backpressure: while sinks hold too much, stop fetching instead of buffering without bound. */
-  async #waitForSinks(): Promise<void> {
+  /**
+   * Backpressure: while a blocking sink holds too much, or too many records are in flight, stop fetching
+   * instead of buffering without bound.
+   */
+  async #waitForRoom(): Promise<void> {
     const router = this.#deps.router;
-    if (!router.saturated()) return;
+    const limit = this.#settings.maxInFlightRecords;
+    const full = () => router.saturated() || this.#inFlight.records >= limit;
+    if (!full()) return;
     for (const { consumer } of this.#consumers) consumer.pause();
     this.#metrics.paused.set(1);
-    this.#deps.log.warn({ pending: router.pendingItems() }, 'sinks saturated; consumption paused');
+    this.#deps.log.warn(
+      { pending: router.pendingItems(), inFlightRecords: this.#inFlight.records },
+      'sinks saturated or in-flight bound reached; consumption paused',
+    );
     try {
-      await router.whenUnsaturated();
+      while (full()) {
+        if (router.saturated()) await router.whenUnsaturated();
+        else await this.#inFlight.below(limit);
+      }
     } finally {
       for (const { consumer } of this.#consumers) consumer.resume();
       this.#metrics.paused.set(0);

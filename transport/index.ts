@@ -10,6 +10,8 @@ export type { CheckpointStore } from './checkpoints.ts';
 export { MemoryCheckpointStore } from './checkpoints.ts';
 export type { KafkaConfig, MemoryConfig, NatsConfig, TransportConfig } from './config.ts';
 export { TransportConfigSchema } from './config.ts';
+export type { EndOffsetsReader, PartitionPositions } from './end-offsets.ts';
+export { createEndOffsetsReader } from './end-offsets.ts';
 export { RECORD_HEADERS } from './headers.ts';
 export { subjectsOf as natsSubjectsOf } from './nats/stream.ts';
 export type {

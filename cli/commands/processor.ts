@@ -6,7 +6,7 @@ import { runUntilSignal } from '../../core/lifecycle.ts';
 import { Processor, type ProcessorConfig, ProcessorConfigSchema } from '../../processor/index.ts';
 import { createSinkRouter } from '../../sinks/index.ts';
 import { loadRedactionKey, Redactor } from '../../transforms/index.ts';
-import { createTransport, type Transport } from '../../transport/index.ts';
+import { createEndOffsetsReader, createTransport, type Transport } from '../../transport/index.ts';
 import { parseCommandLine } from '../lib/command.ts';
 import { BUNDLED_RULES } from '../lib/inputs.ts';
 
@@ -70,6 +70,7 @@ export function createProcessor(
     transport,
     router: createSinkRouter(config.sinks, { log: log.child({ component: 'sinks' }) }),
     checkpoints: transport.createCheckpointStore(),
+    endOffsets: createEndOffsetsReader(config.transport, log.child({ component: 'transport' })),
     clock: systemClock,
     log,
     redactor: createRedactor(config, log),
