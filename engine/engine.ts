@@ -149,6 +149,10 @@ class Engine implements DetectionEngine {
   /** Rule positions matched by the current event, in first-match order: the first `touchedCount` entries. */
   private touched = new Int32Array(0);
   private windowOf = new Map<string, number>();
+  /** By rule position: the rules (positions) and roles each match of it is a hit of (chained correlations). */
+  private feedTargets: Array<Array<{ index: number; mask: number }> | undefined> = [];
+  /** Alerts of chained correlations raised while the current event is processed. */
+  private chained: Alert[] | undefined;
 
   private readonly limits: EngineLimits;
   private readonly clock: Clock;
@@ -219,6 +223,13 @@ class Engine implements DetectionEngine {
     this.masks = new Int32Array(set.rules.length);
     this.touched = new Int32Array(set.rules.length);
     this.suppressionSlots = new Array(set.rules.length);
+    const positions = new Map(set.rules.map((rule, index) => [rule.id, index]));
+    this.feedTargets = set.rules.map((rule) =>
+      rule.feeds?.flatMap(({ ruleId, mask }) => {
+        const index = positions.get(ruleId);
+        return index === undefined ? [] : [{ index, mask }];
+      }),
+    );
     // A window rule's state lasts its window; a new_terms baseline its history.
     this.windowOf = new Map(
       set.rules.map((r) => {
@@ -263,6 +274,10 @@ class Engine implements DetectionEngine {
         alerts ??= [];
         alerts.push(alert);
       }
+    }
+    if (this.chained) {
+      alerts = alerts ? alerts.concat(this.chained) : this.chained;
+      this.chained = undefined;
     }
     if (this.deadlines.size > 0) alerts = this.fireDeadlines(now, alerts);
     if (alerts) {
@@ -430,8 +445,22 @@ class Engine implements DetectionEngine {
     if (!witness) return undefined;
     // A match consumes the group's partial state: one burst, one alert, and no event counted twice.
     this.deleteState(rule.id, groupKey);
+    if (rule.feeds) this.feed(ruleIndex, time, seq, now);
+    if (rule.silent) return undefined;
     if (this.suppressed(rule, ruleIndex, groupKey, time)) return undefined;
     return this.raise(rule, ruleIndex, groupKey, witness, time, now);
+  }
+
+  /**
+   * A match of a correlation other correlations name is a hit of theirs, at the same event time and arrival
+   * number, read in the context of the event that completed it. Chains are acyclic and at most
+   * MAX_CHAIN_DEPTH deep (checked at load), so this recursion is bounded.
+   */
+  private feed(ruleIndex: number, time: number, seq: number, now: number): void {
+    for (const { index, mask } of this.feedTargets[ruleIndex] ?? []) {
+      const alert = this.correlate(index, time, seq, mask, now);
+      if (alert) (this.chained ??= []).push(alert);
+    }
   }
 
   private suppressionsOf(ruleId: string): LruMap<number> {

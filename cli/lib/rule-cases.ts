@@ -167,7 +167,9 @@ export function runCases(root: string, rules: RuleSet): { results: CaseResult[];
       results.push({ ruleId, name, file, positive, failures: runCase(parsed.data, ruleId, rules) });
     }
   }
+  // A silent rule (a chained Sigma correlation's inner one) alerts nowhere: its cases are its outer rule's.
   const uncovered = rules.rules
+    .filter((rule) => !rule.silent)
     .map((rule) => rule.id)
     .filter((id) => {
       const own = results.filter((r) => r.ruleId === id && r.failures.length === 0);

@@ -67,6 +67,13 @@ export interface CompiledRule {
   summary: (context: FactContext, values: SummaryValues) => string;
   /** A rule loaded from Sigma keeps its references, falsepositives and status for analysts. */
   sigma?: SigmaMetadata;
+  /**
+   * Chained correlations (Sigma): each match of this rule is also a hit of these rules, with these roles, at
+   * the time of the event that completed it and in the same group (see docs/sigma.md).
+   */
+  feeds?: ReadonlyArray<{ ruleId: string; mask: number }>;
+  /** Its matches only feed other rules: it raises no alert of its own. */
+  silent?: boolean;
 }
 
 /** Milliseconds of a duration the schema has accepted (so it is one, and within bounds). */

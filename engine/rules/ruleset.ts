@@ -12,8 +12,8 @@ import { problemsFromIssues } from './problems.ts';
 import { type Condition, type ListDefinition, type Rule, type RuleFile, RuleFileSchema } from './schema.ts';
 import {
   aliasGroupKey,
-  type GroupPart,
   isSigmaDocument,
+  type LoweredSigmaRule,
   lowerSigma,
   type SigmaDocument,
   type SigmaMetadata,
@@ -220,8 +220,9 @@ export function buildRuleSet(
   };
   for (const name of conditionDefinitions.keys()) env.condition(name);
 
-  const entries: Array<{ file: string; rule: Rule; sigma?: SigmaMetadata; groupParts?: GroupPart[] }> =
-    files.flatMap(({ file, parsed }) => parsed.rules.map((rule) => ({ file, rule })));
+  const entries: Array<Omit<LoweredSigmaRule, 'sigma'> & { sigma?: SigmaMetadata }> = files.flatMap(
+    ({ file, parsed }) => parsed.rules.map((rule) => ({ file, rule })),
+  );
   if (sigma.length > 0) {
     const lowered = lowerSigma(sigma, {
       fieldMapping: options.sigmaFieldMapping ?? {},
@@ -232,10 +233,10 @@ export function buildRuleSet(
     entries.push(...lowered.rules);
   }
 
-  const rules: CompiledRule[] = [];
-  const disabled: string[] = [];
+  const compiledRules: Array<{ compiled: CompiledRule; enabled: boolean }> = [];
   const seen = new Map<string, string>();
-  for (const { file, rule, sigma: sigmaMetadata, groupParts } of entries) {
+  for (const entry of entries) {
+    const { file, rule, sigma: sigmaMetadata, groupParts } = entry;
     const previous = seen.get(rule.id);
     if (previous) {
       problems.push({
@@ -250,7 +251,12 @@ export function buildRuleSet(
     const compiled = compileRuleSafely(
       rule,
       file,
-      fingerprint(rule, listDefinitions, conditionDefinitions, groupParts),
+      fingerprint(
+        rule,
+        listDefinitions,
+        conditionDefinitions,
+        groupParts || entry.definedBy ? { groupParts, definedBy: entry.definedBy } : undefined,
+      ),
       env,
       limits,
     );
@@ -265,11 +271,49 @@ export function buildRuleSet(
       if (compiled.suppression) compiled.suppression.key = compiled.groupKey;
       for (const problem of local) problems.push({ file, ruleId: rule.id, ...problem });
     }
-    if (rule.enabled || options.enable?.has(rule.id)) rules.push(compiled);
-    else disabled.push(rule.id);
+    if (entry.feeds) compiled.feeds = entry.feeds;
+    if (entry.silent) compiled.silent = true;
+    for (const bit of entry.fedOnly ?? []) compiled.roles[bit] = fedRole(compiled.roles[bit]!.name);
+    // A silent rule runs when a rule it feeds runs.
+    compiledRules.push({
+      compiled,
+      enabled: !entry.silent && (rule.enabled || options.enable?.has(rule.id) === true),
+    });
   }
   if (problems.length > 0) return err(problems);
+  const all = compiledRules.map(({ compiled }) => compiled);
+  const rules = withFeeders(
+    compiledRules.filter(({ enabled }) => enabled).map(({ compiled }) => compiled),
+    all,
+  );
+  const running = new Set(rules);
+  // A rule disabled by its file that still feeds a running one runs for that only.
+  for (const { compiled, enabled } of compiledRules)
+    if (running.has(compiled) && !enabled) compiled.silent = true;
+  const disabled = all.filter((rule) => !running.has(rule)).map((rule) => rule.id);
   return ok({ rules, disabled, files: sources.map((source) => source.file) });
+}
+
+/** A role only a chained correlation's matches satisfy: no event matches it, so dispatch never runs it. */
+function fedRole(name: string): CompiledRule['roles'][number] {
+  return { name, predicate: () => false, byEventType: new Map() };
+}
+
+/**
+ * `chosen` and every rule of `all` whose matches feed one of them, transitively (chained Sigma
+ * correlations), in the order of `all`.
+ */
+function withFeeders(chosen: readonly CompiledRule[], all: readonly CompiledRule[]): CompiledRule[] {
+  const ids = new Set(chosen.map((rule) => rule.id));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const rule of all) {
+      if (ids.has(rule.id) || !rule.feeds?.some((feed) => ids.has(feed.ruleId))) continue;
+      ids.add(rule.id);
+      grew = true;
+    }
+  }
+  return all.filter((rule) => ids.has(rule.id));
 }
 
 /**
@@ -286,5 +330,11 @@ function compileRuleSafely(...args: Parameters<typeof compileRule>): ReturnType<
 
 /** The same set restricted to the given rule ids (used by `rules test` to run one rule at a time). */
 export function selectRules(set: RuleSet, ids: ReadonlySet<string>): RuleSet {
-  return { ...set, rules: set.rules.filter((rule) => ids.has(rule.id)) };
+  return {
+    ...set,
+    rules: withFeeders(
+      set.rules.filter((rule) => ids.has(rule.id)),
+      set.rules,
+    ),
+  };
 }

@@ -40,13 +40,35 @@ export interface SigmaMetadata {
   copyOf?: string | undefined;
 }
 
+/** A correlation whose matches are hits of another correlation's conditions (a chained correlation). */
+export interface Feed {
+  /** The correlation fed. */
+  ruleId: string;
+  /** The conditions (roles) of it that a match satisfies. */
+  mask: number;
+}
+
 export interface LoweredSigmaRule {
   file: string;
   rule: Rule;
   sigma: SigmaMetadata;
   /** A correlation's group-by when it uses aliases: its key is built by aliasGroupKey (aliases.ts). */
   groupParts?: GroupPart[];
+  /** A correlation named by others: each of its matches is a hit of theirs, at the time it completed. */
+  feeds?: Feed[];
+  /** Matches feed other correlations and alert nowhere (a correlation they name without generate). */
+  silent?: boolean;
+  /** Roles that only a chained correlation's matches satisfy: they match no event themselves. */
+  fedOnly?: number[];
+  /** What else defines the rule, for its fingerprint: the correlations it names. */
+  definedBy?: unknown;
 }
+
+/**
+ * How many correlations a chain may stack, the outermost included. A match of an inner correlation is
+ * processed within the event that completed it, one level deeper each time, so the bound also bounds that.
+ */
+export const MAX_CHAIN_DEPTH = 4;
 
 export interface SigmaOptions extends DetectionLimits {
   /** Sigma field name → our fact, over the built-in taxonomy table (config processor.sigmaFieldMapping). */
@@ -194,32 +216,148 @@ function groupPartsOf(
   });
 }
 
+/** What a correlation names: a detection's condition, or a chained correlation (placeholder condition). */
+interface Reference {
+  condition: Condition;
+  /** The correlation named, when it is one. */
+  chained?: LoweredCorrelation;
+}
+
+interface LoweredCorrelation {
+  rule: Rule;
+  groupParts?: GroupPart[];
+  /** Its group-by facts; a chained correlation reads its own from the event that completed a match. */
+  groupFacts: string[];
+  /** Role masks by the chained correlation feeding them. */
+  fed: Map<LoweredCorrelation, number>;
+  fedOnly: number[];
+  /** The rule and, transitively, the correlations it names: a change anywhere in the chain changes it. */
+  definition: unknown;
+  /** Correlations in its longest chain, itself included. */
+  depth: number;
+}
+
+/** A condition standing for a chained correlation's matches; its role is replaced (see fedOnly). */
+const chainedCondition = (reference: string): Condition => ({
+  fact: 'eventType',
+  operator: 'equal',
+  value: `sigma correlation ${reference}`,
+});
+
 function correlationRule(
   parsed: Parsed<SigmaCorrelationRule>,
-  conditionOf: (reference: string) => Condition,
+  referenceOf: (reference: string) => Reference,
   fieldMapping: Readonly<Record<string, string>>,
-): { rule: Rule; groupParts?: GroupPart[] } {
+): LoweredCorrelation {
   const { rule: sigma } = parsed;
   const { correlation } = sigma;
-  const { file: _file, ...base } = baseRule(parsed.doc, sigma);
+  const { file: _file, ...base } = baseRule(parsed.doc, { ...sigma, id: sigma.id ?? sigma.name });
+  const references = correlation.rules.map(referenceOf);
+  const conditionOf = (name: string) => references[correlation.rules.indexOf(name)]!.condition;
   const parts = groupPartsOf(correlation, conditionOf, fieldMapping);
   const aliased = parts.some((part) => 'alias' in part);
   // An aliased part is keyed by aliasGroupKey; the rule itself names a field of it, so it compiles as ours do.
   const groupBy = parts.map((part) => ('fact' in part ? part.fact : part.fields[0]!.fact));
-  const rule = correlationOf(parsed, base, groupBy, conditionOf, fieldMapping);
-  return aliased ? { rule, groupParts: parts } : { rule };
+  const rule = correlationOf(parsed, base, groupBy, references, fieldMapping);
+  const fed = new Map<LoweredCorrelation, number>();
+  const fedOnly: number[] = [];
+  references.forEach((reference, i) => {
+    const inner = reference.chained;
+    if (!inner) return;
+    checkChainable(correlation, parts, inner, correlation.rules[i]!, fieldMapping);
+    const bit = roleOf(rule, reference.condition);
+    fed.set(inner, (fed.get(inner) ?? 0) | (1 << bit));
+    if (JSON.stringify(roleConditions(rule)[bit]) === JSON.stringify(reference.condition)) fedOnly.push(bit);
+  });
+  return {
+    rule,
+    ...(aliased ? { groupParts: parts } : {}),
+    groupFacts: groupBy,
+    fed,
+    fedOnly: [...new Set(fedOnly)],
+    definition: { rule, chained: [...fed.keys()].map((inner) => inner.definition) },
+    depth: 1 + Math.max(0, ...[...fed.keys()].map((inner) => inner.depth)),
+  };
+}
+
+/** The conditions of a lowered correlation, one per role. */
+function roleConditions(rule: Rule): Condition[] {
+  switch (rule.type) {
+    case 'sequence':
+      return rule.steps.map((step) => step.condition);
+    case 'all_of':
+      return rule.conditions.map((entry) => entry.condition);
+    case 'threshold':
+    case 'match':
+      return [rule.condition];
+    default:
+      return [];
+  }
+}
+
+/** The role of a lowered correlation a reference's condition went into. */
+function roleOf(rule: Rule, condition: Condition): number {
+  if (rule.type === 'threshold') return 0;
+  const text = JSON.stringify(condition);
+  return roleConditions(rule).findIndex((role) => JSON.stringify(role) === text);
+}
+
+/**
+ * A chained correlation's matches carry no event of their own: its group and counted values are read from
+ * the event that completed the inner match, so they must be the inner correlation's group-by fields, which
+ * are the same for every event of that match.
+ */
+function checkChainable(
+  correlation: SigmaCorrelationRule['correlation'],
+  parts: readonly GroupPart[],
+  inner: LoweredCorrelation,
+  reference: string,
+  fieldMapping: Readonly<Record<string, string>>,
+): void {
+  if (inner.groupParts) {
+    throw new SigmaRefusal(
+      `correlation.rules: ${reference} groups by aliases; a correlation naming it could not tell which field an alias read`,
+    );
+  }
+  for (const [alias, fields] of Object.entries(correlation.aliases ?? {})) {
+    if (Object.hasOwn(fields, reference)) {
+      throw new SigmaRefusal(
+        `correlation.aliases.${alias}: ${reference} is a correlation, whose matches have no fields of their own`,
+      );
+    }
+  }
+  for (const part of parts) {
+    if (!('fact' in part)) continue;
+    if (!inner.groupFacts.includes(part.fact)) {
+      throw new SigmaRefusal(
+        `correlation.group-by: ${part.fact} is not a group-by field of ${reference} (${inner.groupFacts.join(', ') || 'none'}), so its matches have no one value of it`,
+      );
+    }
+  }
+  const field = correlation.condition?.field ?? correlation.field;
+  for (const name of asList(field)) {
+    const fact = mapField(name, fieldMapping);
+    if (!inner.groupFacts.includes(fact)) {
+      throw new SigmaRefusal(
+        `correlation.condition.field: ${fact} is not a group-by field of ${reference}, so its matches have no one value of it`,
+      );
+    }
+  }
 }
 
 function correlationOf(
   parsed: Parsed<SigmaCorrelationRule>,
   base: Omit<ReturnType<typeof baseRule>, 'file'>,
   groupBy: string[],
-  conditionOf: (reference: string) => Condition,
+  references: readonly Reference[],
   fieldMapping: Readonly<Record<string, string>>,
 ): Rule {
   const { rule } = parsed;
   const { correlation } = rule;
-  const conditions = correlation.rules.map(conditionOf);
+  const conditions = references.map((reference) => reference.condition);
+  // One role for a count: the events of the rules named, and the matches of the correlations named.
+  const direct = references.filter((reference) => !reference.chained).map((r) => r.condition);
+  const counted = direct.length === 0 ? conditions[0]! : direct.length === 1 ? direct[0]! : { any: direct };
   const window = correlation.timespan;
   const extension = rule.clawdstrike ?? {};
   if (extension.events && correlation.type !== 'value_count') {
@@ -231,7 +369,7 @@ function correlationOf(
       return {
         ...common,
         type: 'threshold',
-        condition: conditions.length === 1 ? conditions[0]! : { any: conditions },
+        condition: counted,
         count: `>= ${countMinimum(correlation.condition, 1)}`,
       };
     case 'value_count': {
@@ -240,7 +378,7 @@ function correlationOf(
       return {
         ...common,
         type: 'threshold',
-        condition: conditions.length === 1 ? conditions[0]! : { any: conditions },
+        condition: counted,
         ...(extension.events ? { count: `>= ${countMinimum(extension.events, 1)}` } : {}),
         distinct: {
           field: mapField(fields[0]!, fieldMapping),
@@ -334,43 +472,99 @@ export function lowerSigma(
   for (const detection of detections) {
     for (const key of [detection.rule.id, detection.rule.name]) if (key) byReference.set(key, detection);
   }
-  const correlationNames = new Set(correlations.flatMap(({ rule }) => [rule.id, rule.name]));
+  const correlationsByReference = new Map<string, Parsed<SigmaCorrelationRule>>();
+  for (const parsed of correlations) {
+    for (const key of [parsed.rule.id, parsed.rule.name]) if (key) correlationsByReference.set(key, parsed);
+  }
   // generate: false (the default) means a referenced rule alerts only through the correlation.
   const consumed = new Set<string>();
-  const out: LoweredSigmaRule[] = [];
-  for (const parsed of correlations) {
+  const keyOf = (rule: SigmaDetectionRule | SigmaCorrelationRule) => rule.id ?? rule.name ?? rule.title;
+  // Lowered once each, inner correlations first; null when refused. `chain` is the path being lowered.
+  const lowered = new Map<Parsed<SigmaCorrelationRule>, LoweredCorrelation | null>();
+  const chain: Array<Parsed<SigmaCorrelationRule>> = [];
+  const lowerCorrelation = (parsed: Parsed<SigmaCorrelationRule>): LoweredCorrelation | null => {
+    const done = lowered.get(parsed);
+    if (done !== undefined) return done;
+    chain.push(parsed);
+    let result: LoweredCorrelation | null = null;
     try {
-      const { rule, groupParts } = correlationRule(
+      const generates = parsed.rule.generate ?? parsed.rule.correlation.generate ?? false;
+      result = correlationRule(
         parsed,
         (reference) => {
-          if (correlationNames.has(reference)) {
-            throw new SigmaRefusal(
-              `correlation.rules: ${reference} is a correlation; chained correlations are not supported`,
-            );
+          const inner = correlationsByReference.get(reference);
+          if (inner) {
+            if (chain.includes(inner)) {
+              const names = [...chain.slice(chain.indexOf(inner)), inner].map(
+                (c) => c.rule.name ?? keyOf(c.rule),
+              );
+              throw new SigmaRefusal(`correlation.rules: ${names.join(' -> ')} is a cycle`);
+            }
+            const chained = lowerCorrelation(inner);
+            if (!chained) throw new SigmaRefusal(`correlation.rules: ${reference} is refused`);
+            if (chained.depth >= MAX_CHAIN_DEPTH) {
+              throw new SigmaRefusal(
+                `correlation.rules: ${reference} makes a chain of ${chained.depth + 1} correlations, more than ${MAX_CHAIN_DEPTH}`,
+              );
+            }
+            if (!generates) consumed.add(keyOf(inner.rule));
+            return { condition: chainedCondition(reference), chained };
           }
           const target = byReference.get(reference);
           if (!target)
             throw new SigmaRefusal(
               `correlation.rules: no Sigma rule has the id or name ${JSON.stringify(reference)}`,
             );
-          if (!(parsed.rule.generate ?? parsed.rule.correlation.generate))
-            consumed.add(target.rule.id ?? target.rule.title);
-          return target.condition;
+          if (!generates) consumed.add(keyOf(target.rule));
+          return { condition: target.condition };
         },
         options.fieldMapping,
       );
-      out.push({
-        file: parsed.doc.file,
-        rule,
-        sigma: metadata(parsed.rule),
-        ...(groupParts ? { groupParts } : {}),
-      });
     } catch (error) {
       refused(parsed.doc, parsed.rule, error);
+    } finally {
+      chain.pop();
+    }
+    lowered.set(parsed, result);
+    return result;
+  };
+  for (const parsed of correlations) lowerCorrelation(parsed);
+
+  const out: LoweredSigmaRule[] = [];
+  const feedsOf = new Map<LoweredCorrelation, Feed[]>();
+  for (const parsed of correlations) {
+    const result = lowered.get(parsed);
+    if (!result) continue;
+    for (const [inner, mask] of result.fed) {
+      feedsOf.set(inner, [...(feedsOf.get(inner) ?? []), { ruleId: result.rule.id, mask }]);
     }
   }
+  for (const parsed of correlations) {
+    const result = lowered.get(parsed);
+    if (!result) continue;
+    const silent = consumed.has(keyOf(parsed.rule));
+    if (!silent && !parsed.rule.id) {
+      refused(
+        parsed.doc,
+        parsed.rule,
+        new SigmaRefusal('an emitted rule needs an id (its alerts carry it as ruleId)'),
+      );
+      continue;
+    }
+    const feeds = feedsOf.get(result);
+    out.push({
+      file: parsed.doc.file,
+      rule: result.rule,
+      sigma: metadata(parsed.rule),
+      ...(result.groupParts ? { groupParts: result.groupParts } : {}),
+      ...(feeds ? { feeds } : {}),
+      ...(silent ? { silent } : {}),
+      ...(result.fedOnly.length > 0 ? { fedOnly: result.fedOnly } : {}),
+      ...(result.fed.size > 0 ? { definedBy: [...result.fed.keys()].map((inner) => inner.definition) } : {}),
+    });
+  }
   for (const detection of detections) {
-    if (consumed.has(detection.rule.id ?? detection.rule.title)) continue;
+    if (consumed.has(keyOf(detection.rule))) continue;
     try {
       const { file, ...base } = baseRule(detection.doc, detection.rule);
       out.push({

@@ -657,21 +657,184 @@ correlation:
       ),
     ).toEqual([expect.stringContaining('correlation.aliases.h: rule_c is not one of correlation.rules')]);
   });
+});
 
-  it('refuses a correlation of a correlation (chaining) by name', () => {
-    const chained = `${detections}---
+/** The spec's chaining example on our fields: three rule_a (failed) events, then rule_b (success). */
+const chain = (outer = '', inner = '') => `${detections}---
+title: Many a
+id: c0ffee00-0000-4000-8000-000000000003
+name: many_a
+${inner}
+correlation: {type: event_count, rules: [rule_a], group-by: [agentId], timespan: 10m, condition: {gte: 3}}
+---
+title: Many a, then b
+id: ${CORRELATION}
+level: high
+${outer}
+correlation: {type: temporal_ordered, rules: [many_a, rule_b], group-by: [agentId], timespan: 10m}
+`;
+const INNER = 'c0ffee00-0000-4000-8000-000000000003';
+const RULE_A = '5e0a1f52-0000-4000-8000-00000000000a';
+const RULE_B = '5e0a1f52-0000-4000-8000-00000000000b';
+function loaded(yaml: string): RuleSet {
+  const set = load(yaml);
+  if (Array.isArray(set)) throw new Error(set.join('\n'));
+  return set;
+}
+
+describe('chained correlations: a correlation naming a correlation', () => {
+  it("the spec's example: the inner correlation's matches are events of the outer, which alone alerts", () => {
+    const set = loaded(chain());
+    expect(
+      set.rules.filter((rule) => rule.type !== 'match').map((rule) => [rule.id, rule.silent ?? false]),
+    ).toEqual([
+      [INNER, true],
+      [CORRELATION, false],
+    ]);
+    expect(set.rules.map((rule) => rule.id)).not.toContain(RULE_A);
+    const alerts = run(set, [commandAt('a', 0), commandAt('a', 1), commandAt('a', 2), commandAt('b', 3)]);
+    expect(alerts.map((alert) => [alert.ruleId, alert.groupKey, alert.severity])).toEqual([
+      [CORRELATION, 'agent-1', 'high'],
+    ]);
+    // The outer alert names the event that completed the inner match and the event of rule_b.
+    expect(alerts[0]!.eventIds).toHaveLength(2);
+  });
+
+  it('near misses: too few inner events, the wrong order, outside the timespan, another group', () => {
+    const set = loaded(chain());
+    expect(fired(set, [commandAt('a', 0), commandAt('a', 1), commandAt('b', 3)])).toEqual([]);
+    expect(fired(set, [commandAt('b', 0), commandAt('a', 1), commandAt('a', 2), commandAt('a', 3)])).toEqual(
+      [],
+    );
+    expect(
+      fired(set, [commandAt('a', 0), commandAt('a', 1), commandAt('a', 2), commandAt('b', 603)]),
+    ).toEqual([]);
+    // The inner window slides: three a within 10m, whatever came before.
+    expect(
+      fired(set, [commandAt('a', 0), commandAt('a', 700), commandAt('a', 701), commandAt('b', 702)]),
+    ).toEqual([]);
+    expect(
+      fired(set, [
+        commandAt('a', 0),
+        commandAt('a', 700),
+        commandAt('a', 701),
+        commandAt('a', 702),
+        commandAt('b', 703),
+      ]),
+    ).toEqual([CORRELATION]);
+  });
+
+  it('generate: true on the outer keeps the inner correlation alerting on its own; on the inner, its rules', () => {
+    const outer = loaded(chain('generate: true'));
+    expect(
+      fired(outer, [commandAt('a', 0), commandAt('a', 1), commandAt('a', 2), commandAt('b', 3)]),
+    ).toEqual([INNER, CORRELATION, RULE_B]);
+    const inner = loaded(chain('', 'generate: true'));
+    expect(
+      fired(inner, [commandAt('a', 0), commandAt('a', 1), commandAt('a', 2), commandAt('b', 3)]).sort(),
+    ).toEqual(
+      [
+        '5e0a1f52-0000-4000-8000-00000000000a',
+        '5e0a1f52-0000-4000-8000-00000000000a',
+        '5e0a1f52-0000-4000-8000-00000000000a',
+        CORRELATION,
+      ].sort(),
+    );
+  });
+
+  it('an event_count over an inner correlation counts its matches; each match consumes its events', () => {
+    const set = loaded(`${detections}---
+title: Two a
+name: two_a
+correlation: {type: event_count, rules: [rule_a], group-by: [agentId, sessionId], timespan: 1m, condition: {gte: 2}}
+---
+title: Twice two a
+id: ${CORRELATION}
+correlation: {type: event_count, rules: [two_a], group-by: [agentId], timespan: 1h, condition: {gte: 2}}
+`);
+    // A silent inner correlation needs no id: its name stands for it.
+    expect(set.rules.filter((rule) => rule.type !== 'match').map((rule) => rule.id)).toEqual([
+      'two_a',
+      CORRELATION,
+    ]);
+    expect(fired(set, [commandAt('a', 0), commandAt('a', 1), commandAt('a', 2)])).toEqual([]);
+    expect(
+      fired(set, [commandAt('a', 0), commandAt('a', 1), commandAt('a', 2, 's2'), commandAt('a', 3, 's2')]),
+    ).toEqual([CORRELATION]);
+  });
+
+  it('a restored snapshot continues the chain as the uninterrupted engine does (replay = live)', () => {
+    const set = loaded(chain());
+    const events = [commandAt('a', 0), commandAt('a', 1), commandAt('a', 2), commandAt('b', 3)].map(
+      (spec) => {
+        const parsed = parseRecord(record(spec));
+        if (!parsed.ok) throw new Error('unreadable');
+        return parsed.value;
+      },
+    );
+    const whole = createEngine({ rules: set, clock: () => 0 });
+    const expected = events.flatMap((event) => [...whole.process(event)]);
+    const first = createEngine({ rules: set, clock: () => 0 });
+    for (const event of events.slice(0, 3)) first.process(event);
+    const second = createEngine({ rules: set, clock: () => 0 });
+    second.restore(JSON.parse(JSON.stringify(first.snapshot())));
+    expect(events.slice(3).flatMap((event) => [...second.process(event)])).toEqual(expected);
+    expect(expected).toHaveLength(1);
+  });
+
+  it('refuses a cycle, a chain deeper than 4, and group-by or counted fields the inner match has no one value of', () => {
+    const cycle = `${detections}---
+title: X
+id: c0ffee00-0000-4000-8000-000000000005
+name: x
+correlation: {type: temporal, rules: [y, rule_a], group-by: [agentId], timespan: 1m}
+---
+title: Y
+id: c0ffee00-0000-4000-8000-000000000006
+name: y
+correlation: {type: temporal, rules: [x, rule_b], group-by: [agentId], timespan: 1m}
+`;
+    expect(refusals(cycle)).toEqual([
+      expect.stringContaining('$[4]: correlation.rules: x -> y -> x is a cycle'),
+      expect.stringContaining('$[3]: correlation.rules: y is refused'),
+    ]);
+    const levels = [1, 2, 3, 4, 5].map(
+      (n) => `title: L${n}
+id: c0ffee00-0000-4000-8000-00000000010${n}
+name: l${n}
+correlation: {type: event_count, rules: [${n === 1 ? 'rule_a' : `l${n - 1}`}], group-by: [agentId], timespan: 1m, condition: {gte: 1}}`,
+    );
+    expect(refusals(`${detections}---\n${levels.slice(0, 4).join('\n---\n')}\n`)).toEqual([]);
+    expect(refusals(`${detections}---\n${levels.join('\n---\n')}\n`)).toEqual([
+      expect.stringContaining('l4 makes a chain of 5 correlations, more than 4'),
+    ]);
+    const outerBy = (groupBy: string, extra = '') => `${detections}---
 title: Inner
 name: inner
-id: c0ffee00-0000-4000-8000-000000000003
 correlation: {type: event_count, rules: [rule_a], group-by: [agentId], timespan: 1m, condition: {gte: 2}}
 ---
 title: Outer
-id: c0ffee00-0000-4000-8000-000000000004
-correlation: {type: temporal, rules: [inner, rule_b], group-by: [agentId], timespan: 1m}
+id: ${CORRELATION}
+correlation: {type: value_count, rules: [inner], group-by: [${groupBy}], timespan: 1m, condition: {field: ${extra || 'agentId'}, gte: 2}}
 `;
-    expect(refusals(chained)).toEqual([
-      expect.stringContaining('inner is a correlation; chained correlations are not supported'),
+    expect(refusals(outerBy('agentId'))).toEqual([]);
+    expect(refusals(outerBy('agentId, sessionId'))).toEqual([
+      expect.stringContaining('correlation.group-by: sessionId is not a group-by field of inner (agentId)'),
     ]);
+    expect(refusals(outerBy('agentId', 'CommandLine'))).toEqual([
+      expect.stringContaining('correlation.condition.field: commandLine is not a group-by field of inner'),
+    ]);
+    expect(
+      refusals(`${detections}---
+title: Inner
+name: inner
+correlation: {type: event_count, rules: [rule_a], group-by: [agentId], timespan: 1m, condition: {gte: 2}}
+---
+title: Outer
+id: ${CORRELATION}
+correlation: {type: temporal, rules: [inner, rule_b], group-by: [h], timespan: 1m, aliases: {h: {inner: agentId, rule_b: agentId}}}
+`),
+    ).toEqual([expect.stringContaining('correlation.aliases.h: inner is a correlation')]);
   });
 });
 
