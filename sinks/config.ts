@@ -4,6 +4,7 @@ import { FileSinkConfigSchema } from './file/config.ts';
 import { SplunkHecSinkConfigSchema } from './splunk-hec/config.ts';
 import { SqliteSinkConfigSchema } from './sqlite/config.ts';
 import { StdoutSinkConfigSchema } from './stdout/config.ts';
+import { TicketSinkConfigSchema } from './ticket/config.ts';
 import { WebhookSinkConfigSchema } from './webhook/config.ts';
 
 export const SinkConfigSchema = z.discriminatedUnion('type', [
@@ -13,6 +14,7 @@ export const SinkConfigSchema = z.discriminatedUnion('type', [
   FileSinkConfigSchema,
   StdoutSinkConfigSchema,
   SqliteSinkConfigSchema,
+  TicketSinkConfigSchema,
 ]);
 export type SinkConfig = z.infer<typeof SinkConfigSchema>;
 
