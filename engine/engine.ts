@@ -34,13 +34,18 @@ import type { CompiledRule } from './rules/compile.ts';
 import type { RuleSet } from './rules/ruleset.ts';
 import { SessionTracker } from './sessions.ts';
 import {
+  DEDUPE_SEGMENT,
   ENGINE_SNAPSHOT_VERSION,
   type EngineSnapshot,
   EngineSnapshotSchema,
+  entryName,
   type LiveCorrelationState,
   liveState,
+  parseEntryName,
+  type StateMeta,
   snapshotState,
 } from './snapshot.ts';
+import { ChangedPairs } from './state/changes.ts';
 import { DedupeWindow } from './state/dedupe.ts';
 import { stateKey } from './state/keys.ts';
 import { LruMap } from './state/lru.ts';
@@ -133,6 +138,15 @@ export interface DetectionEngine {
   snapshot(): EngineSnapshot;
   /** Replaces all state with a snapshot's; returns how many correlation states were dropped (rule gone or changed). */
   restore(snapshot: unknown): { statesDropped: number };
+  /**
+   * Names of the state entries (snapshot.ts) changed, added or removed since the last call, a restore's
+   * included; forgets them. Work in proportion to the changes, whatever the state holds.
+   */
+  drainChanges(): string[];
+  /** The value of one state entry as an incremental checkpoint writes it; undefined when the state has none. */
+  entry(name: string): unknown;
+  /** What every incremental checkpoint writes beside the entries. */
+  stateMeta(): StateMeta;
   stats(): EngineStats;
 }
 
@@ -165,6 +179,8 @@ class Engine implements DetectionEngine {
   private suppressionSlots: Array<LruMap<number> | undefined> = [];
   /** Suppression windows held over all rules. */
   private suppressionCount = 0;
+  /** (rule id, suppression key) of windows opened or closed since the changes were last drained. */
+  private readonly changedSuppressions = new ChangedPairs();
   private readonly dedupe: DedupeWindow;
   private readonly deadlines = new DeadlineQueue();
   private readonly baselines: Baselines;
@@ -466,7 +482,7 @@ class Engine implements DetectionEngine {
   private suppressionsOf(ruleId: string): LruMap<number> {
     let map = this.suppressions.get(ruleId);
     if (!map) {
-      map = new LruMap();
+      map = new LruMap((key) => this.changedSuppressions.add(ruleId, key));
       this.suppressions.set(ruleId, map);
     }
     return map;
@@ -676,9 +692,59 @@ class Engine implements DetectionEngine {
       if (this.suppressionCount > this.limits.maxSuppressions)
         this.suppressionCount -= map.evictOverflow(map.size - 1);
     }
-    this.dedupe.clear();
+    this.dedupe.clear('dedupeFirst' in snapshot ? snapshot.dedupeFirst : undefined);
     for (const [agentId, eventId, time] of snapshot.dedupe) this.dedupe.admit(agentId, eventId, time);
     return { statesDropped };
+  }
+
+  drainChanges(): string[] {
+    const names: string[] = [];
+    for (const [agentId, sessionId] of this.sessions.drainChanged())
+      names.push(entryName(['s', agentId, sessionId]));
+    for (const [ruleId, groupKey] of this.store.drainChanged())
+      names.push(entryName(['c', ruleId, groupKey]));
+    for (const [ruleId, groupKey] of this.baselines.drainChanged())
+      names.push(entryName(['c', ruleId, groupKey]));
+    for (const [ruleId, key] of this.changedSuppressions.drain()) names.push(entryName(['x', ruleId, key]));
+    const { changed, removed } = this.dedupe.drainSegments(DEDUPE_SEGMENT);
+    for (const segment of [...removed, ...changed]) names.push(entryName(['d', segment]));
+    return names;
+  }
+
+  entry(text: string): unknown {
+    const name = parseEntryName(text);
+    if (!name) return undefined;
+    if (name[0] === 'd') {
+      const ids = this.dedupe.segment(name[1], DEDUPE_SEGMENT);
+      return ids.length === 0
+        ? undefined
+        : { start: Math.max(name[1] * DEDUPE_SEGMENT, this.dedupe.first), ids };
+    }
+    const [family, first, second] = name;
+    if (family === 's') {
+      const held = this.sessions.snapshotOf(first, second);
+      return held && { ...held.session, order: held.order };
+    }
+    if (family === 'x') {
+      const held = this.suppressions.get(first)?.peek(second);
+      return held && { order: held.stamp, until: held.value };
+    }
+    // As in snapshot(): the states of a rule no longer loaded are not written.
+    const rule = this.rulesById.get(first);
+    if (!rule) return undefined;
+    const live = this.store.peek(first, second);
+    if (live) return { order: live.order, fingerprint: rule.fingerprint, state: snapshotState(live.state) };
+    const baseline = this.baselines.entry(first, second);
+    return baseline && { order: baseline.order, fingerprint: rule.fingerprint, state: baseline.state };
+  }
+
+  stateMeta(): StateMeta {
+    return {
+      version: ENGINE_SNAPSHOT_VERSION,
+      seq: this.seq,
+      eventTime: Number.isFinite(this.eventTime) ? this.eventTime : null,
+      dedupeFirst: this.dedupe.first,
+    };
   }
 
   private schedule(ruleId: string, groupKey: string, state: AbsenceState, windowMs: number): void {

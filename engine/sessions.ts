@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Severity } from '../core/severity.ts';
 import type { EngineLimits } from './limits.ts';
 import type { Envelope } from './model/index.ts';
+import { ChangedPairs } from './state/changes.ts';
 import { stateKey } from './state/keys.ts';
 import { type LruLinks, LruList } from './state/lru.ts';
 import { StringSet } from './state/string-set.ts';
@@ -55,6 +56,8 @@ interface Session extends ObservedSession, LruLinks<Session> {
   alertPoints: number;
   /** Distinct targets (as state keys: a long one as its digest), in first-seen order for snapshots. */
   targets: StringSet;
+  /** When the session was last seen, by the tracker's counter: its place in the recency order. */
+  stamp: number;
 }
 
 export const SessionSnapshotSchema = z.object({
@@ -105,6 +108,9 @@ export class SessionTracker {
   /** The same sessions, least recently seen first, for idle and over-cap eviction. */
   private readonly order = new LruList<Session>();
   private count = 0;
+  private clock = 0;
+  /** Sessions seen, alerted on or forgotten since the changes were last drained, by agent and session id. */
+  private readonly changed = new ChangedPairs();
   /** Distinct targets held over all sessions. */
   private targetCount = 0;
   readonly counters: SessionCounters = {
@@ -135,6 +141,7 @@ export class SessionTracker {
     let session = this.byAgent.get(event.agentId)?.get(event.sessionId);
     if (session) {
       this.order.moveToTail(session);
+      session.stamp = ++this.clock;
     } else {
       session = {
         facts: {
@@ -154,11 +161,13 @@ export class SessionTracker {
         groupKey: `${event.agentId}|${event.sessionId}`,
         alertPoints: 0,
         targets: new StringSet(),
+        stamp: 0,
         prev: undefined,
         next: undefined,
       };
       this.insert(session);
     }
+    this.changed.add(event.agentId, event.sessionId);
     const facts = session.facts;
     if (time < facts.firstSeen) facts.firstSeen = time;
     if (time > facts.lastSeen) facts.lastSeen = time;
@@ -192,6 +201,7 @@ export class SessionTracker {
   recordAlert(agentId: string, sessionId: string, severity: Severity): void {
     const session = this.byAgent.get(agentId)?.get(sessionId);
     if (!session) return;
+    this.changed.add(agentId, sessionId);
     session.facts.alertCount++;
     session.alertPoints += ALERT_POINTS[severity];
     refresh(session);
@@ -207,6 +217,8 @@ export class SessionTracker {
     }
     sessions.set(sessionId, session);
     this.order.append(session);
+    session.stamp = ++this.clock;
+    this.changed.add(agentId, sessionId);
     this.count++;
   }
 
@@ -226,6 +238,7 @@ export class SessionTracker {
     const sessions = this.byAgent.get(agentId)!;
     sessions.delete(sessionId);
     if (sessions.size === 0) this.byAgent.delete(agentId);
+    this.changed.add(agentId, sessionId);
     this.count--;
     this.targetCount -= session.targets.size;
   }
@@ -237,18 +250,18 @@ export class SessionTracker {
   }
 
   snapshot(): SessionSnapshot[] {
-    return [...this.order.nodes()].map(({ facts, alertPoints, targets }) => ({
-      agentId: facts.agentId,
-      sessionId: facts.sessionId,
-      firstSeen: facts.firstSeen,
-      lastSeen: facts.lastSeen,
-      eventCount: facts.eventCount,
-      violationCount: facts.violationCount,
-      warnCount: facts.warnCount,
-      alertCount: facts.alertCount,
-      alertPoints,
-      targets: [...targets.values()],
-    }));
+    return [...this.order.nodes()].map(sessionSnapshot);
+  }
+
+  /** One session as a snapshot writes it, and its place in the recency order (larger is more recent). */
+  snapshotOf(agentId: string, sessionId: string): { session: SessionSnapshot; order: number } | undefined {
+    const session = this.byAgent.get(agentId)?.get(sessionId);
+    return session && { session: sessionSnapshot(session), order: session.stamp };
+  }
+
+  /** (agentId, sessionId) of the sessions changed or forgotten since the last call; forgets them. */
+  drainChanged(): Array<[string, string]> {
+    return this.changed.drain();
   }
 
   restore(snapshots: readonly SessionSnapshot[]): void {
@@ -262,6 +275,7 @@ export class SessionTracker {
         groupKey: `${counts.agentId}|${counts.sessionId}`,
         alertPoints,
         targets: new StringSet(Math.min(targets.length, this.limits.maxTargetsPerSession)),
+        stamp: 0,
         prev: undefined,
         next: undefined,
       };
@@ -279,4 +293,19 @@ export class SessionTracker {
     }
     this.enforceCaps();
   }
+}
+
+function sessionSnapshot({ facts, alertPoints, targets }: Session): SessionSnapshot {
+  return {
+    agentId: facts.agentId,
+    sessionId: facts.sessionId,
+    firstSeen: facts.firstSeen,
+    lastSeen: facts.lastSeen,
+    eventCount: facts.eventCount,
+    violationCount: facts.violationCount,
+    warnCount: facts.warnCount,
+    alertCount: facts.alertCount,
+    alertPoints,
+    targets: [...targets.values()],
+  };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EdrError } from '../core/errors.ts';
 import { type AbsenceState, AbsenceStateSchema, triggerWeight } from './correlation/absence.ts';
 import { type BufferState, BufferStateSchema, HitBuffer } from './correlation/hits.ts';
 import { TermsStateSchema } from './correlation/new-terms.ts';
@@ -68,11 +69,15 @@ const SnapshotFields = {
   suppressions: z.array(z.tuple([z.string(), z.string(), z.number()])),
 };
 
+const DedupeIdsSchema = z.array(z.tuple([z.string(), z.string(), z.number()]));
+
 const SnapshotV2Schema = z.object({
   version: z.literal(ENGINE_SNAPSHOT_VERSION),
   ...SnapshotFields,
   /** [agent id, event id, event time (epoch ms)], oldest first. */
-  dedupe: z.array(z.tuple([z.string(), z.string(), z.number()])),
+  dedupe: DedupeIdsSchema,
+  /** Admission number of the first dedupe pair (state entries key the pairs by segment of numbers). */
+  dedupeFirst: z.int().min(0).optional(),
 });
 
 const SnapshotV1Schema = z
@@ -169,4 +174,112 @@ export function snapshotBound(limits: EngineLimits, record: RecordLimits, ruleId
     suppressions,
     dedupe,
   };
+}
+
+/*
+ * The state as entries, for incremental checkpoints: each entry is named by a JSON tuple and written again
+ * only when it changed. Sessions ["s", agentId, sessionId], correlation states and new_terms baselines
+ * ["c", ruleId, groupKey], suppression windows ["x", ruleId, key], and the dedupe pairs by segment of
+ * DEDUPE_SEGMENT admission numbers ["d", segment]. Each entry but a dedupe segment carries its place in its
+ * structure's recency order, so a restore puts them back in the order eviction reads them. What is not in an
+ * entry (the arrival counter, the engine's event time, the oldest dedupe pair's number) is the StateMeta,
+ * written with every checkpoint.
+ */
+
+/** Dedupe pairs per entry: a segment takes its ids while they arrive and is dropped once all are forgotten. */
+export const DEDUPE_SEGMENT = 256;
+
+export const StateMetaSchema = z.object({
+  version: z.literal(ENGINE_SNAPSHOT_VERSION),
+  seq: z.number(),
+  eventTime: z.number().nullable(),
+  dedupeFirst: z.int().min(0),
+});
+export type StateMeta = z.infer<typeof StateMetaSchema>;
+
+const OrderField = { order: z.number() };
+const SessionEntrySchema = SessionSnapshotSchema.extend(OrderField);
+const CorrelationEntrySchema = z.object({
+  ...OrderField,
+  fingerprint: z.string(),
+  state: CorrelationStateSchema,
+});
+const SuppressionEntrySchema = z.object({ ...OrderField, until: z.number() });
+const DedupeEntrySchema = z.object({ start: z.int().min(0), ids: DedupeIdsSchema });
+
+export type SessionEntry = z.infer<typeof SessionEntrySchema>;
+export type CorrelationEntry = z.infer<typeof CorrelationEntrySchema>;
+export type SuppressionEntry = z.infer<typeof SuppressionEntrySchema>;
+export type DedupeEntry = z.infer<typeof DedupeEntrySchema>;
+
+const EntryNameSchema = z.union([
+  z.tuple([z.enum(['s', 'c', 'x']), z.string(), z.string()]),
+  z.tuple([z.literal('d'), z.int().min(0)]),
+]);
+export type EntryName = z.infer<typeof EntryNameSchema>;
+
+export function entryName(name: EntryName): string {
+  return JSON.stringify(name);
+}
+
+/** The tuple an entry name stands for; undefined when the text is not one. */
+export function parseEntryName(text: string): EntryName | undefined {
+  try {
+    const parsed = EntryNameSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The snapshot that `entries` (name → value, as the engine gave them) and `meta` make, for engine.restore:
+ * each structure in its recency order, dedupe pairs from meta.dedupeFirst on in admission order.
+ */
+export function snapshotFromEntries(meta: unknown, entries: Iterable<[string, unknown]>): EngineSnapshot {
+  const head = parseOrThrow(StateMetaSchema, meta, 'state meta');
+  const sessions: SessionEntry[] = [];
+  const correlation: Array<EngineSnapshot['correlation'][number] & Order> = [];
+  const suppressions: Array<{ row: [string, string, number] } & Order> = [];
+  const dedupe: Array<[number, [string, string, number]]> = [];
+  for (const [text, value] of entries) {
+    const name = parseEntryName(text);
+    if (!name) throw new EdrError('EDR_ERR_BAD_ENCODING', `state entry ${text.slice(0, 80)}: unknown name`);
+    const what = `state entry ${text.slice(0, 80)}`;
+    if (name[0] === 'd') {
+      const { start, ids } = parseOrThrow(DedupeEntrySchema, value, what);
+      for (const [index, id] of ids.entries()) {
+        if (start + index >= head.dedupeFirst) dedupe.push([start + index, id]);
+      }
+    } else if (name[0] === 's') {
+      sessions.push(parseOrThrow(SessionEntrySchema, value, what));
+    } else if (name[0] === 'c') {
+      const { order, fingerprint, state } = parseOrThrow(CorrelationEntrySchema, value, what);
+      correlation.push({ ruleId: name[1], groupKey: name[2], fingerprint, state, order });
+    } else {
+      const { order, until } = parseOrThrow(SuppressionEntrySchema, value, what);
+      suppressions.push({ row: [name[1], name[2], until], order });
+    }
+  }
+  const byOrder = (a: Order, b: Order) => a.order - b.order;
+  dedupe.sort((a, b) => a[0] - b[0]);
+  return {
+    version: ENGINE_SNAPSHOT_VERSION,
+    seq: head.seq,
+    eventTime: head.eventTime,
+    sessions: sessions.sort(byOrder).map(({ order: _, ...session }) => session),
+    correlation: correlation.sort(byOrder).map(({ order: _, ...entry }) => entry),
+    suppressions: suppressions.sort(byOrder).map(({ row }) => row),
+    dedupe: dedupe.map(([, id]) => id),
+    dedupeFirst: dedupe[0]?.[0] ?? head.dedupeFirst,
+  };
+}
+
+type Order = { order: number };
+
+function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new EdrError('EDR_ERR_BAD_ENCODING', `${what}: ${issue.path.join('.')}: ${issue.message}`);
 }

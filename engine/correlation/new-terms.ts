@@ -182,17 +182,19 @@ export class Baselines {
   /** Every baseline as a snapshot writes it, least recently used first within each rule. */
   *snapshot(): Iterable<{ ruleId: string; groupKey: string; state: TermsState }> {
     for (const { ruleId, groupKey, state } of this.store.entries()) {
-      yield {
-        ruleId,
-        groupKey,
-        state: {
-          kind: 'terms',
-          since: state.since,
-          watermark: state.watermark,
-          terms: [...state.terms.entries()],
-        },
-      };
+      yield { ruleId, groupKey, state: termsSnapshot(state) };
     }
+  }
+
+  /** One baseline as a snapshot writes it, and its place in the recency order (larger is more recent). */
+  entry(ruleId: string, groupKey: string): { state: TermsState; order: number } | undefined {
+    const held = this.store.peek(ruleId, groupKey);
+    return held && { state: termsSnapshot(held.state), order: held.order };
+  }
+
+  /** (ruleId, groupKey) of the baselines changed or dropped since the last call; forgets them. */
+  drainChanged(): Array<[string, string]> {
+    return this.store.drainChanged();
   }
 
   /** Adds a snapshot's baseline, within this engine's limits (the most recently seen terms are kept). */
@@ -210,4 +212,8 @@ export class Baselines {
     this.store.clear();
     this.termCount = 0;
   }
+}
+
+function termsSnapshot(state: LiveTermsState): TermsState {
+  return { kind: 'terms', since: state.since, watermark: state.watermark, terms: [...state.terms.entries()] };
 }

@@ -28,11 +28,25 @@ export class DedupeWindow {
   private shift = 32 - Math.log2(2 * MIN_RING);
   /** Ids dropped because the window was full. */
   evictedForCapacity = 0;
+  /**
+   * Admission number of the next id held (ids are numbered in arrival order), so a changelog can key the held
+   * ids by segment of numbers: a segment changes only while ids are admitted into it, and goes once the
+   * oldest held id is past it.
+   */
+  private next = 0;
+  /** `next` and the oldest held number when changes were last drained. */
+  private drainedNext = 0;
+  private drainedFirst = 0;
 
   constructor(private readonly capacity: number) {}
 
   get size(): number {
     return this.count;
+  }
+
+  /** Admission number of the oldest id held. */
+  get first(): number {
+    return this.next - this.count;
   }
 
   private get slotMask(): number {
@@ -69,6 +83,7 @@ export class DedupeWindow {
       this.growRing();
       slot = this.emptySlot(hash);
     }
+    this.next++;
     const position = (this.head + this.count++) & (this.ids.length - 1);
     this.ids[position] = id;
     this.agents[position] = agent;
@@ -151,7 +166,41 @@ export class DedupeWindow {
     return out;
   }
 
-  clear(): void {
+  /**
+   * Segments (of `size` admission numbers) that took ids since the last call, and those whose every id was
+   * forgotten meanwhile. Work in proportion to the ids admitted and forgotten since.
+   */
+  drainSegments(size: number): { changed: number[]; removed: number[] } {
+    const changed: number[] = [];
+    const removed: number[] = [];
+    const first = this.first;
+    if (this.next > this.drainedNext) {
+      for (let k = Math.floor(Math.max(this.drainedNext, first) / size); k * size < this.next; k++)
+        changed.push(k);
+    }
+    for (let k = Math.floor(this.drainedFirst / size); (k + 1) * size <= first; k++) removed.push(k);
+    this.drainedNext = this.next;
+    this.drainedFirst = first;
+    return { changed, removed };
+  }
+
+  /** The held ids numbered within segment `k` (of `size` numbers), oldest first: [agentId, eventId, time]. */
+  segment(k: number, size: number): Array<[string, string, number]> {
+    const out: Array<[string, string, number]> = [];
+    const first = this.first;
+    const end = Math.min((k + 1) * size, this.next);
+    for (let n = Math.max(k * size, first); n < end; n++) {
+      const position = (this.head + (n - first)) & (this.ids.length - 1);
+      out.push([this.agents[position]!, this.ids[position]!, this.times[position]!]);
+    }
+    return out;
+  }
+
+  /** Empties the window; the next id admitted is numbered `first` (a restore numbers ids as they were). */
+  clear(first = 0): void {
+    this.next = first;
+    this.drainedNext = first;
+    this.drainedFirst = first;
     this.ids = new Array(MIN_RING);
     this.agents = new Array(MIN_RING);
     this.times = new Float64Array(MIN_RING);

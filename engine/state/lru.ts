@@ -54,6 +54,8 @@ export class LruList<N extends LruLinks<N>> {
 interface Node<V> extends LruLinks<Node<V>> {
   key: string;
   value: V;
+  /** When the entry was last touched, by this map's counter: a changelog restores the order from it. */
+  stamp: number;
 }
 
 /**
@@ -64,6 +66,10 @@ interface Node<V> extends LruLinks<Node<V>> {
 export class LruMap<V> {
   private readonly map = new Map<string, Node<V>>();
   private readonly order = new LruList<Node<V>>();
+  private clock = 0;
+
+  /** `onChange` hears of every key touched, refreshed or removed (what an incremental checkpoint writes). */
+  constructor(private readonly onChange?: (key: string) => void) {}
 
   get size(): number {
     return this.map.size;
@@ -73,23 +79,33 @@ export class LruMap<V> {
     return this.map.get(key)?.value;
   }
 
+  /** The value and its touch stamp, without touching it. */
+  peek(key: string): { value: V; stamp: number } | undefined {
+    const node = this.map.get(key);
+    return node && { value: node.value, stamp: node.stamp };
+  }
+
   /** Marks `key` as the most recently used entry and returns its value; undefined when absent. */
   refresh(key: string): V | undefined {
     const node = this.map.get(key);
     if (!node) return undefined;
     this.order.moveToTail(node);
+    node.stamp = ++this.clock;
+    this.onChange?.(key);
     return node.value;
   }
 
   /** Inserts or refreshes `key` as the most recently used entry. */
   touch(key: string, value: V): void {
     const node = this.map.get(key);
+    this.onChange?.(key);
     if (node) {
       node.value = value;
+      node.stamp = ++this.clock;
       this.order.moveToTail(node);
       return;
     }
-    const created: Node<V> = { key, value, prev: undefined, next: undefined };
+    const created: Node<V> = { key, value, stamp: ++this.clock, prev: undefined, next: undefined };
     this.order.append(created);
     this.map.set(key, created);
   }
@@ -99,6 +115,7 @@ export class LruMap<V> {
     if (!node) return false;
     this.order.remove(node);
     this.map.delete(key);
+    this.onChange?.(key);
     return true;
   }
 
@@ -126,6 +143,7 @@ export class LruMap<V> {
     for (let node = this.order.head; node && expired(node.value, node.key); node = this.order.head) {
       this.order.remove(node);
       this.map.delete(node.key);
+      this.onChange?.(node.key);
       onEvict?.(node.value, node.key);
       evicted++;
     }

@@ -1,3 +1,4 @@
+import { ChangedPairs } from './changes.ts';
 import { LruMap } from './lru.ts';
 
 /** One correlation state and what it belongs to. */
@@ -28,6 +29,13 @@ export interface StateStore<S> {
    */
   evictLeastRecent(more: (next: StateEntry<S>) => boolean, onEvict?: (entry: StateEntry<S>) => void): number;
   clear(): void;
+  /** The state and its place in the recency order (larger is more recent), without touching it. */
+  peek(ruleId: string, groupKey: string): { state: S; order: number } | undefined;
+  /**
+   * The entries read for change, put, deleted or evicted since the last call (clear() aside): what an
+   * incremental checkpoint writes again. Forgets them.
+   */
+  drainChanged(): Array<[ruleId: string, groupKey: string]>;
 }
 
 /**
@@ -38,23 +46,39 @@ export class MemoryStateStore<S> implements StateStore<S> {
   private readonly byRule = new Map<string, LruMap<StateEntry<S> & { touched: number }>>();
   private clock = 0;
   private count = 0;
+  /** Entries read with get or use may be changed in place by the caller: they count as changed too. */
+  private readonly changed = new ChangedPairs();
 
   get size(): number {
     return this.count;
   }
 
   get(ruleId: string, groupKey: string): S | undefined {
-    return this.byRule.get(ruleId)?.get(groupKey)?.state;
+    const entry = this.byRule.get(ruleId)?.get(groupKey);
+    if (!entry) return undefined;
+    this.changed.add(ruleId, groupKey);
+    return entry.state;
   }
 
   use(ruleId: string, groupKey: string): S | undefined {
     const entry = this.byRule.get(ruleId)?.refresh(groupKey);
     if (!entry) return undefined;
     entry.touched = ++this.clock;
+    this.changed.add(ruleId, groupKey);
     return entry.state;
   }
 
+  peek(ruleId: string, groupKey: string): { state: S; order: number } | undefined {
+    const entry = this.byRule.get(ruleId)?.get(groupKey);
+    return entry && { state: entry.state, order: entry.touched };
+  }
+
+  drainChanged(): Array<[string, string]> {
+    return this.changed.drain();
+  }
+
   put(ruleId: string, groupKey: string, state: S): void {
+    this.changed.add(ruleId, groupKey);
     let rule = this.byRule.get(ruleId);
     if (!rule) {
       rule = new LruMap();
@@ -70,7 +94,9 @@ export class MemoryStateStore<S> implements StateStore<S> {
   }
 
   delete(ruleId: string, groupKey: string): void {
-    if (this.byRule.get(ruleId)?.delete(groupKey)) this.count--;
+    if (!this.byRule.get(ruleId)?.delete(groupKey)) return;
+    this.count--;
+    this.changed.add(ruleId, groupKey);
   }
 
   *entries(): Iterable<StateEntry<S>> {
@@ -79,7 +105,11 @@ export class MemoryStateStore<S> implements StateStore<S> {
 
   evictExpired(expired: (entry: StateEntry<S>) => boolean, onEvict?: (entry: StateEntry<S>) => void): number {
     let evicted = 0;
-    for (const rule of this.byRule.values()) evicted += rule.evictWhile(expired, onEvict);
+    const evict = (entry: StateEntry<S>) => {
+      this.changed.add(entry.ruleId, entry.groupKey);
+      onEvict?.(entry);
+    };
+    for (const rule of this.byRule.values()) evicted += rule.evictWhile(expired, evict);
     this.count -= evicted;
     return evicted;
   }
@@ -98,6 +128,7 @@ export class MemoryStateStore<S> implements StateStore<S> {
       }
       const next = oldest?.oldest();
       if (!oldest || !next || !more(next)) break;
+      this.changed.add(next.ruleId, next.groupKey);
       oldest.evictOverflow(oldest.size - 1, onEvict);
       this.count--;
       evicted++;
