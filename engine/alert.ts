@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ResponseActionSchema } from '../core/response-actions.ts';
 import { SeveritySchema } from '../core/severity.ts';
+import { PolicyOverlaySchema } from './response/overlay.ts';
 
 export type { ResponseAction } from '../core/response-actions.ts';
 export { RESPONSE_ACTIONS, ResponseActionSchema } from '../core/response-actions.ts';
@@ -34,5 +35,10 @@ export const AlertSchema = z.object({
   tags: z.array(z.string()),
   summary: z.string(),
   enrichment: z.record(z.string(), z.unknown()),
+  /**
+   * What to change so this would not happen again, when the rule suggests it and the event's values allow
+   * it: a Clawdstrike policy overlay (engine/response/overlay.ts).
+   */
+  response: z.object({ policySuggestion: PolicyOverlaySchema }).optional(),
 });
 export type Alert = z.infer<typeof AlertSchema>;

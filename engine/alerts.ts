@@ -2,6 +2,8 @@ import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { ALERT_SCHEMA_VERSION, type Alert } from './alert.ts';
 import type { EvalContext } from './context.ts';
+import { overlayOf, type PolicyOverlay } from './response/overlay.ts';
+import { policyReference } from './response/values.ts';
 import type { CompiledRule } from './rules/compile.ts';
 
 /**
@@ -16,6 +18,15 @@ export const AlertDraftSchema = z.object({
   enrichment: z.record(z.string(), z.unknown()),
   /** The suppression key's value for this event, when the rule suppresses. */
   suppressionKey: z.string().optional(),
+  /**
+   * The rule's policy suggestion from this event, when it makes one. Not checked on restore: a shortened
+   * draft's may no longer fit the schema, and the digest drops it then anyway.
+   */
+  policySuggestion: z
+    .custom<PolicyOverlay>((value) => typeof value === 'object' && value !== null)
+    .optional(),
+  /** sha256 of the suggestion's JSON: an absence trigger's kept draft may be shortened, its suggestion never. */
+  policySuggestionDigest: z.string().optional(),
 });
 export type AlertDraft = z.infer<typeof AlertDraftSchema>;
 
@@ -43,7 +54,27 @@ export function draftAlert(
     enrichment,
   };
   if (rule.suppression) draft.suppressionKey = rule.suppression.key(context);
+  const changes = rule.suggest?.(context);
+  if (changes && changes.length > 0) {
+    // The inventory's `policy` names the agent's policy; else the events' hash is all there is.
+    const reference = policyReference(asset.known ? asset.policy : undefined, context.event.policyHash);
+    const overlay = overlayOf(changes, reference)?.overlay;
+    if (overlay) {
+      draft.policySuggestion = overlay;
+      draft.policySuggestionDigest = suggestionDigest(overlay);
+    }
+  }
   return draft;
+}
+
+function suggestionDigest(overlay: PolicyOverlay): string {
+  return hash('sha256', JSON.stringify(overlay), 'hex');
+}
+
+/** The draft's suggestion as it was made; a shortened one (boundDraft) is dropped rather than sent wrong. */
+function intactSuggestion(draft: AlertDraft): PolicyOverlay | undefined {
+  const overlay = draft.policySuggestion;
+  return overlay && draft.policySuggestionDigest === suggestionDigest(overlay) ? overlay : undefined;
 }
 
 /**
@@ -63,7 +94,7 @@ export function finishAlert(
   detectedAt: number,
   maxEventIds: number,
 ): Alert {
-  return {
+  const alert: Alert = {
     schemaVersion: ALERT_SCHEMA_VERSION,
     alertId: alertId(rule.id, groupKey, eventIds),
     ruleId: rule.id,
@@ -83,4 +114,7 @@ export function finishAlert(
     summary: draft.summary,
     enrichment: draft.enrichment,
   };
+  const policySuggestion = intactSuggestion(draft);
+  if (policySuggestion) alert.response = { policySuggestion };
+  return alert;
 }

@@ -15,7 +15,9 @@ import {
   parseRecord,
   type RuleSet,
   readStructured,
+  renderSuggestionsByAgent,
   selectRules,
+  suggestionsByAgent,
 } from '../../engine/index.ts';
 
 /**
@@ -29,6 +31,8 @@ import {
  *     - repeat: {count, from, every, record}   `count` copies of `record`, `${i}` (1..count), `${i%N}`
  *                                               and `${time}` (from + (i-1) × every) substituted in strings
  *   expect: {alerts: [...]}       the alerts, in order; each lists the fields to compare (others ignored)
+ *     policySuggestion: YAML text  optional; the alerts' policy suggestions merged per agent, byte for byte
+ *                                  as `suggest-policy` prints them (empty text: none)
  * A case expecting alerts is positive, one expecting none negative; every rule needs one of each.
  */
 const RepeatSchema = z.strictObject({
@@ -47,7 +51,10 @@ export const RuleCaseSchema = z.strictObject({
   assets: z.array(AssetRecordSchema).optional(),
   receivedAt: z.iso.datetime().optional(),
   events: z.array(z.union([RepeatSchema, z.record(z.string(), z.unknown())])).min(1),
-  expect: z.strictObject({ alerts: z.array(z.record(z.string(), z.unknown())) }),
+  expect: z.strictObject({
+    alerts: z.array(z.record(z.string(), z.unknown())),
+    policySuggestion: z.string().optional(),
+  }),
 });
 export type RuleCase = z.infer<typeof RuleCaseSchema>;
 
@@ -114,7 +121,19 @@ export function runCase(ruleCase: RuleCase, ruleId: string, rules: RuleSet): str
   const missing = [...ids].filter((id) => !selected.rules.some((rule) => rule.id === id));
   if (missing.length > 0) return [`unknown or disabled rule(s): ${missing.join(', ')}`];
   const { alerts, failures } = caseAlerts(ruleCase, selected);
-  return [...failures, ...compare(ruleCase.expect.alerts, alerts)];
+  return [
+    ...failures,
+    ...compare(ruleCase.expect.alerts, alerts),
+    ...compareSuggestion(ruleCase.expect.policySuggestion, alerts),
+  ];
+}
+
+function compareSuggestion(expected: string | undefined, alerts: Alert[]): string[] {
+  if (expected === undefined) return [];
+  const actual = renderSuggestionsByAgent(suggestionsByAgent(alerts));
+  return actual === expected
+    ? []
+    : [`policySuggestion is\n${actual || '(none)\n'}expected\n${expected || '(none)\n'}`];
 }
 
 /** The alerts `rules` raise on a case's events, and the events that could not be read. */

@@ -3,6 +3,8 @@
  * policy's own format (overlay.ts), validated against the upstream schema (policy-schema.ts), bounded
  * (limits.ts) and rendered as YAML (yaml.ts). Pure, like the rest of engine/.
  */
+export type { AgentSuggestion } from './by-agent.ts';
+export { commentLine, renderSuggestionsByAgent, suggestionsByAgent } from './by-agent.ts';
 export { SUGGESTION_LIMITS } from './limits.ts';
 export type { Built, PolicyOverlay, SuggestedChange } from './overlay.ts';
 export {

@@ -13,6 +13,7 @@ import {
 import { type Accessor, type FactContext, resolveFact } from '../conditions/facts.ts';
 import { capturedName, generate } from '../generate.ts';
 import { EVENT_TYPES } from '../model/index.ts';
+import { compileSuggestions, type SuggestChanges } from '../response/suggest.ts';
 import type { RuleLimits } from './limits.ts';
 import type { Condition, Rule, RuleType } from './schema.ts';
 import { comparatorMinimum, durationMs, MAX_HISTORY_MS } from './schema.ts';
@@ -56,6 +57,8 @@ export interface CompiledRule {
   riskScore: number;
   tags: string[];
   actions: ResponseAction[];
+  /** The policy changes its `suggest` section derives from the event that completes a match. */
+  suggest: SuggestChanges | undefined;
   /** The file it came from. */
   source: string;
   /** Digest of the definition and the lists and named conditions it uses: state survives a reload only if equal. */
@@ -306,6 +309,7 @@ export function compileRule(
           key: rule.suppress?.by ? keyBuilder(rule.suppress.by, ['suppress', 'by'], problems) : groupKey,
         };
   const summary = summaryBuilder(rule, problems);
+  const suggest = compileSuggestions(rule.suggest, problems);
   if (problems.length > 0) return problems;
   return {
     id: rule.id,
@@ -316,6 +320,7 @@ export function compileRule(
     riskScore: rule.riskScore ?? RISK_BY_SEVERITY[rule.severity],
     tags: rule.tags,
     actions: rule.actions,
+    suggest,
     source,
     fingerprint,
     roles,

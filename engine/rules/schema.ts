@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { SeveritySchema } from '../../core/severity.ts';
 import { ResponseActionSchema } from '../alert.ts';
 import { OPERATOR_PATTERN } from '../conditions/operators.ts';
+import { SUGGESTION_LIMITS } from '../response/limits.ts';
+import { TRANSITION_TRIGGERS } from '../response/policy-schema.ts';
 
 /**
  * The rule file format. These zod schemas are the single source of truth: the loader validates with them and
@@ -140,6 +142,28 @@ export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
 /** A fact name (`agentId`, `data.host`, `session.riskScore`) whose value is read from each event. */
 const FieldSchema = z.string().min(1);
 
+/**
+ * What a rule suggests changing in the agent's Clawdstrike policy when it fires (engine/response/): each
+ * entry names a guard and the list the value of `from` (read from the event that completed the match) goes
+ * into. The overlay writes the additive deep_merge field (`block` → `additional_block`, `patterns` →
+ * `additional_patterns`); `posture` suggests the quarantine state and the transition into it on `on`.
+ */
+export const SuggestionSchema = z.discriminatedUnion('guard', [
+  z.strictObject({ guard: z.literal('egress_allowlist'), field: z.literal('block'), from: FieldSchema }),
+  z.strictObject({
+    guard: z.literal('mcp_tool'),
+    field: z.enum(['block', 'require_confirmation']),
+    from: FieldSchema,
+  }),
+  z.strictObject({ guard: z.literal('forbidden_path'), field: z.literal('patterns'), from: FieldSchema }),
+  z.strictObject({
+    guard: z.literal('posture'),
+    transition: z.literal('quarantine'),
+    on: z.enum(TRANSITION_TRIGGERS).default('critical_violation'),
+  }),
+]);
+export type Suggestion = z.infer<typeof SuggestionSchema>;
+
 const RuleBase = {
   id: z.string().regex(RULE_ID_PATTERN, 'rule ids are UPPER_SNAKE_CASE'),
   name: z.string().min(1),
@@ -156,6 +180,7 @@ const RuleBase = {
   suppress: z.strictObject({ window: DurationSchema, by: z.array(FieldSchema).min(1).optional() }).optional(),
   /** One sentence with `{placeholder}`s, see engine/alerts.ts; a default is built when absent. */
   summary: z.string().min(1).optional(),
+  suggest: z.array(SuggestionSchema).min(1).max(SUGGESTION_LIMITS.maxSuggestionsPerRule).optional(),
 };
 
 export const MatchRuleSchema = z.strictObject({
