@@ -37,6 +37,7 @@ export {
 } from './elasticsearch/documents.ts';
 export type { IndexKind, TemplateOptions } from './elasticsearch/templates.ts';
 export {
+  alertsDataStream,
   INDEX_KINDS,
   indexTemplate,
   installTemplates,
