@@ -21,6 +21,7 @@ import {
   newBufferState,
   newHit,
 } from './correlation/hits.ts';
+import { findMetric, metricValue } from './correlation/metric.ts';
 import { Baselines } from './correlation/new-terms.ts';
 import { findSequence } from './correlation/sequence.ts';
 import { findThreshold } from './correlation/threshold.ts';
@@ -438,6 +439,10 @@ class Engine implements DetectionEngine {
         typeof read === 'string' ? read : String(JSON.stringify(read)),
         this.limits.maxStateKeyChars,
       );
+    } else if (spec.type === 'threshold' && spec.metric) {
+      const number = metricValue(spec.metric.read(context));
+      if (number === undefined) return undefined;
+      value = String(number);
     }
     const state = this.bufferState(rule, groupKey);
     const before = state.hits.length;
@@ -450,7 +455,9 @@ class Engine implements DetectionEngine {
         witness = findSequence(state.hits, index, spec.windowMs, spec.stepMinimums);
         break;
       case 'threshold':
-        witness = findThreshold(state.hits, index, spec.windowMs, spec.minCount, spec.distinct?.min);
+        witness = spec.metric
+          ? findMetric(state.hits, index, spec.windowMs, spec.metric)
+          : findThreshold(state.hits, index, spec.windowMs, spec.minCount, spec.distinct?.min);
         break;
       case 'all_of':
         if (mayCompleteAllOf(state, time, mask, index, spec.windowMs, rule.roles.length)) {

@@ -11,6 +11,7 @@ import {
   toPredicate,
 } from '../conditions/compile.ts';
 import { type Accessor, type FactContext, resolveFact } from '../conditions/facts.ts';
+import { type MetricSpec, metricTest } from '../correlation/metric.ts';
 import { capturedName, generate } from '../generate.ts';
 import { EVENT_TYPES } from '../model/index.ts';
 import { compileSuggestions, type SuggestChanges } from '../response/suggest.ts';
@@ -32,7 +33,14 @@ export interface Role {
 export type CorrelationSpec =
   | { type: 'match' }
   | { type: 'sequence'; windowMs: number; stepMinimums: number[] }
-  | { type: 'threshold'; windowMs: number; minCount: number; distinct?: { read: Accessor; min: number } }
+  | {
+      type: 'threshold';
+      windowMs: number;
+      minCount: number;
+      distinct?: { read: Accessor; min: number };
+      /** value_sum / value_avg: the field read, and the aggregate's test (engine/correlation/metric.ts). */
+      metric?: MetricSpec & { read: Accessor };
+    }
   | { type: 'all_of'; windowMs: number }
   | { type: 'absence'; windowMs: number }
   | {
@@ -266,6 +274,17 @@ function correlationOf(rule: Rule, problems: ConditionProblem[]): CorrelationSpe
         const field = resolveFact(rule.distinct.field);
         if (typeof field === 'string') problems.push({ path: ['distinct', 'field'], message: field });
         else spec.distinct = { read: field.accessor, min: comparatorMinimum(rule.distinct.count) };
+      }
+      if (rule.metric) {
+        const field = resolveFact(rule.metric.field);
+        if (typeof field === 'string') problems.push({ path: ['metric', 'field'], message: field });
+        else {
+          spec.metric = {
+            read: field.accessor,
+            average: rule.metric.aggregate === 'avg',
+            holds: metricTest(rule.metric),
+          };
+        }
       }
       return spec;
     }

@@ -26,6 +26,8 @@ export const MAX_HISTORY_MS = 90 * 86_400_000;
 export const MAX_NEW_TERMS_FIELDS = 3;
 /** The largest count a rule may ask for (`> 1000000` is refused): far above any hit buffer's size. */
 export const MAX_COUNT = 1_000_000;
+/** The largest magnitude a sum or average bound may have (1e15: integers up to it are exact in a double). */
+export const MAX_METRIC = 1e15;
 
 /** `250ms`, `30s`, `5m`, `2h`, `1d`; at most 16 digits, so the number is read exactly before it is bounded. */
 export const DURATION_PATTERN = /^(\d{1,16})(ms|s|m|h|d)$/;
@@ -213,11 +215,34 @@ export const ThresholdRuleSchema = z
     count: ComparatorSchema.optional(),
     /** Number of distinct values of `field` among the matching events in the window. */
     distinct: z.strictObject({ field: FieldSchema, count: ComparatorSchema }).optional(),
+    /** The sum or average of numeric `field` over the window that ends at each matching event. */
+    metric: z.lazy(() => MetricSchema).optional(),
   })
-  .refine((rule) => rule.count !== undefined || rule.distinct !== undefined, {
-    message: 'a threshold needs count, distinct, or both',
+  .refine((rule) => rule.count !== undefined || rule.distinct !== undefined || rule.metric !== undefined, {
+    message: 'a threshold needs count, distinct or metric',
     path: ['count'],
   });
+
+const MetricBound = z.number().min(-MAX_METRIC).max(MAX_METRIC);
+/**
+ * Sigma's value_sum and value_avg: every bound given must hold (`gt: 100, lte: 200` is a range). Events whose
+ * field is not a finite number (or numeric text) do not count.
+ */
+export const MetricSchema = z
+  .strictObject({
+    field: FieldSchema,
+    aggregate: z.enum(['sum', 'avg']),
+    gt: MetricBound.optional(),
+    gte: MetricBound.optional(),
+    lt: MetricBound.optional(),
+    lte: MetricBound.optional(),
+    eq: MetricBound.optional(),
+    neq: MetricBound.optional(),
+  })
+  .refine((metric) => ['gt', 'gte', 'lt', 'lte', 'eq', 'neq'].some((key) => key in metric), {
+    message: 'a metric needs gt, gte, lt, lte, eq or neq',
+  });
+export type Metric = z.infer<typeof MetricSchema>;
 
 export const AllOfRuleSchema = z.strictObject({
   ...RuleBase,

@@ -3,11 +3,12 @@ import type { JsonPath } from '../../conditions/compile.ts';
 import { EVENT_TYPES } from '../../model/index.ts';
 import type { RuleProblem } from '../problems.ts';
 import { problemsFromIssues } from '../problems.ts';
-import type { Condition, Rule } from '../schema.ts';
+import { type Condition, durationMs, MAX_COUNT, MAX_NEW_TERMS_FIELDS, type Rule } from '../schema.ts';
 import type { GroupPart } from './aliases.ts';
 import { type DetectionLimits, detectionCondition } from './detection.ts';
 import { mapField, SIGMA_CATEGORIES, SIGMA_PRODUCTS } from './fields.ts';
 import {
+  type CorrelationCondition,
   type CountCondition,
   type SigmaCorrelationRule,
   SigmaCorrelationRuleSchema,
@@ -144,8 +145,19 @@ function logsourceCondition(logsource: SigmaDetectionRule['logsource']): Conditi
 }
 
 /** The smallest count a Sigma count condition passes at the moment the count reaches it (see docs/sigma.md). */
-export function countMinimum(condition: CountCondition | undefined, fallback: number): number {
+export function countMinimum(
+  condition: CountCondition | CorrelationCondition | undefined,
+  fallback: number,
+): number {
   if (!condition) return fallback;
+  for (const key of ['gt', 'gte', 'lt', 'lte', 'eq', 'neq'] as const) {
+    const bound = condition[key];
+    if (bound !== undefined && !(Number.isInteger(bound) && bound >= 0 && bound <= MAX_COUNT)) {
+      throw new SigmaRefusal(
+        `correlation.condition.${key}: a count is a whole number from 0 to ${MAX_COUNT}, got ${bound}`,
+      );
+    }
+  }
   const lower = [
     condition.gt === undefined ? undefined : condition.gt + 1,
     condition.gte,
@@ -363,6 +375,14 @@ function correlationOf(
   if (extension.events && correlation.type !== 'value_count') {
     throw new SigmaRefusal('clawdstrike.events applies to value_count only');
   }
+  if (correlation.type === 'new_terms') return newTermsRule(rule, base, groupBy, references, fieldMapping);
+  if (durationMs(window) === undefined) {
+    throw new SigmaRefusal(`correlation.timespan: durations run from 1ms to 7d, got "${window}"`);
+  }
+  for (const key of ['fields', 'learning'] as const) {
+    if (correlation[key] !== undefined)
+      throw new SigmaRefusal(`correlation.${key} applies to new_terms only`);
+  }
   const common = { ...base, groupBy, window };
   switch (correlation.type) {
     case 'event_count':
@@ -418,11 +438,68 @@ function correlationOf(
       if (steps.length < 2) throw new SigmaRefusal('temporal_ordered needs at least two rules');
       return { ...common, type: 'sequence', steps };
     }
-    default:
+    case 'value_sum':
+    case 'value_avg': {
+      const fields = asList(correlation.condition?.field ?? correlation.field);
+      if (fields.length !== 1)
+        throw new SigmaRefusal(`${correlation.type} needs exactly one condition.field`);
+      const { field: _field, ...bounds } = correlation.condition!;
+      return {
+        ...common,
+        type: 'threshold',
+        condition: counted,
+        metric: {
+          field: mapField(fields[0]!, fieldMapping),
+          aggregate: correlation.type === 'value_sum' ? 'sum' : 'avg',
+          ...bounds,
+        },
+      };
+    }
+    case 'value_percentile':
       throw new SigmaRefusal(
-        `correlation type ${correlation.type} is not supported: its state (every value in the window) is not bounded by our hit buffers`,
+        'correlation type value_percentile is not supported: the specification does not say which percentile its condition bounds (its schema has no rank), and an exact percentile of a sliding window would keep and sort every value in it',
       );
   }
+}
+
+/**
+ * Our extension: `type: new_terms` lowered onto our new_terms rule. The events of the rules named are judged;
+ * `fields` are the term, `timespan` the history (up to 90 days), `learning` the learning period, and
+ * `group-by` the baseline's group (default: the agent).
+ */
+function newTermsRule(
+  rule: SigmaCorrelationRule,
+  base: Omit<ReturnType<typeof baseRule>, 'file'>,
+  groupBy: string[],
+  references: readonly Reference[],
+  fieldMapping: Readonly<Record<string, string>>,
+): Rule {
+  const { correlation } = rule;
+  if (references.some((reference) => reference.chained)) {
+    throw new SigmaRefusal(
+      'new_terms names detection rules only: a correlation match carries no fields of its own',
+    );
+  }
+  for (const key of ['condition', 'aliases', 'field'] as const) {
+    if (correlation[key] !== undefined)
+      throw new SigmaRefusal(`correlation.${key} does not apply to new_terms`);
+  }
+  const fields = asList(correlation.fields).map((field) => mapField(field, fieldMapping));
+  if (fields.length < 1 || fields.length > MAX_NEW_TERMS_FIELDS) {
+    throw new SigmaRefusal(
+      `new_terms needs correlation.fields: one field or a list of 1 to ${MAX_NEW_TERMS_FIELDS}`,
+    );
+  }
+  const conditions = references.map((reference) => reference.condition);
+  return {
+    ...base,
+    type: 'new_terms',
+    groupBy: correlation['group-by'] ? groupBy : ['agentId'],
+    fields: fields.length === 1 ? fields[0]! : fields,
+    history: correlation.timespan,
+    ...(correlation.learning === undefined ? {} : { learning: correlation.learning }),
+    condition: conditions.length === 1 ? conditions[0]! : { any: conditions },
+  };
 }
 
 /** Lowers every Sigma document of a load at once (correlations may name rules in other files). */

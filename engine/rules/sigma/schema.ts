@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ResponseActionSchema } from '../../alert.ts';
-import { DurationSchema, MAX_COUNT } from '../schema.ts';
+import { HistorySchema, LearningSchema, MAX_COUNT, MAX_METRIC } from '../schema.ts';
 
 /**
  * The shape of Sigma documents (sigma-rules-specification v2, sigma-correlation-rules-specification v2.1.0).
@@ -66,7 +66,30 @@ export const CountConditionSchema = z
   });
 export type CountCondition = z.infer<typeof CountConditionSchema>;
 
-/** v2.1.0 lists seven types; the metric ones are refused by name when lowered (see lower.ts). */
+/**
+ * A correlation's condition: counts for the counting types (whole numbers to MAX_COUNT, checked when lowered),
+ * any number within MAX_METRIC for value_sum and value_avg.
+ */
+const Bound = z.number().min(-MAX_METRIC).max(MAX_METRIC);
+export const CorrelationConditionSchema = z
+  .strictObject({
+    gt: Bound.optional(),
+    gte: Bound.optional(),
+    lt: Bound.optional(),
+    lte: Bound.optional(),
+    eq: Bound.optional(),
+    neq: Bound.optional(),
+    field: StringOrList.optional(),
+  })
+  .refine((condition) => Object.keys(condition).some((key) => key !== 'field'), {
+    message: 'a condition needs gt, gte, lt, lte, eq or neq',
+  });
+export type CorrelationCondition = z.infer<typeof CorrelationConditionSchema>;
+
+/**
+ * v2.1.0 lists seven types (value_percentile is refused by name when lowered, see lower.ts); `new_terms` is
+ * our extension (docs/sigma.md).
+ */
 export const CORRELATION_TYPES = [
   'event_count',
   'value_count',
@@ -75,6 +98,7 @@ export const CORRELATION_TYPES = [
   'value_sum',
   'value_avg',
   'value_percentile',
+  'new_terms',
 ] as const;
 
 export const SigmaCorrelationRuleSchema = z.looseObject({
@@ -84,12 +108,17 @@ export const SigmaCorrelationRuleSchema = z.looseObject({
     type: z.enum(CORRELATION_TYPES),
     rules: z.array(z.string().min(1)).min(1).max(16),
     'group-by': z.array(z.string().min(1)).max(16).optional(),
-    timespan: DurationSchema,
-    condition: CountConditionSchema.optional(),
+    /** At most 7 days, except a new_terms history (90 days); the type's bound is checked when lowered. */
+    timespan: HistorySchema,
+    condition: CorrelationConditionSchema.optional(),
     aliases: z.record(z.string(), z.record(z.string(), z.string())).optional(),
     generate: z.boolean().optional(),
     /** v2.0.0 placed value_count's field here. */
     field: z.string().optional(),
+    /** new_terms (our extension): the field, or a tuple of up to three, whose values are new for the group. */
+    fields: StringOrList.optional(),
+    /** new_terms: how much history a group needs before its new terms alert (default: the timespan). */
+    learning: LearningSchema.optional(),
   }),
 });
 export type SigmaCorrelationRule = z.infer<typeof SigmaCorrelationRuleSchema>;

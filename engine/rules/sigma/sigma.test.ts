@@ -573,12 +573,20 @@ describe('Sigma correlations on our correlation engine', () => {
 
   it.each([
     [
-      'type: value_sum\nrules: [rule_a]\ngroup-by: [agentId]\ntimespan: 1m\ncondition: {field: DestinationPort, gt: 1}',
-      'correlation type value_sum is not supported',
+      'type: value_sum\nrules: [rule_a]\ngroup-by: [agentId]\ntimespan: 1m\ncondition: {gt: 1}',
+      'value_sum needs exactly one condition.field',
     ],
     [
-      'type: value_avg\nrules: [rule_a]\ngroup-by: [agentId]\ntimespan: 1m\ncondition: {field: DestinationPort, gt: 1}',
-      'correlation type value_avg is not supported',
+      'type: value_avg\nrules: [rule_a]\ngroup-by: [agentId]\ntimespan: 1m\ncondition: {field: data.port, gt: 1e16}',
+      'Too big',
+    ],
+    [
+      'type: event_count\nrules: [rule_a]\ngroup-by: [agentId]\ntimespan: 1m\ncondition: {gte: 2.5}',
+      'a count is a whole number from 0 to 1000000, got 2.5',
+    ],
+    [
+      'type: event_count\nrules: [rule_a]\ngroup-by: [agentId]\ntimespan: 1m\ncondition: {gte: 2}\nfields: [data.host]',
+      'correlation.fields applies to new_terms only',
     ],
     [
       'type: value_percentile\nrules: [rule_a]\ngroup-by: [agentId]\ntimespan: 1m\ncondition: {field: DestinationPort, gt: 1}',
@@ -835,6 +843,185 @@ id: ${CORRELATION}
 correlation: {type: temporal, rules: [inner, rule_b], group-by: [h], timespan: 1m, aliases: {h: {inner: agentId, rule_b: agentId}}}
 `),
     ).toEqual([expect.stringContaining('correlation.aliases.h: inner is a correlation')]);
+  });
+});
+
+describe('value_sum and value_avg: the sum or average over the window ending at each event', () => {
+  const sent = (bytes: unknown, at: number): EventSpec => ({
+    eventType: 'network_egress',
+    data: { host: 'h.example', port: 443, bytes },
+    at,
+  });
+  const egress = `---
+title: Egress
+name: egress
+logsource: {product: clawdstrike, category: network_connection}
+detection:
+    selection: {DestinationPort: 443}
+    condition: selection
+`;
+  const withEgress = (body: string) => {
+    const set = load(`${egress}---
+title: Correlation
+id: ${CORRELATION}
+correlation:
+${body
+  .split('\n')
+  .map((line) => `    ${line}`)
+  .join('\n')}
+`);
+    if (Array.isArray(set)) throw new Error(set.join('\n'));
+    return set;
+  };
+  const sum = (condition: string) =>
+    withEgress(
+      `type: value_sum\nrules: [egress]\ngroup-by: [agentId]\ntimespan: 1m\ncondition: {field: data.bytes, ${condition}}`,
+    );
+  const avg = (condition: string) =>
+    withEgress(
+      `type: value_avg\nrules: [egress]\ngroup-by: [agentId]\ntimespan: 1m\ncondition: {field: data.bytes, ${condition}}`,
+    );
+
+  it('value_sum fires when the window sum passes; values older than the timespan do not count', () => {
+    const set = sum('gt: 1000');
+    expect(typeOf(set)).toBe('threshold');
+    expect(fired(set, [sent(600, 0), sent(401, 30)])).toEqual([CORRELATION]);
+    expect(fired(set, [sent(600, 0), sent(400, 30)])).toEqual([]);
+    expect(fired(set, [sent(600, 0), sent(401, 61)])).toEqual([]);
+    // Exactly one timespan apart still counts (inclusive ends, as our other windows).
+    expect(fired(set, [sent(600, 0), sent(401, 60)])).toEqual([CORRELATION]);
+  });
+
+  it('value_avg over the window; a range needs both bounds at the event that is judged', () => {
+    const set = avg('gte: 100, lt: 200');
+    expect(fired(set, [sent(50, 0), sent(150, 1)])).toEqual([CORRELATION]);
+    expect(fired(set, [sent(50, 0), sent(120, 1)])).toEqual([]);
+    expect(fired(set, [sent(300, 0), sent(300, 1)])).toEqual([]);
+    expect(fired(set, [sent(300, 0), sent(99, 1)])).toEqual([CORRELATION]);
+  });
+
+  it('hostile values: numeric text counts, non-numbers and values reading as Infinity are no hit', () => {
+    const set = sum('gt: 1000');
+    expect(fired(set, [sent('600', 0), sent('401', 1)])).toEqual([CORRELATION]);
+    expect(fired(set, [sent('1e999', 0), sent({ n: 5000 }, 1), sent('lots', 2), sent(true, 3)])).toEqual([]);
+    // Two huge finite values overflow the double sum to Infinity: it is greater than the bound, as it is.
+    expect(fired(set, [sent(1.7e308, 0), sent(1.7e308, 1)])).toEqual([CORRELATION]);
+    // A huge value and its negative cancel without swallowing the small ones (compensated summation).
+    expect(fired(set, [sent(900, 0), sent(-1e308, 1), sent(1e308, 2), sent(200, 3)])).toEqual([CORRELATION]);
+  });
+
+  it('many groups stay within the state limits, counted', () => {
+    let now = 0;
+    const engine = createEngine({
+      rules: sum('gt: 1000'),
+      clock: () => now,
+      limits: { maxCorrelationStates: 100, maxHitsPerState: 10 },
+    });
+    for (let i = 0; i < 2000; i++) {
+      const event = record({ ...sent(1, i / 100), session: `s${i}` });
+      const parsed = parseRecord({ ...event, metadata: { source: 'cli', agentId: `agent-${i}` } });
+      if (!parsed.ok) throw new Error('unreadable');
+      now = Date.parse(parsed.value.timestamp);
+      engine.process(parsed.value);
+    }
+    const stats = engine.stats();
+    expect(stats.state.correlationStates).toBeLessThanOrEqual(100);
+    expect(stats.evictions.statesCap).toBe(1900);
+    // One group past maxHitsPerState keeps its newest hits only: the sum is of those (counted as dropped).
+    const one = createEngine({ rules: sum('gt: 10'), clock: () => now, limits: { maxHitsPerState: 10 } });
+    const alerts = Array.from({ length: 11 }, (_, i) => {
+      const parsed = parseRecord(record(sent(1, i)));
+      if (!parsed.ok) throw new Error('unreadable');
+      return one.process(parsed.value).length;
+    });
+    expect(alerts.every((count) => count === 0)).toBe(true);
+    expect(one.stats().evictions.partialMatchesCap).toBe(1);
+  });
+
+  it('refuses value_percentile with the reason', () => {
+    expect(
+      refusals(`${egress}---
+title: P
+id: ${CORRELATION}
+correlation: {type: value_percentile, rules: [egress], group-by: [agentId], timespan: 1m, condition: {field: data.bytes, gt: 1}}
+`),
+    ).toEqual([
+      expect.stringContaining(
+        'value_percentile is not supported: the specification does not say which percentile',
+      ),
+    ]);
+  });
+});
+
+describe('new_terms in Sigma (our extension): a correlation of type new_terms', () => {
+  const newTerms = (extra: string) => `
+title: Egress
+id: 5e0a1f52-0000-4000-8000-0000000000e1
+name: egress
+logsource: {product: clawdstrike, category: network_connection}
+detection:
+    selection: {DestinationPort|gt: 0}
+    condition: selection
+---
+title: New egress host
+id: ${CORRELATION}
+level: medium
+correlation:
+    type: new_terms
+    rules: [egress]
+    fields: DestinationHostname
+    timespan: 14d
+${extra}
+`;
+  const to = (host: string, at: number, agent = 'agent-1') => ({ host, at, agent });
+  function alertsFor(set: RuleSet, events: Array<{ host: string; at: number; agent: string }>): string[] {
+    let now = 0;
+    const engine = createEngine({ rules: set, clock: () => now });
+    return events.flatMap(({ host, at, agent }) => {
+      const event = record({ eventType: 'network_egress', data: { host, port: 443 }, at });
+      const parsed = parseRecord({ ...event, metadata: { source: 'cli', agentId: agent } });
+      if (!parsed.ok) throw new Error('unreadable');
+      now = Date.parse(parsed.value.timestamp);
+      return engine.process(parsed.value).map((alert) => `${alert.groupKey} ${host}`);
+    });
+  }
+  const DAY = 86_400;
+
+  it('lowers onto our new_terms rule: per agent by default, timespan as history, learning as given', () => {
+    const set = loaded(newTerms('    learning: 1d'));
+    const rule = set.rules.find((r) => r.id === CORRELATION)!;
+    expect(rule.type).toBe('new_terms');
+    expect(rule.correlation).toMatchObject({ historyMs: 14 * DAY * 1000, learningMs: DAY * 1000 });
+    expect(
+      alertsFor(set, [
+        to('a.example', 0),
+        to('b.example', DAY / 2), // in the learning period: learned, no alert
+        to('c.example', DAY + 1),
+        to('a.example', DAY + 2), // known
+        to('d.example', 10 * DAY),
+        to('a.example', 16 * DAY), // last seen more than 14 days before: new again
+        to('c.example', 16 * DAY, 'agent-2'), // another agent's baseline is still learning
+      ]),
+    ).toEqual(['agent-1 c.example', 'agent-1 d.example', 'agent-1 a.example']);
+  });
+
+  it('group-by names the baseline; a tuple of fields; the history bound is 90 days', () => {
+    const set = loaded(newTerms('    group-by: [sessionId]\n    learning: 0s'));
+    expect(set.rules.find((r) => r.id === CORRELATION)!.groupKey.length).toBe(1);
+    expect(alertsFor(set, [to('a.example', 0), to('a.example', 1, 'agent-2')])).toEqual(['s1 a.example']);
+    expect(refusals(newTerms('    learning: 0s').replace('timespan: 14d', 'timespan: 91d'))).toEqual([
+      expect.stringContaining('durations run from 1ms to 90d'),
+    ]);
+    expect(refusals(newTerms('').replace('fields: DestinationHostname', 'fields: [a, b, c, d]'))).toEqual([
+      expect.stringContaining('one field or a list of 1 to 3'),
+    ]);
+    expect(refusals(newTerms('    condition: {gte: 1}'))).toEqual([
+      expect.stringContaining('correlation.condition does not apply to new_terms'),
+    ]);
+    expect(
+      loaded(newTerms('').replace('fields: DestinationHostname', 'fields: [agentId, DestinationHostname]'))
+        .rules[0]!.type,
+    ).toBe('new_terms');
   });
 });
 
