@@ -1,6 +1,7 @@
+import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { KAFKA_CLIENTS } from '../config.ts';
-import { createTransport, TransportConfigSchema } from '../index.ts';
+import { createTransport, type Message, type TransportConfig, TransportConfigSchema } from '../index.ts';
 import { brokerAddress, collect, silentLogger } from '../testing/index.ts';
 import { brokerContract, numberIn, record } from './broker-contract.ts';
 
@@ -71,6 +72,73 @@ describe.each(KAFKA_CLIENTS)('kafka transport on %s', (client) => {
     expect(after.map((message) => numberIn(message.value).i)).toEqual([7_000]);
   });
 
+  it('places each key on the partition a Java client would (murmur2, as kafkajs)', async () => {
+    const { transport, config } = current();
+    const agents = Array.from({ length: 12 }, (_, i) => `agent-p${i}`);
+    await transport.createProducer().publish(agents.map((agent, i) => record(2_000 + i, agent)));
+    const messages = await collect(transport, 'events', {
+      until: (seen) => agents.every((agent) => seen.some((message) => message.key === `${agent}:s1`)),
+    });
+    for (const agent of agents) {
+      const key = `${agent}:s1`;
+      const landed = messages.filter((message) => message.key === key).map((message) => message.partition);
+      expect(landed).toEqual([javaPartition(config, key)]);
+    }
+  });
+
+  it('pause stops delivery until resume, for all partitions or for one', async () => {
+    const { transport } = current();
+    const producer = transport.createProducer();
+    const consumer = transport.createConsumer({
+      stream: 'events',
+      group: 'kafka-pause',
+      fromBeginning: false,
+    });
+    const seen: Message[] = [];
+    await consumer.start(async (batch) => {
+      seen.push(...batch.messages);
+    });
+    await expect
+      .poll(
+        async () => {
+          await producer.publish([record(3_000, 'agent-warm')]);
+          return seen.length;
+        },
+        { timeout: 30_000, interval: 1_000 },
+      )
+      .toBeGreaterThan(0);
+    consumer.pause();
+    await sleep(1_500); // the fetch in flight may still bring what was published before
+    const before = seen.length;
+    await producer.publish([record(3_001, 'agent-a'), record(3_002, 'agent-b')]);
+    await sleep(2_500);
+    expect(seen.length).toBe(before);
+    consumer.resume();
+    await expect
+      .poll(() => numbersSeen(seen), { timeout: 30_000 })
+      .toEqual(expect.arrayContaining([3_001, 3_002]));
+
+    // One partition: the others keep flowing; the held one comes after resume, each record once.
+    const { config } = current();
+    const held = javaPartition(config, 'agent-a:s1');
+    const other = ['agent-b', 'agent-c', 'agent-d', 'agent-e'].find(
+      (agent) => javaPartition(config, `${agent}:s1`) !== held,
+    );
+    consumer.pause([held]);
+    await producer.publish([record(3_003, 'agent-a'), record(3_004, 'agent-a'), record(3_005, other)]);
+    await expect.poll(() => numbersSeen(seen), { timeout: 30_000 }).toContain(3_005);
+    await sleep(1_000);
+    expect(numbersSeen(seen)).not.toContain(3_003);
+    consumer.resume([held]);
+    await expect
+      .poll(() => numbersSeen(seen), { timeout: 30_000 })
+      .toEqual(expect.arrayContaining([3_003, 3_004]));
+    await sleep(1_000);
+    const counts = numbersSeen(seen).filter((i) => i >= 3_001);
+    expect(counts.sort()).toEqual([...new Set(counts)].sort());
+    await consumer.close();
+  });
+
   it('fails a publish to an unreachable broker with a retriable error, quickly', async () => {
     const config = TransportConfigSchema.parse({
       kind: 'kafka',
@@ -86,3 +154,26 @@ describe.each(KAFKA_CLIENTS)('kafka transport on %s', (client) => {
     await transport.close().catch(() => {});
   });
 });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const numbersSeen = (messages: readonly Message[]): number[] =>
+  messages.map((message) => numberIn(message.value).i);
+
+/** The partition Java's default partitioner (murmur2, kafkajs' DefaultPartitioner) picks for a key. */
+function javaPartition(config: TransportConfig, key: string): string {
+  const partitionMetadata = Array.from({ length: config.kafka.partitions }, (_, partitionId) => ({
+    partitionId,
+    leader: 0,
+    partitionErrorCode: 0,
+    replicas: [0],
+    isr: [0],
+  }));
+  const topic = config.names.events;
+  const partition = kafkajs.Partitioners.DefaultPartitioner()({
+    topic,
+    partitionMetadata,
+    message: { key, value: null },
+  });
+  return `${topic}/${partition}`;
+}

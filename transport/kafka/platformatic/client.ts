@@ -25,7 +25,8 @@ export function baseOptions(config: KafkaConfig): BaseOptions {
     requestTimeout: config.requestTimeoutMs,
     timeout: config.requestTimeoutMs,
     retries: config.retries,
-    retryDelay: 100,
+    // As kafkajs is set up (client.ts): from 100 ms, doubling, at most 2 s; a new topic's leaders take a while.
+    retryDelay: (_client, _operation, attempt) => Math.min(2_000, 100 * 2 ** attempt),
   };
   if (config.ssl) options.tls = {};
   if (config.sasl) {
