@@ -332,9 +332,11 @@ export class Processor {
    * checkpoint, which waits until the batch is final on every route.
    */
   #handOn(partition: PartitionEngine, batch: Batch, delivery: DeliveryBatch): void {
-    if (!partition.current) return; // assigned elsewhere meanwhile: the new owner resumes from the checkpoint
-    partition.keep();
-    this.#dirty.set(partition.partition, partition);
+    // Assigned elsewhere meanwhile: delivered all the same, and the new owner resumes from the checkpoint.
+    if (partition.current) {
+      partition.keep();
+      this.#dirty.set(partition.partition, partition);
+    }
     const { routes } = this.#deps.router.dispatch(delivery);
     const finalized = Promise.all(routes.map((route) => this.#untilFinal(route, delivery))).then(() => true);
     const next = Number(batch.messages.at(-1)!.offset) + 1;

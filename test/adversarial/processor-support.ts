@@ -4,7 +4,6 @@
  * alerts stream, and the response webhooks a local receiver accepted.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { expect, vi } from 'vitest';
@@ -19,6 +18,7 @@ import {
   alertOf,
   eventRecords,
   fileSinkAlerts,
+  fileSinkEventIds,
   metricValue,
   pipelineFixture,
   processorConfig,
@@ -142,7 +142,7 @@ export async function runPipeline(
   const expected = new Set(options.records.flatMap(({ id }) => (id === undefined ? [] : [id]))).size;
   await vi.waitFor(
     async () => {
-      const delivered = await fileSinkEventIds(join(directory, 'sinks'));
+      const delivered = new Set(await fileSinkEventIds(join(directory, 'sinks')));
       if (delivered.size < expected) throw new Error(`${delivered.size} of ${expected} events delivered`);
       const pending = metricValue(await scrapeMetrics(processor.address), 'edr_processor_sink_pending_items');
       if (pending > 0) throw new Error(`${pending} sink items pending`);
@@ -166,19 +166,6 @@ export async function runPipeline(
     ).map((message) => alertOf(message).alertId),
   );
   return { fileAlerts, streamAlerts, webhooks, metrics };
-}
-
-/** Ids of the events the file sink wrote, rotated files included. */
-async function fileSinkEventIds(directory: string): Promise<Set<string>> {
-  const ids = new Set<string>();
-  const names = await readdir(directory).catch(() => [] as string[]);
-  for (const name of names.filter((file) => /^events.*\.jsonl$/.test(file))) {
-    const text = await readFile(join(directory, name), 'utf8');
-    for (const line of text.split('\n')) {
-      if (line.trim() !== '') ids.add((JSON.parse(line) as { eventId: string }).eventId);
-    }
-  }
-  return ids;
 }
 
 /** The drill's verdict: the same alerts in every sink and on the stream, and the same webhooks, as the control. */

@@ -129,6 +129,19 @@ export async function fileSinkAlerts(directory: string): Promise<Alert[]> {
   return alerts;
 }
 
+/** The eventId of every event line the file sink wrote under `directory`, rotated files included, repeats kept. */
+export async function fileSinkEventIds(directory: string): Promise<string[]> {
+  const names = await readdir(directory).catch(() => [] as string[]);
+  const ids: string[] = [];
+  for (const name of names.filter((file) => /^events.*\.jsonl$/.test(file))) {
+    const text = await readFile(join(directory, name), 'utf8');
+    for (const line of text.split('\n')) {
+      if (line.trim() !== '') ids.push((JSON.parse(line) as { eventId: string }).eventId);
+    }
+  }
+  return ids;
+}
+
 export interface ProcessorConfigOptions {
   group: string;
   /** Temp folder for the file sink (`<directory>/sinks`) and the sink dead letters. */
