@@ -195,6 +195,7 @@ function baseRule(doc: SigmaDocument, rule: SigmaDetectionRule | SigmaCorrelatio
     groupBy: ['agentId', 'sessionId'],
     actions: extension.actions ?? [],
     ...(extension.summary === undefined ? {} : { summary: extension.summary }),
+    ...(extension.suggest === undefined ? {} : { suggest: extension.suggest }),
     file: doc.file,
   };
 }

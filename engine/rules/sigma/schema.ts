@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ResponseActionSchema } from '../../alert.ts';
-import { HistorySchema, LearningSchema, MAX_COUNT, MAX_METRIC } from '../schema.ts';
+import { SUGGESTION_LIMITS } from '../../response/limits.ts';
+import { HistorySchema, LearningSchema, MAX_COUNT, MAX_METRIC, SuggestionSchema } from '../schema.ts';
 
 /**
  * The shape of Sigma documents (sigma-rules-specification v2, sigma-correlation-rules-specification v2.1.0).
@@ -17,6 +18,8 @@ export const ClawdstrikeExtensionSchema = z.strictObject({
   riskScore: z.int().min(0).max(100).optional(),
   actions: z.array(ResponseActionSchema).optional(),
   summary: z.string().min(1).optional(),
+  /** Policy changes the alert suggests, as a rule of ours writes them (`suggest`). */
+  suggest: z.array(SuggestionSchema).min(1).max(SUGGESTION_LIMITS.maxSuggestionsPerRule).optional(),
   /** The id of our rule this one restates in Sigma (rules/sigma/ copies of the reference rules). */
   copyOf: z.string().min(1).optional(),
   /** value_count only: the matching events must also number this many (our threshold's count and distinct). */
