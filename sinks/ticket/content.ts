@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import type { Alert } from '../../engine/alert.ts';
-import { PolicyOverlaySchema, renderOverlayYaml } from '../../engine/index.ts';
+import { renderOverlayYaml } from '../../engine/index.ts';
 import { alertMarker, type TicketGroup } from './group.ts';
 
 /**
@@ -78,15 +78,9 @@ export function ticketContent(alert: Alert, group: TicketGroup, limits: ContentL
   };
 }
 
-/**
- * The alert's suggested policy overlay (`response.policySuggestion`) as the YAML a reviewer applies, when it
- * has a valid one. Read loosely: the field joins the alert contract with the policy-suggestion work.
- */
+/** The alert's suggested policy overlay (`response.policySuggestion`) as the YAML a reviewer applies. */
 export function policySuggestionYaml(alert: Alert): string | undefined {
-  const response = (alert as { response?: unknown }).response;
-  if (typeof response !== 'object' || response === null) return undefined;
-  const parsed = PolicyOverlaySchema.safeParse((response as { policySuggestion?: unknown }).policySuggestion);
-  return parsed.success ? renderOverlayYaml(parsed.data) : undefined;
+  return alert.response ? renderOverlayYaml(alert.response.policySuggestion) : undefined;
 }
 
 /** `[severity] rule name: agent`, one line, with @mentions and #references broken by a zero-width space. */
