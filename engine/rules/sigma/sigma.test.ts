@@ -251,6 +251,39 @@ describe('Sigma values and modifiers', () => {
     expect(all(command('curl good.example'))).toBe(false);
   });
 
+  it('time modifiers read the parts of a date as the field writes it (v2.1.0)', () => {
+    const at = (hours: number): EventSpec => ({ ...command('x'), at: hours * 3600 });
+    // Events start at 2026-03-02T10:00:00Z.
+    const night = matcher('sel:\n    timestamp|hour|gte: 22\ncondition: sel');
+    expect([at(0), at(11), at(12), at(13), at(14)].map(night)).toEqual([false, false, true, true, false]);
+    expect(matcher('sel:\n    timestamp|hour: [9, 10]\ncondition: sel')(at(0))).toBe(true);
+    expect(matcher('sel:\n    timestamp|minute|lt: 1\ncondition: sel')({ ...at(0), at: 59 })).toBe(true);
+    expect(matcher('sel:\n    timestamp|minute|lt: 1\ncondition: sel')({ ...at(0), at: 60 })).toBe(false);
+    expect(matcher('sel:\n    timestamp|day: 2\ncondition: sel')(at(0))).toBe(true);
+    expect(matcher('sel:\n    timestamp|day: 2\ncondition: sel')(at(14))).toBe(false);
+    expect(matcher('sel:\n    timestamp|month|neq: [3, 4]\ncondition: sel')(at(0))).toBe(false);
+    expect(matcher('sel:\n    timestamp|month|neq: [4, 5]\ncondition: sel')(at(0))).toBe(true);
+    expect(matcher('sel:\n    timestamp|year|gt: 2025\ncondition: sel')(at(0))).toBe(true);
+    expect(matcher('sel:\n    timestamp|year|lte: 2025\ncondition: sel')(at(0))).toBe(false);
+    // As written, in the offset the sender used: no time zone conversion (the appendix says so).
+    const stamped = (when: unknown): EventSpec => ({ eventType: 'custom', data: { customType: 'x', when } });
+    const hour = matcher('sel:\n    data.when|hour: 23\ncondition: sel');
+    expect(hour(stamped('2026-03-02T23:30:00+05:00'))).toBe(true);
+    expect(hour(stamped('2026-03-02 23:30'))).toBe(true);
+    expect(
+      [stamped(1772492400000), stamped('23:30'), stamped('not a date 2026-03-02T23:30')].map(hour),
+    ).toEqual([false, false, false]);
+    expect(refusals(detectionRule('sel:\n    timestamp|hour: 24\ncondition: sel'))).toEqual([
+      expect.stringContaining('hour takes a whole number from 0 to 23'),
+    ]);
+    expect(refusals(detectionRule('sel:\n    timestamp|hour|gt: 23\ncondition: sel'))).toEqual([
+      expect.stringContaining('no hour from 0 to 23 passes'),
+    ]);
+    expect(refusals(detectionRule('sel:\n    timestamp|hour|contains: 2\ncondition: sel'))).toEqual([
+      expect.stringContaining('modifier hour cannot be combined with contains'),
+    ]);
+  });
+
   it('our own field names and the configured mapping work beside the taxonomy', () => {
     expect(matcher('sel:\n    data.command: /bin/sh\ncondition: sel')(command('/bin/sh'))).toBe(true);
     expect(matcher('sel:\n    ProcessName: /bin/sh\ncondition: sel')(command('/bin/sh'))).toBe(true);
@@ -260,8 +293,10 @@ describe('Sigma values and modifiers', () => {
     expect(refusals(detectionRule('sel:\n    CommandLine|contians: x\ncondition: sel'))).toEqual([
       'rules/t.yml: rule 0a3f7e54-8dc9-46ec-85b4-4f120beb0215: $: detection.sel: CommandLine|contians: unknown modifier "contians"',
     ]);
-    expect(refusals(detectionRule('sel:\n    timestamp|hour: 3\ncondition: sel'))).toEqual([
-      expect.stringContaining('the time modifier "hour" is not supported'),
+    expect(refusals(detectionRule('sel:\n    timestamp|week: 3\ncondition: sel'))).toEqual([
+      expect.stringContaining(
+        'the time modifier "week" is not supported: the week of the year needs a calendar',
+      ),
     ]);
     expect(refusals(detectionRule('sel:\n    CommandLine|all: x\ncondition: sel'))).toEqual([
       expect.stringContaining('modifier all needs a list of two or more values'),

@@ -45,8 +45,19 @@ const KNOWN_MODIFIERS = new Set([
   'cased',
   'expand',
 ]);
-/** In the v2.1.0 appendix, but they read a date's parts, which no operator of ours does: refused by name. */
-const TIME_MODIFIERS = new Set(['minute', 'hour', 'day', 'week', 'month', 'year']);
+/**
+ * The v2.1.0 time modifiers read a part of a date as the field writes it (the appendix: no time zone or format
+ * conversion), here an RFC 3339 / ISO 8601 text `YYYY-MM-DDTHH:MM...`: each is the range of the part and
+ * where its digits sit. `week` is refused by name: the week of the year is a calendar computation over the
+ * whole date, which the digits alone do not give.
+ */
+const DATE_PARTS: Readonly<Record<string, { min: number; max: number; width: number; before: string }>> = {
+  year: { min: 0, max: 9999, width: 4, before: '' },
+  month: { min: 1, max: 12, width: 2, before: '\\d{4}-' },
+  day: { min: 1, max: 31, width: 2, before: '\\d{4}-\\d{2}-' },
+  hour: { min: 0, max: 23, width: 2, before: '\\d{4}-\\d{2}-\\d{2}[Tt ]' },
+  minute: { min: 0, max: 59, width: 2, before: '\\d{4}-\\d{2}-\\d{2}[Tt ]\\d{2}:' },
+};
 /** Facts whose values are lowercase enumerations: a case-insensitive equality there is plain equality. */
 const LOWERCASE_ENUM_FACTS = new Set(['eventType', 'decision.outcome', 'decision.severity', 'data.type']);
 /** Windows command-line flag characters that windash makes interchangeable. */
@@ -239,8 +250,13 @@ const NUMERIC_OPERATORS: Readonly<Record<string, string>> = {
 function parseKey(key: string): { field: string; modifiers: string[] } {
   const [field = '', ...modifiers] = key.split('|');
   for (const modifier of modifiers) {
-    if (TIME_MODIFIERS.has(modifier)) refuse(`${key}: the time modifier "${modifier}" is not supported`);
-    if (!KNOWN_MODIFIERS.has(modifier)) refuse(`${key}: unknown modifier "${modifier}"`);
+    if (modifier === 'week') {
+      refuse(
+        `${key}: the time modifier "week" is not supported: the week of the year needs a calendar computation over the date`,
+      );
+    }
+    if (!KNOWN_MODIFIERS.has(modifier) && !(modifier in DATE_PARTS))
+      refuse(`${key}: unknown modifier "${modifier}"`);
   }
   return { field, modifiers };
 }
@@ -268,6 +284,8 @@ export function fieldCondition(key: string, value: unknown, env: FieldEnvironmen
     const present: Condition = { not: { fact, operator: 'in', value: [undefined] } };
     return values[0] ? present : { not: present };
   }
+  const part = modifiers.find((modifier) => modifier in DATE_PARTS);
+  if (part) return datePartCondition(key, fact, part, modifiers, values, join);
   const numeric = modifiers.find((modifier) => modifier in NUMERIC_OPERATORS);
   if (numeric) {
     only(key, modifiers, numeric, ['all']);
@@ -286,6 +304,83 @@ export function fieldCondition(key: string, value: unknown, env: FieldEnvironmen
   const conditions = values.map((item) => valueCondition(key, fact, rest, item, env));
   if (negate) return allOf(conditions.map((condition) => ({ not: condition })));
   return join(conditions);
+}
+
+/**
+ * `field|hour: 3`, `field|hour|gte: 22`, `field|month|neq: 12`: the part's digits, read where the date text
+ * puts them, within the values the modifiers allow, as an anchored RE2 pattern over fixed-width digits. A
+ * field that is no such text (absent, a number) does not match.
+ */
+function datePartCondition(
+  key: string,
+  fact: string,
+  part: string,
+  modifiers: string[],
+  values: Scalar[],
+  join: (conditions: Condition[]) => Condition,
+): Condition {
+  const { min, max, width, before } = DATE_PARTS[part]!;
+  const comparison = modifiers.find((modifier) => modifier !== part && modifier !== 'all');
+  if (comparison && !(comparison in NUMERIC_OPERATORS) && comparison !== 'neq') {
+    refuse(`${key}: modifier ${part} cannot be combined with ${comparison}`);
+  }
+  if (modifiers.filter((modifier) => modifier !== part && modifier !== 'all').length > 1) {
+    refuse(`${key}: modifier ${part} takes one comparison at most`);
+  }
+  const ranges = values.map((item): Array<[number, number]> => {
+    const number = typeof item === 'string' && item.trim() !== '' ? Number(item) : item;
+    if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
+      refuse(`${key}: ${part} takes a whole number from ${min} to ${max}`);
+    }
+    const n = number as number;
+    switch (comparison) {
+      case 'gt':
+        return n < max ? [[n + 1, max]] : [];
+      case 'gte':
+        return [[n, max]];
+      case 'lt':
+        return n > min ? [[min, n - 1]] : [];
+      case 'lte':
+        return [[min, n]];
+      case 'neq':
+        return [
+          ...(n > min ? [[min, n - 1] as [number, number]] : []),
+          ...(n < max ? [[n + 1, max] as [number, number]] : []),
+        ];
+      default:
+        return [[n, n]];
+    }
+  });
+  const conditions = ranges.map((intervals): Condition => {
+    if (intervals.length === 0) refuse(`${key}: no ${part} from ${min} to ${max} passes`);
+    const digits = intervals.map(([lo, hi]) => digitRange(lo, hi, width)).join('|');
+    return { fact, operator: 'regex', value: `^${before}(?:${digits})` };
+  });
+  // neq on a list: the part differs from every value.
+  return comparison === 'neq' ? allOf(conditions) : join(conditions);
+}
+
+/** A pattern matching exactly the integers lo..hi written with `width` digits (leading zeros). */
+export function digitRange(lo: number, hi: number, width: number): string {
+  if (width === 0) return '';
+  const unit = 10 ** (width - 1);
+  const [loHead, hiHead] = [Math.floor(lo / unit), Math.floor(hi / unit)];
+  const [loRest, hiRest] = [lo % unit, hi % unit];
+  if (loHead === hiHead)
+    return width === 1 ? `${loHead}` : `${loHead}(?:${digitRange(loRest, hiRest, width - 1)})`;
+  const rest = width > 1 ? `\\d{${width - 1}}` : '';
+  const parts: string[] = [];
+  let from = loHead;
+  let to = hiHead;
+  if (loRest !== 0) {
+    parts.push(`${loHead}(?:${digitRange(loRest, unit - 1, width - 1)})`);
+    from++;
+  }
+  const tail = hiRest !== unit - 1 ? `${hiHead}(?:${digitRange(0, hiRest, width - 1)})` : undefined;
+  if (tail) to--;
+  if (from <= to) parts.push(`${from === to ? from : `[${from}-${to}]`}${rest}`);
+  if (tail) parts.push(tail);
+  return parts.join('|');
 }
 
 function valueCondition(
