@@ -386,14 +386,40 @@ async function startLocalKafka(): Promise<StartedService> {
 }
 
 /** Resolves the broker's jars through Maven once; the classpath file is cached in .cache/kafka. */
-async function kafkaClasspath(version: string): Promise<string> {
-  const dir = join(CACHE_DIR, 'kafka', version);
+function kafkaClasspath(version: string): Promise<string> {
+  // slf4j 2 + log4j2 binding as in the Kafka distribution; kafka_2.13 alone brings slf4j 1.7 and no binding.
+  const dependencies = [
+    ['org.slf4j', 'slf4j-api', '2.0.17'],
+    ['org.apache.kafka', 'kafka_2.13', version],
+    ['org.apache.logging.log4j', 'log4j-slf4j2-impl', '2.24.3'],
+    ['org.apache.logging.log4j', 'log4j-core', '2.24.3'],
+  ] as const;
+  return mavenClasspath(join(CACHE_DIR, 'kafka', version), 'kafka-runtime', dependencies);
+}
+
+/**
+ * Kafka's perf tools (org.apache.kafka.tools.ProducerPerformance, ConsumerPerformance) of the broker's
+ * version, resolved like the broker's jars; cached in .cache/kafka-tools.
+ */
+export function kafkaToolsClasspath(version: string = KAFKA_VERSION): Promise<string> {
+  const dependencies = [
+    ['org.apache.kafka', 'kafka-tools', version],
+    ['org.slf4j', 'slf4j-nop', '1.7.36'],
+  ] as const;
+  return mavenClasspath(join(CACHE_DIR, 'kafka-tools', version), 'kafka-tools', dependencies);
+}
+
+async function mavenClasspath(
+  dir: string,
+  artifactId: string,
+  dependencies: readonly (readonly [string, string, string])[],
+): Promise<string> {
   const cpFile = join(dir, 'classpath.txt');
   const cached = existsSync(cpFile) ? (await readFile(cpFile, 'utf8')).trim() : '';
   if (cached !== '' && cached.split(delimiter).every((jar) => existsSync(jar))) return cached;
-  requireCommand('mvn', 'Maven (mvn) resolves the Kafka jars for local Kafka');
+  requireCommand('mvn', `Maven (mvn) resolves the jars of ${artifactId}`);
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'pom.xml'), kafkaPom(version));
+  await writeFile(join(dir, 'pom.xml'), pom(artifactId, dependencies));
   const args = [
     '-q',
     '-B',
@@ -402,24 +428,21 @@ async function kafkaClasspath(version: string): Promise<string> {
     'dependency:build-classpath',
     `-Dmdep.outputFile=${cpFile}`,
   ];
-  await run('mvn', args, `Maven resolve of org.apache.kafka:kafka_2.13:${version}`);
+  const [, main, version] = dependencies.find(([group]) => group === 'org.apache.kafka')!;
+  await run('mvn', args, `Maven resolve of org.apache.kafka:${main}:${version}`);
   return (await readFile(cpFile, 'utf8')).trim();
 }
 
-function kafkaPom(version: string): string {
-  const dep = (g: string, a: string, v: string) =>
+function pom(artifactId: string, dependencies: readonly (readonly [string, string, string])[]): string {
+  const dep = ([g, a, v]: readonly [string, string, string]) =>
     `    <dependency><groupId>${g}</groupId><artifactId>${a}</artifactId><version>${v}</version></dependency>`;
-  // slf4j 2 + log4j2 binding as in the Kafka distribution; kafka_2.13 alone brings slf4j 1.7 and no binding.
   return `<project>
   <modelVersion>4.0.0</modelVersion>
   <groupId>local.clawdstrike-edr</groupId>
-  <artifactId>kafka-runtime</artifactId>
+  <artifactId>${artifactId}</artifactId>
   <version>1</version>
   <dependencies>
-${dep('org.slf4j', 'slf4j-api', '2.0.17')}
-${dep('org.apache.kafka', 'kafka_2.13', version)}
-${dep('org.apache.logging.log4j', 'log4j-slf4j2-impl', '2.24.3')}
-${dep('org.apache.logging.log4j', 'log4j-core', '2.24.3')}
+${dependencies.map(dep).join('\n')}
   </dependencies>
 </project>
 `;
@@ -865,7 +888,7 @@ function findJdk(minMajor: number): Jdk | undefined {
   return preferred ?? candidates.sort((a, b) => b.major - a.major)[0];
 }
 
-function requireJdk(minMajor: number, purpose: string): Jdk {
+export function requireJdk(minMajor: number, purpose: string): Jdk {
   const jdk = findJdk(minMajor);
   if (!jdk) throw new Error(`${purpose} needs Java ${minMajor}+; none found (JAVA_HOME, PATH, /usr/lib/jvm)`);
   return jdk;
