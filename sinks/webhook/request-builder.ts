@@ -1,9 +1,22 @@
 import type { Alert, ResponseAction } from '../../engine/alert.ts';
+import { renderOverlayYaml } from '../../engine/response/yaml.ts';
 import type { HttpRequest } from '../shared/http.ts';
 import { ID_HEADER, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './signature.ts';
 
-/** The body is a pure function of the alert and action, so every retry sends the same bytes. */
+/**
+ * The body is a pure function of the alert and action, so every retry sends the same bytes. An
+ * `update_policy` body also says what to change: the alert's policy suggestion (a Clawdstrike overlay) as an
+ * object and as the YAML a reviewer applies, both null when the rule or the event's values gave none.
+ */
 export function webhookBody(alert: Alert, action: ResponseAction): string {
+  const overlay = alert.response?.policySuggestion;
+  const suggestion =
+    action === 'update_policy'
+      ? {
+          policySuggestion: overlay ?? null,
+          policySuggestionYaml: overlay ? renderOverlayYaml(overlay) : null,
+        }
+      : {};
   return JSON.stringify({
     alertId: alert.alertId,
     action,
@@ -12,6 +25,7 @@ export function webhookBody(alert: Alert, action: ResponseAction): string {
     agentId: alert.agentId,
     sessionId: alert.sessionId,
     timestamp: alert.timestamp,
+    ...suggestion,
     alert,
   });
 }

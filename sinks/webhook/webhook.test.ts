@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import type { ResponseAction } from '../../engine/alert.ts';
+import { overlayOf } from '../../engine/response/overlay.ts';
+import { renderOverlayYaml } from '../../engine/response/yaml.ts';
 import {
   type RecordedRequest,
   ScriptedHttpServer,
@@ -80,6 +83,37 @@ describe('response webhooks (against a real HTTP receiver)', () => {
     });
     const soc = receiver.requests.find((request) => request.path === '/control/v1/soc')!;
     expect(soc.method).toBe('PUT');
+    await router.close();
+  });
+
+  it('an update_policy body carries the policy suggestion, as an object and as the YAML to apply', async () => {
+    const { router, server: receiver } = await setup(() => ({ status: 204 }), {
+      actions: { update_policy: { url: '{agentControlApi}/agents/{agentId}/policy-suggestions' } },
+    });
+    const policySuggestion = overlayOf(
+      [{ kind: 'egress_block', value: 'evil.example' }],
+      'clawdstrike:default',
+    )!.overlay;
+    const suggesting = makeAlert({ actions: ['update_policy'], response: { policySuggestion } });
+    const silent = makeAlert({ actions: ['update_policy'] });
+
+    const report = await router.deliver({ alerts: [suggesting, silent] });
+
+    expect(report).toMatchObject({ written: 2 });
+    const bodies = new Map(
+      receiver.requests.map((request) => {
+        const body = JSON.parse(request.body.toString()) as Record<string, unknown>;
+        return [body.alertId, body];
+      }),
+    );
+    expect(bodies.get(suggesting.alertId)).toMatchObject({
+      action: 'update_policy',
+      policySuggestion,
+      policySuggestionYaml: renderOverlayYaml(policySuggestion),
+    });
+    expect(parse(String(bodies.get(suggesting.alertId)?.policySuggestionYaml))).toEqual(policySuggestion);
+    expect(bodies.get(silent.alertId)).toMatchObject({ policySuggestion: null, policySuggestionYaml: null });
+    expect(receiver.requests[0]!.path).toBe('/control/v1/agents/agent-7/policy-suggestions');
     await router.close();
   });
 
