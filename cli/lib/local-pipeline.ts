@@ -3,10 +3,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { buildCollector, CollectorConfigSchema } from '../../collector/index.ts';
+import type { ConsoleSettings } from '../../console/server/config.ts';
+import { type RunningConsole, startConsole } from '../../console/server/serve.ts';
+import { SqliteConsoleStore } from '../../console/store/index.ts';
 import { ENV_PREFIX } from '../../core/config.ts';
 import { type Processor, ProcessorConfigSchema } from '../../processor/index.ts';
+import type { WebhookSinkConfig } from '../../sinks/index.ts';
 import { createTransport, type Transport, TransportConfigSchema } from '../../transport/index.ts';
 import { createProcessor } from '../commands/processor.ts';
+import { BUNDLED_RULES } from './inputs.ts';
 
 export interface LocalPipelineOptions {
   dataDir: string;
@@ -17,6 +22,10 @@ export interface LocalPipelineOptions {
   intel: string[];
   assets: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+  /** Serve the triage console over the SQLite sink's database (<data-dir>/console.db) on this port. */
+  console?: { port: number; settings: ConsoleSettings };
+  /** Response webhooks: the processor calls them for the rules' actions, the console for manual ones. */
+  webhooks?: readonly WebhookSinkConfig[];
 }
 
 export type ApiKeyOrigin = 'environment' | 'saved' | 'generated';
@@ -30,12 +39,15 @@ export interface LocalPipeline {
   /** The in-process transport; consumers (e.g. the demo's alert printer) can join it. */
   transport: Transport;
   processor: Processor;
+  /** The triage console, when asked for. */
+  console: RunningConsole | undefined;
   stop(): Promise<void>;
 }
 
 /**
  * The whole pipeline in one process with no external services: collector and processor share the memory
- * transport, sinks write JSONL under the data directory, the starter rules run. Nothing survives a restart
+ * transport, sinks write JSONL and the SQLite database (console.db) under the data directory, the starter
+ * rules run, and, when asked, the triage console reads that database. Nothing survives a restart
  * except what the sinks wrote; the API key is kept in the data directory so clients keep working, and so is
  * the key of the redaction digests (data/redaction-key).
  */
@@ -64,7 +76,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     transport: { kind: 'memory' },
     sinks: {
       deadLetter: { path: join(dataDir, 'dead-letters.jsonl') },
-      sinks: [{ type: 'file', directory: dataDir }],
+      sinks: [
+        { type: 'file', directory: dataDir },
+        { type: 'sqlite', path: join(dataDir, 'console.db') },
+        ...(options.webhooks ?? []),
+      ],
     },
     // Beside the API key, so digests of equal secrets stay equal across restarts.
     redaction: { keyFile: join(dataDir, 'redaction-key') },
@@ -81,6 +97,22 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     await processor.stop();
     throw error;
   }
+  let consoleServer: RunningConsole | undefined;
+  if (options.console) {
+    try {
+      consoleServer = await startConsole(options.console.settings, {
+        store: new SqliteConsoleStore({ path: join(dataDir, 'console.db') }),
+        rulePaths: options.rules?.length ? options.rules : [BUNDLED_RULES],
+        webhooks: options.webhooks ?? [],
+        listen: { host: options.host, port: options.console.port },
+        logger: { level: options.logLevel },
+      });
+    } catch (error) {
+      await collector.close();
+      await processor.stop();
+      throw error;
+    }
+  }
   return {
     collectorUrl,
     metricsUrl: processor.address,
@@ -89,7 +121,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     apiKeyFile: key.file,
     transport,
     processor,
+    console: consoleServer,
     async stop() {
+      await consoleServer?.stop();
       await collector.close();
       await processor.stop();
     },

@@ -8,7 +8,7 @@ import { type Clock, systemClock } from '../../core/clock.ts';
 import { EdrError } from '../../core/errors.ts';
 import type { ConsoleStore } from '../store/types.ts';
 import { LoginLinks } from './auth/login-links.ts';
-import { consoleAuthPlugin, maybePrincipal } from './auth/plugin.ts';
+import { consoleAuthPlugin, maybePrincipal, type RouteAccess } from './auth/plugin.ts';
 import { SessionCookies } from './auth/session-cookie.ts';
 import type { ConsoleSettings, Role } from './config.ts';
 import type { ResponseRunner } from './respond.ts';
@@ -34,6 +34,8 @@ export interface Console {
   app: FastifyInstance;
   /** A one-time login link path (`/login?token=…`) for a user and role. */
   loginPath(user: string, role: Role): string;
+  /** Every authenticated route and the role it requires (complete once the app is ready). */
+  routes: readonly RouteAccess[];
 }
 
 /**
@@ -141,8 +143,9 @@ export async function buildConsole(settings: ConsoleSettings, deps: ConsoleDeps)
   );
 
   await app.register(staticRoutes);
+  const routes: RouteAccess[] = [];
   await app.register(async (scope) => {
-    await scope.register(consoleAuthPlugin, { cookies, tokens: settings.tokens });
+    await scope.register(consoleAuthPlugin, { cookies, tokens: settings.tokens, routes });
     const shared = { store: deps.store, rules, responder: deps.responder, contextOf, settings, clock };
     await scope.register(sessionRoutes, { ...shared, cookies, links });
     await scope.register(pageRoutes, shared);
@@ -151,6 +154,7 @@ export async function buildConsole(settings: ConsoleSettings, deps: ConsoleDeps)
   });
   return {
     app,
+    routes,
     loginPath: (user, role) => `/login?token=${encodeURIComponent(links.issue({ user, role }))}`,
   };
 }

@@ -23,9 +23,17 @@ export interface Principal {
   session?: SessionPayload;
 }
 
+export interface RouteAccess {
+  method: string;
+  url: string;
+  access: Access;
+}
+
 export interface ConsoleAuthOptions extends Record<string, unknown> {
   cookies: SessionCookies;
   tokens: readonly ConsoleToken[];
+  /** Filled with every route and what it requires (tests check each against each role). */
+  routes: RouteAccess[];
 }
 
 const principals = new WeakMap<FastifyRequest, Principal>();
@@ -91,8 +99,12 @@ export const consoleAuthPlugin = exposed<ConsoleAuthOptions>('edr-console-auth',
   const roleOfToken = new Map(options.tokens.map((token) => [token.id, token.role]));
 
   app.addHook('onRoute', (route) => {
-    if (route.config?.access === undefined) {
+    const access = route.config?.access;
+    if (access === undefined) {
       throw new EdrError('EDR_ERR_CONFIG', `console route ${route.method} ${route.url} declares no access`);
+    }
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') options.routes.push({ method, url: route.url, access });
     }
   });
 
