@@ -103,19 +103,6 @@ const WORKFLOW_FIELDS: QueueFields = {
   text: ['rule_id', 'rule_name', 'alert_id', 'agent_id', 'session_id', 'tags', 'summary'],
 };
 
-const SEVERITY_RANK_FIELD = 'severity_rank';
-/** The alert indices have no severity rank: a runtime field derives it for the severity sort. */
-const SEVERITY_RANK_RUNTIME: estypes.MappingRuntimeFields = {
-  [SEVERITY_RANK_FIELD]: {
-    type: 'long',
-    script: {
-      source:
-        "def s = doc['clawdstrike.severity']; emit(s.size() == 0 ? 0 : params.ranks.getOrDefault(s.value, 0));",
-      params: { ranks: Object.fromEntries(SEVERITIES.map((severity) => [severity, severityRank(severity)])) },
-    },
-  },
-};
-
 const keyword = { type: 'keyword', ignore_above: 1024 } as const;
 const WORKFLOW_MAPPINGS: estypes.MappingTypeMapping = {
   dynamic: 'strict',
@@ -189,6 +176,7 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
   private feedSince = 0;
+  private seeded = false;
   private readonly feedSeen = new Map<string, number>();
   private historySequence = 0;
 
@@ -237,34 +225,40 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
     const postFilter = filtersWorkflow(query.filter);
     const batch = postFilter ? Math.max(query.limit + 1, 500) : query.limit + 1;
     const items: AlertRecord[] = [];
-    let position = after;
     let scanned = 0;
-    for (;;) {
-      const hits = await this.search(this.alerts, {
-        query: queueQuery(ALERT_FIELDS, query.filter),
-        sort: queueSort(ALERT_FIELDS, query),
-        size: batch,
-        search_after: position,
-        runtime_mappings: query.sort === 'severity' ? SEVERITY_RANK_RUNTIME : undefined,
-      });
-      const states = await this.states(hits.map((hit) => alertFromSource(sourceOf(hit)).alertId));
-      for (const [index, hit] of hits.entries()) {
-        const alert = alertFromSource(sourceOf(hit));
-        const workflow = states.get(alert.alertId) ?? OPEN_STATE;
-        position = hit.sort as KeyValues;
-        scanned++;
-        if (!workflowMatches(workflow, query.filter)) continue;
-        items.push({ alert, workflow });
-        if (items.length === query.limit) {
-          const more = index < hits.length - 1 || hits.length === batch;
-          return more ? { items, nextCursor: encodeCursor(alertCursorKind(query), position) } : { items };
+    let position: KeyValues | undefined;
+    const segments = queueSegments(query, after);
+    for (const [segmentIndex, segment] of segments.entries()) {
+      let within = segment.after;
+      for (;;) {
+        const hits = await this.search(this.alerts, {
+          query: queueQuery(ALERT_FIELDS, segment.filter),
+          sort: segment.sort,
+          size: batch,
+          search_after: within,
+        });
+        const states = await this.states(hits.map((hit) => alertFromSource(sourceOf(hit)).alertId));
+        for (const [index, hit] of hits.entries()) {
+          const alert = alertFromSource(sourceOf(hit));
+          const workflow = states.get(alert.alertId) ?? OPEN_STATE;
+          within = hit.sort as KeyValues;
+          position = [...segment.key, ...within];
+          scanned++;
+          if (!workflowMatches(workflow, query.filter)) continue;
+          items.push({ alert, workflow });
+          if (items.length === query.limit) {
+            const more =
+              index < hits.length - 1 || hits.length === batch || segmentIndex < segments.length - 1;
+            return more ? { items, nextCursor: encodeCursor(alertCursorKind(query), position) } : { items };
+          }
+        }
+        if (hits.length < batch) break;
+        if (scanned >= this.config.maxScanAlerts && position) {
+          return { items, nextCursor: encodeCursor(alertCursorKind(query), position) };
         }
       }
-      if (hits.length < batch) return { items };
-      if (scanned >= this.config.maxScanAlerts && position) {
-        return { items, nextCursor: encodeCursor(alertCursorKind(query), position) };
-      }
     }
+    return { items };
   }
 
   async countAlerts(filter: AlertFilter): Promise<number> {
@@ -597,7 +591,8 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
 
   subscribeAlerts(listener: AlertListener): () => void {
     if (this.listeners.size === 0) {
-      this.feedSince = this.clock();
+      this.seeded = false;
+      void this.poll();
       this.timer = setInterval(() => void this.poll(), this.config.pollIntervalMs);
       this.timer.unref();
     }
@@ -614,22 +609,61 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
     if (this.ownsClient) await this.client.close();
   }
 
+  /**
+   * Where the feed starts: the latest ingest time in the indices (the sink's clock, not ours), the alerts of
+   * the minute before it marked as seen.
+   */
+  private async seedFeed(): Promise<void> {
+    const [latest] = await this.search(this.alerts, {
+      sort: [{ 'event.ingested': 'desc' }],
+      _source: ['event.ingested'],
+      size: 1,
+    });
+    const since = latest ? Date.parse(String(path(sourceOf(latest), 'event.ingested'))) : 0;
+    this.feedSince = Number.isNaN(since) ? 0 : since;
+    this.feedSeen.clear();
+    for (const { alert, ingested } of await this.ingestedSince(this.feedSince - FEED_OVERLAP_MS)) {
+      this.feedSeen.set(alert.alertId, ingested);
+    }
+  }
+
+  /** Up to 5,000 alerts ingested after `since`, oldest first (past that the feed skips ahead; the queue has them). */
+  private async ingestedSince(since: number): Promise<Array<{ alert: Alert; ingested: number }>> {
+    const found: Array<{ alert: Alert; ingested: number }> = [];
+    let after: KeyValues | undefined;
+    for (let page = 0; page < 10; page++) {
+      const hits = await this.search(this.alerts, {
+        query: { range: { 'event.ingested': { gt: iso(Math.max(0, since)) } } },
+        sort: [{ 'event.ingested': 'asc' }, { 'event.id': 'asc' }],
+        size: 500,
+        search_after: after,
+      });
+      for (const hit of hits) {
+        const source = sourceOf(hit);
+        found.push({
+          alert: alertFromSource(source),
+          ingested: Date.parse(String(path(source, 'event.ingested'))),
+        });
+        after = hit.sort as KeyValues;
+      }
+      if (hits.length < 500) break;
+    }
+    return found;
+  }
+
   /** Alerts ingested since the last poll (and a minute before it, for late refreshes), each handed out once. */
   private async poll(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
     try {
-      const hits = await this.search(this.alerts, {
-        query: { range: { 'event.ingested': { gt: iso(this.feedSince - FEED_OVERLAP_MS) } } },
-        sort: [{ 'event.ingested': 'asc' }, { 'event.id': 'asc' }],
-        size: 500,
-      });
-      const fresh = hits
-        .map((hit) => ({
-          alert: alertFromSource(sourceOf(hit)),
-          ingested: Date.parse(String(path(sourceOf(hit), 'event.ingested'))),
-        }))
-        .filter(({ alert }) => !this.feedSeen.has(alert.alertId));
+      if (!this.seeded) {
+        await this.seedFeed();
+        this.seeded = true;
+        return;
+      }
+      const fresh = (await this.ingestedSince(this.feedSince - FEED_OVERLAP_MS)).filter(
+        ({ alert }) => !this.feedSeen.has(alert.alertId),
+      );
       const states = await this.states(fresh.map(({ alert }) => alert.alertId));
       for (const { alert, ingested } of fresh) {
         this.feedSeen.set(alert.alertId, ingested);
@@ -791,12 +825,47 @@ function changedQuery(filter: AlertFilter): estypes.QueryDslQueryContainer {
   return { bool: { filter: [queueQuery(WORKFLOW_FIELDS, filter), workflowQuery(filter)] } };
 }
 
+/** Sort of the workflow index, which holds a severity rank. */
 function queueSort(fields: QueueFields, query: AlertQuery): estypes.SortCombinations[] {
   const order = query.order;
   const tail: estypes.SortCombinations[] = [{ [fields.timestamp]: order }, { [fields.id]: order }];
-  if (query.sort === 'severity') return [{ [SEVERITY_RANK_FIELD]: order }, ...tail];
+  if (query.sort === 'severity') return [{ severity_rank: order }, ...tail];
   if (query.sort === 'riskScore') return [{ [fields.riskScore]: order }, ...tail];
   return tail;
+}
+
+interface Segment {
+  /** Cursor values before the index's own sort values (the severity rank of this segment). */
+  key: KeyValues;
+  filter: AlertFilter;
+  sort: estypes.SortCombinations[];
+  after: KeyValues | undefined;
+}
+
+/**
+ * The alert indices hold severity as a keyword, which sorts by name: the severity sort reads one severity
+ * after the other, each by time (no script, each an index range), the rank leading the cursor.
+ */
+function queueSegments(query: AlertQuery, after: KeyValues | undefined): Segment[] {
+  const sort = queueSort(ALERT_FIELDS, query);
+  if (query.sort !== 'severity') return [{ key: [], filter: query.filter, sort, after }];
+  const ranked = SEVERITIES.filter(
+    (severity) => !query.filter.severity || query.filter.severity.includes(severity),
+  );
+  if (query.order === 'desc') ranked.reverse();
+  const fromRank = after ? Number(after[0]) : undefined;
+  return ranked
+    .filter((severity) => {
+      if (fromRank === undefined) return true;
+      const rank = severityRank(severity);
+      return query.order === 'desc' ? rank <= fromRank : rank >= fromRank;
+    })
+    .map((severity) => ({
+      key: [severityRank(severity)],
+      filter: { ...query.filter, severity: [severity] },
+      sort: sort.slice(1),
+      after: after && severityRank(severity) === fromRank ? after.slice(1) : undefined,
+    }));
 }
 
 /** Buckets of `bucketMs` from `from`: a fixed interval whose offset puts a bucket edge on `from`. */
