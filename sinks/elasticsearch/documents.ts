@@ -192,6 +192,7 @@ export function alertDocument(alert: Alert, ingestedAt: string): EcsDocument {
         actions: alert.actions,
       },
       enrichment: alert.enrichment,
+      response: alert.response ? { policy_suggestion: alert.response.policySuggestion } : undefined,
     },
   };
 }

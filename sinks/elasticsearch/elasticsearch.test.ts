@@ -1,5 +1,6 @@
 import type { Client } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { overlayOf } from '../../engine/response/overlay.ts';
 import { requireElasticsearchUrl, uniqueIndexPrefix } from '../../test/support/elasticsearch.ts';
 import { commandEvent, makeAlert, makeEnvelope, networkEvent } from '../../test/support/sink-items.ts';
 import { SinksConfigSchema } from '../config.ts';
@@ -77,7 +78,11 @@ describe('Elasticsearch sink (real Elasticsearch)', () => {
     const denied = makeEnvelope();
     const egress = networkEvent({ sessionId: 'sess-egress' });
     const command = commandEvent();
-    const alert = makeAlert({ sessionId: 'sess-alerted' });
+    const policySuggestion = overlayOf(
+      [{ kind: 'egress_block', value: 'evil.example' }],
+      'clawdstrike:default',
+    )!.overlay;
+    const alert = makeAlert({ sessionId: 'sess-alerted', response: { policySuggestion } });
 
     const report = await router.deliver({ events: [denied, egress, command], alerts: [alert] });
     expect(report).toMatchObject({ items: 4, written: 4, deadLettered: 0 });
@@ -103,6 +108,10 @@ describe('Elasticsearch sink (real Elasticsearch)', () => {
     expect(await count('alerts', term('rule.id', 'credential-exfiltration'))).toBeGreaterThanOrEqual(1);
     expect(await count('alerts', term('threat.technique.id', 'T1552.004'))).toBeGreaterThanOrEqual(1);
     expect(await count('alerts', term('session.id', 'sess-alerted'))).toBe(1);
+    const suggested = {
+      'clawdstrike.response.policy_suggestion.guards.egress_allowlist.additional_block': 'evil.example',
+    };
+    expect(await count('alerts', { term: suggested })).toBe(1);
     expect(
       await count('alerts', { range: { 'clawdstrike.risk_score': { gte: 90 } } }),
     ).toBeGreaterThanOrEqual(1);

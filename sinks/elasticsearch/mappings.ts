@@ -159,6 +159,8 @@ export function alertProperties(types: ClusterFieldTypes): Record<string, FieldM
         actions: keyword(),
       }),
       enrichment: flattened(),
+      /** The alert's Clawdstrike policy overlay: its hosts, tools and patterns searchable as keywords. */
+      response: object({ policy_suggestion: flattened() }),
     }),
   };
 }

@@ -12,7 +12,7 @@ import {
 } from './mappings.ts';
 
 /** Bumped whenever a mapping changes; stored as the template's `version`. */
-export const TEMPLATE_VERSION = 3;
+export const TEMPLATE_VERSION = 4;
 
 export const INDEX_KINDS = ['events', 'alerts'] as const;
 export type IndexKind = (typeof INDEX_KINDS)[number];
