@@ -8,8 +8,10 @@ import {
   type EngineLimits,
   type Envelope,
 } from '../engine/index.ts';
+import { snapshotFromEntries } from '../engine/snapshot.ts';
+import { PartitionChangelog } from '../transport/changelog.ts';
 import type { CheckpointStore, Message } from '../transport/index.ts';
-import { decodeSnapshot, encodeSnapshot } from './checkpoint-codec.ts';
+import { decodeSnapshot } from './checkpoint-codec.ts';
 
 export interface PartitionEnginesOptions {
   inputs: () => EngineInputs;
@@ -21,12 +23,32 @@ export interface PartitionEnginesOptions {
   group: string;
   /** The events of a batch as the processor decodes them, poison records left out; replays use it. */
   decode: (messages: readonly Message[]) => Envelope[];
+  /** Bytes of change lines per redo-log chunk of a checkpoint (transport/changelog.ts). */
+  chunkBytes?: number;
   onRestore?: (partition: string, outcome: RestoreOutcome) => void;
+  /** After each checkpoint saved: what it wrote. */
+  onCheckpoint?: (partition: string, written: CheckpointWritten) => void;
 }
 
-export type RestoreOutcome =
-  | { restored: true; statesDropped: number }
-  | { restored: false; reason: 'no checkpoint' | 'unreadable checkpoint'; error?: string };
+export type RestoreOutcome = (
+  | { restored: true; statesDropped: number; from: 'changelog' | 'whole-state checkpoint'; entries: number }
+  | { restored: false; reason: 'no checkpoint' | 'unreadable checkpoint'; error?: string }
+) & {
+  /** Time to read and apply the checkpoint. */
+  seconds: number;
+};
+
+export interface CheckpointWritten {
+  /** Entries written or removed. */
+  entries: number;
+  /** Bytes written to the store (redo log, marker, entries). */
+  bytes: number;
+  /** Bytes of the partition's state as stored: every entry. */
+  storedBytes: number;
+}
+
+/** Chunks of about a broker record (1 MiB by default) at most, well under it. */
+const DEFAULT_CHUNK_BYTES = 256 * 1024;
 
 /** What changed a partition's engine since its base, in order. */
 type JournalEntry =
@@ -34,8 +56,10 @@ type JournalEntry =
   | { kind: 'reload'; update: Partial<EngineInputs> };
 
 interface Base {
-  /** The last checkpoint's bytes; undefined for the empty state. */
-  bytes: Uint8Array | undefined;
+  /** JSON text of each state entry as the last checkpoint left it. */
+  entries: Map<string, string>;
+  /** JSON text of the engine's StateMeta then; undefined for the empty state. */
+  meta: string | undefined;
   /** The rules, intel and assets the engine ran under when the base was taken. */
   inputs: EngineInputs;
 }
@@ -49,7 +73,6 @@ interface Base {
 export class PartitionEngine {
   readonly partition: string;
   readonly #options: PartitionEnginesOptions;
-  readonly #key: string;
   #engine: DetectionEngine;
   #inputs: EngineInputs;
   #base: Base;
@@ -58,14 +81,28 @@ export class PartitionEngine {
   /** A batch the engine ran that is neither kept nor rolled back yet. */
   #pending: { messages: readonly Message[]; at: number } | undefined;
   #retired = false;
+  readonly #changelog: PartitionChangelog | undefined;
+  /** Entries the engine reported changed since the base; a failed checkpoint leaves them here. */
+  readonly #unsaved = new Set<string>();
+  /** Entries whose stored value may differ from the base's (a failed checkpoint, a migration): written anyway. */
+  readonly #doubtful: Set<string>;
+  #storedBytes = 0;
 
-  constructor(partition: string, options: PartitionEnginesOptions, engine: DetectionEngine, base: Base) {
+  constructor(
+    partition: string,
+    options: PartitionEnginesOptions,
+    engine: DetectionEngine,
+    opened: { base: Base; changelog?: PartitionChangelog; doubtful?: Iterable<string> },
+  ) {
     this.partition = partition;
     this.#options = options;
-    this.#key = `${options.group}/${partition}`;
     this.#engine = engine;
-    this.#inputs = base.inputs;
-    this.#base = base;
+    this.#inputs = opened.base.inputs;
+    this.#base = opened.base;
+    this.#changelog = opened.changelog;
+    this.#doubtful = new Set(opened.doubtful);
+    for (const name of this.#doubtful) this.#unsaved.add(name);
+    for (const [name, text] of opened.base.entries) this.#storedBytes += entryBytes(name, text);
   }
 
   get engine(): DetectionEngine {
@@ -111,17 +148,50 @@ export class PartitionEngine {
   }
 
   /**
-   * Takes the state (the batch in hand included) as the new base and saves it to the store, if any; resolves
-   * with its size. On failure nothing moves: the base, the journal and the batch in hand stay as they were.
+   * Takes the state (the batch in hand included) as the new base and saves what changed since the last one to
+   * the store, if any; resolves with the bytes of the partition's state as stored. Work in proportion to the
+   * entries changed. On failure nothing moves: the base, the journal and the batch in hand stay as they were,
+   * and the next checkpoint writes these entries again.
    */
   async checkpoint(): Promise<number> {
-    const bytes = await encodeSnapshot(this.#engine.snapshot());
-    await this.#options.checkpoints?.save(this.#key, bytes);
-    this.#base = { bytes, inputs: this.#inputs };
+    for (const name of this.#engine.drainChanges()) this.#unsaved.add(name);
+    const changes: Array<[string, string | null]> = [];
+    for (const name of this.#unsaved) {
+      const value = this.#engine.entry(name);
+      const text = value === undefined ? null : JSON.stringify(value);
+      if (text === (this.#base.entries.get(name) ?? null) && !this.#doubtful.has(name)) continue;
+      changes.push([name, text]);
+    }
+    const meta = JSON.stringify(this.#engine.stateMeta());
+    let bytes = 0;
+    try {
+      if (this.#changelog) bytes = await this.#changelog.save({ meta, changes });
+    } catch (error) {
+      for (const [name] of changes) this.#doubtful.add(name);
+      throw error;
+    }
+    const entries = this.#base.entries;
+    for (const [name, text] of changes) {
+      const before = entries.get(name);
+      if (before !== undefined) this.#storedBytes -= entryBytes(name, before);
+      if (text === null) entries.delete(name);
+      else {
+        entries.set(name, text);
+        this.#storedBytes += entryBytes(name, text);
+      }
+    }
+    this.#base = { entries, meta, inputs: this.#inputs };
+    this.#unsaved.clear();
+    this.#doubtful.clear();
     this.#journal = [];
     this.#journalBytes = 0;
     this.#pending = undefined;
-    return bytes.byteLength;
+    this.#options.onCheckpoint?.(this.partition, {
+      entries: changes.length,
+      bytes,
+      storedBytes: this.#storedBytes,
+    });
+    return this.#storedBytes;
   }
 
   retire(): void {
@@ -131,7 +201,9 @@ export class PartitionEngine {
   async #rebuild(): Promise<DetectionEngine> {
     let pinned: number | undefined;
     const engine = newEngine(this.#options, this.#base.inputs, () => pinned ?? this.#options.clock());
-    if (this.#base.bytes) engine.restore(await decodeSnapshot(this.#base.bytes));
+    restoreBase(engine, this.#base);
+    // What changed since the base is what the journal does again; the restore itself changed nothing.
+    engine.drainChanges();
     for (const entry of this.#journal) {
       if (entry.kind === 'reload') {
         engine.reload(entry.update);
@@ -200,21 +272,43 @@ export class PartitionEngines {
   async #open(partition: string): Promise<PartitionEngine> {
     const inputs = this.#options.inputs();
     const engine = newEngine(this.#options, inputs, this.#options.clock);
-    let saved: Uint8Array | undefined;
-    let outcome: RestoreOutcome;
+    const key = `${this.#options.group}/${partition}`;
+    const store = this.#options.checkpoints;
+    const changelog =
+      store &&
+      new PartitionChangelog(store, key, { chunkBytes: this.#options.chunkBytes ?? DEFAULT_CHUNK_BYTES });
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    let opened: { base: Base; doubtful?: Iterable<string>; outcome: RestoreOutcome } | undefined;
     try {
-      saved = await this.#options.checkpoints?.load(`${this.#options.group}/${partition}`);
-      outcome = saved ? await restoreFrom(engine, saved) : { restored: false, reason: 'no checkpoint' };
+      const state = await changelog?.load();
+      if (state) opened = restoreChangelog(engine, inputs, state, seconds);
+      else {
+        // Before changelogs a checkpoint was the whole state under the key: read once, then written as entries.
+        const saved = await store?.load(key);
+        if (saved) opened = await restoreWholeState(engine, inputs, saved, seconds);
+      }
     } catch (error) {
       // An outage is retried with the batch; a checkpoint the store itself cannot put together is unreadable.
       if (!(error instanceof EdrError) || error.retriable) throw error;
-      outcome = { restored: false, reason: 'unreadable checkpoint', error: error.message };
+      opened = unreadable(inputs, error, seconds);
     }
-    this.#options.onRestore?.(partition, outcome);
-    return new PartitionEngine(partition, this.#options, engine, {
-      bytes: outcome.restored ? saved : undefined,
-      inputs,
-    });
+    opened ??= {
+      base: { entries: new Map(), meta: undefined, inputs },
+      outcome: { restored: false, reason: 'no checkpoint', seconds: seconds() },
+    };
+    this.#options.onRestore?.(partition, opened.outcome);
+    const restored = opened.outcome.restored;
+    return new PartitionEngine(
+      partition,
+      this.#options,
+      restored ? engine : newEngine(this.#options, inputs, this.#options.clock),
+      {
+        base: opened.base,
+        changelog,
+        doubtful: opened.doubtful,
+      },
+    );
   }
 }
 
@@ -223,15 +317,96 @@ function newEngine(options: PartitionEnginesOptions, inputs: EngineInputs, clock
   return createEngine({ rules, intel, assets, clock, limits: options.limits });
 }
 
+function restoreBase(engine: DetectionEngine, base: Base): { statesDropped: number } {
+  if (base.meta === undefined) return { statesDropped: 0 };
+  const entries = Array.from(base.entries, ([name, text]): [string, unknown] => [name, JSON.parse(text)]);
+  return engine.restore(snapshotFromEntries(JSON.parse(base.meta), entries));
+}
+
+type Opened = { base: Base; doubtful?: Iterable<string>; outcome: RestoreOutcome };
+
 /**
  * A checkpoint that cannot be read (corrupt, or written by an incompatible version) must not stall the
  * partition forever: the engine starts empty instead, and the caller logs and counts it.
  */
-async function restoreFrom(engine: DetectionEngine, saved: Uint8Array): Promise<RestoreOutcome> {
+function unreadable(inputs: EngineInputs, error: unknown, seconds: () => number): Opened {
+  return {
+    base: { entries: new Map(), meta: undefined, inputs },
+    outcome: {
+      restored: false,
+      reason: 'unreadable checkpoint',
+      error: (error as Error).message,
+      seconds: seconds(),
+    },
+  };
+}
+
+/**
+ * The changelog's entries into the engine. Entries the engine does not take back (a rule gone or changed, or
+ * tighter limits) are removed from the store with the next checkpoint.
+ */
+function restoreChangelog(
+  engine: DetectionEngine,
+  inputs: EngineInputs,
+  state: { meta: string; entries: Map<string, string> },
+  seconds: () => number,
+): Opened {
+  const base: Base = { entries: state.entries, meta: state.meta, inputs };
+  let statesDropped: number;
   try {
-    const { statesDropped } = engine.restore(await decodeSnapshot(saved));
-    return { restored: true, statesDropped };
+    ({ statesDropped } = restoreBase(engine, base));
   } catch (error) {
-    return { restored: false, reason: 'unreadable checkpoint', error: (error as Error).message };
+    return unreadable(inputs, error, seconds);
   }
+  engine.drainChanges();
+  const doubtful: string[] = [];
+  for (const name of state.entries.keys()) if (engine.entry(name) === undefined) doubtful.push(name);
+  for (const name of doubtful) state.entries.delete(name);
+  return {
+    base,
+    doubtful,
+    outcome: {
+      restored: true,
+      statesDropped,
+      from: 'changelog',
+      entries: state.entries.size,
+      seconds: seconds(),
+    },
+  };
+}
+
+/** A whole-state checkpoint of an earlier version: its every entry is written with the next checkpoint. */
+async function restoreWholeState(
+  engine: DetectionEngine,
+  inputs: EngineInputs,
+  saved: Uint8Array,
+  seconds: () => number,
+): Promise<Opened> {
+  let statesDropped: number;
+  try {
+    ({ statesDropped } = engine.restore(await decodeSnapshot(saved)));
+  } catch (error) {
+    return unreadable(inputs, error, seconds);
+  }
+  const entries = new Map<string, string>();
+  for (const name of new Set(engine.drainChanges())) {
+    const value = engine.entry(name);
+    if (value !== undefined) entries.set(name, JSON.stringify(value));
+  }
+  return {
+    base: { entries, meta: JSON.stringify(engine.stateMeta()), inputs },
+    doubtful: entries.keys(),
+    outcome: {
+      restored: true,
+      statesDropped,
+      from: 'whole-state checkpoint',
+      entries: entries.size,
+      seconds: seconds(),
+    },
+  };
+}
+
+/** Stored bytes of one entry, about: its name and its JSON (ASCII mostly). */
+function entryBytes(name: string, text: string): number {
+  return name.length + text.length;
 }

@@ -3,13 +3,19 @@ import { z } from 'zod';
 import { EdrError } from '../core/errors.ts';
 
 /**
- * Durable key → bytes storage for processor state (the engine snapshot of each partition). `save` resolves only
- * once the broker stored the value; `load` returns the newest value saved under the key by any process.
- * Values of any size: one larger than the broker's record limit is stored in parts (see below).
+ * Durable key → bytes storage for processor state (each partition's changelog, see changelog.ts). `save` and
+ * `saveMany` resolve only once the broker stored every value; `load` and `loadPrefix` return the newest values
+ * saved by any process. Values of any size: one larger than the broker's record limit is stored in parts
+ * (see below). Keys are at most a few hundred characters of `-/_=.` letters and digits, plus what a
+ * partition name holds.
  */
 export interface CheckpointStore {
   load(key: string): Promise<Uint8Array | undefined>;
   save(key: string, value: Uint8Array): Promise<void>;
+  /** Every value under a key starting with `prefix`, by the rest of its key. */
+  loadPrefix(prefix: string): Promise<Map<string, Uint8Array>>;
+  /** Saves each value, or removes the key where it is null; keys are distinct, stored in no given order. */
+  saveMany(records: ReadonlyArray<readonly [key: string, value: Uint8Array | null]>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -23,6 +29,21 @@ export class MemoryCheckpointStore implements CheckpointStore {
 
   async save(key: string, value: Uint8Array): Promise<void> {
     this.#values.set(key, value);
+  }
+
+  async loadPrefix(prefix: string): Promise<Map<string, Uint8Array>> {
+    const found = new Map<string, Uint8Array>();
+    for (const [key, value] of this.#values) {
+      if (key.startsWith(prefix)) found.set(key.slice(prefix.length), value);
+    }
+    return found;
+  }
+
+  async saveMany(records: ReadonlyArray<readonly [string, Uint8Array | null]>): Promise<void> {
+    for (const [key, value] of records) {
+      if (value === null) this.#values.delete(key);
+      else this.#values.set(key, value);
+    }
   }
 
   async close(): Promise<void> {}

@@ -8,6 +8,7 @@ import type {
   Producer as KafkaJsProducer,
 } from 'kafkajs';
 import kafkajs from 'kafkajs';
+import type { EdrError } from '../../core/errors.ts';
 import {
   type CheckpointStore,
   joinParts,
@@ -40,6 +41,8 @@ const PART_HEADER = 'edr-checkpoint-part';
 const LOAD_ATTEMPTS = 3;
 /** Part records in flight at once. */
 const PARTS_IN_FLIGHT = 8;
+/** Bytes a record adds to its key and value in a record batch, at most (varints, headers none). */
+const RECORD_OVERHEAD = 32;
 
 /**
  * Checkpoints in a compacted topic. A reader tails the topic into memory (newest value per key); `load` first
@@ -87,24 +90,96 @@ export class KafkaCheckpointStore implements CheckpointStore {
   }
 
   async load(key: string): Promise<Uint8Array | undefined> {
+    return (await this.#read([key], '')).get(key);
+  }
+
+  async loadPrefix(prefix: string): Promise<Map<string, Uint8Array>> {
+    await this.#caughtUp();
+    const keys = [...this.#latest.keys()].filter((key) => key.startsWith(prefix));
+    return this.#read(keys, prefix);
+  }
+
+  /** The values of `keys` (parts joined), by key without `prefix`, once the reader caught up. */
+  async #read(keys: readonly string[], prefix: string): Promise<Map<string, Uint8Array>> {
     for (let attempt = 1; ; attempt++) {
-      await withTimeout(this.#catchUp(), this.#options.timeoutMs * 3, 'reading checkpoints').catch(
-        (error: unknown) => {
-          throw kafkaError(error, 'reading checkpoints');
-        },
-      );
-      const value = this.#latest.get(key);
-      const manifest = value && readManifest(value, key);
-      if (!manifest) return value;
-      const parts = this.#parts.get(key);
-      const joined = joinParts(
-        manifest,
-        Array.from({ length: manifest.parts }, (_, index) =>
-          parts?.get(partKey(key, manifest.version, index)),
-        ),
-      );
-      if (joined) return joined;
-      if (attempt === LOAD_ATTEMPTS) throw missingParts(key, manifest);
+      await this.#caughtUp();
+      const found = new Map<string, Uint8Array>();
+      let missing: EdrError | undefined;
+      for (const key of keys) {
+        const value = this.#latest.get(key);
+        if (value === undefined) continue;
+        const manifest = readManifest(value, key);
+        if (!manifest) {
+          found.set(key.slice(prefix.length), value);
+          continue;
+        }
+        const parts = this.#parts.get(key);
+        const joined = joinParts(
+          manifest,
+          Array.from({ length: manifest.parts }, (_, index) =>
+            parts?.get(partKey(key, manifest.version, index)),
+          ),
+        );
+        if (joined) found.set(key.slice(prefix.length), joined);
+        else missing = missingParts(key, manifest);
+      }
+      if (!missing) return found;
+      if (attempt === LOAD_ATTEMPTS) throw missing;
+    }
+  }
+
+  async #caughtUp(): Promise<void> {
+    await withTimeout(this.#catchUp(), this.#options.timeoutMs * 3, 'reading checkpoints').catch(
+      (error: unknown) => {
+        throw kafkaError(error, 'reading checkpoints');
+      },
+    );
+  }
+
+  /**
+   * Small values go in produce requests of about partBytes each (max.message.bytes bounds a record batch),
+   * several in flight on the parts producer: keys are distinct, so neither order nor a retried duplicate
+   * matters. A value that needs parts goes through save().
+   */
+  async saveMany(records: ReadonlyArray<readonly [string, Uint8Array | null]>): Promise<void> {
+    try {
+      await this.#start();
+      const requests: KafkaJsMessage[][] = [];
+      const large: Array<readonly [string, Uint8Array]> = [];
+      let request: KafkaJsMessage[] = [];
+      let size = 0;
+      for (const [key, value] of records) {
+        if (value !== null && needsParts(value, this.#options.partBytes)) {
+          large.push([key, value]);
+          continue;
+        }
+        const length = key.length + (value?.byteLength ?? 0) + RECORD_OVERHEAD;
+        if (size > 0 && size + length > this.#options.partBytes) {
+          requests.push(request);
+          request = [];
+          size = 0;
+        }
+        request.push({ key, value: value === null ? null : Buffer.from(value) });
+        size += length;
+      }
+      if (request.length > 0) requests.push(request);
+      let next = 0;
+      const sender = async (): Promise<void> => {
+        for (let index = next++; index < requests.length; index = next++) {
+          await this.#send(requests[index]!, 'saving checkpoint entries', this.#partProducer);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(PARTS_IN_FLIGHT, requests.length) }, sender));
+      for (const [key, value] of records) {
+        if (value !== null && needsParts(value, this.#options.partBytes)) continue;
+        if (value === null) this.#latest.delete(key);
+        else this.#latest.set(key, value);
+        // A value that was in parts before: its parts go now.
+        if (this.#parts.has(key)) await this.#dropParts(key, undefined);
+      }
+      for (const [key, value] of large) await this.save(key, value);
+    } catch (error) {
+      throw kafkaError(error, 'saving checkpoint entries');
     }
   }
 

@@ -25,6 +25,8 @@ export interface NatsCheckpointOptions {
 
 /** How often a load reads the manifest again when a save replaced the parts under it meanwhile. */
 const LOAD_ATTEMPTS = 3;
+/** KV requests in flight at once when reading or writing many entries. */
+const IN_FLIGHT = 64;
 
 /** KV keys allow letters, digits and `-/_=.`; partition names are mapped onto that alphabet. */
 function kvKey(key: string): string {
@@ -47,20 +49,7 @@ export class NatsCheckpointStore implements CheckpointStore {
 
   async load(key: string): Promise<Uint8Array | undefined> {
     try {
-      const kv = await this.#open();
-      for (let attempt = 1; ; attempt++) {
-        const value = await this.#get(kv, kvKey(key));
-        const manifest = value && readManifest(value, key);
-        if (!manifest) return value;
-        const parts = await Promise.all(
-          Array.from({ length: manifest.parts }, (_, index) =>
-            this.#get(kv, partKey(key, manifest.version, index)),
-          ),
-        );
-        const joined = joinParts(manifest, parts);
-        if (joined) return joined;
-        if (attempt === LOAD_ATTEMPTS) throw missingParts(key, manifest);
-      }
+      return await this.#getWhole(await this.#open(), kvKey(key));
     } catch (error) {
       throw natsError(error, 'reading a checkpoint');
     }
@@ -86,7 +75,84 @@ export class NatsCheckpointStore implements CheckpointStore {
     }
   }
 
+  async loadPrefix(prefix: string): Promise<Map<string, Uint8Array>> {
+    try {
+      const kv = await this.#open();
+      const from = kvKey(prefix);
+      const keys: string[] = [];
+      for await (const key of await kv.keys(`${from}>`)) {
+        // Parts are read with their manifest.
+        if (!key.includes('.parts.')) keys.push(key);
+      }
+      const found = new Map<string, Uint8Array>();
+      let next = 0;
+      const reader = async (): Promise<void> => {
+        for (let index = next++; index < keys.length; index = next++) {
+          const key = keys[index]!;
+          const value = await this.#getWhole(kv, key);
+          if (value !== undefined) found.set(key.slice(from.length), value);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, keys.length) }, reader));
+      return found;
+    } catch (error) {
+      throw natsError(error, 'reading checkpoints');
+    }
+  }
+
+  /**
+   * Puts and removals, IN_FLIGHT at a time. A removal purges the key's messages from the bucket's stream
+   * (and any parts under it), so removed entries leave no delete markers behind.
+   */
+  async saveMany(records: ReadonlyArray<readonly [string, Uint8Array | null]>): Promise<void> {
+    try {
+      const kv = await this.#open();
+      const jsm = await jetstreamManager(await this.#options.connection.get());
+      const stream = `KV_${this.#options.bucket}`;
+      let next = 0;
+      const writer = async (): Promise<void> => {
+        for (let index = next++; index < records.length; index = next++) {
+          const [key, value] = records[index]!;
+          if (value !== null && needsParts(value, this.#options.partBytes)) {
+            await this.save(key, value);
+          } else if (value !== null) {
+            await this.#put(kv, kvKey(key), value, 'saving a checkpoint entry');
+          } else {
+            const subject = `$KV.${this.#options.bucket}.${kvKey(key)}`;
+            for (const filter of [subject, `${subject}.parts.>`]) {
+              await withTimeout(
+                jsm.streams.purge(stream, { filter }),
+                this.#options.timeoutMs,
+                'removing a checkpoint entry',
+              );
+            }
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, records.length) }, writer));
+    } catch (error) {
+      throw natsError(error, 'saving checkpoint entries');
+    }
+  }
+
   async close(): Promise<void> {}
+
+  /** A value with its parts joined (KV key already mapped); undefined when absent. */
+  async #getWhole(kv: KV, key: string): Promise<Uint8Array | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const value = await this.#get(kv, key);
+      const manifest = value && readManifest(value, key);
+      if (!manifest) return value;
+      const parts = await Promise.all(
+        Array.from({ length: manifest.parts }, (_, index) =>
+          this.#get(kv, `${key}.parts.${manifest.version}.${index}`),
+        ),
+      );
+      const joined = joinParts(manifest, parts);
+      if (joined) return joined;
+      if (attempt === LOAD_ATTEMPTS) throw missingParts(key, manifest);
+    }
+  }
 
   async #get(kv: KV, key: string): Promise<Uint8Array | undefined> {
     const entry = await withTimeout(kv.get(key), this.#options.timeoutMs, 'reading a checkpoint');
