@@ -825,6 +825,30 @@ correlation: {type: event_count, rules: [two_a], group-by: [agentId], timespan: 
     expect(expected).toHaveLength(1);
   });
 
+  it('many groups through a chain stay within the state limits, and a fresh group still completes it', () => {
+    let now = 0;
+    const engine = createEngine({
+      rules: loaded(chain()),
+      clock: () => now,
+      limits: { maxCorrelationStates: 50 },
+    });
+    const processAs = (agent: string, spec: EventSpec) => {
+      const parsed = parseRecord({ ...record(spec), metadata: { source: 'cli', agentId: agent } });
+      if (!parsed.ok) throw new Error('unreadable');
+      now = Date.parse(parsed.value.timestamp);
+      return engine.process(parsed.value).map((alert) => alert.ruleId);
+    };
+    // 1,000 agents each complete the inner correlation: 1,000 outer states open, 50 kept.
+    for (let i = 0; i < 1000; i++) {
+      for (let k = 0; k < 3; k++)
+        expect(processAs(`agent-${i}`, commandAt('a', i / 10 + k / 100))).toEqual([]);
+    }
+    expect(engine.stats().state.correlationStates).toBeLessThanOrEqual(50);
+    expect(engine.stats().evictions.statesCap).toBeGreaterThan(900);
+    const fresh = [commandAt('a', 200), commandAt('a', 201), commandAt('a', 202), commandAt('b', 203)];
+    expect(fresh.flatMap((spec) => processAs('agent-fresh', spec))).toEqual([CORRELATION]);
+  });
+
   it('refuses a cycle, a chain deeper than 4, and group-by or counted fields the inner match has no one value of', () => {
     const cycle = `${detections}---
 title: X
