@@ -1117,7 +1117,7 @@ level: high
     expect(run(set, [command('C:\\windows\\system32\\WHOAMI.EXE')])).toHaveLength(1);
   });
 
-  it('the correlation examples (event_count, value_count, temporal, temporal_ordered) load on our fields', () => {
+  it('the correlation examples (event_count, value_count, temporal, temporal_ordered, chained) load on our fields', () => {
     const base = `title: Failed logon
 id: 5638f7c0-ac70-491d-8465-2a65075e0d86
 name: failed_logon
@@ -1139,6 +1139,8 @@ detection:
       'title: Failed login\nid: 0e95725d-7320-415d-80f7-004da920fc12\ncorrelation:\n    type: value_count\n    rules:\n        - 5638f7c0-ac70-491d-8465-2a65075e0d86\n    group-by:\n        - agentId\n        - sessionId\n    timespan: 1d\n    condition:\n        field: data.secretName\n        gte: 100',
       'title: Logon pair\nid: 0e95725d-7320-415d-80f7-004da920fc13\ncorrelation:\n    type: temporal\n    rules:\n        - failed_logon\n        - successful_logon\n    group-by:\n        - agentId\n    timespan: 5m',
       'title: Failed then successful\nid: 0e95725d-7320-415d-80f7-004da920fc14\ncorrelation:\n    type: temporal_ordered\n    rules:\n        - failed_logon\n        - successful_logon\n    group-by:\n        - agentId\n    timespan: 1h',
+      // "Failed Logins Followed by Successful Login": the outer correlation first, chained to the inner one.
+      'title: Correlation - Multiple Failed Logins Followed by Successful Login\nid: b180ead8-d58f-40b2-ae54-c8940995b9b6\nstatus: experimental\ncorrelation:\n    type: temporal_ordered\n    rules:\n        - multiple_failed_login\n        - successful_logon\n    group-by:\n        - agentId\n    timespan: 10m\nfalsepositives:\n    - Unlikely\nlevel: high\n---\ntitle: Multiple failed logons\nid: a8418a5a-5fc4-46b5-b23b-6c73beb19d41\nname: multiple_failed_login\ncorrelation:\n    type: event_count\n    rules:\n        - failed_logon\n    group-by:\n        - agentId\n    timespan: 10m\n    condition:\n        gte: 10',
     ];
     for (const example of examples) {
       const set = load(`${base}---\n${example}\n`);
