@@ -10,6 +10,11 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: 'run the HTTP collector: authenticated ingestion into Kafka, NATS JetStream or memory',
     load: () => import('./commands/collector.ts'),
   },
+  console: {
+    summary:
+      'serve the triage console (alert queue, detail, timelines, workflow, manual response) for the full stack',
+    load: () => import('./commands/console.ts'),
+  },
   'dead-letters': {
     summary:
       "replay dead letters (the sinks' JSONL file, the broker dlq stream) back through the pipeline, once each",

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { commaList } from '../../core/config.ts';
+import { ConsoleStoreConfigSchema } from '../store/index.ts';
 import { SCRYPT_HASH_PATTERN } from './auth/passwords.ts';
 
 /** Each role can do what the one before it can, and more: viewer reads, responder acts, admin invites. */
@@ -42,6 +44,14 @@ export const ConsoleSettingsSchema = z
     host: z.string().default('127.0.0.1'),
     port: z.int().min(0).max(65_535).default(8090),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'),
+    store: ConsoleStoreConfigSchema.prefault({ type: 'sqlite' }).describe(
+      "`console` command only: `start` always reads its data directory's console.db",
+    ),
+    rules: commaList(z.string().min(1))
+      .optional()
+      .describe(
+        'rule files or folders whose descriptions and files the console shows (default: the bundled rules)',
+      ),
     users: z.array(ConsoleUserSchema).max(1_000).default([]),
     tokens: z.array(ConsoleTokenSchema).max(1_000).default([]),
     sessionSecret: z
