@@ -4,6 +4,7 @@ import { FileSinkConfigSchema } from './file/config.ts';
 import { SplunkHecSinkConfigSchema } from './splunk-hec/config.ts';
 import { SqliteSinkConfigSchema } from './sqlite/config.ts';
 import { StdoutSinkConfigSchema } from './stdout/config.ts';
+import { SuggestionsSinkConfigSchema } from './suggestions/config.ts';
 import { TicketSinkConfigSchema } from './ticket/config.ts';
 import { WebhookSinkConfigSchema } from './webhook/config.ts';
 
@@ -15,6 +16,7 @@ export const SinkConfigSchema = z.discriminatedUnion('type', [
   StdoutSinkConfigSchema,
   SqliteSinkConfigSchema,
   TicketSinkConfigSchema,
+  SuggestionsSinkConfigSchema,
 ]);
 export type SinkConfig = z.infer<typeof SinkConfigSchema>;
 

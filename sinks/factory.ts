@@ -10,6 +10,7 @@ import { routeFor } from './shared/config.ts';
 import { SplunkHecSink } from './splunk-hec/sink.ts';
 import { SqliteSink } from './sqlite/sink.ts';
 import { StdoutSink } from './stdout/sink.ts';
+import { SuggestionsSink } from './suggestions/sink.ts';
 import { ticketRoutes } from './ticket/sink.ts';
 import type { Route, SinkLogger } from './types.ts';
 import { webhookRoutes } from './webhook/sink.ts';
@@ -47,6 +48,8 @@ export function createRoutes(config: SinkConfig, deps: SinkDeps = {}): Route[] {
       return [routeFor(new SqliteSink(config), config)];
     case 'ticket':
       return ticketRoutes(config, { clock: deps.clock });
+    case 'suggestions':
+      return [routeFor(new SuggestionsSink(config, { clock: deps.clock }), config)];
   }
 }
 
