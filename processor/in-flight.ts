@@ -27,6 +27,8 @@ export class InFlight {
   /** Per partition: the position below which every record this process handled is final on every sink. */
   readonly #watermarks = new Map<string, number>();
   #records = 0;
+  /** Moving average of how long a batch takes from hand-over to final on every sink. */
+  #typicalMs = 0;
   #waiters: Array<() => void> = [];
 
   constructor(clock: Clock) {
@@ -55,6 +57,11 @@ export class InFlight {
   retain(partitions: ReadonlySet<string>): void {
     for (const partition of this.#watermarks.keys())
       if (!partitions.has(partition)) this.#watermarks.delete(partition);
+  }
+
+  /** How long a batch usually takes to become final (a moving average; 0 before the first). */
+  get typicalMs(): number {
+    return this.#typicalMs;
   }
 
   /** How long the oldest unfinished batch has waited; 0 when none. */
@@ -114,6 +121,10 @@ export class InFlight {
   #remove(entry: Entry, final: boolean): void {
     this.#entries.delete(entry);
     entry.done = final;
+    if (final) {
+      const took = this.#clock() - entry.since;
+      this.#typicalMs = this.#typicalMs === 0 ? took : this.#typicalMs * 0.8 + took * 0.2;
+    }
     // The watermark moves over the finished batches at the head of the partition's queue; one that will not
     // be final (stopping) stays, and holds it.
     const queue = this.#queues.get(entry.partition) ?? [];

@@ -63,8 +63,9 @@ export const REPARTITION_SOURCE_HEADER = 'edr-repartition-source';
 const HEARTBEAT_MS = 3_000;
 
 /**
- * How long a due checkpoint holds new batches back while the batches in flight become final. Past it (a slow
- * or failing sink) the checkpoint is put off to the next interval and the pipeline goes on.
+ * How long a due checkpoint holds new batches back, at least, while the batches in flight become final: twice
+ * the time a batch usually takes, not less than this, and not more than the checkpoint interval. Past it (a
+ * stalled or failing sink) the checkpoint is put off to the next interval and the pipeline goes on.
  */
 const CHECKPOINT_ALIGN_MS = 1_000;
 
@@ -412,15 +413,18 @@ export class Processor {
 
   async #checkpointIfDue(): Promise<void> {
     if (this.#deps.clock() - this.#lastCheckpoint >= this.#settings.checkpointIntervalMs) {
-      await this.#checkpointAligned(CHECKPOINT_ALIGN_MS);
+      const typical = 2 * this.#inFlight.typicalMs;
+      await this.#checkpointAligned(
+        Math.min(this.#settings.checkpointIntervalMs, Math.max(CHECKPOINT_ALIGN_MS, typical)),
+      );
     }
   }
 
   /**
    * Kafka: checkpoints and commits once every batch in flight is final, so the saved state and the committed
    * positions end at the watermark. Runs with no batch being evaluated (serially), so none is added meanwhile.
-   * When they are not final within `alignMs` (a slow sink), or already older than that, it is put off to the
-   * next interval: the pipeline goes on and the committed positions stay where they were.
+   * When they are not final within `alignMs`, or already older than that (a stalled sink), it is put off to
+   * the next interval: the pipeline goes on and the committed positions stay where they were.
    */
   async #checkpointAligned(alignMs: number): Promise<void> {
     const stalled = this.#inFlight.oldestMs() >= alignMs;
