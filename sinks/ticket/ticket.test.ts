@@ -238,6 +238,55 @@ describe('ticket sink (against GitHub and Jira receivers)', () => {
     });
   });
 
+  it('the receivers refuse requests that break the documented shape', async () => {
+    const receiver = await github();
+    const issues = `${receiver.url}/repos/acme/security/issues`;
+    const headers = {
+      authorization: `Bearer ${TOKEN}`,
+      accept: 'application/vnd.github+json',
+      'x-github-api-version': '2022-11-28',
+      'user-agent': 'test',
+      'content-type': 'application/json',
+    };
+    const post = (extra: Record<string, string>, body: unknown) =>
+      fetch(issues, { method: 'POST', headers: { ...headers, ...extra }, body: JSON.stringify(body) });
+    expect((await post({ accept: 'application/json' }, { title: 't' })).status).toBe(415);
+    expect((await post({ 'x-github-api-version': '2021-01-01' }, { title: 't' })).status).toBe(400);
+    expect((await post({}, { body: 'no title' })).status).toBe(422);
+    expect((await post({}, { title: 't', body: 'x'.repeat(65_537) })).status).toBe(422);
+    expect((await post({}, { title: 't', labels: ['x'.repeat(51)] })).status).toBe(422);
+    expect((await post({ authorization: 'Bearer wrong' }, { title: 't' })).status).toBe(401);
+    expect(receiver.refusals).toHaveLength(5);
+    expect(receiver.issues).toHaveLength(0);
+
+    const jiraReceiver = await JiraReceiver.start({ projectKey: 'SEC', email: 'a@b.c', token: JIRA_TOKEN });
+    defer(() => jiraReceiver.close());
+    const create = (description: unknown, summary = 'ok') =>
+      fetch(`${jiraReceiver.url}/rest/api/3/issue`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`a@b.c:${JIRA_TOKEN}`).toString('base64')}`,
+          accept: 'application/json',
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({
+          fields: { project: { key: 'SEC' }, issuetype: { name: 'Task' }, summary, description },
+        }),
+      });
+    expect((await create('plain text, not ADF')).status).toBe(400);
+    expect((await create({ type: 'doc', version: 2, content: [] })).status).toBe(400);
+    const markedCode = {
+      type: 'codeBlock',
+      content: [{ type: 'text', text: 'x', marks: [{ type: 'strong' }] }],
+    };
+    expect((await create({ type: 'doc', version: 1, content: [markedCode] })).status).toBe(400);
+    const emptyText = { type: 'paragraph', content: [{ type: 'text', text: '' }] };
+    expect((await create({ type: 'doc', version: 1, content: [emptyText] })).status).toBe(400);
+    expect((await create({ type: 'doc', version: 1, content: [] }, 'two\nlines')).status).toBe(400);
+    expect((await create({ type: 'doc', version: 1, content: [] })).status).toBe(201);
+    expect(jiraReceiver.refusals).toHaveLength(5);
+  });
+
   describe('Jira Cloud', () => {
     async function jira(): Promise<JiraReceiver> {
       const receiver = await JiraReceiver.start({
