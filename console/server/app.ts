@@ -142,7 +142,7 @@ export async function buildConsole(settings: ConsoleSettings, deps: ConsoleDeps)
     ),
   );
 
-  await app.register(staticRoutes);
+  await app.register(staticRoutes, { store: deps.store });
   const routes: RouteAccess[] = [];
   await app.register(async (scope) => {
     await scope.register(consoleAuthPlugin, { cookies, tokens: settings.tokens, routes });

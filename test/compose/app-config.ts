@@ -1,4 +1,5 @@
 import { CollectorConfigSchema, loadCollectorConfig } from '../../collector/index.ts';
+import { ConsoleConfigSchema } from '../../console/server/serve.ts';
 import { ENV_PREFIX, loadConfig } from '../../core/config.ts';
 import { ProcessorConfigSchema } from '../../processor/index.ts';
 import { loadSetupConfig, SetupConfigSchema } from '../../setup/index.ts';
@@ -17,6 +18,10 @@ export const COMPONENTS = {
     load: (env: Env) => loadConfig(ProcessorConfigSchema, ENV_PREFIX, { env }),
   },
   setup: { sections: Object.keys(SetupConfigSchema.shape), load: (env: Env) => loadSetupConfig({ env }) },
+  console: {
+    sections: Object.keys(ConsoleConfigSchema.shape),
+    load: (env: Env) => loadConfig(ConsoleConfigSchema, ENV_PREFIX, { env }),
+  },
 } as const;
 export type Component = keyof typeof COMPONENTS;
 export type Env = Readonly<Record<string, string>>;

@@ -178,12 +178,13 @@ describe('the app services and their configuration', () => {
   it('run a known command, each with the config file mounted and named by CLAWDSTRIKE_EDR_CONFIG', () => {
     expect(appServices.map((service) => service.name).sort()).toEqual([
       'collector',
+      'console',
       'processor',
       'setup',
       'simulator',
     ]);
     for (const service of appServices) {
-      expect(['collector', 'processor', 'setup', 'simulate']).toContain(service.command[0]);
+      expect(['collector', 'processor', 'setup', 'simulate', 'console']).toContain(service.command[0]);
       expect(() => hostEnv(service, containerEnv(service))).not.toThrow();
     }
     expect(
@@ -199,6 +200,8 @@ describe('the app services and their configuration', () => {
         const component = componentOf(service);
         if (!component) continue;
         const config = COMPONENTS[component].load(hostEnv(service, containerEnv(service, extra)));
+        // The console reads stores, not a broker.
+        if (!COMPONENTS[component].sections.includes('transport')) continue;
         expect(valueAt(config, ['transport', 'kind'])).toBe(extra[`${ENV_PREFIX}TRANSPORT__KIND`] ?? 'kafka');
       }
     }
@@ -243,6 +246,7 @@ describe('the app services and their configuration', () => {
       ...(valueAt(setup, ['sinks', 'sinks']) as Array<{ type: string; node?: string }>)
         .filter((sink) => sink.type === 'elasticsearch')
         .map((sink) => String(sink.node)),
+      String(valueAt(load('console').config, ['console', 'store', 'node'])),
     ].map(hostOf);
     expect(hosts.filter((host) => !names.has(host))).toEqual([]);
     expect(hosts).toEqual(expect.arrayContaining(['kafka', 'nats', 'kibana', 'elasticsearch']));
@@ -250,6 +254,7 @@ describe('the app services and their configuration', () => {
     for (const [component, path] of [
       ['collector', ['server', 'port']],
       ['processor', ['processor', 'port']],
+      ['console', ['console', 'port']],
     ] as const) {
       const { service, config } = load(component);
       const port = valueAt(config, path);
