@@ -44,6 +44,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: 'send a realistic fleet of agent sessions, with attacks mixed in, to a collector',
     load: () => import('./commands/simulate.ts'),
   },
+  'suggest-policy': {
+    summary: 'print the Clawdstrike policy overlay, per agent, that a set of alerts (JSONL) suggests',
+    load: () => import('./commands/suggest-policy.ts'),
+  },
   start: {
     summary: 'run collector, processor and sinks in one process, with no external services',
     load: () => import('./commands/start.ts'),
