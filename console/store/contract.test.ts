@@ -22,6 +22,7 @@ import {
 import { makeAlert, makeEnvelope, uniqueId } from '../../test/support/sink-items.ts';
 import { ConsoleStoreConfigSchema } from './config.ts';
 import { createConsoleStore } from './index.ts';
+import { matchesAlertFilter, OPEN_STATE } from './query.ts';
 import {
   type AlertFilter,
   type AlertQueryInput,
@@ -255,13 +256,24 @@ describe('console stores answer alike (SQLite and real Elasticsearch)', () => {
       (a) => a.ruleName.toLowerCase().includes('shell') && a.summary.includes('evil.example'),
     ],
     ['a short word', { text: 'ss' }, (a) => a.ruleId.includes('ss') || a.summary.includes('ss')],
+    [
+      'a whole agent id',
+      { text: 'agent-2' },
+      (a) => a.agentId === 'agent-2' || a.summary.includes('agent-2'),
+    ],
+    ['a whole session id, not part of one', { text: 'sess-2' }, () => false],
+    ['a whole alert id', { text: 'ALERT_ID' }, (a) => a === alerts[3]],
     ['LIKE and glob characters taken literally', { text: '%' }, () => false],
     ['a wildcard taken literally', { text: 'ev*' }, () => false],
     ['quotes taken literally', { text: '"evil"' }, () => false],
-  ])('filters by %s', async (_name, filter, matches) => {
+  ])('filters by %s', async (_name, input, matches) => {
+    const filter = input.text === 'ALERT_ID' ? { text: alerts[3]!.alertId } : input;
     const expected = expectedOrder(alerts.filter(matches), 'timestamp', 'desc');
     expect(await idsOf({ filter, limit: 4 })).toEqual(expected);
     expect(await both((store) => store.countAlerts(filter))).toBe(expected.length);
+    // The live feed's in-memory test agrees with the stores.
+    const inMemory = alerts.filter((alert) => matchesAlertFilter({ alert, workflow: OPEN_STATE }, filter));
+    expect(expectedOrder(inMemory, 'timestamp', 'desc')).toEqual(expected);
   });
 
   it('refuses a cursor made for another sort', async () => {

@@ -69,7 +69,10 @@ interface QueueFields {
   sessionId: string;
   severity: string;
   riskScore: string;
-  /** Keyword fields matched on their whole value, text fields on one of their words (docs/security.md). */
+  /**
+   * Fields a free-text word is a substring of: keyword fields in their whole value, text fields in one of
+   * their words (docs/security.md). Ids (id, agentId, sessionId) match a word only whole.
+   */
   text: string[];
 }
 
@@ -81,15 +84,7 @@ const ALERT_FIELDS: QueueFields = {
   sessionId: 'clawdstrike.session.id',
   severity: 'clawdstrike.severity',
   riskScore: 'event.risk_score',
-  text: [
-    'rule.id',
-    'rule.name',
-    'event.id',
-    'agent.id',
-    'clawdstrike.session.id',
-    'tags',
-    'clawdstrike.alert.summary',
-  ],
+  text: ['rule.id', 'rule.name', 'tags', 'clawdstrike.alert.summary'],
 };
 
 const WORKFLOW_FIELDS: QueueFields = {
@@ -100,7 +95,7 @@ const WORKFLOW_FIELDS: QueueFields = {
   sessionId: 'session_id',
   severity: 'severity',
   riskScore: 'risk_score',
-  text: ['rule_id', 'rule_name', 'alert_id', 'agent_id', 'session_id', 'tags', 'summary'],
+  text: ['rule_id', 'rule_name', 'tags', 'summary'],
 };
 
 const keyword = { type: 'keyword', ignore_above: 1024 } as const;
@@ -794,12 +789,17 @@ function queueQuery(fields: QueueFields, filter: AlertFilter): estypes.QueryDslQ
     clauses.push({ range: { [fields.timestamp]: { gte: filter.from, lt: filter.to } } });
   }
   for (const word of textWords(filter)) {
-    const pattern = `*${word.replace(/[\\*?]/g, (char) => `\\${char}`)}*`;
+    const pattern = `*${word.lower.replace(/[\\*?]/g, (char) => `\\${char}`)}*`;
     clauses.push({
       bool: {
-        should: fields.text.map((field) => ({
-          wildcard: { [field]: { value: pattern, case_insensitive: true } },
-        })),
+        should: [
+          ...fields.text.map((field) => ({
+            wildcard: { [field]: { value: pattern, case_insensitive: true } },
+          })),
+          ...[fields.id, fields.agentId, fields.sessionId].map((field) => ({
+            term: { [field]: word.exact },
+          })),
+        ],
         minimum_should_match: 1,
       },
     });

@@ -4,6 +4,7 @@ import type { Alert } from '../../engine/alert.ts';
 import type {
   AlertFilter,
   AlertQuery,
+  AlertRecord,
   ResponseActionRecord,
   SeriesQuery,
   WorkflowChange,
@@ -60,12 +61,36 @@ export function alertKeyShape(query: Pick<AlertQuery, 'sort'>): Array<'number' |
 export const TIMELINE_CURSOR = 'timeline';
 export const TIMELINE_KEY_SHAPE: Array<'number' | 'string'> = ['number', 'string'];
 
-/** The query words (whitespace-separated, lowercased): each must occur as a substring. At most 16. */
-export function textWords(filter: Pick<AlertFilter, 'text'>): string[] {
+/** One free-text word: lowercased for substrings, as typed for whole ids. */
+export interface TextWord {
+  lower: string;
+  exact: string;
+}
+
+/** The query words (whitespace-separated): each must match (types.ts AlertFilterSchema). At most 16. */
+export function textWords(filter: Pick<AlertFilter, 'text'>): TextWord[] {
   if (!filter.text) return [];
-  const words = filter.text.toLowerCase().split(/\s+/).filter(Boolean);
+  const words = filter.text.split(/\s+/).filter(Boolean);
   if (words.length > 16) throw new EdrError('EDR_ERR_BAD_REQUEST', 'at most 16 words of free text');
-  return words;
+  return words.map((exact) => ({ lower: exact.toLowerCase(), exact }));
+}
+
+/** The whole filter over one record in memory (the live feed), as the stores apply it. */
+export function matchesAlertFilter(record: AlertRecord, filter: AlertFilter): boolean {
+  const { alert, workflow } = record;
+  const within = <T>(values: readonly T[] | undefined, value: T) => !values || values.includes(value);
+  if (!within(filter.severity, alert.severity) || !within(filter.ruleId, alert.ruleId)) return false;
+  if (!within(filter.agentId, alert.agentId) || !within(filter.sessionId, alert.sessionId)) return false;
+  if (filter.from && Date.parse(alert.timestamp) < Date.parse(filter.from)) return false;
+  if (filter.to && Date.parse(alert.timestamp) >= Date.parse(filter.to)) return false;
+  if (!workflowMatches(workflow, filter)) return false;
+  const searched = [alert.ruleId, alert.ruleName, ...alert.tags, alert.summary].map((field) =>
+    field.toLowerCase(),
+  );
+  const ids = [alert.alertId, alert.agentId, alert.sessionId];
+  return textWords(filter).every(
+    (word) => ids.includes(word.exact) || searched.some((field) => field.includes(word.lower)),
+  );
 }
 
 /** Bucket starts (epoch ms) of a series query. */

@@ -247,17 +247,20 @@ export class SqliteConsoleStore implements ConsoleStore {
   async ruleStats(query: SeriesQuery): Promise<RuleStats[]> {
     const db = this.database();
     const from = Date.parse(query.from);
-    // SQLite takes the bare column rule_name from the row holding max(ts): the name the rule last fired with.
+    // Both scan the covering (rule_id, ts) index instead of the table; the name is the latest alert's.
     const rules = db
-      .prepare<{ rule_id: string; rule_name: string; last: number }>(
-        'SELECT rule_id, rule_name, max(ts) AS last FROM alerts GROUP BY rule_id ORDER BY last DESC, rule_id LIMIT 1000',
+      .prepare<{ rule_id: string; last: number }>(
+        'SELECT rule_id, max(ts) AS last FROM alerts INDEXED BY alerts_by_rule GROUP BY rule_id ORDER BY last DESC, rule_id LIMIT 1000',
       )
       .all();
+    const nameOf = db.prepare<{ rule_name: string }>(
+      'SELECT rule_name FROM alerts WHERE rule_id = ? ORDER BY ts DESC LIMIT 1',
+    );
     const counts = new Map<string, Map<number, number>>();
     const rows = db
       .prepare<{ rule_id: string; bucket: number; n: number }>(
-        `SELECT rule_id, (ts - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS bucket, count(*) AS n FROM alerts WHERE ts >= ? AND ts < ?
-         GROUP BY rule_id, bucket`,
+        `SELECT rule_id, (ts - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS bucket, count(*) AS n
+         FROM alerts INDEXED BY alerts_by_rule WHERE ts >= ? AND ts < ? GROUP BY rule_id, bucket`,
       )
       .all(from, query.bucketMs, from, Date.parse(query.to));
     for (const row of rows) {
@@ -273,7 +276,7 @@ export class SqliteConsoleStore implements ConsoleStore {
       }));
       return {
         ruleId: rule.rule_id,
-        ruleName: rule.rule_name,
+        ruleName: nameOf.get(rule.rule_id)?.rule_name ?? '',
         total: hits.reduce((sum, hit) => sum + hit.count, 0),
         hits,
         lastFired: iso(rule.last),
@@ -455,16 +458,19 @@ function filterSql(filter: AlertFilter): Where {
     where.clauses.push('ts < ?');
     where.values.push(Date.parse(filter.to));
   }
-  const words = textWords(filter);
-  // Words of three characters or more go through the trigram index; shorter ones scan the search text.
-  const indexed = words.filter((word) => [...word].length >= 3);
-  if (indexed.length > 0) {
-    where.clauses.push('seq IN (SELECT rowid FROM alert_text WHERE alert_text MATCH ?)');
-    where.values.push(indexed.map(ftsPhrase).join(' AND '));
-  }
-  for (const word of words.filter((word) => [...word].length < 3)) {
-    where.clauses.push("seq IN (SELECT rowid FROM alert_text WHERE search LIKE ? ESCAPE '\\')");
-    where.values.push(likePattern(word));
+  for (const word of textWords(filter)) {
+    // Three characters or more go through the trigram index; shorter words scan the search text.
+    const long = [...word.lower].length >= 3;
+    const substring = long
+      ? 'seq IN (SELECT rowid FROM alert_text WHERE alert_text MATCH ?)'
+      : "seq IN (SELECT rowid FROM alert_text WHERE search LIKE ? ESCAPE '\\')";
+    where.clauses.push(`(${substring} OR alert_id = ? OR agent_id = ? OR session_id = ?)`);
+    where.values.push(
+      long ? ftsPhrase(word.lower) : likePattern(word.lower),
+      word.exact,
+      word.exact,
+      word.exact,
+    );
   }
   return where;
 }

@@ -36,8 +36,9 @@ const values = <T extends z.ZodType>(item: T) => z.array(item).min(1).max(MAX_FI
 /**
  * Which alerts: fields AND together, values within one field OR together. Time bounds are on the alert's
  * `timestamp` (event time), `from` inclusive, `to` exclusive. `text`: every whitespace-separated word must be a
- * case-insensitive substring of the rule id, rule name, summary, agent id, session id, alert id or a tag
- * (Elasticsearch matches a word inside one token of rule name and summary; docs/security.md).
+ * case-insensitive substring of the rule id, rule name, a tag or the summary, or equal (case and all) an alert,
+ * agent or session id (Elasticsearch matches a word inside one token of the summary; docs/security.md).
+ * `matchesAlertFilter` (query.ts) is the same test over one record in memory.
  */
 export const AlertFilterSchema = z.strictObject({
   severity: values(SeveritySchema),

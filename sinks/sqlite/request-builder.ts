@@ -30,7 +30,7 @@ export interface AlertRow {
 }
 
 /**
- * Characters of an alert's search text kept (rule id and name first, summary, ids, tags): a summary quotes
+ * Characters of an alert's search text kept (rule id and name first, tags, summary): a summary quotes
  * attacker-chosen values up to the record limit, and the trigram index grows with every character.
  */
 export const MAX_SEARCH_CHARS = 8_192;
@@ -65,19 +65,12 @@ export function alertRow(alert: Alert): AlertRow {
 }
 
 /**
- * What free text searches: the fields one per line (a query word holds no whitespace, so it cannot match
- * across two), lowercased here and in the query so case folding is the same everywhere.
+ * What free text searches by substring: rule id, rule name, tags and summary, one per line (a query word holds
+ * no whitespace, so it cannot match across two), lowercased here and in the query so case folding is the same
+ * everywhere. Alert, agent and session ids match a word only whole (their own indexed columns).
  */
 export function searchText(alert: Alert): string {
-  return [
-    alert.ruleId,
-    alert.ruleName,
-    alert.alertId,
-    alert.agentId,
-    alert.sessionId,
-    ...alert.tags,
-    alert.summary,
-  ]
+  return [alert.ruleId, alert.ruleName, ...alert.tags, alert.summary]
     .join('\n')
     .toLowerCase()
     .slice(0, MAX_SEARCH_CHARS);
