@@ -1,26 +1,20 @@
 import { type Clock, systemClock } from '../../core/clock.ts';
 import { EdrError } from '../../core/errors.ts';
 import type { Alert } from '../../engine/alert.ts';
-import { outcomesOf, type RetryVerdict } from '../driver/verdict.ts';
 import { routeFor, tlsOptions } from '../shared/config.ts';
-import { HttpClient, type HttpRequest, type HttpResponse } from '../shared/http.ts';
-import { DUPLICATE, type ItemOutcome, type Route, type Sink, type SinkItem, WRITTEN } from '../types.ts';
-import type { TicketApi, TicketRef } from './api.ts';
+import { HttpClient } from '../shared/http.ts';
+import type { ItemOutcome, Route, Sink, SinkItem } from '../types.ts';
+import type { TicketApi } from './api.ts';
 import type { TicketSinkConfig } from './config.ts';
-import { type TicketContent, ticketContent } from './content.ts';
 import { githubApi } from './github.ts';
-import { groupOf } from './group.ts';
 import { jiraApi } from './jira.ts';
 import { resolveSecret, type Secret } from './secret.ts';
-import { type TicketOperation, TicketState } from './state.ts';
+import { TicketService } from './service.ts';
+import { TicketState } from './state.ts';
 import { templateApi } from './template.ts';
 
-/** Comment pages read at most when checking whether an alert already commented. */
-const MAX_COMMENT_PAGES = 10;
 /** Alert ids the state file remembers as handled, per tracked group on average. */
 const ALERTS_PER_GROUP = 5;
-
-type Exchange = { ok: true; response: HttpResponse } | { ok: false; outcome: ItemOutcome };
 
 export interface TicketSinkDeps {
   clock?: Clock;
@@ -29,17 +23,16 @@ export interface TicketSinkDeps {
 
 /**
  * Opens one ticket per alert group and comments on it for each later alert of the group. Wiring only:
- * gate on a rate-limit wait → state file → (lookup) → request builder → send → classify. Alerts are handled
- * one at a time, in order, so two alerts of one group can never both open a ticket.
+ * the state file, the target's request builders and classifier (github.ts, jira.ts, template.ts) and the
+ * service that sequences them (service.ts); retries and dead letters are the shared driver's.
  */
 export class TicketSink implements Sink {
   readonly name: string;
   readonly guarantee = 'at-least-once';
   private state: TicketState | undefined;
-  /** Epoch ms before which the target asked not to be called (Retry-After, rate-limit reset). */
-  private quietUntil = 0;
+  private service: TicketService | undefined;
+  /** Alerts are handled one at a time, in order, so two alerts of one group never both open a ticket. */
   private serial: Promise<unknown> = Promise.resolve();
-  private readonly counts = { created: 0, commented: 0, redelivered: 0, commentsCapped: 0, lookups: 0 };
 
   constructor(
     private readonly config: TicketSinkConfig,
@@ -64,6 +57,14 @@ export class TicketSink implements Sink {
       maxGroups,
       maxAlerts: maxGroups * ALERTS_PER_GROUP,
     });
+    this.service = new TicketService(
+      this.config,
+      this.api,
+      this.state,
+      this.secrets,
+      this.client,
+      this.clock,
+    );
   }
 
   async write(items: readonly SinkItem[]): Promise<ItemOutcome[]> {
@@ -71,7 +72,7 @@ export class TicketSink implements Sink {
     for (const item of items) {
       const run = this.serial.then(() =>
         item.kind === 'alert'
-          ? this.ticket(item.alert)
+          ? this.handle(item.alert)
           : { status: 'permanent' as const, reason: 'tickets take alerts only' },
       );
       this.serial = run.catch(() => undefined);
@@ -81,7 +82,7 @@ export class TicketSink implements Sink {
   }
 
   stats(): Record<string, unknown> {
-    return { ...this.counts, ...this.state?.stats() };
+    return { ...this.service?.counts, ...this.state?.stats() };
   }
 
   async close(): Promise<void> {
@@ -89,147 +90,9 @@ export class TicketSink implements Sink {
     this.client.close();
   }
 
-  private async ticket(alert: Alert): Promise<ItemOutcome> {
-    const state = this.state;
-    if (!state) throw new EdrError('EDR_ERR_SINK_RETRYABLE', `${this.name}: not started`);
-    if (state.isHandled(alert.alertId)) return this.redelivered();
-    const group = groupOf(alert, this.config.groupBy);
-    const content = ticketContent(alert, group, this.config);
-    const pending = state.pendingOf(alert.alertId);
-    let known = state.ticketOf(group.hash);
-    // Comments of a ticket we did not just learn of may already hold this alert's.
-    let unsure = pending?.op === 'comment';
-    if (!known && this.api.find && this.api.parseFound) {
-      this.counts.lookups++;
-      const looked = await this.exchange(this.api.find(group));
-      if (!looked.ok) return looked.outcome;
-      const found = this.api.parseFound(looked.response);
-      if (found) {
-        await state.recordTicket(group.hash, found.ticket);
-        if (found.openedBy === content.marker) {
-          await state.done(alert.alertId, group.hash, 'create');
-          return this.redelivered();
-        }
-        known = state.ticketOf(group.hash);
-        unsure = true;
-      } else if (pending?.op === 'create') {
-        const settling = pending.at + this.api.lookupSettleMs - this.clock();
-        // A create whose answer was lost may not be searchable yet: wait before making a second ticket.
-        if (settling > 0) {
-          return {
-            status: 'retryable',
-            reason: 'waiting for a lost create to become searchable',
-            retryAfterMs: settling,
-          };
-        }
-      }
-    }
-    if (!known) return this.send(content, 'create', this.api.create(content));
-    if (known.comments >= this.config.maxCommentsPerTicket) {
-      this.counts.commentsCapped++;
-      await state.done(alert.alertId, group.hash, 'skip');
-      return WRITTEN;
-    }
-    const request = this.api.comment(known.ticket, content);
-    if (!request) {
-      await state.done(alert.alertId, group.hash, 'skip');
-      return WRITTEN;
-    }
-    if (unsure) {
-      const seen = await this.hasCommented(known.ticket, content.marker);
-      if (seen !== false) {
-        if (seen !== true) return seen;
-        await state.done(alert.alertId, group.hash, 'comment');
-        return this.redelivered();
-      }
-    }
-    return this.send(content, 'comment', request);
-  }
-
-  /** Sends a create or comment between an `intent` and its `done` (or `clear`) in the state file. */
-  private async send(
-    content: TicketContent,
-    op: TicketOperation,
-    request: HttpRequest,
-  ): Promise<ItemOutcome> {
-    const state = this.state!;
-    const { alertId } = content.alert;
-    const { hash } = content.group;
-    const gated = this.gate();
-    if (gated) return gated;
-    await state.intend(alertId, hash, op, this.clock());
-    const sent = await this.exchange(request);
-    if (!sent.ok) {
-      // A refusal made nothing; a timeout or 5xx may have, so its intent stays for the next attempt to check.
-      if (sent.outcome.status !== 'retryable') await state.clear(alertId);
-      return sent.outcome;
-    }
-    let ticket: TicketRef | undefined;
-    if (op === 'create') {
-      ticket = this.api.parseCreated(sent.response);
-      if (!ticket) {
-        return { status: 'retryable', reason: `HTTP ${sent.response.status} named no ticket`, suspect: true };
-      }
-      this.counts.created++;
-    } else this.counts.commented++;
-    await state.done(alertId, hash, op, ticket);
-    return WRITTEN;
-  }
-
-  /** Whether a comment of this alert is on the ticket, or the outcome that stopped the check. */
-  private async hasCommented(ticket: TicketRef, marker: string): Promise<boolean | ItemOutcome> {
-    const { comments, parseComments } = this.api;
-    if (!comments || !parseComments) return false;
-    for (let page: number | undefined = 0; page !== undefined && page < MAX_COMMENT_PAGES; ) {
-      this.counts.lookups++;
-      const read = await this.exchange(comments(ticket, page));
-      if (!read.ok) return read.outcome;
-      const result = parseComments(read.response, page);
-      if (result.markers.includes(marker)) return true;
-      page = result.next;
-    }
-    return false;
-  }
-
-  /** One request: waits out a rate limit first, classifies the answer, keeps tokens out of every reason. */
-  private async exchange(request: HttpRequest): Promise<Exchange> {
-    const gated = this.gate();
-    if (gated) return { ok: false, outcome: gated };
-    let verdict: RetryVerdict;
-    let response: HttpResponse | undefined;
-    try {
-      response = await this.client.send(request);
-      verdict = this.api.classify(response, this.clock());
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      verdict =
-        error instanceof EdrError && error.retriable
-          ? { action: 'retry', reason }
-          : { action: 'refuse', reason };
-    }
-    if (verdict.action === 'ok' && response) return { ok: true, response };
-    if (verdict.action === 'retry' && verdict.retryAfterMs !== undefined) {
-      this.quietUntil = Math.max(this.quietUntil, this.clock() + verdict.retryAfterMs);
-    }
-    const outcome = outcomesOf(verdict, 1)[0]!;
-    if ('reason' in outcome) outcome.reason = this.scrub(outcome.reason);
-    return { ok: false, outcome };
-  }
-
-  private gate(): ItemOutcome | undefined {
-    const wait = this.quietUntil - this.clock();
-    return wait > 0
-      ? { status: 'retryable', reason: 'waiting out the target rate limit', retryAfterMs: wait }
-      : undefined;
-  }
-
-  private redelivered(): ItemOutcome {
-    this.counts.redelivered++;
-    return DUPLICATE;
-  }
-
-  private scrub(text: string): string {
-    return this.secrets.reduce((scrubbed, secret) => secret.scrub(scrubbed), text);
+  private handle(alert: Alert): Promise<ItemOutcome> {
+    if (!this.service) throw new EdrError('EDR_ERR_SINK_RETRYABLE', `${this.name}: not started`);
+    return this.service.handle(alert);
   }
 }
 
