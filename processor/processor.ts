@@ -324,7 +324,7 @@ export class Processor {
       );
       throw error;
     }
-    if (this.#pipelined) await this.#checkpointIfDue().catch(() => undefined);
+    if (this.#pipelined) await this.#whileAlive(batch, this.#checkpointIfDue()).catch(() => undefined);
   }
 
   /**
