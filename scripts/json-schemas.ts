@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AlertSchema } from '../engine/alert.ts';
-import { RuleFileSchema } from '../engine/index.ts';
+import { ClawdstrikePolicySchema, RuleFileSchema } from '../engine/index.ts';
 import {
   AuditEventSchema,
   EnvelopeSchema,
@@ -21,6 +21,7 @@ export const PUBLISHED_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   'envelope.v1.schema.json': EnvelopeSchema,
   'alert.v1.schema.json': AlertSchema,
   'rule-file.schema.json': RuleFileSchema,
+  'clawdstrike-policy.schema.json': ClawdstrikePolicySchema,
 };
 
 /** The exact text written for one schema, so the export and the freshness test agree byte for byte. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { caseAlerts, type RuleCase, RuleCaseSchema } from '../../cli/lib/rule-cases.ts';
@@ -63,8 +64,14 @@ function applied(alert: Alert, events: Map<string, Envelope>, base: ClawdstrikeP
 }
 
 describe('suggestions merged onto upstream rulesets/default.yaml', () => {
-  it('the upstream default ruleset passes our strict schema', () => {
+  it('the upstream default ruleset passes our strict schema, also as the exported JSON Schema (ajv strict)', () => {
     expect(upstreamDefault.name).toBe('Default');
+    const schema = JSON.parse(readFileSync(join(root, 'schemas', 'clawdstrike-policy.schema.json'), 'utf8'));
+    const validate = new Ajv2020({ strict: true }).compile(schema);
+    expect(validate(upstreamDefault)).toBe(true);
+    const misspelt = { ...upstreamDefault, guards: { egress_allowlist: { additional_blok: ['x.example'] } } };
+    expect(validate(misspelt)).toBe(false);
+    expect(ClawdstrikePolicySchema.safeParse(misspelt).success).toBe(false);
   });
 
   it('CREDENTIAL_EXFILTRATION: the host the base allowed is blocked, every base entry kept', () => {
