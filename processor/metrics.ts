@@ -67,8 +67,24 @@ export function createProcessorMetrics(sources: MetricSources) {
     }),
     checkpointBytes: new Gauge({
       name: 'edr_processor_checkpoint_bytes',
-      help: 'Size of the last checkpoint saved per partition (compressed bytes)',
+      help: 'Size of the partition state as its last checkpoint left it in the store (every entry, bytes)',
       labelNames: ['partition'] as const,
+      registers,
+    }),
+    checkpointWrittenBytes: new Counter({
+      name: 'edr_processor_checkpoint_written_bytes_total',
+      help: 'Bytes checkpoints wrote to the store (entries changed, their redo log, the markers)',
+      registers,
+    }),
+    checkpointEntries: new Counter({
+      name: 'edr_processor_checkpoint_entries_total',
+      help: 'State entries checkpoints wrote or removed (only those changed since the last checkpoint)',
+      registers,
+    }),
+    restoreSeconds: new Histogram({
+      name: 'edr_processor_restore_seconds',
+      help: 'Time to read a partition checkpoint and put its state back into the engine',
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30],
       registers,
     }),
     rollbacks: new Counter({

@@ -26,8 +26,6 @@ export interface PartitionEnginesOptions {
   /** Bytes of change lines per redo-log chunk of a checkpoint (transport/changelog.ts). */
   chunkBytes?: number;
   onRestore?: (partition: string, outcome: RestoreOutcome) => void;
-  /** After each checkpoint saved: what it wrote. */
-  onCheckpoint?: (partition: string, written: CheckpointWritten) => void;
 }
 
 export type RestoreOutcome = (
@@ -87,6 +85,7 @@ export class PartitionEngine {
   /** Entries whose stored value may differ from the base's (a failed checkpoint, a migration): written anyway. */
   readonly #doubtful: Set<string>;
   #storedBytes = 0;
+  #lastWritten: CheckpointWritten = { entries: 0, bytes: 0, storedBytes: 0 };
 
   constructor(
     partition: string,
@@ -107,6 +106,11 @@ export class PartitionEngine {
 
   get engine(): DetectionEngine {
     return this.#engine;
+  }
+
+  /** What the last checkpoint saved wrote. */
+  get lastWritten(): CheckpointWritten {
+    return this.#lastWritten;
   }
 
   /** Bytes of the records kept since the base: what a rollback would run again. */
@@ -186,11 +190,7 @@ export class PartitionEngine {
     this.#journal = [];
     this.#journalBytes = 0;
     this.#pending = undefined;
-    this.#options.onCheckpoint?.(this.partition, {
-      entries: changes.length,
-      bytes,
-      storedBytes: this.#storedBytes,
-    });
+    this.#lastWritten = { entries: changes.length, bytes, storedBytes: this.#storedBytes };
     return this.#storedBytes;
   }
 

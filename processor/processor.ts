@@ -142,6 +142,7 @@ export class Processor {
       group: settings.group,
       decode: (messages) => decodeAll(messages, deps.recordLimits).events,
       onRestore: (partition, outcome) => {
+        this.#metrics.restoreSeconds.observe(outcome.seconds);
         if (outcome.restored || outcome.reason === 'no checkpoint') {
           deps.log.info({ partition, ...outcome }, 'partition engine ready');
           return;
@@ -479,6 +480,8 @@ export class Processor {
     try {
       const bytes = await partition.checkpoint();
       this.#metrics.checkpointBytes.set({ partition: partition.partition }, bytes);
+      this.#metrics.checkpointWrittenBytes.inc(partition.lastWritten.bytes);
+      this.#metrics.checkpointEntries.inc(partition.lastWritten.entries);
       this.#checkpointProblems.delete(partition.partition);
     } catch (error) {
       this.#metrics.checkpointFailures.inc({ stage: 'save' });

@@ -13,7 +13,7 @@ import type { CheckpointStore } from './checkpoints.ts';
  *   1. its changes, in chunks of lines, under `<owner>.cl.wal.<G>.<i>`;
  *   2. the marker `<owner>.cl.marker`: G, its chunk count and the engine meta (the commit point);
  *   3. each change under its entry's key `<owner>.cl.e.<digest of the name>` (or its removal), then the
- *      chunks are removed.
+ *      chunks are removed (all of the owner's, in one request where the store can).
  * A restore reads the entries and applies over them the chunks of the marker's generation that are still
  * there (a crash in step 3 left some entries behind them). Chunks of any other generation are from a
  * checkpoint whose marker never landed: they are ignored and removed by the next checkpoint. A failure after
@@ -55,8 +55,6 @@ export class PartitionChangelog {
   readonly #owner: string;
   readonly #options: ChangelogOptions;
   #generation = 0;
-  /** Redo-log chunks written and not yet removed (failed checkpoints', and those of a crash before). */
-  #chunks = new Set<string>();
   /** The whole-state checkpoint of earlier versions under the owner's key, removed with the first changelog. */
   #legacy = false;
 
@@ -82,15 +80,13 @@ export class PartitionChangelog {
       const chunk = /^wal\.(\d+)\.(\d+)$/.exec(key);
       if (!chunk) continue;
       if (marker && Number(chunk[1]) === marker.generation) redo.push([Number(chunk[2]), value]);
-      else this.#chunks.add(key);
     }
     if (!marker) {
       this.#legacy = true;
       return undefined;
     }
     redo.sort((a, b) => a[0] - b[0]);
-    for (const [index, value] of redo) {
-      this.#chunks.add(`wal.${marker.generation}.${index}`);
+    for (const [, value] of redo) {
       for (const line of Buffer.from(value).toString('utf8').split('\n')) {
         if (line === '') continue;
         const [name, text] = splitRecord(line, '\t', this.#owner);
@@ -112,12 +108,11 @@ export class PartitionChangelog {
     const chunkRecords = chunks.map(
       (chunk, index) => [this.#key(`wal.${generation}.${index}`), chunk] as const,
     );
-    for (const [index] of chunks.entries()) this.#chunks.add(`wal.${generation}.${index}`);
     await this.#store.saveMany(chunkRecords);
     const marker = Buffer.from(
       JSON.stringify({ format: FORMAT, generation, chunks: chunks.length, meta: write.meta }),
     );
-    await this.#store.save(this.#key('marker'), marker);
+    await this.#store.saveMany([[this.#key('marker'), marker]]);
     const entryRecords: Array<readonly [string, Uint8Array | null]> = write.changes.map(([name, text]) => [
       this.#key(`e.${entryDigest(name)}`),
       text === null ? null : Buffer.from(`${name}\n${text}`),
@@ -127,14 +122,9 @@ export class PartitionChangelog {
     this.#legacy = false;
     let bytes = marker.byteLength;
     for (const [, value] of [...chunkRecords, ...entryRecords]) bytes += value?.byteLength ?? 0;
-    // Leftover chunks are never read again (their generation is not the marker's): removing them can wait.
-    const done = [...this.#chunks];
-    await this.#store.saveMany(done.map((key) => [this.#key(key), null] as const)).then(
-      () => {
-        for (const key of done) this.#chunks.delete(key);
-      },
-      () => undefined,
-    );
+    // Every chunk is done with now: this checkpoint's are applied, older ones are never read again (their
+    // generation is not the marker's). Removing them can wait for the next checkpoint.
+    await this.#store.removePrefix(this.#key('wal.')).catch(() => undefined);
     return bytes;
   }
 

@@ -16,6 +16,8 @@ export interface CheckpointStore {
   loadPrefix(prefix: string): Promise<Map<string, Uint8Array>>;
   /** Saves each value, or removes the key where it is null; keys are distinct, stored in no given order. */
   saveMany(records: ReadonlyArray<readonly [key: string, value: Uint8Array | null]>): Promise<void>;
+  /** Removes every key starting with `prefix` (one request where the broker can). */
+  removePrefix(prefix: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -44,6 +46,10 @@ export class MemoryCheckpointStore implements CheckpointStore {
       if (value === null) this.#values.delete(key);
       else this.#values.set(key, value);
     }
+  }
+
+  async removePrefix(prefix: string): Promise<void> {
+    for (const key of this.#values.keys()) if (key.startsWith(prefix)) this.#values.delete(key);
   }
 
   async close(): Promise<void> {}

@@ -75,6 +75,10 @@ class TearingStore implements CheckpointStore {
       await this.inner.saveMany([record]);
     }
   }
+  async removePrefix(prefix: string): Promise<void> {
+    if (this.budget-- <= 0) throw new EdrError('EDR_ERR_BROKER_UNAVAILABLE', 'torn');
+    await this.inner.removePrefix(prefix);
+  }
   async close(): Promise<void> {}
 }
 

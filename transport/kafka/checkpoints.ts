@@ -217,6 +217,13 @@ export class KafkaCheckpointStore implements CheckpointStore {
     }
   }
 
+  /** Tombstones for every key under the prefix this store knows of (it reads the whole topic). */
+  async removePrefix(prefix: string): Promise<void> {
+    await this.#caughtUp();
+    const keys = [...this.#latest.keys()].filter((key) => key.startsWith(prefix));
+    await this.saveMany(keys.map((key) => [key, null] as const));
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([
       this.#producer.disconnect(),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import {
   type CheckpointStore,
@@ -42,6 +42,9 @@ function kvKey(key: string): string {
 export class NatsCheckpointStore implements CheckpointStore {
   readonly #options: NatsCheckpointOptions;
   #kv: Promise<KV> | undefined;
+  #jsm: Promise<JetStreamManager> | undefined;
+  /** KV keys this store saw hold a manifest: removing one purges its parts too (one request less for the rest). */
+  readonly #inParts = new Set<string>();
 
   constructor(options: NatsCheckpointOptions) {
     this.#options = options;
@@ -69,6 +72,7 @@ export class NatsCheckpointStore implements CheckpointStore {
         await this.#put(kv, partKey(key, version, index), part, 'saving a checkpoint part');
       }
       await this.#put(kv, kvKey(key), manifest, 'saving a checkpoint manifest');
+      this.#inParts.add(kvKey(key));
       await this.#purgeParts(key, parts.length);
     } catch (error) {
       throw natsError(error, 'saving a checkpoint');
@@ -107,7 +111,7 @@ export class NatsCheckpointStore implements CheckpointStore {
   async saveMany(records: ReadonlyArray<readonly [string, Uint8Array | null]>): Promise<void> {
     try {
       const kv = await this.#open();
-      const jsm = await jetstreamManager(await this.#options.connection.get());
+      const jsm = await this.#manager();
       const stream = `KV_${this.#options.bucket}`;
       let next = 0;
       const writer = async (): Promise<void> => {
@@ -117,9 +121,11 @@ export class NatsCheckpointStore implements CheckpointStore {
             await this.save(key, value);
           } else if (value !== null) {
             await this.#put(kv, kvKey(key), value, 'saving a checkpoint entry');
+            if (this.#inParts.delete(kvKey(key))) await this.#purgeParts(key, 0);
           } else {
             const subject = `$KV.${this.#options.bucket}.${kvKey(key)}`;
-            for (const filter of [subject, `${subject}.parts.>`]) {
+            const filters = this.#inParts.delete(kvKey(key)) ? [subject, `${subject}.parts.>`] : [subject];
+            for (const filter of filters) {
               await withTimeout(
                 jsm.streams.purge(stream, { filter }),
                 this.#options.timeoutMs,
@@ -135,7 +141,34 @@ export class NatsCheckpointStore implements CheckpointStore {
     }
   }
 
+  /** One purge of the bucket's stream by subject: every message under the prefix, parts included. */
+  async removePrefix(prefix: string): Promise<void> {
+    try {
+      const jsm = await this.#manager();
+      await withTimeout(
+        jsm.streams.purge(`KV_${this.#options.bucket}`, {
+          filter: `$KV.${this.#options.bucket}.${kvKey(prefix)}>`,
+        }),
+        this.#options.timeoutMs,
+        'removing checkpoint entries',
+      );
+    } catch (error) {
+      throw natsError(error, 'removing checkpoint entries');
+    }
+  }
+
   async close(): Promise<void> {}
+
+  #manager(): Promise<JetStreamManager> {
+    this.#jsm ??= this.#options.connection
+      .get()
+      .then((nc) => jetstreamManager(nc))
+      .catch((error: unknown) => {
+        this.#jsm = undefined;
+        throw error;
+      });
+    return this.#jsm;
+  }
 
   /** A value with its parts joined (KV key already mapped); undefined when absent. */
   async #getWhole(kv: KV, key: string): Promise<Uint8Array | undefined> {
@@ -143,6 +176,7 @@ export class NatsCheckpointStore implements CheckpointStore {
       const value = await this.#get(kv, key);
       const manifest = value && readManifest(value, key);
       if (!manifest) return value;
+      this.#inParts.add(key);
       const parts = await Promise.all(
         Array.from({ length: manifest.parts }, (_, index) =>
           this.#get(kv, `${key}.parts.${manifest.version}.${index}`),
@@ -171,7 +205,7 @@ export class NatsCheckpointStore implements CheckpointStore {
     const { bucket } = this.#options;
     const filter = `$KV.${bucket}.${kvKey(key)}.parts.>`;
     try {
-      const jsm = await jetstreamManager(await this.#options.connection.get());
+      const jsm = await this.#manager();
       await withTimeout(
         jsm.streams.purge(`KV_${bucket}`, keep > 0 ? { filter, keep } : { filter }),
         this.#options.timeoutMs,
