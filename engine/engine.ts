@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import { EdrError } from '../core/errors.ts';
 import type { Alert } from './alert.ts';
 import { type AlertDraft, draftAlert, finishAlert } from './alerts.ts';
+import type { FactContext } from './conditions/facts.ts';
 import { EvalContext } from './context.ts';
 import {
   type AbsenceState,
@@ -22,7 +23,7 @@ import {
   newHit,
 } from './correlation/hits.ts';
 import { findMetric, metricValue } from './correlation/metric.ts';
-import { Baselines } from './correlation/new-terms.ts';
+import { Baselines, type ClockFamily, type LearningClock } from './correlation/new-terms.ts';
 import { findSequence } from './correlation/sequence.ts';
 import { findThreshold } from './correlation/threshold.ts';
 import { buildDispatch, type Dispatch } from './dispatch.ts';
@@ -185,6 +186,12 @@ class Engine implements DetectionEngine {
   private readonly dedupe: DedupeWindow;
   private readonly deadlines = new DeadlineQueue();
   private readonly baselines: Baselines;
+  /** The loaded new_terms rules' clock families, each with the group key of its first rule. */
+  private clockFamilies: Array<ClockFamily & { groupKey: (context: FactContext) => string }> = [];
+  /** Per rule position, its clock family's position (new_terms rules only). */
+  private familyOfRule: number[] = [];
+  /** Per family, the current event's clock in its group; undefined when the event is late for the group. */
+  private eventClocks: Array<LearningClock | undefined> = [];
   /** Partial matches held over all correlation states, by weight (see partialWeight). */
   private partialMatches = 0;
   /** Pending absence triggers the partial-match budget can hold at most. */
@@ -247,6 +254,7 @@ class Engine implements DetectionEngine {
         return index === undefined ? [] : [{ index, mask }];
       }),
     );
+    this.installClockFamilies(set.rules);
     // A window rule's state lasts its window; a new_terms baseline its history.
     this.windowOf = new Map(
       set.rules.map((r) => {
@@ -254,6 +262,31 @@ class Engine implements DetectionEngine {
         return [r.id, spec.type === 'match' ? 0 : spec.type === 'new_terms' ? spec.historyMs : spec.windowMs];
       }),
     );
+  }
+
+  private installClockFamilies(rules: readonly CompiledRule[]): void {
+    const byKey = new Map<string, number>();
+    this.clockFamilies = [];
+    this.familyOfRule = [];
+    rules.forEach((rule, ruleIndex) => {
+      const spec = rule.correlation;
+      if (spec.type !== 'new_terms') return;
+      let index = byKey.get(spec.clock);
+      if (index === undefined) {
+        index = this.clockFamilies.length;
+        byKey.set(spec.clock, index);
+        this.clockFamilies.push({
+          key: spec.clock,
+          historyMs: spec.historyMs,
+          ruleIds: [],
+          groupKey: rule.groupKey,
+        });
+      }
+      (this.clockFamilies[index]!.ruleIds as string[]).push(rule.id);
+      this.familyOfRule[ruleIndex] = index;
+    });
+    this.eventClocks = new Array(this.clockFamilies.length);
+    this.baselines.install(this.clockFamilies);
   }
 
   process(event: Envelope): readonly Alert[] {
@@ -275,6 +308,12 @@ class Engine implements DetectionEngine {
     const session = this.sessions.observe(event, time);
     const context = this.context;
     context.reset(event, session);
+    const families = this.clockFamilies;
+    for (let i = 0; i < families.length; i++) {
+      const family = families[i]!;
+      const groupKey = this.boundedKey(family.groupKey(context));
+      this.eventClocks[i] = this.baselines.tick(family, groupKey, time, this.eventTime, this.correlation);
+    }
 
     const evaluate = this.dispatch.byType.get(event.eventType) ?? this.dispatch.anyType;
     const masks = this.masks;
@@ -403,19 +442,11 @@ class Engine implements DetectionEngine {
     }
     const id = context.event.eventId;
     if (spec.type === 'new_terms') {
-      // Every event counts for the learning period (role 1); the selected ones (role 0) are judged.
-      const term = mask & 1 ? spec.term(context) : undefined;
-      const key = term === undefined ? undefined : stateKey(term, this.limits.maxStateKeyChars);
-      const known = !this.baselines.observe(
-        rule.id,
-        groupKey,
-        key,
-        time,
-        this.eventTime,
-        spec,
-        this.correlation,
-      );
-      if (known) return undefined;
+      const clock = this.eventClocks[this.familyOfRule[ruleIndex]!];
+      const term = spec.term(context);
+      if (clock === undefined || term === undefined) return undefined;
+      const key = stateKey(term, this.limits.maxStateKeyChars);
+      if (!this.baselines.judge(clock, rule.id, key, time, spec)) return undefined;
       if (this.suppressed(rule, ruleIndex, groupKey, time)) return undefined;
       return this.raise(rule, ruleIndex, groupKey, [id], time, now);
     }
@@ -588,7 +619,7 @@ class Engine implements DetectionEngine {
       (entry) => this.forgetState(entry.state),
     );
     // A suppression whose window closed before any acceptable late event can no longer suppress.
-    this.baselines.expire(now, (ruleId) => this.windowOf.get(ruleId) ?? 0);
+    this.baselines.expire(now);
     const closed = now - this.limits.allowedLatenessMs;
     for (const suppressions of this.suppressions.values()) {
       this.suppressionCount -= suppressions.evictWhile((until) => until < closed);
@@ -626,7 +657,7 @@ class Engine implements DetectionEngine {
         this.deleteState(entry.ruleId, entry.groupKey);
         report.statesDropped++;
       }
-      report.statesDropped += this.baselines.dropRules(stale);
+      report.statesDropped += this.baselines.dropRules(stale, report.added, this.eventTime);
     }
     if (update.intel) this.context.intelIndex = update.intel;
     if (update.assets) this.context.inventory = update.assets;
@@ -680,13 +711,14 @@ class Engine implements DetectionEngine {
         continue;
       }
       if (state.kind === 'terms') {
-        this.baselines.restore(ruleId, groupKey, state, this.windowOf.get(ruleId) ?? 0);
+        this.baselines.restore(ruleId, groupKey, state);
         continue;
       }
       const live = liveState(state, this.limits.maxHitsPerState);
       this.putState(ruleId, groupKey, live);
       this.reweigh(live, 0);
     }
+    this.baselines.finishRestore(this.eventTime);
     this.rescheduleAll();
     this.suppressions.clear();
     this.suppressionSlots = new Array(this.rules.length);

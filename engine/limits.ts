@@ -61,7 +61,7 @@ export const EngineLimitsSchema = z
       .positive()
       .default(200_000)
       .describe(
-        'new_terms baselines and their terms over all rules (a baseline weighs one, each term one); past it the least recently used baselines go (their groups learn again)',
+        "new_terms learning clocks and terms over all rules (each group's clock weighs one, shared by the rules that group alike over the same history; each term one); past it the least recently used groups go with their terms (they learn again)",
       ),
     stateIdleTtlMs: durationMs
       .default(0)

@@ -9,8 +9,14 @@ import { buildRuleSet, type RuleSet } from '../rules/ruleset.ts';
 const T0 = Date.parse('2026-03-02T10:00:00.000Z');
 const DAY = 86_400_000;
 
+function ruleSet(...list: Array<Record<string, unknown>>): RuleSet {
+  const built = buildRuleSet([{ file: 'inline.yaml', content: { rules: list } }]);
+  if (!built.ok) throw new Error(JSON.stringify(built.error));
+  return built.value;
+}
+
 function rules(overrides: Record<string, unknown> = {}): RuleSet {
-  const rule = {
+  return ruleSet({
     id: 'NEW_HOST',
     name: 'New host',
     severity: 'low',
@@ -19,10 +25,7 @@ function rules(overrides: Record<string, unknown> = {}): RuleSet {
     history: '14d',
     condition: { fact: 'eventType', operator: 'equal', value: 'network_egress' },
     ...overrides,
-  };
-  const built = buildRuleSet([{ file: 'inline.yaml', content: { rules: [rule] } }]);
-  if (!built.ok) throw new Error(JSON.stringify(built.error));
-  return built.value;
+  });
 }
 
 let counter = 0;
@@ -207,6 +210,34 @@ describe('new_terms', () => {
     expect(engine.process(egress(1, 'a.example'))).toEqual([]);
     expect(engine.reload({ rules: rules({ learning: '0s', history: '13d' }) }).statesDropped).toBe(1);
     expect(engine.process(egress(2, 'a.example'))).toHaveLength(1);
+  });
+
+  it('has a rule added by a reload learn from its load on, also across a snapshot, not from the group start', () => {
+    const port = {
+      id: 'NEW_PORT',
+      name: 'New port',
+      severity: 'low',
+      type: 'new_terms',
+      fields: 'data.port',
+      history: '14d',
+      learning: '1d',
+      condition: { fact: 'eventType', operator: 'equal', value: 'network_egress' },
+    };
+    const host = rules({ learning: '1d' });
+    const both = ruleSet(port);
+    both.rules.unshift(...host.rules);
+    const engine = engineOver(host);
+    // The agent's clock started two days ago for NEW_HOST; NEW_PORT arrives now and must learn a day first.
+    alerted(engine, [egress(0, 'a.example'), egress(2 * DAY, 'a.example')]);
+    engine.reload({ rules: both });
+    const restored = engineOver(both);
+    restored.restore(JSON.parse(JSON.stringify(engine.snapshot())));
+    for (const subject of [engine, restored]) {
+      const early = egress(2 * DAY + 1, 'a.example', 'agent-1', { port: 8443 });
+      const late = egress(3 * DAY + 2, 'a.example', 'agent-1', { port: 9443 });
+      const fired = [early, late].map((event) => subject.process(event).map((alert) => alert.ruleId));
+      expect(fired).toEqual([[], ['NEW_PORT']]);
+    }
   });
 });
 

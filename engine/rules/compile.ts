@@ -47,6 +47,8 @@ export type CorrelationSpec =
       type: 'new_terms';
       historyMs: number;
       learningMs: number;
+      /** Rules with the same clock (grouping and history) share each group's learning clock. */
+      clock: string;
       /** The event's term (its fields' values, a tuple as JSON), undefined when a field is missing. */
       term: (context: FactContext) => string | undefined;
     };
@@ -212,11 +214,8 @@ function rolesOf(rule: Rule, context: RoleContext): Role[] {
         role('followedBy', rule.followedBy, ['followedBy'], context),
       ];
     case 'new_terms':
-      // Role 1 sees every event: each one is history for the learning period of its group.
-      return [
-        rule.condition ? role('condition', rule.condition, ['condition'], context) : EVERY_EVENT,
-        EVERY_EVENT,
-      ];
+      // Every event of a group is history for its learning period: the engine moves the group's clock itself.
+      return [rule.condition ? role('condition', rule.condition, ['condition'], context) : EVERY_EVENT];
   }
 }
 
@@ -298,6 +297,7 @@ function correlationOf(rule: Rule, problems: ConditionProblem[]): CorrelationSpe
         type: 'new_terms',
         historyMs,
         learningMs: rule.learning === undefined ? historyMs : parseDuration(rule.learning),
+        clock: JSON.stringify([rule.groupBy, historyMs]),
         term: termReader(rule.fields, problems),
       };
     }
