@@ -458,7 +458,7 @@ function correlationOf(
     }
     case 'value_percentile':
       throw new SigmaRefusal(
-        'correlation type value_percentile is not supported: the specification does not say which percentile its condition bounds (its example gives a field and a bound, no rank), and an exact percentile of a sliding window would keep and sort every value in it',
+        'correlation type value_percentile is not supported: the specification does not say which percentile its condition bounds (its example gives a field and a bound, no rank)',
       );
   }
 }
