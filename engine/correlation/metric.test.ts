@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createEngine } from '../engine.ts';
+import { parseRecord } from '../model/index.ts';
+import { buildRuleSet } from '../rules/ruleset.ts';
 import { HitBuffer } from './hits.ts';
 import { findMetric, metricTest, metricValue } from './metric.ts';
 
@@ -48,5 +51,51 @@ describe('value_sum / value_avg over a hit buffer', () => {
     for (let i = 0; i < 1000; i++) findMetric(hits, 999, 10_000, sumOver(1000));
     expect(findMetric(hits, 999, 10_000, sumOver(499))).toHaveLength(1000);
     expect(performance.now() - start).toBeLessThan(2000);
+  });
+});
+
+describe('metric in our rule format', () => {
+  it('a threshold with metric sums a field over its window; a metric needs a bound', () => {
+    const rule = (metric: unknown) =>
+      buildRuleSet([
+        {
+          file: 'rules/t.yaml',
+          content: {
+            rules: [
+              {
+                id: 'PORT_SUM',
+                name: 'Ports add up',
+                severity: 'low',
+                type: 'threshold',
+                window: '1m',
+                groupBy: ['agentId'],
+                condition: { fact: 'eventType', operator: 'equal', value: 'network_egress' },
+                metric,
+              },
+            ],
+          },
+        },
+      ]);
+    const built = rule({ field: 'data.port', aggregate: 'sum', gte: 966 });
+    if (!built.ok) throw new Error(JSON.stringify(built.error));
+    let now = 0;
+    const engine = createEngine({ rules: built.value, clock: () => now });
+    const alerts = [443, 80, 443, 22].flatMap((port, i) => {
+      const parsed = parseRecord({
+        eventId: `e${i}`,
+        eventType: 'network_egress',
+        timestamp: new Date(Date.UTC(2026, 2, 2) + i * 1000).toISOString(),
+        data: { type: 'network', host: 'h.example', port },
+        metadata: { agentId: 'agent-1' },
+      });
+      if (!parsed.ok) throw new Error('unreadable');
+      now = Date.parse(parsed.value.timestamp);
+      return engine.process(parsed.value).map((alert) => alert.eventIds);
+    });
+    expect(alerts).toEqual([['e0', 'e1', 'e2']]);
+    const unbounded = rule({ field: 'data.port', aggregate: 'sum' });
+    expect(unbounded.ok ? [] : unbounded.error.map((problem) => problem.message)).toEqual([
+      expect.stringContaining('a metric needs gt, gte, lt, lte, eq or neq'),
+    ]);
   });
 });
