@@ -1,4 +1,4 @@
-import { appendFile, readFile, stat } from 'node:fs/promises';
+import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { removeDir, tempDir, useCleanup } from '../../test/support/pipeline.ts';
@@ -49,7 +49,20 @@ describe('ticket state file', () => {
     await reopened.close();
     const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
     expect(lines.every((line) => JSON.parse(line))).toBe(true);
-    expect((await TicketState.open(path, LIMITS)).isHandled('a3')).toBe(true);
+    const again = await TicketState.open(path, LIMITS);
+    expect(again.isHandled('a3')).toBe(true);
+    await again.close();
+  });
+
+  it("is one process's: a second open while it is held fails; a lock left by a dead process is taken over", async () => {
+    const path = await file();
+    const state = await TicketState.open(path, LIMITS);
+    await expect(TicketState.open(path, LIMITS)).rejects.toThrow(/in use by process/);
+    await state.close();
+    // A process killed -9 leaves its lock behind; pid 2**22 + 1 is above Linux's pid_max default, so not alive.
+    await writeFile(`${path}.lock`, String(2 ** 22 + 1));
+    const next = await TicketState.open(path, LIMITS);
+    await next.close();
   });
 
   it('stays bounded: the oldest groups and alerts are forgotten, the file is rewritten as what is live', async () => {

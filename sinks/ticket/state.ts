@@ -1,5 +1,6 @@
-import { type FileHandle, mkdir, open, readFile, rename } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { EdrError } from '../../core/errors.ts';
 import type { TicketRef } from './api.ts';
 
 export type TicketOperation = 'create' | 'comment';
@@ -53,7 +54,10 @@ export class TicketState {
     private readonly limits: TicketStateLimits,
   ) {}
 
+  /** Opens the file for this process alone: a second user (another processor, worker or sink) fails here. */
   static async open(path: string, limits: TicketStateLimits): Promise<TicketState> {
+    await mkdir(dirname(path), { recursive: true });
+    await lock(path);
     const state = new TicketState(path, limits);
     const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return '';
@@ -63,7 +67,6 @@ export class TicketState {
       const record = parseRecord(line);
       if (record) state.apply(record);
     }
-    await mkdir(dirname(path), { recursive: true });
     await state.compact();
     return state;
   }
@@ -111,6 +114,7 @@ export class TicketState {
     return this.serialize(async () => {
       await this.handle?.close();
       this.handle = undefined;
+      await unlock(this.path);
     });
   }
 
@@ -196,6 +200,53 @@ export class TicketState {
     const run = this.tail.then(operation);
     this.tail = run.catch(() => undefined);
     return run;
+  }
+}
+
+/** State files this process holds: a lock naming our pid that is not among them is a previous life's. */
+const held = new Set<string>();
+
+/**
+ * `<path>.lock` holds the owner's pid, created exclusively. A lock whose process is gone (killed -9) is taken
+ * over; one held by a live process refuses the open, since two writers would lose each other's records.
+ */
+async function lock(path: string): Promise<void> {
+  const lockPath = `${path}.lock`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const handle = await open(lockPath, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      held.add(path);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const owner = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
+    const ours = owner === process.pid && held.has(path);
+    if (ours || (owner !== process.pid && isAlive(owner))) {
+      throw new EdrError(
+        'EDR_ERR_CONFIG',
+        `ticket state file ${path} is in use by process ${owner}: each processor, worker and ticket sink needs its own stateFile`,
+      );
+    }
+    await rm(lockPath, { force: true });
+  }
+  throw new EdrError('EDR_ERR_CONFIG', `could not lock the ticket state file ${path}`);
+}
+
+async function unlock(path: string): Promise<void> {
+  if (!held.delete(path)) return;
+  await rm(`${path}.lock`, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
