@@ -27,6 +27,8 @@ export interface CommentPage {
  */
 export interface TicketApi {
   readonly lookupSettleMs: number;
+  /** Least time between two creates or comments (GitHub asks a second, against secondary rate limits). */
+  readonly mutationIntervalMs: number;
   /** The request that finds the group's ticket by its label. */
   find?(group: TicketGroup): HttpRequest;
   parseFound?(response: HttpResponse): FoundTicket | undefined;

@@ -30,6 +30,11 @@ const GithubTargetSchema = z
       .min(0)
       .default(10_000)
       .describe('after a create whose answer was lost, how long a lookup that finds nothing is trusted less'),
+    mutationIntervalMs: z
+      .int()
+      .min(0)
+      .default(1_000)
+      .describe('least time between two creates or comments (GitHub: at least a second between POSTs)'),
   })
   .describe('GitHub Issues: one issue per alert group, later alerts as comments');
 

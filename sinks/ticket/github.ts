@@ -39,6 +39,7 @@ export function githubApi(target: GithubTarget, token: Secret): TicketApi {
   });
   return {
     lookupSettleMs: target.lookupSettleMs,
+    mutationIntervalMs: target.mutationIntervalMs,
     find(group: TicketGroup): HttpRequest {
       const query = new URLSearchParams({
         labels: group.label,

@@ -38,6 +38,7 @@ export function jiraApi(target: JiraTarget, token: Secret): TicketApi {
   const ref = (key: string): TicketRef => ({ id: key, url: `${site}/browse/${key}` });
   return {
     lookupSettleMs: target.lookupSettleMs,
+    mutationIntervalMs: 0,
     find(group: TicketGroup): HttpRequest {
       // Project keys and our labels are plain tokens (config schema, group hash): nothing to escape in JQL.
       return post(`${api}/search/jql`, {

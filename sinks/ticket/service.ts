@@ -34,6 +34,7 @@ export class TicketService {
   readonly counts: TicketCounts = { created: 0, commented: 0, redelivered: 0, commentsCapped: 0, lookups: 0 };
   /** Epoch ms before which the target asked not to be called (Retry-After, rate-limit reset). */
   private quietUntil = 0;
+  private lastMutationAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly config: Pick<
@@ -45,6 +46,8 @@ export class TicketService {
     private readonly secrets: readonly Secret[],
     private readonly client: HttpClient,
     private readonly clock: Clock,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) =>
+      new Promise((resolve) => setTimeout(resolve, ms)),
   ) {}
 
   async handle(alert: Alert): Promise<ItemOutcome> {
@@ -114,7 +117,11 @@ export class TicketService {
     const { hash } = content.group;
     const gated = this.gate();
     if (gated) return gated;
+    const spacing = this.lastMutationAt + this.api.mutationIntervalMs - this.clock();
+    // Pacing the target asks for (bounded by mutationIntervalMs), not a failure: no retry is spent on it.
+    if (spacing > 0) await this.sleep(spacing);
     await state.intend(alertId, hash, op, this.clock());
+    this.lastMutationAt = this.clock();
     const sent = await this.exchange(request);
     if (!sent.ok) {
       // A refusal made nothing; a timeout or 5xx may have, so its intent stays for the next attempt to check.

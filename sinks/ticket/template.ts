@@ -78,6 +78,7 @@ export function templateApi(
 ): TicketApi {
   return {
     lookupSettleMs: 0,
+    mutationIntervalMs: 0,
     create(content: TicketContent): HttpRequest {
       const vars = variables(content, maxFieldChars, undefined);
       return render(target.create, secrets.create, vars, `edr-ticket-${content.group.hash}`);

@@ -64,20 +64,21 @@ describe('ticket sink (against GitHub and Jira receivers)', () => {
     return { router: built, deadLetters, lines };
   }
 
-  const githubTarget = (receiver: GithubReceiver) => ({
+  const githubTarget = (receiver: GithubReceiver, mutationIntervalMs = 0) => ({
     kind: 'github',
     apiUrl: receiver.url,
     owner: 'acme',
     repo: 'security',
     token: TOKEN,
     lookupSettleMs: 0,
+    mutationIntervalMs,
   });
 
   const groupLabel = (alert: Alert) => groupOf(alert, ['ruleId', 'agentId', 'sessionId']).label;
 
   it('opens one GitHub issue per alert group and comments for each later alert of the group', async () => {
     const receiver = await github();
-    const { router: sinks } = router(githubTarget(receiver), join(await directory(), 'state.jsonl'));
+    const { router: sinks } = router(githubTarget(receiver, 1_000), join(await directory(), 'state.jsonl'));
     await sinks.start();
     const first = makeAlert({ sessionId: 'sess-a' });
     const second = makeAlert({ sessionId: 'sess-a' });
@@ -95,6 +96,12 @@ describe('ticket sink (against GitHub and Jira receivers)', () => {
     expect(receiver.issuesWithLabel(groupLabel(other))[0]!.comments).toHaveLength(0);
     expect(issue!.title).toBe('[critical] Credential read followed by egress: agent-7');
     expect(issue!.body).toContain(`<!-- clawdstrike-edr alert ${first.alertId} -->`);
+    // GitHub asks for a second between mutating requests.
+    const posts = receiver.requests
+      .filter((request) => request.method === 'POST')
+      .map((request) => request.at);
+    expect(posts).toHaveLength(3);
+    expect(Math.min(posts[1]! - posts[0]!, posts[2]! - posts[1]!)).toBeGreaterThanOrEqual(950);
     const create = receiver.requests.find((request) => request.method === 'POST')!;
     expect(create.headers).toMatchObject({
       accept: 'application/vnd.github+json',
