@@ -8,7 +8,7 @@ import { type RunningConsole, startConsole } from '../../console/server/serve.ts
 import { SqliteConsoleStore } from '../../console/store/index.ts';
 import { ENV_PREFIX } from '../../core/config.ts';
 import { type Processor, ProcessorConfigSchema } from '../../processor/index.ts';
-import type { WebhookSinkConfig } from '../../sinks/index.ts';
+import type { SinksConfigInput, WebhookSinkConfig } from '../../sinks/index.ts';
 import { createTransport, type Transport, TransportConfigSchema } from '../../transport/index.ts';
 import { createProcessor } from '../commands/processor.ts';
 import { BUNDLED_RULES } from './inputs.ts';
@@ -26,6 +26,8 @@ export interface LocalPipelineOptions {
   console?: { port: number; settings: ConsoleSettings };
   /** Response webhooks: the processor calls them for the rules' actions, the console for manual ones. */
   webhooks?: readonly WebhookSinkConfig[];
+  /** More sinks for the processor (tests: an Elasticsearch sink under a prefix of their own). */
+  extraSinks?: NonNullable<SinksConfigInput['sinks']>;
 }
 
 export type ApiKeyOrigin = 'environment' | 'saved' | 'generated';
@@ -80,6 +82,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         { type: 'file', directory: dataDir },
         { type: 'sqlite', path: join(dataDir, 'console.db') },
         ...(options.webhooks ?? []),
+        ...(options.extraSinks ?? []),
       ],
     },
     // Beside the API key, so digests of equal secrets stay equal across restarts.

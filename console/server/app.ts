@@ -57,8 +57,9 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': CONTENT_SECURITY_POLICY,
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  // Login links carry a token in the URL: never send a URL on to another site.
-  'referrer-policy': 'no-referrer',
+  // Login links carry a token in the URL: never send a URL on to another site. (`no-referrer` would also make
+  // Chrome send `Origin: null` on our own form posts.)
+  'referrer-policy': 'same-origin',
   'cross-origin-opener-policy': 'same-origin',
 };
 

@@ -78,8 +78,9 @@ export function sessionCookieHeader(value: string, maxAgeSeconds: number, secure
  * the CSRF token are the other two layers.
  */
 function crossSite(request: FastifyRequest): boolean {
+  // A browser that says where the request comes from decides; an older one is judged by its Origin.
   const site = request.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return true;
+  if (site !== undefined) return site !== 'same-origin' && site !== 'none';
   const origin = request.headers.origin;
   if (origin === undefined) return false;
   try {

@@ -16,6 +16,10 @@ export const staticRoutes: FastifyPluginAsync<{ store: ConsoleStore }> = async (
       reply.type(type).header('cache-control', 'no-cache').send(body),
     );
   }
+  // Browsers ask for it on every page; we have none, and a 404 would be logged as an error each time.
+  app.get('/favicon.ico', { config: { access: 'public' } }, async (_request, reply) =>
+    reply.code(204).send(),
+  );
   app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
   // Ready when the store answers a one-alert query (the database opens, Elasticsearch responds).
   app.get('/readyz', { config: { access: 'public' } }, async (request, reply) => {
