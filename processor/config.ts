@@ -12,8 +12,23 @@ const pathList = commaList(z.string().min(1));
 export const ProcessorSettingsSchema = z
   .strictObject({
     host: z.string().min(1).default('0.0.0.0').describe('address of /healthz, /readyz and /metrics'),
-    port: z.int().min(0).max(65_535).default(9464),
+    port: z
+      .int()
+      .min(0)
+      .max(65_535)
+      .default(9464)
+      .describe(
+        'with workers > 1, worker i listens on port + i (each has its own /metrics); 0 picks free ports',
+      ),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    workers: z
+      .int()
+      .min(1)
+      .max(64)
+      .default(1)
+      .describe(
+        'processes in this command, each a member of the consumer group (Kafka) with its own engines, sinks and checkpoints; one per core uses them all. NATS and memory: keep 1 (one durable reads the stream in order)',
+      ),
     group: z
       .string()
       .min(1)

@@ -1,3 +1,4 @@
+import { type ChildProcess, fork } from 'node:child_process';
 import { pino } from 'pino';
 import { systemClock } from '../../core/clock.ts';
 import { ENV_PREFIX, loadConfig } from '../../core/config.ts';
@@ -20,7 +21,8 @@ is checkpointed per partition after each batch and restored when a partition is 
 Configuration: FILE (JSON or YAML), then CLAWDSTRIKE_EDR_<SECTION>__<KEY> environment variables
 (e.g. CLAWDSTRIKE_EDR_TRANSPORT__KIND=kafka, CLAWDSTRIKE_EDR_PROCESSOR__RULES=rules/,my-rules/).
 Rule, intel and asset files reload on change and on SIGHUP; a bad file is logged and the running rules stay.
-SIGTERM or SIGINT: finish the batch in hand, commit it, flush sinks, exit.
+SIGTERM or SIGINT: finish the batch in hand, commit it, flush sinks, exit. processor.workers > 1 (Kafka)
+runs that many processes, members of the one consumer group; worker i serves health and metrics on port + i.
 
 Options:
   --config FILE   config file (default: $CLAWDSTRIKE_EDR_CONFIG)
@@ -44,7 +46,21 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`processor: ${error.message}\n`);
     return 1;
   }
-  const log = pino({ level: config.processor.logLevel, base: { component: 'processor' } });
+  const { workers } = config.processor;
+  if (workers > 1 && config.transport.kind !== 'kafka') {
+    process.stderr.write('processor: processor.workers > 1 needs transport.kind kafka (a consumer group)\n');
+    return 1;
+  }
+  const worker = workerIndex();
+  if (workers > 1 && worker === undefined) return superviseWorkers(config);
+  if (worker !== undefined) {
+    config = asWorker(config, worker);
+    // A signal to the whole process group (Ctrl-C, a supervisor) reaches a worker twice, directly and through
+    // the primary: the first one stops it, a repeat must not kill it mid-commit.
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => {});
+  }
+  const base = worker === undefined ? { component: 'processor' } : { component: 'processor', worker };
+  const log = pino({ level: config.processor.logLevel, base });
   let processor: Processor;
   try {
     processor = createProcessor(config, log);
@@ -54,7 +70,10 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   log.info({ address: processor.address }, 'health and metrics listening');
-  return runUntilSignal([processor], config.processor.shutdownTimeoutMs, log);
+  const code = await runUntilSignal([processor], config.processor.shutdownTimeoutMs, log);
+  // The IPC channel to the primary would keep this process alive after the processor stopped.
+  process.disconnect?.();
+  return code;
 }
 
 /**
@@ -98,4 +117,60 @@ function createRedactor(config: ProcessorConfig, log: pino.Logger): Redactor {
     );
   }
   return new Redactor(config.redaction, { ...options, key });
+}
+
+const WORKER_INDEX_ENV = 'CLAWDSTRIKE_EDR_PROCESSOR_WORKER';
+const RESTART_DELAY_MS = 1_000;
+
+/** The index of this process among the command's workers; undefined in the command's own process. */
+function workerIndex(): number | undefined {
+  const value = process.env[WORKER_INDEX_ENV];
+  return value === undefined ? undefined : Number(value);
+}
+
+/** Worker i of the command: its own port (port + i, or a free one), the same group as its siblings. */
+function asWorker(config: ProcessorConfig, index: number): ProcessorConfig {
+  const { port } = config.processor;
+  return { ...config, processor: { ...config.processor, port: port === 0 ? 0 : port + index } };
+}
+
+/**
+ * processor.workers > 1: starts that many workers, each this same command as a whole processor in the one
+ * consumer group (Kafka spreads the partitions over them), replaces one that dies, and stops them all on
+ * SIGTERM/SIGINT. Plain child processes, not node:cluster: each binds its own health and metrics port.
+ */
+function superviseWorkers(config: ProcessorConfig): Promise<number> {
+  const log = pino({ level: config.processor.logLevel, base: { component: 'processor-primary' } });
+  const running = new Map<number, ChildProcess>();
+  let stopping = false;
+  const start = (index: number) => {
+    const child = fork(process.argv[1]!, process.argv.slice(2), {
+      env: { ...process.env, [WORKER_INDEX_ENV]: String(index) },
+      execArgv: process.execArgv,
+      stdio: 'inherit',
+    });
+    running.set(index, child);
+    child.once('exit', (code, signal) => {
+      running.delete(index);
+      if (stopping) return;
+      log.error({ worker: index, pid: child.pid, code, signal }, 'processor worker died; starting another');
+      setTimeout(() => start(index), RESTART_DELAY_MS);
+    });
+  };
+  for (let index = 0; index < config.processor.workers; index++) start(index);
+  log.info({ workers: config.processor.workers }, 'processor primary started');
+  const stopWorkers = async (): Promise<void> => {
+    stopping = true;
+    const exits = [...running].map(
+      ([index, child]) =>
+        new Promise<[number, number | null]>((resolve) =>
+          child.once('exit', (code) => resolve([index, code])),
+        ),
+    );
+    for (const child of running.values()) child.kill('SIGTERM');
+    const failed = (await Promise.all(exits)).filter(([, code]) => code !== 0);
+    if (failed.length > 0) throw new Error(`processor workers exited: ${JSON.stringify(failed)}`);
+  };
+  // Each worker has the shutdown timeout for itself; the primary allows them that and a margin.
+  return runUntilSignal([{ stop: stopWorkers }], config.processor.shutdownTimeoutMs * 2, log);
 }

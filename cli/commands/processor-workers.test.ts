@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  alertIdsOf,
+  alertOf,
+  coversAlerts,
+  eventRecords,
+  type LogLine,
+  pipelineFixture,
+  processorConfig,
+  publishInChunks,
+  spawnProcessor,
+  stopChild,
+  useCleanup,
+  writeConfigFile,
+} from '../../test/support/pipeline.ts';
+import { expectedAlerts, referenceScenario } from '../../test/support/scenarios.ts';
+import { collect } from '../../transport/testing/index.ts';
+
+const PARTITIONS = 6;
+
+/** JSON log lines of the command's output (primary and workers write to the same stdout). */
+function logLines(output: string): LogLine[] {
+  return output.split('\n').flatMap((line) => {
+    try {
+      return [JSON.parse(line) as LogLine];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Each worker's last assignment of events partitions, by its index (the `worker` field of its logs). */
+function assignments(output: string): Map<number, string[]> {
+  const byWorker = new Map<number, string[]>();
+  for (const line of logLines(output)) {
+    if (line.msg === 'partitions assigned' && line.stream === 'events')
+      byWorker.set(Number(line.worker), line.partitions as string[]);
+  }
+  return byWorker;
+}
+
+describe('clawdstrike-edr processor with processor.workers = 2 (Kafka, child processes)', () => {
+  const defer = useCleanup();
+
+  it('runs two members of the group that split the partitions; each alert is produced exactly once', async () => {
+    const { config, publisher, directory } = await pipelineFixture(defer, 'kafka', 'workers', {
+      kafka: { partitions: PARTITIONS },
+    });
+    const settings = processorConfig(config, {
+      group: `workers-${randomUUID()}`,
+      directory,
+      processor: { workers: 2, logLevel: 'info' },
+    });
+    const processor = spawnProcessor(await writeConfigFile(directory, 'processor.yaml', settings));
+    defer(() => stopChild(processor));
+    await processor.address;
+
+    // Publish only once both workers hold partitions, so no rebalance moves one mid-stream.
+    await vi.waitFor(
+      () => {
+        const members = [...assignments(processor.output()).values()];
+        expect(members).toHaveLength(2);
+        expect(members.every((partitions) => partitions.length > 0)).toBe(true);
+        const all = members.flat();
+        expect(all).toHaveLength(PARTITIONS);
+        expect(new Set(all).size).toBe(PARTITIONS);
+        // Each worker serves its own health and metrics.
+        const listening = logLines(processor.output()).filter(
+          (line) => line.msg === 'health and metrics listening',
+        );
+        expect(new Set(listening.map((line) => line.worker))).toEqual(new Set([0, 1]));
+        expect(new Set(listening.map((line) => line.address)).size).toBe(2);
+      },
+      { timeout: 90_000, interval: 200 },
+    );
+
+    const events = referenceScenario({
+      runId: randomUUID().slice(0, 8),
+      sessionsPerRule: 6,
+      startMs: Date.now() - 10 * 60_000,
+    });
+    const expected = expectedAlerts(events);
+    await publishInChunks(publisher.createProducer(), eventRecords(events));
+
+    const published = (
+      await collect(publisher, 'alerts', {
+        until: coversAlerts(expected),
+        settleMs: 3_000,
+        timeoutMs: 60_000,
+      })
+    ).map(alertOf);
+    expect(new Set(alertIdsOf(published))).toEqual(new Set(alertIdsOf(expected)));
+    expect(published, 'no alert published twice').toHaveLength(expected.length);
+    expect(await stopChild(processor)).toBe(0);
+  }, 240_000);
+});
