@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { SUGGESTION_LIMITS } from './limits.ts';
 import { mergeOverlays, overlayOf, PolicyOverlaySchema, type SuggestedChange } from './overlay.ts';
 import { ClawdstrikePolicySchema } from './policy-schema.ts';
@@ -80,6 +81,25 @@ describe('overlays', () => {
         expect(parseOverlaysYaml(renderOverlayYaml(built.overlay)).overlays).toEqual([built.overlay]);
       }),
     );
+  });
+
+  it('quote every string a YAML 1.1 or 1.2 reader could take for something else', () => {
+    const values = ['yes', 'no', 'on', 'off', '1.2', '0x1f', '2026-03-02', '~', 'null', 'a: b', '- x', '#c'];
+    const built = overlayOf(
+      values.map((value) => ({ kind: 'mcp_block' as const, value })),
+      undefined,
+    )!;
+    const text = renderOverlayYaml(built.overlay);
+    for (const version of ['1.1', '1.2'] as const) {
+      expect(parse(text, { version }).guards.mcp_tool.additional_block).toEqual([...values].sort());
+    }
+    // The posture's `on` key too: YAML 1.1 reads a plain `on` as true.
+    const posture = renderOverlayYaml(
+      overlayOf([{ kind: 'quarantine', on: 'any_violation' }], undefined)!.overlay,
+    );
+    expect(parse(posture, { version: '1.1' }).posture.transitions).toEqual([
+      { from: '*', to: 'quarantine', on: 'any_violation' },
+    ]);
   });
 
   it('merge per policy reference, sorted and deduplicated, whatever the order', () => {

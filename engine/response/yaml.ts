@@ -1,13 +1,29 @@
-import { parseAllDocuments, stringify } from 'yaml';
+import { Document, parse, parseAllDocuments, Scalar, visit } from 'yaml';
 import { type PolicyOverlay, PolicyOverlaySchema } from './overlay.ts';
+
+/** Whether a string reads back as itself, plain, under YAML 1.1 and 1.2 alike (`no` is false in 1.1). */
+function plainEverywhere(text: string): boolean {
+  try {
+    return parse(text, { version: '1.1' }) === text && parse(text, { version: '1.2' }) === text;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * An overlay as YAML text, the form a reviewer applies: keys in the overlay's own order, no line folding,
- * strings quoted where YAML needs it (attacker text cannot open a new key or document). Pure: equal overlays
- * give equal bytes. For ticket bodies, the suggestions sink and `suggest-policy`.
+ * and every string that any YAML reader (1.1 or 1.2) could take for something else (`yes`, `1.2`, `~`,
+ * `2026-03-02`, `a: b`, `*`) double-quoted, so attacker text stays one string and cannot open a key or a
+ * document. Pure: equal overlays give equal bytes. For ticket bodies, the suggestions sink and `suggest-policy`.
  */
 export function renderOverlayYaml(overlay: PolicyOverlay): string {
-  return stringify(overlay, { lineWidth: 0, indent: 2, indentSeq: true, aliasDuplicateObjects: false });
+  const document = new Document(overlay, { aliasDuplicateObjects: false });
+  visit(document, {
+    Scalar(_, node) {
+      if (typeof node.value === 'string' && !plainEverywhere(node.value)) node.type = Scalar.QUOTE_DOUBLE;
+    },
+  });
+  return document.toString({ lineWidth: 0, indent: 2, indentSeq: true });
 }
 
 /** Several overlays as one YAML stream, `---` between documents. */
