@@ -68,6 +68,8 @@ export type { OpenOptions as ConsoleDatabaseOptions } from './sqlite/schema.ts';
 export { CONSOLE_SCHEMA_VERSION, openConsoleDatabase } from './sqlite/schema.ts';
 export type { StdoutSinkConfig } from './stdout/config.ts';
 export { StdoutSinkConfigSchema } from './stdout/config.ts';
+export type { SuggestionsSinkConfig } from './suggestions/config.ts';
+export { SuggestionsSinkConfigSchema } from './suggestions/config.ts';
 export type { TicketSinkConfig, TicketTarget } from './ticket/config.ts';
 export { TicketSinkConfigSchema } from './ticket/config.ts';
 export type {
