@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { ConsoleSettingsSchema } from '../../console/server/config.ts';
 import { packagePath } from '../../core/package-path.ts';
 import type { Alert } from '../../engine/index.ts';
 import type { Consumer } from '../../transport/index.ts';
@@ -22,6 +23,7 @@ Options:
   --seed N       simulator seed (default 7)
   --port N       collector port (default 8080)
   --metrics-port N  processor metrics port (default 9464)
+  --console-port N  triage console port (default 8090); its login link is printed at start
   --data-dir DIR    sink output and API key (default ./data/demo)
   -h, --help     show this help`;
 
@@ -52,6 +54,7 @@ export async function run(argv: string[]): Promise<number> {
       seed: { type: 'string', default: '7' },
       port: { type: 'string', default: '8080' },
       'metrics-port': { type: 'string', default: '9464' },
+      'console-port': { type: 'string', default: '8090' },
       'data-dir': { type: 'string', default: './data/demo' },
     },
     HELP,
@@ -84,13 +87,22 @@ export async function run(argv: string[]): Promise<number> {
       intel: [packagePath('intel', 'example-indicators.txt')],
       assets: [inventory],
       logLevel: 'error',
+      console: {
+        port: Number(values['console-port']),
+        settings: ConsoleSettingsSchema.parse({ logLevel: 'error' }),
+      },
     });
   } catch (error) {
     process.stderr.write(`demo: the pipeline did not start: ${(error as Error).message}\n`);
     return 1;
   }
   process.stdout.write(
-    `pipeline up: collector ${pipeline.collectorUrl}, alerts also in ${dataDir}/alerts.jsonl\n\n`,
+    [
+      `pipeline up: collector ${pipeline.collectorUrl}, alerts also in ${dataDir}/alerts.jsonl`,
+      `console: ${pipeline.console?.loginUrl('admin', 'admin')}   (one-time login link, while the demo runs)`,
+      '',
+      '',
+    ].join('\n'),
   );
   const fired = new Map<string, number>();
   const printer = printAlerts(

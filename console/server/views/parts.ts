@@ -53,7 +53,10 @@ function definitions(entries: ReadonlyArray<readonly [string, unknown]>): SafeHt
 /** One event in full: what it acted on, every data field, the guard's verdict and where it came from. */
 export function eventDetail(event: Envelope): SafeHtml {
   const { decision } = event;
-  const dataEntries = Object.entries(event.data).filter(([key]) => key !== 'type');
+  // `type` is the data's own discriminator; a field equal to the target is shown once, as the target.
+  const dataEntries = Object.entries(event.data).filter(
+    ([key, data]) => key !== 'type' && data !== event.target,
+  );
   return html`<article class="event" data-event-id="${event.eventId}" aria-label="${event.eventType} event ${event.eventId}">
   <header>${time(event.timestamp)} <strong>${event.eventType}</strong>${event.originalType ? html` (${event.originalType})` : ''}
     ${outcomeBadge(decision.outcome)} ${severityBadge(decision.severity)}</header>
