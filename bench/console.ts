@@ -144,6 +144,9 @@ async function load(sink: Sink, events: number): Promise<{ seconds: number }> {
     if (failed) throw new Error(`${sink.name}: ${JSON.stringify(failed)}`);
   };
   for (let start = 0; start < events; start += WRITE_CHUNK * 2) {
+    if (start % 200_000 === 0) {
+      console.log(`${sink.name}: ${start} events in ${((performance.now() - started) / 1_000).toFixed(0)} s`);
+    }
     // Two writes in flight, as the ES sink's default concurrency (SQLite runs them one after the other).
     await Promise.all(
       [start, start + WRITE_CHUNK].map((from) =>

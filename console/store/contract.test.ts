@@ -266,6 +266,8 @@ describe('console stores answer alike (SQLite and real Elasticsearch)', () => {
     ['LIKE and glob characters taken literally', { text: '%' }, () => false],
     ['a wildcard taken literally', { text: 'ev*' }, () => false],
     ['quotes taken literally', { text: '"evil"' }, () => false],
+    ['FTS query syntax taken literally', { text: 'NEAR(evil example) OR' }, () => false],
+    ['an SQL-looking rule id as a value', { ruleId: ["shell-spawn' OR '1'='1"] }, () => false],
   ])('filters by %s', async (_name, input, matches) => {
     const filter = input.text === 'ALERT_ID' ? { text: alerts[3]!.alertId } : input;
     const expected = expectedOrder(alerts.filter(matches), 'timestamp', 'desc');

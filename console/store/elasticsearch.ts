@@ -360,27 +360,51 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
   }
 
   async agentOverview(query: AgentQuery): Promise<AgentPage> {
-    const sessionsResponse = await this.client.search({
-      index: this.events,
-      ignore_unavailable: true,
-      allow_no_indices: true,
-      size: 0,
-      query: { term: { 'agent.id': query.agentId } },
-      aggs: {
-        sessions: {
-          terms: {
-            field: 'clawdstrike.session.id',
-            size: query.limit,
-            order: [{ last: 'desc' }, { _key: 'asc' }],
-          },
-          aggs: {
-            first: { min: { field: '@timestamp' } },
-            last: { max: { field: '@timestamp' } },
-            outcomes: { terms: { field: 'clawdstrike.decision.outcome', size: 3 } },
+    // Three independent requests: sessions (events), risk (alerts), recent alerts.
+    const [sessionsResponse, riskResponse, { items: alerts }] = await Promise.all([
+      this.client.search({
+        index: this.events,
+        ignore_unavailable: true,
+        allow_no_indices: true,
+        size: 0,
+        query: { term: { 'agent.id': query.agentId } },
+        aggs: {
+          sessions: {
+            terms: {
+              field: 'clawdstrike.session.id',
+              size: query.limit,
+              order: [{ last: 'desc' }, { _key: 'asc' }],
+            },
+            aggs: {
+              first: { min: { field: '@timestamp' } },
+              last: { max: { field: '@timestamp' } },
+              outcomes: { terms: { field: 'clawdstrike.decision.outcome', size: 3 } },
+            },
           },
         },
-      },
-    });
+      }),
+      this.client.search({
+        index: this.alerts,
+        ignore_unavailable: true,
+        allow_no_indices: true,
+        size: 0,
+        query: {
+          bool: {
+            filter: [
+              { term: { 'agent.id': query.agentId } },
+              { range: { '@timestamp': { gte: query.series.from, lt: query.series.to } } },
+            ],
+          },
+        },
+        aggs: { risk: histogram(query.series, { max: { max: { field: 'event.risk_score' } } }) },
+      }),
+      this.listAlerts({
+        filter: { agentId: [query.agentId] },
+        sort: 'timestamp',
+        order: 'desc',
+        limit: query.limit,
+      }),
+    ]);
     const sessions = buckets(sessionsResponse.aggregations?.sessions).map((bucket) => {
       const outcomes = { allow: 0, warn: 0, deny: 0 };
       for (const outcome of buckets(bucket.outcomes)) {
@@ -395,21 +419,6 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
         outcomes,
       };
     });
-    const riskResponse = await this.client.search({
-      index: this.alerts,
-      ignore_unavailable: true,
-      allow_no_indices: true,
-      size: 0,
-      query: {
-        bool: {
-          filter: [
-            { term: { 'agent.id': query.agentId } },
-            { range: { '@timestamp': { gte: query.series.from, lt: query.series.to } } },
-          ],
-        },
-      },
-      aggs: { risk: histogram(query.series, { max: { max: { field: 'event.risk_score' } } }) },
-    });
     const byBucket = new Map(
       buckets(riskResponse.aggregations?.risk).map((bucket) => [Number(bucket.key), bucket]),
     );
@@ -420,12 +429,6 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
         maxRiskScore: bucket && bucket.doc_count > 0 ? float32(metric(bucket.max)) : 0,
         alertCount: bucket?.doc_count ?? 0,
       };
-    });
-    const { items: alerts } = await this.listAlerts({
-      filter: { agentId: [query.agentId] },
-      sort: 'timestamp',
-      order: 'desc',
-      limit: query.limit,
     });
     const asset = alerts[0]?.alert.enrichment.asset;
     return { agentId: query.agentId, sessions, risk, alerts, inventory: isRecord(asset) ? asset : null };

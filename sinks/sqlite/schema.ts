@@ -59,6 +59,8 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (ts, alert_id);
 CREATE INDEX IF NOT EXISTS alerts_by_status ON alerts (status, ts, alert_id);
+-- The queue's usual filter (open, high and critical): counted and listed from the index alone.
+CREATE INDEX IF NOT EXISTS alerts_by_status_severity ON alerts (status, severity_rank, ts, alert_id);
 CREATE INDEX IF NOT EXISTS alerts_by_rule ON alerts (rule_id, ts, alert_id);
 CREATE INDEX IF NOT EXISTS alerts_by_agent ON alerts (agent_id, ts, alert_id);
 CREATE INDEX IF NOT EXISTS alerts_by_session ON alerts (session_id, ts, alert_id);
