@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CollectorConfigSchema } from '../collector/index.ts';
+import { ConsoleSettingsSchema } from '../console/server/config.ts';
 import { ENV_PREFIX } from '../core/config.ts';
 import { ProcessorSettingsSchema } from '../processor/index.ts';
 import { SetupSettingsSchema } from '../setup/index.ts';
@@ -16,6 +17,7 @@ export const FullConfigSchema = z.object({
   sinks: SinksConfigSchema.prefault({}),
   redaction: RedactionConfigSchema,
   setup: SetupSettingsSchema,
+  console: ConsoleSettingsSchema.prefault({}),
 });
 
 interface JsonSchema {
