@@ -60,7 +60,8 @@ function fileRead(session: number, serial: number): Envelope {
 function storeFor(): { store: CheckpointStore; kind: string; close: () => Promise<void> } {
   const kind = process.env.KAFKA_BROKERS ? 'kafka' : process.env.NATS_URL ? 'nats' : undefined;
   if (!kind) return { store: new MemoryCheckpointStore(), kind: 'memory', close: async () => undefined };
-  const config = isolatedTransportConfig(kind);
+  // The first checkpoint writes the whole state: give its requests time on a loaded machine.
+  const config = isolatedTransportConfig(kind, { publishTimeoutMs: 120_000 });
   const transport = createTransport(config, { logger: silentLogger });
   return {
     store: transport.createCheckpointStore(),

@@ -197,21 +197,6 @@ export const StateMetaSchema = z.object({
 });
 export type StateMeta = z.infer<typeof StateMetaSchema>;
 
-const OrderField = { order: z.number() };
-const SessionEntrySchema = SessionSnapshotSchema.extend(OrderField);
-const CorrelationEntrySchema = z.object({
-  ...OrderField,
-  fingerprint: z.string(),
-  state: CorrelationStateSchema,
-});
-const SuppressionEntrySchema = z.object({ ...OrderField, until: z.number() });
-const DedupeEntrySchema = z.object({ start: z.int().min(0), ids: DedupeIdsSchema });
-
-export type SessionEntry = z.infer<typeof SessionEntrySchema>;
-export type CorrelationEntry = z.infer<typeof CorrelationEntrySchema>;
-export type SuppressionEntry = z.infer<typeof SuppressionEntrySchema>;
-export type DedupeEntry = z.infer<typeof DedupeEntrySchema>;
-
 const EntryNameSchema = z.union([
   z.tuple([z.enum(['s', 'c', 'x']), z.string(), z.string()]),
   z.tuple([z.literal('d'), z.int().min(0)]),
@@ -234,48 +219,55 @@ export function parseEntryName(text: string): EntryName | undefined {
 
 /**
  * The snapshot that `entries` (name → value, as the engine gave them) and `meta` make, for engine.restore:
- * each structure in its recency order, dedupe pairs from meta.dedupeFirst on in admission order.
+ * each structure in its recency order, dedupe pairs from meta.dedupeFirst on in admission order. Only what
+ * the ordering reads is checked here; engine.restore validates the snapshot whole (one pass, not two).
  */
-export function snapshotFromEntries(meta: unknown, entries: Iterable<[string, unknown]>): EngineSnapshot {
+export function snapshotFromEntries(meta: unknown, entries: Iterable<[string, unknown]>): unknown {
   const head = parseOrThrow(StateMetaSchema, meta, 'state meta');
-  const sessions: SessionEntry[] = [];
-  const correlation: Array<EngineSnapshot['correlation'][number] & Order> = [];
-  const suppressions: Array<{ row: [string, string, number] } & Order> = [];
-  const dedupe: Array<[number, [string, string, number]]> = [];
+  const sessions: Array<{ value: object; order: number }> = [];
+  const correlation: Array<{ value: object; order: number }> = [];
+  const suppressions: Array<{ row: [string, string, unknown]; order: number }> = [];
+  const dedupe: Array<[number, unknown]> = [];
   for (const [text, value] of entries) {
     const name = parseEntryName(text);
-    if (!name) throw new EdrError('EDR_ERR_BAD_ENCODING', `state entry ${text.slice(0, 80)}: unknown name`);
     const what = `state entry ${text.slice(0, 80)}`;
+    if (!name) throw new EdrError('EDR_ERR_BAD_ENCODING', `${what}: unknown name`);
+    if (!isRecord(value)) throw new EdrError('EDR_ERR_BAD_ENCODING', `${what}: not an object`);
     if (name[0] === 'd') {
-      const { start, ids } = parseOrThrow(DedupeEntrySchema, value, what);
-      for (const [index, id] of ids.entries()) {
-        if (start + index >= head.dedupeFirst) dedupe.push([start + index, id]);
+      const { start, ids } = value;
+      if (!Number.isSafeInteger(start) || !Array.isArray(ids)) {
+        throw new EdrError('EDR_ERR_BAD_ENCODING', `${what}: not a dedupe segment`);
       }
-    } else if (name[0] === 's') {
-      sessions.push(parseOrThrow(SessionEntrySchema, value, what));
-    } else if (name[0] === 'c') {
-      const { order, fingerprint, state } = parseOrThrow(CorrelationEntrySchema, value, what);
-      correlation.push({ ruleId: name[1], groupKey: name[2], fingerprint, state, order });
-    } else {
-      const { order, until } = parseOrThrow(SuppressionEntrySchema, value, what);
-      suppressions.push({ row: [name[1], name[2], until], order });
+      for (const [index, id] of ids.entries()) {
+        if ((start as number) + index >= head.dedupeFirst) dedupe.push([(start as number) + index, id]);
+      }
+      continue;
     }
+    const { order, ...rest } = value;
+    if (typeof order !== 'number') throw new EdrError('EDR_ERR_BAD_ENCODING', `${what}: no order`);
+    if (name[0] === 's') sessions.push({ value: rest, order });
+    else if (name[0] === 'c')
+      correlation.push({ value: { ruleId: name[1], groupKey: name[2], ...rest }, order });
+    else suppressions.push({ row: [name[1], name[2], rest.until], order });
   }
-  const byOrder = (a: Order, b: Order) => a.order - b.order;
+  const byOrder = (a: { order: number }, b: { order: number }) => a.order - b.order;
   dedupe.sort((a, b) => a[0] - b[0]);
+  // Shapes are the schema's to check: engine.restore refuses a snapshot that is not one.
   return {
     version: ENGINE_SNAPSHOT_VERSION,
     seq: head.seq,
     eventTime: head.eventTime,
-    sessions: sessions.sort(byOrder).map(({ order: _, ...session }) => session),
-    correlation: correlation.sort(byOrder).map(({ order: _, ...entry }) => entry),
+    sessions: sessions.sort(byOrder).map(({ value }) => value),
+    correlation: correlation.sort(byOrder).map(({ value }) => value),
     suppressions: suppressions.sort(byOrder).map(({ row }) => row),
     dedupe: dedupe.map(([, id]) => id),
     dedupeFirst: dedupe[0]?.[0] ?? head.dedupeFirst,
   };
 }
 
-type Order = { order: number };
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);

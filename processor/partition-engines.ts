@@ -9,7 +9,7 @@ import {
   type Envelope,
 } from '../engine/index.ts';
 import { snapshotFromEntries } from '../engine/snapshot.ts';
-import { PartitionChangelog } from '../transport/changelog.ts';
+import { type ChangelogOptions, PartitionChangelog } from '../transport/changelog.ts';
 import type { CheckpointStore, Message } from '../transport/index.ts';
 import { decodeSnapshot } from './checkpoint-codec.ts';
 
@@ -23,8 +23,8 @@ export interface PartitionEnginesOptions {
   group: string;
   /** The events of a batch as the processor decodes them, poison records left out; replays use it. */
   decode: (messages: readonly Message[]) => Envelope[];
-  /** Bytes of change lines per redo-log chunk of a checkpoint (transport/changelog.ts). */
-  chunkBytes?: number;
+  /** How checkpoints chunk their redo logs and when they apply them (transport/changelog.ts). */
+  changelog?: Partial<ChangelogOptions>;
   onRestore?: (partition: string, outcome: RestoreOutcome) => void;
 }
 
@@ -46,7 +46,14 @@ export interface CheckpointWritten {
 }
 
 /** Chunks of about a broker record (1 MiB by default) at most, well under it. */
-const DEFAULT_CHUNK_BYTES = 256 * 1024;
+const CHUNK_BYTES = 256 * 1024;
+/**
+ * Redo logs are applied to the entries once they hold this much, or this many checkpoints: an entry changed
+ * at every checkpoint is then written once per apply instead of twice per checkpoint, and a restore reads at
+ * most this much log beside the entries.
+ */
+const APPLY_BYTES = 8 * 1024 * 1024;
+const MAX_LOGS = 32;
 
 /** What changed a partition's engine since its base, in order. */
 type JournalEntry =
@@ -276,7 +283,12 @@ export class PartitionEngines {
     const store = this.#options.checkpoints;
     const changelog =
       store &&
-      new PartitionChangelog(store, key, { chunkBytes: this.#options.chunkBytes ?? DEFAULT_CHUNK_BYTES });
+      new PartitionChangelog(store, key, {
+        chunkBytes: CHUNK_BYTES,
+        applyBytes: APPLY_BYTES,
+        maxLogs: MAX_LOGS,
+        ...this.#options.changelog,
+      });
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
     let opened: { base: Base; doubtful?: Iterable<string>; outcome: RestoreOutcome } | undefined;

@@ -9,26 +9,28 @@ import type { CheckpointStore } from './checkpoints.ts';
  * keeps the newest record per key, and a restore reads them back.
  *
  * A checkpoint must land whole: state entries of two checkpoints mixed would count some events twice and
- * others never. So each checkpoint (generation G) is written in three steps, a redo log:
+ * others never. So a checkpoint (generation G) is a redo log, committed by a marker:
  *   1. its changes, in chunks of lines, under `<owner>.cl.wal.<G>.<i>`;
- *   2. the marker `<owner>.cl.marker`: G, its chunk count and the engine meta (the commit point);
- *   3. each change under its entry's key `<owner>.cl.e.<digest of the name>` (or its removal), then the
- *      chunks are removed (all of the owner's, in one request where the store can).
- * A restore reads the entries and applies over them the chunks of the marker's generation that are still
- * there (a crash in step 3 left some entries behind them). Chunks of any other generation are from a
- * checkpoint whose marker never landed: they are ignored and removed by the next checkpoint. A failure after
- * the marker leaves the checkpoint committed but not applied: the caller writes those entries again with the
- * next one, whose chunks then carry them.
+ *   2. the marker `<owner>.cl.marker`: the redo logs committed and not yet applied (G the last), and the
+ *      engine meta. Written last, it is the commit point.
+ * Once the logs hold `applyBytes` or `maxLogs` checkpoints, their changes (the newest value of each entry
+ * only: an entry changed in every checkpoint is written once) go to the entries' own keys
+ * `<owner>.cl.e.<digest of the name>`, then a marker without logs, then the chunks are removed. A restore
+ * reads the entries and applies the marker's logs over them in order (a crash while applying left some
+ * entries newer: applying the logs again ends at the same values). Chunks of a checkpoint whose marker never
+ * landed are in no marker's list: never read, and removed with the next apply.
  */
 
 const FORMAT = 'edr-changelog/1';
 const MarkerSchema = z.strictObject({
   format: z.literal(FORMAT),
   generation: z.int().min(1),
-  chunks: z.int().min(0),
+  /** Redo logs committed and not yet applied to the entries, oldest first. */
+  logs: z.array(z.strictObject({ generation: z.int().min(1), chunks: z.int().min(0) })),
   /** The engine's meta as JSON text. */
   meta: z.string(),
 });
+type Marker = z.infer<typeof MarkerSchema>;
 
 export interface ChangelogState {
   generation: number;
@@ -48,6 +50,9 @@ export interface ChangelogWrite {
 export interface ChangelogOptions {
   /** Bytes of change lines per redo-log chunk at most (a longer line is a chunk of its own). */
   chunkBytes: number;
+  /** Redo-log bytes, and checkpoints, after which the logs are applied to the entries. */
+  applyBytes: number;
+  maxLogs: number;
 }
 
 export class PartitionChangelog {
@@ -55,7 +60,12 @@ export class PartitionChangelog {
   readonly #owner: string;
   readonly #options: ChangelogOptions;
   #generation = 0;
-  /** The whole-state checkpoint of earlier versions under the owner's key, removed with the first changelog. */
+  #meta = '';
+  /** The marker's logs, and the newest value of each entry they change (what an apply writes). */
+  #logs: Marker['logs'] = [];
+  readonly #unapplied = new Map<string, string | null>();
+  #logBytes = 0;
+  /** The whole-state checkpoint of earlier versions under the owner's key, removed once a marker landed. */
   #legacy = false;
 
   constructor(store: CheckpointStore, owner: string, options: ChangelogOptions) {
@@ -68,69 +78,103 @@ export class PartitionChangelog {
   async load(): Promise<ChangelogState | undefined> {
     const records = await this.#store.loadPrefix(`${this.#owner}.cl.`);
     const markerBytes = records.get('marker');
-    const marker = markerBytes && parseMarker(markerBytes, this.#owner);
-    const redo: Array<[number, Uint8Array]> = [];
-    const entries = new Map<string, string>();
-    for (const [key, value] of records) {
-      if (key.startsWith('e.')) {
-        const [name, text] = splitRecord(Buffer.from(value).toString('utf8'), '\n', this.#owner);
-        entries.set(name, text);
-        continue;
-      }
-      const chunk = /^wal\.(\d+)\.(\d+)$/.exec(key);
-      if (!chunk) continue;
-      if (marker && Number(chunk[1]) === marker.generation) redo.push([Number(chunk[2]), value]);
-    }
-    if (!marker) {
+    if (!markerBytes) {
       this.#legacy = true;
       return undefined;
     }
-    redo.sort((a, b) => a[0] - b[0]);
-    for (const [, value] of redo) {
-      for (const line of Buffer.from(value).toString('utf8').split('\n')) {
-        if (line === '') continue;
-        const [name, text] = splitRecord(line, '\t', this.#owner);
-        if (text === '') entries.delete(name);
-        else entries.set(name, text);
+    const marker = parseMarker(markerBytes, this.#owner);
+    const entries = new Map<string, string>();
+    for (const [key, value] of records) {
+      if (!key.startsWith('e.')) continue;
+      const [name, text] = splitRecord(Buffer.from(value).toString('utf8'), '\n', this.#owner);
+      entries.set(name, text);
+    }
+    for (const { generation, chunks } of marker.logs) {
+      for (let index = 0; index < chunks; index++) {
+        const chunk = records.get(`wal.${generation}.${index}`);
+        if (!chunk) {
+          throw new EdrError(
+            'EDR_ERR_BAD_ENCODING',
+            `changelog of ${this.#owner}: redo chunk ${generation}.${index} missing`,
+          );
+        }
+        this.#logBytes += chunk.byteLength;
+        for (const line of Buffer.from(chunk).toString('utf8').split('\n')) {
+          if (line === '') continue;
+          const [name, text] = splitRecord(line, '\t', this.#owner);
+          if (text === '') entries.delete(name);
+          else entries.set(name, text);
+          this.#unapplied.set(name, text === '' ? null : text);
+        }
       }
     }
     this.#generation = marker.generation;
+    this.#meta = marker.meta;
+    this.#logs = marker.logs;
     return { generation: marker.generation, meta: marker.meta, entries };
   }
 
   /**
-   * Writes one checkpoint; resolves with the bytes written. Rejects when it did not commit, or committed but
-   * some entries may not be in place (then the caller passes those changes again with the next checkpoint).
+   * Writes one checkpoint; resolves with the bytes written once its marker landed, rejects when it did not
+   * commit (the caller passes those changes again with the next checkpoint).
    */
   async save(write: ChangelogWrite): Promise<number> {
     const generation = ++this.#generation;
     const chunks = chunkLines(write.changes, this.#options.chunkBytes);
-    const chunkRecords = chunks.map(
-      (chunk, index) => [this.#key(`wal.${generation}.${index}`), chunk] as const,
+    await this.#store.saveMany(
+      chunks.map((chunk, index) => [this.#key(`wal.${generation}.${index}`), chunk] as const),
     );
-    await this.#store.saveMany(chunkRecords);
-    const marker = Buffer.from(
-      JSON.stringify({ format: FORMAT, generation, chunks: chunks.length, meta: write.meta }),
-    );
+    const logs = [...this.#logs, { generation, chunks: chunks.length }];
+    const marker = markerBytes({ format: FORMAT, generation, logs, meta: write.meta });
     await this.#store.saveMany([[this.#key('marker'), marker]]);
-    const entryRecords: Array<readonly [string, Uint8Array | null]> = write.changes.map(([name, text]) => [
-      this.#key(`e.${entryDigest(name)}`),
-      text === null ? null : Buffer.from(`${name}\n${text}`),
-    ]);
-    if (this.#legacy) entryRecords.push([this.#owner, null]);
-    await this.#store.saveMany(entryRecords);
-    this.#legacy = false;
+    this.#logs = logs;
+    this.#meta = write.meta;
     let bytes = marker.byteLength;
-    for (const [, value] of [...chunkRecords, ...entryRecords]) bytes += value?.byteLength ?? 0;
-    // Every chunk is done with now: this checkpoint's are applied, older ones are never read again (their
-    // generation is not the marker's). Removing them can wait for the next checkpoint.
-    await this.#store.removePrefix(this.#key('wal.')).catch(() => undefined);
+    for (const chunk of chunks) bytes += chunk.byteLength;
+    this.#logBytes += bytes;
+    for (const [name, text] of write.changes) this.#unapplied.set(name, text);
+    if (this.#legacy) {
+      await this.#store.saveMany([[this.#owner, null]]).then(
+        () => {
+          this.#legacy = false;
+        },
+        () => undefined,
+      );
+    }
+    if (this.#logBytes >= this.#options.applyBytes || this.#logs.length >= this.#options.maxLogs) {
+      // Committed already: an apply that fails is tried again after the next checkpoint.
+      bytes += await this.#apply().catch(() => 0);
+    }
     return bytes;
+  }
+
+  /** Writes the logs' changes to the entries' keys, then a marker without logs; resolves with the bytes. */
+  async #apply(): Promise<number> {
+    const records: Array<readonly [string, Uint8Array | null]> = [];
+    let bytes = 0;
+    for (const [name, text] of this.#unapplied) {
+      const value = text === null ? null : Buffer.from(`${name}\n${text}`);
+      records.push([this.#key(`e.${entryDigest(name)}`), value]);
+      bytes += value?.byteLength ?? 0;
+    }
+    await this.#store.saveMany(records);
+    const marker = markerBytes({ format: FORMAT, generation: this.#generation, logs: [], meta: this.#meta });
+    await this.#store.saveMany([[this.#key('marker'), marker]]);
+    this.#logs = [];
+    this.#unapplied.clear();
+    this.#logBytes = 0;
+    // Every chunk is done with now (applied, or of a checkpoint that never committed).
+    await this.#store.removePrefix(this.#key('wal.')).catch(() => undefined);
+    return bytes + marker.byteLength;
   }
 
   #key(rest: string): string {
     return `${this.#owner}.cl.${rest}`;
   }
+}
+
+function markerBytes(marker: Marker): Buffer {
+  return Buffer.from(JSON.stringify(marker));
 }
 
 /** Change lines `name\tvalue` (value empty for a removal) in chunks of about `chunkBytes`. */
@@ -165,7 +209,7 @@ function splitRecord(text: string, separator: string, owner: string): [string, s
   return [text.slice(0, at), text.slice(at + 1)];
 }
 
-function parseMarker(bytes: Uint8Array, owner: string): z.infer<typeof MarkerSchema> {
+function parseMarker(bytes: Uint8Array, owner: string): Marker {
   try {
     return MarkerSchema.parse(JSON.parse(Buffer.from(bytes).toString('utf8')));
   } catch (error) {

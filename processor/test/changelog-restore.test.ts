@@ -13,6 +13,7 @@ import { createEngine, type Envelope, loadRules, parseRecord } from '../../engin
 import { referenceScenario } from '../../test/support/scenarios.ts';
 import { REPO_ROOT } from '../../test/support/shared.ts';
 import { type CheckpointStore, MemoryCheckpointStore, type Message } from '../../transport/index.ts';
+import { encodeSnapshot } from '../checkpoint-codec.ts';
 import { PartitionEngines, type RestoreOutcome } from '../partition-engines.ts';
 
 const rules = (() => {
@@ -90,8 +91,9 @@ function engines(store: CheckpointStore, onRestore?: (outcome: RestoreOutcome) =
     checkpoints: store,
     group: 'g',
     decode: (messages) => messages.map((message) => byMessage.get(message)!),
-    // Small chunks: a checkpoint's redo log is several records, so a tear can fall between them.
-    chunkBytes: 2_048,
+    // Small chunks: a checkpoint's redo log is several records, so a tear can fall between them; logs
+    // applied every other checkpoint, so tears fall in applies too.
+    changelog: { chunkBytes: 2_048, maxLogs: 2 },
     onRestore: (_, outcome) => onRestore?.(outcome),
   });
 }
@@ -167,5 +169,28 @@ describe('restore from the incremental checkpoint', () => {
       ),
       { numRuns: 60 },
     );
+  });
+
+  it('reads a whole-state checkpoint of an earlier version, then writes it as entries and removes it', async () => {
+    const cut = Math.floor(events.length / 2);
+    const expected = createEngine({ rules, clock, limits: LIMITS })
+      .processBatch(events)
+      .map((alert) => alert.alertId);
+    const before = createEngine({ rules, clock, limits: LIMITS });
+    const delivered = before.processBatch(events.slice(0, cut)).map((alert) => alert.alertId);
+    const store = new MemoryCheckpointStore();
+    await store.save('g/events/0', await encodeSnapshot(before.snapshot()));
+
+    const restores: RestoreOutcome[] = [];
+    const migrated = await engines(store, (outcome) => restores.push(outcome)).forPartition('events/0');
+    expect(restores[0]).toMatchObject({ restored: true, from: 'whole-state checkpoint' });
+    await migrated.checkpoint();
+    expect(migrated.lastWritten.entries).toBe(restores[0]!.restored ? restores[0]!.entries : -1);
+    expect(await store.load('g/events/0')).toBeUndefined();
+
+    const reopened = await engines(store, (outcome) => restores.push(outcome)).forPartition('events/0');
+    expect(restores[1]).toMatchObject({ restored: true, from: 'changelog' });
+    const after = reopened.engine.processBatch(events.slice(cut)).map((alert) => alert.alertId);
+    expect([...delivered, ...after]).toEqual(expected);
   });
 });

@@ -4,13 +4,16 @@
  * new value, never a mix), and the snapshot codec never needs one string for a whole snapshot.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import { loadRules, parseRecord } from '../../engine/index.ts';
 import { decodeSnapshot, encodeSnapshot } from '../../processor/checkpoint-codec.ts';
+import { PartitionEngines, type RestoreOutcome } from '../../processor/partition-engines.ts';
 import { createTransport, type TransportConfig } from '../../transport/index.ts';
 import {
   collect,
@@ -33,6 +36,7 @@ import {
   waitForEventsProcessed,
 } from '../support/pipeline.ts';
 import { expectedAlerts, referenceScenario } from '../support/scenarios.ts';
+import { REPO_ROOT } from '../support/shared.ts';
 
 const MiB = 1024 * 1024;
 /** Kafka's default max.message.bytes (1 MiB and the record overhead). */
@@ -236,6 +240,62 @@ function maxSample(text: string, name: string): number {
   }
   return max;
 }
+
+describe.each(['kafka', 'nats'] as const)('a state entry larger than a record (%s)', (kind) => {
+  const defer = useCleanup();
+
+  it('goes in parts and comes back whole with the rest of the changelog', async () => {
+    const partBytes = 4_096;
+    const config = isolatedTransportConfig(kind, { checkpointPartBytes: partBytes });
+    defer(() => dropTransportResources(config));
+    const loaded = loadRules([join(REPO_ROOT, 'rules')]);
+    if (!loaded.ok) throw new Error('bundled rules do not load');
+    const rules = loaded.value;
+    const group = `big-entry-${randomUUID()}`;
+    // Each opening reads through a store of its own, as another processor would.
+    const open = async (onRestore?: (outcome: RestoreOutcome) => void) =>
+      new PartitionEngines({
+        inputs: () => ({ rules, intel: undefined, assets: undefined }),
+        clock: Date.now,
+        checkpoints: storeOn(config, defer),
+        group,
+        decode: () => [],
+        // Every checkpoint applied: the entry itself is written (in parts), not only its redo log.
+        changelog: { maxLogs: 1 },
+        onRestore: (_, outcome) => onRestore?.(outcome),
+      }).forPartition('events/0');
+    // One session reading 200 distinct long paths (kept as digests): a session entry of about 11 KiB, three parts.
+    const start = Date.now() - 60_000;
+    const reads = Array.from({ length: 200 }, (_, index) => {
+      const parsed = parseRecord({
+        eventId: `big-${index}`,
+        eventType: 'file_read',
+        timestamp: new Date(start + index).toISOString(),
+        sessionId: 'one-session',
+        data: { type: 'file', path: `/data/${index}/${'p'.repeat(90)}`, operation: 'read' },
+        metadata: { source: 'test', agentId: 'one-agent' },
+      });
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
+      return parsed.value;
+    });
+    const sessionEntry = JSON.stringify(['s', 'one-agent', 'one-session']);
+    const first = await open();
+    first.engine.processBatch(reads);
+    await first.checkpoint();
+    const written = JSON.stringify(first.engine.entry(sessionEntry));
+    expect(written.length).toBeGreaterThan(2 * partBytes);
+
+    const restores: RestoreOutcome[] = [];
+    const second = await open((outcome) => restores.push(outcome));
+    expect(restores[0]).toMatchObject({ restored: true, from: 'changelog' });
+    // The same session (its recency stamp is renumbered by the restore, in the same order).
+    expect({ ...(second.engine.entry(sessionEntry) as object), order: 0 }).toEqual({
+      ...JSON.parse(written),
+      order: 0,
+    });
+    expect(second.engine.snapshot()).toEqual(first.engine.snapshot());
+  });
+});
 
 describe('snapshot codec', () => {
   const sample = () => ({
