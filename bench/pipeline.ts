@@ -9,15 +9,24 @@
  * stamped with its produce time. Reported: event→alert latency p50/p99, from the produce time of the event
  * that completed the alert to (a) the alert's arrival on the alerts topic and (b) its detectedAt.
  *
+ * Each Kafka client of BENCH_KAFKA_CLIENTS (default "kafkajs,platformatic") drains the same topic with a group of
+ * its own; Kafka's ConsumerPerformance then reads the same topic, and each drain is printed as a ratio of it.
+ * Then `clawdstrike-edr processor` runs as a child with each processor.workers value of BENCH_PROCESSOR_WORKERS
+ * (default "1,2"), again a fresh group over the same topic, its rate summed over the workers' metrics.
+ * The steady phase (first client) also sends alert_soc webhooks to a local receiver: event→webhook latency.
+ *
  * KAFKA_BROKERS selects the broker; without it the test harness starts the services for the run.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createProcessor } from '../cli/commands/processor.ts';
 import type { Alert } from '../engine/index.ts';
+import type { ProcessorConfig } from '../processor/index.ts';
 import { servicesModeFromEnv, startServices, stopResources } from '../test/harness/services.ts';
+import { ScriptedHttpServer } from '../test/support/http-server.ts';
 import {
   alertOf,
   eventRecords,
@@ -25,15 +34,30 @@ import {
   processorConfig,
   removeDir,
   scrapeMetrics,
+  spawnProcessor,
+  stopChild,
   tempDir,
+  writeConfigFile,
 } from '../test/support/pipeline.ts';
 import { referenceScenario, type WireEvent } from '../test/support/scenarios.ts';
-import { createTransport, type OutboundRecord, type Producer } from '../transport/index.ts';
+import {
+  createTransport,
+  type OutboundRecord,
+  type Producer,
+  type TransportConfig,
+} from '../transport/index.ts';
 import { dropTransportResources, isolatedTransportConfig, silentLogger } from '../transport/testing/index.ts';
+import { consumerTool } from './kafka-perf.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const RATE = Number(process.env.BENCH_RATE ?? 5_000);
 const STEADY_S = Number(process.env.BENCH_STEADY_S ?? 30);
+const KAFKA_CLIENTS = (process.env.BENCH_KAFKA_CLIENTS ?? 'kafkajs,platformatic').split(',');
+const PROCESSOR_WORKERS = (process.env.BENCH_PROCESSOR_WORKERS ?? '1,2')
+  .split(',')
+  .filter(Boolean)
+  .map(Number);
+const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 const PARTITIONS = 6;
 /** Sessions per rule per scenario copy; ~9.5k events per copy with 20 benign events per session. */
 const SESSIONS_PER_RULE = 50;
@@ -103,6 +127,121 @@ async function snapshot(address: string): Promise<Snapshot> {
   };
 }
 
+interface Drain {
+  label: string;
+  events: number;
+  seconds: number;
+  rate: number;
+  load: number;
+}
+
+/**
+ * Polls the given metrics endpoints until their events sum to `total`; the rate runs from when every endpoint
+ * has handled an event to the last event.
+ */
+async function drainRate(addresses: () => readonly string[], total: number, label: string): Promise<Drain> {
+  const sum = async () => {
+    const snapshots = await Promise.all(addresses().map((address) => snapshot(address)));
+    return {
+      at: performance.now(),
+      events: snapshots.reduce((n, one) => n + one.events, 0),
+      snapshots,
+    };
+  };
+  let first: Awaited<ReturnType<typeof sum>> | undefined;
+  let last = await sum();
+  while (last.events < total) {
+    await sleep(250);
+    last = await sum();
+    // Several workers: from when every one of them has started, past the first rebalance.
+    if (!first && last.snapshots.every((one) => one.events > 0)) first = last;
+  }
+  const base = first ?? last;
+  const seconds = (last.at - base.at) / 1000;
+  const drained = last.events - base.events;
+  // Where the time went, for the in-process processor (its CPU is this process's).
+  const one = last.snapshots.length === 1 && label.includes('in process') ? last.snapshots[0] : undefined;
+  const baseOne = base.snapshots.length === 1 ? base.snapshots[0] : undefined;
+  const lines = [
+    `drain (${label}): ${total} events; ${rate(drained, seconds)} events/s sustained over ${seconds.toFixed(1)} s`,
+  ];
+  if (one && baseOne) {
+    const batches = one.batches - baseOne.batches;
+    lines.push(
+      `  batches ${batches} (avg ${Math.round(drained / Math.max(1, batches))} events)`,
+      `  engine ${(((one.evaluationS - baseOne.evaluationS) / seconds) * 100).toFixed(1)}% of wall time, ` +
+        `checkpoints ${(((one.checkpointS - baseOne.checkpointS) / seconds) * 100).toFixed(1)}%`,
+      `  process CPU ${(((one.cpuMs - baseOne.cpuMs) / 1000 / seconds) * 100).toFixed(0)}% of one core`,
+    );
+  }
+  console.log(lines.join('\n'));
+  return { label, events: drained, seconds, rate: drained / seconds, load: loadavg()[0]! };
+}
+
+function withClient(transport: TransportConfig, client: string): TransportConfig {
+  return {
+    ...transport,
+    kafka: { ...transport.kafka, client: client as TransportConfig['kafka']['client'] },
+  };
+}
+
+/** One in-process processor of `client` drains the topic from the beginning with a group of its own. */
+async function drainInProcess(
+  transportConfig: TransportConfig,
+  client: string,
+  directory: string,
+  total: number,
+): Promise<Drain> {
+  const config = processorConfig(withClient(transportConfig, client), {
+    group: `bench-${client}-${randomUUID()}`,
+    directory: join(directory, client),
+    processor: { logLevel: 'warn' },
+  });
+  const processor = createProcessor(config, pino({ level: 'warn' }));
+  try {
+    await processor.start();
+    return await drainRate(() => [processor.address], total, `${client}, in process`);
+  } finally {
+    await processor.stop().catch(() => undefined);
+  }
+}
+
+/** `clawdstrike-edr processor` with processor.workers = N as a child: the rate summed over its workers. */
+async function drainWithWorkers(
+  transportConfig: TransportConfig,
+  workers: number,
+  directory: string,
+  total: number,
+): Promise<Drain> {
+  const folder = join(directory, `workers-${workers}`);
+  await mkdir(folder, { recursive: true });
+  const config: ProcessorConfig = processorConfig(transportConfig, {
+    group: `bench-workers-${workers}-${randomUUID()}`,
+    directory: folder,
+    processor: { logLevel: 'info', workers },
+  });
+  const child = spawnProcessor(await writeConfigFile(folder, 'processor.yaml', config));
+  try {
+    const addresses = new Set<string>();
+    const listening = () => {
+      for (const line of child.output().split('\n')) {
+        if (!line.includes('health and metrics listening')) continue;
+        const address = (JSON.parse(line) as { address?: string }).address;
+        if (address) addresses.add(address);
+      }
+      return [...addresses];
+    };
+    while (listening().length < workers) {
+      if (child.child.exitCode !== null)
+        throw new Error(`processor exited:\n${child.output().slice(-2_000)}`);
+      await sleep(250);
+    }
+    return await drainRate(listening, total, `clawdstrike-edr processor, processor.workers=${workers}`);
+  } finally {
+    await stopChild(child);
+  }
+}
+
 async function main(): Promise<void> {
   const owned = process.env.KAFKA_BROKERS
     ? undefined
@@ -113,10 +252,16 @@ async function main(): Promise<void> {
   const transportConfig = isolatedTransportConfig('kafka', { kafka: { partitions: PARTITIONS } });
   const publisher = createTransport(transportConfig, { logger: silentLogger });
   const directory = await tempDir('bench-pipeline');
-  const config = processorConfig(transportConfig, {
+  const receiver = await ScriptedHttpServer.start(() => ({ status: 200 }));
+  const steadyClient = KAFKA_CLIENTS[0] ?? 'kafkajs';
+  const config = processorConfig(withClient(transportConfig, steadyClient), {
     group: `bench-${randomUUID()}`,
     directory,
-    processor: { logLevel: 'warn' },
+    processor: { logLevel: 'warn', fromBeginning: false },
+    sinks: [
+      { type: 'file', directory: join(directory, 'sinks') },
+      { type: 'webhook', secret: WEBHOOK_SECRET, actions: { alert_soc: { url: `${receiver.url}/soc` } } },
+    ],
   });
   const log = pino({ level: 'warn' });
   const processor = createProcessor(config, log);
@@ -125,31 +270,39 @@ async function main(): Promise<void> {
     await producer.connect();
     const total = await prePublish(producer, EVENTS);
 
-    // Phase 1: drain the backlog.
-    await processor.start();
-    let first: Snapshot | undefined;
-    let last = await snapshot(processor.address);
-    while (last.events < total) {
-      await sleep(250);
-      last = await snapshot(processor.address);
-      if (!first && last.events > 0) first = last;
+    // Phase 1: drain the backlog, once per Kafka client, then Kafka's consumer tool on the same topic.
+    const drains: Drain[] = [];
+    for (const client of KAFKA_CLIENTS)
+      drains.push(await drainInProcess(transportConfig, client, directory, total));
+    const tool = await consumerTool({
+      brokers: transportConfig.kafka.brokers.join(','),
+      topic: transportConfig.names.events,
+      messages: total,
+    });
+    console.log(`ConsumerPerformance: ${tool.summary}`);
+    for (const drain of drains) {
+      console.log(
+        `  ${drain.label}: ${rate(drain.events, drain.seconds)} events/s = ${(drain.rate / tool.recordsPerSecond).toFixed(2)}× ConsumerPerformance (${Math.round(tool.recordsPerSecond).toLocaleString('en-US')} records/s), load ${drain.load.toFixed(1)}`,
+      );
     }
-    const base = first!;
-    const seconds = (last.at - base.at) / 1000;
-    const drained = last.events - base.events;
-    const batches = last.batches - base.batches;
-    console.log(
-      [
-        `drain: ${total} events; ${rate(drained, seconds)} events/s sustained over ${seconds.toFixed(1)} s`,
-        `  batches ${batches} (avg ${Math.round(drained / Math.max(1, batches))} events)`,
-        `  engine ${(((last.evaluationS - base.evaluationS) / seconds) * 100).toFixed(1)}% of wall time, ` +
-          `checkpoints ${(((last.checkpointS - base.checkpointS) / seconds) * 100).toFixed(1)}%`,
-        `  process CPU ${(((last.cpuMs - base.cpuMs) / 1000 / seconds) * 100).toFixed(0)}% of one core`,
-      ].join('\n'),
-    );
+    const byWorkers: Drain[] = [];
+    for (const workers of PROCESSOR_WORKERS)
+      byWorkers.push(await drainWithWorkers(transportConfig, workers, directory, total));
+    const one = byWorkers.find((drain) => drain.label.endsWith('workers=1'));
+    for (const drain of byWorkers) {
+      console.log(
+        `  ${drain.label}: ${rate(drain.events, drain.seconds)} events/s` +
+          (one ? ` = ${(drain.rate / one.rate).toFixed(2)}× workers=1` : '') +
+          `, load ${drain.load.toFixed(1)}`,
+      );
+    }
 
-    // Phase 2: steady rate; latency measured on the alerts topic and from detectedAt.
+    // Phase 2: steady rate; latency measured on the alerts topic, from detectedAt, and at the webhook receiver.
+    // A group of its own that starts at the end: it sees only the steady events.
+    await processor.start();
+    await sleep(2_000);
     const producedAt = new Map<string, number>();
+    const alertSentAt = new Map<string, number>();
     const arrivals: number[] = [];
     const detections: number[] = [];
     const reader = publisher.createConsumer({ stream: 'alerts', group: `bench-alerts-${randomUUID()}` });
@@ -159,10 +312,12 @@ async function main(): Promise<void> {
         const alert: Alert = alertOf(message);
         const sent = producedAt.get(alert.eventIds.at(-1) ?? '');
         if (sent === undefined) continue; // a phase-1 alert
+        alertSentAt.set(alert.alertId, sent);
         arrivals.push(now - sent);
         detections.push(Date.parse(alert.detectedAt) - sent);
       }
     });
+    const webhooksBefore = receiver.requests.length;
     const tick = 100;
     const perTick = Math.round((RATE * tick) / 1000);
     const copies = scenarioCopies('s');
@@ -188,22 +343,31 @@ async function main(): Promise<void> {
     await reader.close();
     arrivals.sort((a, b) => a - b);
     detections.sort((a, b) => a - b);
+    const webhooks = receiver.requests
+      .slice(webhooksBefore)
+      .flatMap((request) => {
+        const sent = alertSentAt.get((JSON.parse(request.body.toString()) as { alertId: string }).alertId);
+        return sent === undefined ? [] : [request.at - sent];
+      })
+      .sort((a, b) => a - b);
     console.log(
       [
         `steady: ${sent} events at ${rate(sent, steadySeconds)} events/s for ${steadySeconds.toFixed(1)} s; ` +
           `${arrivals.length} alerts`,
         `  event→alert on the alerts topic: p50 ${percentile(arrivals, 50)} ms, p99 ${percentile(arrivals, 99)} ms`,
         `  event→detectedAt:               p50 ${percentile(detections, 50)} ms, p99 ${percentile(detections, 99)} ms`,
+        `  event→webhook delivery (${webhooks.length} alert_soc): p50 ${percentile(webhooks, 50)} ms, p99 ${percentile(webhooks, 99)} ms`,
         '',
         `machine: ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}, ` +
           `load average ${loadavg()
             .map((value) => value.toFixed(2))
             .join(' ')}`,
-        `sink: file (events and alerts) under ${join(directory, 'sinks')}; ${PARTITIONS} partitions`,
+        `sinks: file (events and alerts) under ${join(directory, 'sinks')}, webhook alert_soc to a local receiver; ${PARTITIONS} partitions`,
       ].join('\n'),
     );
   } finally {
     await processor.stop().catch(() => undefined);
+    await receiver.close();
     await publisher.close();
     await dropTransportResources(transportConfig);
     await removeDir(directory);
