@@ -3,6 +3,9 @@ import { createGunzip, gzipSync } from 'node:zlib';
 import { EdrError } from '../core/errors.ts';
 
 /**
+ * The whole-state checkpoints of earlier versions (before the per-entry changelog, transport/changelog.ts):
+ * read once to migrate a partition (partition-engines.ts); encodeSnapshot stays to write them in tests and to
+ * show their cost beside the changelog's in bench:state.
  * Checkpoint bytes of an engine snapshot: gzip of JSON lines. The first line names the format; each later
  * line is `[path, value]` (set the value at path) or `[path, value, 1]` (append it to what is there). A
  * snapshot whose JSON fits PIECE_CHARS is one line; a larger one is written in pieces of about that size, so
