@@ -163,7 +163,7 @@ async function drainRate(addresses: () => readonly string[], total: number, labe
   const one = last.snapshots.length === 1 && label.includes('in process') ? last.snapshots[0] : undefined;
   const baseOne = base.snapshots.length === 1 ? base.snapshots[0] : undefined;
   const lines = [
-    `drain (${label}): ${total} events; ${rate(drained, seconds)} events/s sustained over ${seconds.toFixed(1)} s`,
+    `drain: ${total} events; ${rate(drained, seconds)} events/s sustained over ${seconds.toFixed(1)} s (${label})`,
   ];
   if (one && baseOne) {
     const batches = one.batches - baseOne.batches;
