@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { metricsAccessHook } from '../core/api-keys.ts';
 import type { Clock } from '../core/clock.ts';
+import { EdrError } from '../core/errors.ts';
 import type {
   Alert,
   EngineInputPaths,
@@ -298,11 +299,6 @@ export class Processor {
     let partition: PartitionEngine | undefined;
     try {
       await this.#whileAlive(batch, this.#waitForRoom());
-      // The journal that rollbacks replay is bounded: past the bound, a checkpoint first (it waits for the
-      // batches in flight, so a sink that stays stalled holds consumption here).
-      if (this.#pipelined && this.#journalBytes() >= this.#settings.rollbackJournalBytes) {
-        await this.#whileAlive(batch, this.#checkpointAligned(Number.POSITIVE_INFINITY));
-      }
       partition = await this.#engines.forPartition(batch.partition);
       const decoded = await this.#decode(batch);
       const { messages, events } = rekey ? await this.#whileAlive(batch, this.#rekey(decoded)) : decoded;
@@ -310,7 +306,7 @@ export class Processor {
       // Detect first, redact after: the alerts stream and the sinks get no secret in clear.
       const delivery = this.#deps.redactor.redact({ events, alerts }, this.#reloader.current.rules);
       if (alerts.length > 0) await this.#producer.publish(delivery.alerts.map(alertRecord));
-      if (this.#pipelined) this.#handOn(partition, batch, delivery);
+      if (this.#pipelined) await this.#handOn(partition, batch, delivery);
       else {
         await this.#whileAlive(batch, this.#deps.router.deliver(delivery));
         await this.#whileAlive(batch, this.#afterDelivery(partition));
@@ -331,18 +327,26 @@ export class Processor {
   /**
    * Kafka: the batch stays in the state (and the rollback journal) and goes to the sinks behind the engine.
    * Its position is recorded by the transport when this handler returns, but committed only with a
-   * checkpoint, which waits until the batch is final on every route.
+   * checkpoint, which waits until the batch is final on every route. Past the rollback journal's bound the
+   * checkpoint is taken here, once every batch in flight, this one included, is final, however long a stalled
+   * sink takes; this batch is saved last, so a failed save leaves it in hand to be rolled back and come again.
    */
-  #handOn(partition: PartitionEngine, batch: Batch, delivery: DeliveryBatch): void {
-    // Assigned elsewhere meanwhile: delivered all the same, and the new owner resumes from the checkpoint.
-    if (partition.current) {
-      partition.keep();
+  async #handOn(partition: PartitionEngine, batch: Batch, delivery: DeliveryBatch): Promise<void> {
+    const current = partition.current; // false: assigned elsewhere meanwhile, the new owner resumes
+    const bounded = current && this.#journalBytes() >= this.#settings.rollbackJournalBytes;
+    if (current) {
+      if (!bounded) partition.keep();
       this.#dirty.set(partition.partition, partition);
     }
     const { routes } = this.#deps.router.dispatch(delivery);
     const finalized = Promise.all(routes.map((route) => this.#untilFinal(route, delivery))).then(() => true);
     const next = Number(batch.messages.at(-1)!.offset) + 1;
     this.#inFlight.add(batch.partition, batch.messages.length, next, finalized);
+    if (!bounded) return;
+    if (!(await this.#whileAlive(batch, this.#inFlight.drained()))) {
+      throw new EdrError('EDR_ERR_SINK_RETRYABLE', 'stopping before the batches in flight were final');
+    }
+    await this.#whileAlive(batch, this.#checkpointDirty(partition));
   }
 
   /**

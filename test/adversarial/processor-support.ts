@@ -138,14 +138,18 @@ export async function runPipeline(
   }
   await mended;
 
-  // Done once the file sink holds every event and no sink has an item in hand.
+  // Done once the file sink holds every event and no batch is left unfinished (in a sink's hands, or waiting
+  // to be sent to a sink again after a failed delivery).
   const expected = new Set(options.records.flatMap(({ id }) => (id === undefined ? [] : [id]))).size;
   await vi.waitFor(
     async () => {
       const delivered = new Set(await fileSinkEventIds(join(directory, 'sinks')));
       if (delivered.size < expected) throw new Error(`${delivered.size} of ${expected} events delivered`);
-      const pending = metricValue(await scrapeMetrics(processor.address), 'edr_processor_sink_pending_items');
+      const metrics = await scrapeMetrics(processor.address);
+      const pending = metricValue(metrics, 'edr_processor_sink_pending_items');
       if (pending > 0) throw new Error(`${pending} sink items pending`);
+      const inFlight = metricValue(metrics, 'edr_processor_in_flight_records');
+      if (inFlight > 0) throw new Error(`${inFlight} records not final`);
     },
     { timeout: 90_000, interval: 250 },
   );
