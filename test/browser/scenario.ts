@@ -113,6 +113,13 @@ export async function triageScenario(browser: Browser, target: ConsoleTarget): P
   expect(rules.length).toBeGreaterThanOrEqual(2);
   expect(new Set(rules)).toEqual(new Set(['CREDENTIAL_EXFILTRATION']));
   await screenshot(page, target.artifacts, '2-queue-filtered');
+  // Keyboard: j moves to the next alert's link.
+  await page.locator('main h1').click();
+  await page.keyboard.press('j');
+  await page.keyboard.press('j');
+  expect(await page.evaluate(() => document.activeElement?.className)).toBe('rule-link');
+  const focusedRow = await page.evaluate(() => document.activeElement?.closest('tr')?.rowIndex);
+  expect(focusedRow).toBe(2);
 
   // 5. Open the upstream one and read its two events in full.
   await page.locator('#queue tbody tr', { hasText: 'sess-0001' }).locator('a.rule-link').click();

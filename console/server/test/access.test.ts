@@ -361,3 +361,64 @@ describe('console access', () => {
     expect(timeline).not.toContain('href="javascript:');
   });
 });
+
+describe('console workflow and response through the API', () => {
+  const authorization = `Bearer ${TOKEN}`;
+  const post = (path: string, body: unknown) =>
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it('changes every alert a filter selects, each change in its own history', async () => {
+    const filter = { ruleId: ['CREDENTIAL_EXFILTRATION'] };
+    const matching = await store.countAlerts(filter);
+    expect(matching).toBeGreaterThanOrEqual(2);
+    const answer = await post('/api/alerts/bulk', {
+      filter,
+      change: { assignee: 'triage-team', note: 'bulk' },
+    });
+    expect(await answer.json()).toEqual({ updated: matching, truncated: false });
+    const assigned = await store.countAlerts({ ...filter, assignee: ['triage-team'] });
+    expect(assigned).toBe(matching);
+    const detail = await store.alertDetail(hostileAlertId);
+    expect(detail?.history.at(-1)).toMatchObject({
+      user: 'ci-bot',
+      change: { assignee: 'triage-team', note: 'bulk' },
+    });
+    const refused = await post('/api/alerts/bulk', { filter, change: {} });
+    expect(refused.status).toBe(400);
+  });
+
+  it('sends a manual action once per alert and action, and refuses one with no webhook target', async () => {
+    const before = receiver.requests.length;
+    const first = await post(`/api/alerts/${hostileAlertId}/respond`, { action: 'terminate_session' });
+    expect(first.status).toBe(202);
+    await expect
+      .poll(
+        async () =>
+          (await store.alertDetail(hostileAlertId))?.actions.find((action) => action.origin === 'manual')
+            ?.status,
+        {
+          timeout: 30_000,
+        },
+      )
+      .toBe('delivered');
+    const again = await post(`/api/alerts/${hostileAlertId}/respond`, { action: 'terminate_session' });
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { repeated: boolean }).repeated).toBe(true);
+    const sent = receiver.requests.slice(before);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.headers['idempotency-key']).toBe(`${hostileAlertId}:terminate_session`);
+    const body = JSON.parse(sent[0]!.body.toString('utf8')) as {
+      alert: { enrichment: { manualResponse: { user: string } } };
+    };
+    expect(body.alert.enrichment.manualResponse.user).toBe('ci-bot');
+    const unconfigured = await post(`/api/alerts/${hostileAlertId}/respond`, { action: 'quarantine_agent' });
+    expect(unconfigured.status).toBe(409);
+    expect(((await unconfigured.json()) as { error: { code: string } }).error.code).toBe(
+      'EDR_ERR_ACTION_UNAVAILABLE',
+    );
+  });
+});
