@@ -249,7 +249,11 @@ async function main(): Promise<void> {
   for (const endpoint of owned?.endpoints ?? []) {
     if (endpoint.name === 'kafka') process.env.KAFKA_BROKERS = endpoint.url;
   }
-  const transportConfig = isolatedTransportConfig('kafka', { kafka: { partitions: PARTITIONS } });
+  const transportConfig = isolatedTransportConfig('kafka', {
+    // A loaded shared host can take longer than the default 5 s to acknowledge a 5,000-record publish.
+    publishTimeoutMs: 30_000,
+    kafka: { partitions: PARTITIONS },
+  });
   const publisher = createTransport(transportConfig, { logger: silentLogger });
   const directory = await tempDir('bench-pipeline');
   const receiver = await ScriptedHttpServer.start(() => ({ status: 200 }));
