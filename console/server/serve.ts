@@ -4,7 +4,7 @@ import { EdrError } from '../../core/errors.ts';
 import { loadRules } from '../../engine/index.ts';
 import { type SinksConfig, SinksConfigSchema, type WebhookSinkConfig } from '../../sinks/index.ts';
 import type { ConsoleStore } from '../store/types.ts';
-import { buildConsole } from './app.ts';
+import { buildConsole, type Console } from './app.ts';
 import { type ConsoleSettings, ConsoleSettingsSchema, type Role } from './config.ts';
 import { type ResponseRunner, webhookResponseRunner } from './respond.ts';
 import { ruleCatalog } from './rules.ts';
@@ -55,6 +55,7 @@ export async function startConsole(
     );
   await options.store.start();
   let responder: ResponseRunner | undefined;
+  let app: Console['app'] | undefined;
   try {
     if (options.webhooks.length > 0) responder = await webhookResponseRunner(options.webhooks);
     const built = await buildConsole(settings, {
@@ -63,6 +64,7 @@ export async function startConsole(
       ...(responder ? { responder } : {}),
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
     });
+    app = built.app;
     const { host, port } = options.listen ?? settings;
     const url = await built.app.listen({ host, port });
     return {
@@ -75,6 +77,7 @@ export async function startConsole(
       },
     };
   } catch (error) {
+    await app?.close();
     await responder?.close();
     await options.store.close();
     throw error;
