@@ -16,6 +16,7 @@ COPY collector collector
 COPY processor processor
 COPY simulator simulator
 COPY setup setup
+COPY console console
 COPY cli cli
 RUN npm run build
 
@@ -37,9 +38,11 @@ COPY intel intel
 COPY frameworks frameworks
 COPY dashboards dashboards
 COPY schemas schemas
+# The triage console's script and stylesheet, served from the package.
+COPY console/ui console/ui
 RUN mkdir -p /app/data /app/config && chown node:node /app/data
 USER node
-EXPOSE 8080 9464
+EXPOSE 8080 9464 8090
 # A 64 MiB young generation (V8's default is 16): the collector and processor allocate a short-lived object
 # graph per record, and fewer, larger scavenges made normalization + detection about 15 % faster (BENCHMARKS.md).
 ENTRYPOINT ["node", "--max-semi-space-size=64", "bin/clawdstrike-edr.js"]
