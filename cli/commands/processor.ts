@@ -58,6 +58,8 @@ export async function run(argv: string[]): Promise<number> {
     // A signal to the whole process group (Ctrl-C, a supervisor) reaches a worker twice, directly and through
     // the primary: the first one stops it, a repeat must not kill it mid-commit.
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => {});
+    // The primary is gone (killed without the chance to stop us): stop as on SIGTERM rather than linger.
+    process.once('disconnect', () => process.emit('SIGTERM', 'SIGTERM'));
   }
   const base = worker === undefined ? { component: 'processor' } : { component: 'processor', worker };
   const log = pino({ level: config.processor.logLevel, base });
