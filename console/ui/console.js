@@ -6,7 +6,6 @@ function liveQueue() {
   if (!table?.dataset.live || !('EventSource' in window)) return;
   const body = table.tBodies[0];
   const status = document.getElementById('live-status');
-  const matching = document.getElementById('matching');
   let arrived = 0;
   const source = new EventSource(table.dataset.live);
   source.addEventListener('open', () => {
@@ -27,7 +26,9 @@ function liveQueue() {
     tr.classList.add('arrived');
     body.prepend(tr);
     arrived += 1;
-    matching.textContent = String(Number(matching.textContent) + 1);
+    for (const count of document.querySelectorAll('.matching')) {
+      count.textContent = String(Number(count.textContent) + 1);
+    }
     status.textContent = `Live: ${arrived} new alert${arrived === 1 ? '' : 's'}.`;
   });
 }

@@ -102,7 +102,13 @@ export async function triageScenario(browser: Browser, target: ConsoleTarget): P
   const arrivedExfiltration = page.locator('#queue tbody tr.arrived', { hasText: 'CREDENTIAL_EXFILTRATION' });
   await arrivedExfiltration.first().waitFor(WAIT);
   await expect.poll(() => page.locator('#live-status').textContent()).toMatch(/Live: \d+ new alerts?/);
-  expect(await page.locator('#queue tbody tr.arrived').count()).toBeGreaterThan(1);
+  // The counts follow the rows that arrived (the page opened on an empty store); read at one instant.
+  const [arrived, ...counts] = await page.evaluate(() => [
+    document.querySelectorAll('#queue tbody tr.arrived').length,
+    ...Array.from(document.querySelectorAll('.matching'), (count) => Number(count.textContent)),
+  ]);
+  expect(arrived).toBeGreaterThan(1);
+  expect(counts).toEqual([arrived, arrived]);
   await screenshot(page, target.artifacts, '1-queue-live');
 
   // 4. Filter to CREDENTIAL_EXFILTRATION (the form, submitted from the keyboard).

@@ -74,7 +74,7 @@ export function queuePage(input: {
   <button type="submit">Apply</button> <a href="/alerts">Clear</a>
 </form>
 ${input.error ? html`<p role="alert" class="error">${input.error}</p>` : ''}
-<p><span id="matching">${input.matching}</span> alerts match. <span id="live-status" aria-live="polite"></span></p>
+<p><span id="matching" class="matching">${input.matching}</span> alerts match. <span id="live-status" aria-live="polite"></span></p>
 <table class="queue" id="queue" data-live="${`/api/stream?${input.filterQuery}`}" aria-describedby="queue-help">
 <caption id="queue-help">Newest first unless sorted otherwise. Keys: j / k move between alerts, Enter opens one.</caption>
 <thead><tr><th scope="col"><span class="visually-hidden">Select</span></th><th scope="col">Time</th><th scope="col">Severity</th><th scope="col">Rule</th><th scope="col">Agent</th><th scope="col">Session</th><th scope="col">Summary</th><th scope="col">Status</th><th scope="col">Assignee</th></tr></thead>
@@ -85,7 +85,7 @@ ${
   canChange
     ? html`<form method="post" action="${`/api/alerts/bulk?${input.filterQuery}`}" id="bulk" class="bulk" aria-label="Bulk action">
   <h2>Bulk action</h2>
-  <p>Applies to the selected alerts, or, when none is selected, to all ${input.matching} alerts of the filter.</p>
+  <p>Applies to the selected alerts, or, when none is selected, to all <span class="matching">${input.matching}</span> alerts of the filter.</p>
   ${csrfField(context)}
   ${workflowFields()}
   <button type="submit">Apply to alerts</button>
