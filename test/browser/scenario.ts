@@ -1,10 +1,27 @@
-/// <reference lib="dom" />
 import type { Browser, Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { expect } from 'vitest';
 import { hostileEvents, upstreamEvents } from '../../console/server/test/support.ts';
 import type { ScriptedHttpServer } from '../support/http-server.ts';
 import { screenshot, simulatorRun } from './support.ts';
+
+/**
+ * The page's DOM as the page.evaluate callbacks below use it: they run in Chromium, while the project compiles
+ * without lib.dom (its fetch and Buffer types would change for every Node module).
+ */
+interface PageElement {
+  className: string;
+  textContent: string | null;
+  rowIndex?: number;
+  getAttribute(name: string): string | null;
+  closest(selector: string): PageElement | null;
+}
+declare const document: {
+  activeElement: PageElement | null;
+  scripts: { length: number };
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): ArrayLike<PageElement> & Iterable<PageElement>;
+};
 
 export interface ConsoleTarget {
   label: string;
