@@ -82,38 +82,3 @@ export function formQuery(form: QueueForm): string {
   });
   return link.slice(link.indexOf('?') + 1 || link.length);
 }
-
-/**
- * Whether a newly stored alert belongs in a live queue with this filter: the same semantics as the stores'
- * (types.ts AlertFilterSchema), over one record in memory.
- */
-export function matchesFilter(record: AlertRecord, filter: AlertFilter): boolean {
-  const { alert, workflow } = record;
-  const within = <T>(values: readonly T[] | undefined, value: T) => !values || values.includes(value);
-  if (!within(filter.severity, alert.severity)) return false;
-  if (!within(filter.ruleId, alert.ruleId) || !within(filter.agentId, alert.agentId)) return false;
-  if (!within(filter.sessionId, alert.sessionId) || !within(filter.status, workflow.status)) return false;
-  if (filter.verdict && (workflow.verdict === null || !filter.verdict.includes(workflow.verdict)))
-    return false;
-  if (filter.assignee || filter.unassigned) {
-    const assigned = workflow.assignee !== null && (filter.assignee?.includes(workflow.assignee) ?? false);
-    if (!assigned && !(filter.unassigned && workflow.assignee === null)) return false;
-  }
-  if (filter.from && alert.timestamp < filter.from) return false;
-  if (filter.to && alert.timestamp >= filter.to) return false;
-  if (filter.text) {
-    const haystack = [
-      alert.ruleId,
-      alert.ruleName,
-      alert.summary,
-      alert.agentId,
-      alert.sessionId,
-      alert.alertId,
-      ...alert.tags,
-    ].map((field) => field.toLowerCase());
-    for (const word of filter.text.toLowerCase().split(/\s+/).filter(Boolean)) {
-      if (!haystack.some((field) => field.includes(word))) return false;
-    }
-  }
-  return true;
-}

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { EdrError } from '../../../core/errors.ts';
+import { matchesAlertFilter } from '../../store/query.ts';
 import { SECURITY_HEADERS } from '../app.ts';
-import { alertFilter, matchesFilter, type QueryParams, queueForm } from '../queue-query.ts';
+import { alertFilter, type QueryParams, queueForm } from '../queue-query.ts';
 import { alertRow } from '../views/queue.ts';
 import type { RouteDeps } from './shared.ts';
 
@@ -37,7 +38,7 @@ export const streamRoutes: FastifyPluginAsync<RouteDeps> = async (app, { store }
       });
       raw.write(': live\n\n');
       const unsubscribe = store.subscribeAlerts((record) => {
-        if (!matchesFilter(record, filter)) return;
+        if (!matchesAlertFilter(record, filter)) return;
         const data = JSON.stringify({ alertId: record.alert.alertId, row: alertRow(record).value });
         raw.write(`event: alert\nid: ${record.alert.alertId}\ndata: ${data}\n\n`);
       });
