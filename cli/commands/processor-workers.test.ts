@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import {
   alertIdsOf,
@@ -16,6 +19,7 @@ import {
 } from '../../test/support/pipeline.ts';
 import { expectedAlerts, referenceScenario } from '../../test/support/scenarios.ts';
 import { collect } from '../../transport/testing/index.ts';
+import { run } from './processor.ts';
 
 const PARTITIONS = 6;
 
@@ -42,6 +46,35 @@ function assignments(output: string): Map<number, string[]> {
 
 describe('clawdstrike-edr processor with processor.workers = 2 (Kafka, child processes)', () => {
   const defer = useCleanup();
+
+  it('refuses to start workers with a ticket sink, whose state file belongs to one process', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'edr-workers-ticket-'));
+    const path = await writeConfigFile(directory, 'processor.yaml', {
+      transport: { kind: 'kafka', kafka: { brokers: ['127.0.0.1:1'] } },
+      processor: { workers: 2 },
+      sinks: {
+        sinks: [
+          {
+            type: 'ticket',
+            name: 'issues',
+            target: { kind: 'github', owner: 'acme', repo: 'soc', token: 'x' },
+            stateFile: join(directory, 'tickets.jsonl'),
+          },
+        ],
+      },
+    });
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(await run(['--config', path])).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.join('')).toContain('processor.workers > 1 cannot run ticket sink "issues"');
+  });
 
   it('runs two members of the group that split the partitions; each alert is produced exactly once', async () => {
     const { config, publisher, directory } = await pipelineFixture(defer, 'kafka', 'workers', {

@@ -51,6 +51,14 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write('processor: processor.workers > 1 needs transport.kind kafka (a consumer group)\n');
     return 1;
   }
+  // A ticket sink's state file belongs to one process (it is locked): workers would share it.
+  const ticketSink = config.sinks.sinks.find((sink) => sink.type === 'ticket');
+  if (workers > 1 && ticketSink) {
+    process.stderr.write(
+      `processor: processor.workers > 1 cannot run ticket sink "${ticketSink.name ?? 'ticket'}": its state file belongs to one process; run it with workers: 1, or in a processor of its own\n`,
+    );
+    return 1;
+  }
   const worker = workerIndex();
   if (workers > 1 && worker === undefined) return superviseWorkers(config);
   if (worker !== undefined) {
