@@ -513,7 +513,9 @@ class Engine implements DetectionEngine {
   private feed(ruleIndex: number, time: number, seq: number, now: number): void {
     for (const { index, mask } of this.feedTargets[ruleIndex] ?? []) {
       const alert = this.correlate(index, time, seq, mask, now);
-      if (alert) (this.chained ??= []).push(alert);
+      if (!alert) continue;
+      this.chained ??= [];
+      this.chained.push(alert);
     }
   }
 

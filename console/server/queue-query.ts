@@ -1,5 +1,5 @@
 import { EdrError } from '../../core/errors.ts';
-import { type AlertFilter, type AlertQuery, AlertQuerySchema, type AlertRecord } from '../store/types.ts';
+import { type AlertFilter, type AlertQuery, AlertQuerySchema } from '../store/types.ts';
 import { href } from './html.ts';
 import { type QueueForm, UNASSIGNED } from './views/queue.ts';
 
