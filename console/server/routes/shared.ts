@@ -17,9 +17,14 @@ export interface RouteDeps extends Record<string, unknown> {
 
 export const HTML = 'text/html; charset=utf-8';
 
-/** A same-site path to go back to after a login or a form; anything else (`//host`, `https:`) is refused. */
+/**
+ * A same-site path to go back to after a login or a form; anything else (`//host`, `/\\host`, `https:`) is
+ * refused. Printable ASCII only: browsers drop tabs and newlines from a URL, so `/<tab>/host` would become
+ * `//host`, another site.
+ */
+const LOCAL_PATH = /^\/(?![/\\])[\x21-\x7e]*$/;
 export function localPath(value: unknown, fallback: string): string {
-  return typeof value === 'string' && /^\/(?![/\\])/.test(value) && value.length <= 2_048 ? value : fallback;
+  return typeof value === 'string' && value.length <= 2_048 && LOCAL_PATH.test(value) ? value : fallback;
 }
 
 export function field(body: unknown, name: string): string | undefined {
