@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { localPath } from './shared.ts';
+import { localPath } from '../../console/server/routes/shared.ts';
 
+/**
+ * Open redirect through the console's login: `next` (where a login or a form goes back to) must stay a
+ * same-site path. Browsers drop tabs and newlines from a URL, so `/<tab>/evil.example` became
+ * `//evil.example`, another site; `next` is now printable ASCII only (console/server/routes/shared.ts).
+ * A control that keeps a same-site path, then every way out refused to the fallback.
+ */
 describe('localPath (where a login or a form goes back to)', () => {
-  it('keeps a same-site path and its query', () => {
+  it('control: keeps a same-site path and its query', () => {
     expect(localPath('/alerts?severity=high&text=exfil%20ssh', '/x')).toBe(
       '/alerts?severity=high&text=exfil%20ssh',
     );
