@@ -10,6 +10,8 @@
  * ELASTICSEARCH_URL selects the server; without it the test harness starts one for the run.
  * BENCH_ALERTS (100000), BENCH_EVENTS (1000000), BENCH_ES_EVENTS (BENCH_EVENTS), BENCH_QUERIES (40 per
  * query), BENCH_STORES ("sqlite,elasticsearch") size the run; BENCH_DIR holds the SQLite file (os tmpdir).
+ * BENCH_KEEP=1 keeps the Elasticsearch indices and prints their prefix; BENCH_ES_PREFIX=<that prefix> queries
+ * them again without loading (a before/after comparison on the same data; give the same sizes).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -352,7 +354,8 @@ async function main(): Promise<void> {
     let node = process.env.ELASTICSEARCH_URL;
     const owned = node ? undefined : await startServices({ mode: servicesModeFromEnv(), detached: false });
     node ??= owned!.endpoints.find((endpoint) => endpoint.name === 'elasticsearch')!.url;
-    const prefix = `bench-console-${Date.now().toString(36)}`;
+    const reused = process.env.BENCH_ES_PREFIX;
+    const prefix = reused ?? `bench-console-${Date.now().toString(36)}`;
     const config = ElasticsearchSinkConfigSchema.parse({
       type: 'elasticsearch',
       node,
@@ -362,26 +365,32 @@ async function main(): Promise<void> {
     });
     const client = createElasticsearchClient(config);
     try {
-      const sink = new ElasticsearchSink(config, { client });
-      await sink.start();
-      const { seconds } = await load(sink, ES_EVENTS);
-      await client.indices.refresh({ index: `${prefix}-*` });
-      await client.indices.forcemerge({ index: `${prefix}-*`, max_num_segments: 1 }).catch(() => undefined);
-      loads.push(`Elasticsearch ${ES_EVENTS} (loaded with the alerts in ${seconds.toFixed(0)} s)`);
-      console.log(
-        `elasticsearch: loaded ${ES_EVENTS} events and ${ALERTS} alerts in ${seconds.toFixed(1)} s`,
-      );
+      if (reused) {
+        loads.push(`Elasticsearch ${ES_EVENTS} (the indices ${reused}-*, loaded by an earlier run)`);
+      } else {
+        const sink = new ElasticsearchSink(config, { client });
+        await sink.start();
+        const { seconds } = await load(sink, ES_EVENTS);
+        await client.indices.refresh({ index: `${prefix}-*` });
+        await client.indices.forcemerge({ index: `${prefix}-*`, max_num_segments: 1 }).catch(() => undefined);
+        loads.push(`Elasticsearch ${ES_EVENTS} (loaded with the alerts in ${seconds.toFixed(0)} s)`);
+        console.log(
+          `elasticsearch: loaded ${ES_EVENTS} events and ${ALERTS} alerts in ${seconds.toFixed(1)} s`,
+        );
+      }
       const store = createConsoleStore(
         ConsoleStoreConfigSchema.parse({ type: 'elasticsearch', node, indexPrefix: prefix, replicas: 0 }),
         { elasticsearchClient: client },
       );
       await store.start();
-      await prepareWorkflow(store);
+      // A reused prefix has its workflow changes already.
+      if (!reused) await prepareWorkflow(store);
       timings.push(...(await measureStore('Elasticsearch', store, ES_EVENTS)));
       timings.push(...(await measureHttp('Elasticsearch', store, ES_EVENTS)));
       await store.close();
     } finally {
-      if (!process.env.BENCH_KEEP) await dropIndexPrefix(client, prefix);
+      if (process.env.BENCH_KEEP || reused) console.log(`elasticsearch: kept the indices ${prefix}-*`);
+      else await dropIndexPrefix(client, prefix);
       await client.close();
       if (owned) await stopResources(owned.resources);
     }

@@ -144,11 +144,17 @@ describe('console stores answer alike (SQLite and real Elasticsearch)', () => {
     return sqlite as T;
   }
 
+  /** Every page of a query; each page also asked as the queue page asks it, with its count. */
   async function allPages(store: ConsoleStore, input: AlertQueryInput): Promise<AlertRecord[]> {
     const records: AlertRecord[] = [];
     let cursor: string | undefined;
     for (let pages = 0; pages < 100; pages++) {
-      const page = await store.listAlerts(AlertQuerySchema.parse({ ...input, cursor }));
+      const query = AlertQuerySchema.parse({ ...input, cursor });
+      const page = await store.listAlerts(query);
+      expect(await store.listCountedAlerts(query)).toEqual({
+        ...page,
+        matching: await store.countAlerts(query.filter),
+      });
       records.push(...page.items);
       cursor = page.nextCursor;
       if (!cursor) return records;

@@ -36,6 +36,7 @@ import {
   type AlertRecord,
   type BulkResult,
   type ConsoleStore,
+  type CountedAlertPage,
   MAX_BULK_ALERTS,
   type ManualAction,
   type ResponseActionRecord,
@@ -212,63 +213,28 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
   }
 
   async listAlerts(query: AlertQuery): Promise<AlertPage> {
-    const after = query.cursor
-      ? decodeCursor(query.cursor, alertCursorKind(query), alertKeyShape(query))
-      : undefined;
-    if (needsWorkflowChange(query.filter)) return this.listChanged(query, after);
-    // Workflow state is in another index: scan the alerts in order and keep those whose state passes.
-    const postFilter = filtersWorkflow(query.filter);
-    const batch = postFilter ? Math.max(query.limit + 1, 500) : query.limit + 1;
-    const items: AlertRecord[] = [];
-    let scanned = 0;
-    let position: KeyValues | undefined;
-    const segments = queueSegments(query, after);
-    for (const [segmentIndex, segment] of segments.entries()) {
-      let within = segment.after;
-      for (;;) {
-        const hits = await this.search(this.alerts, {
-          query: queueQuery(ALERT_FIELDS, segment.filter),
-          sort: segment.sort,
-          size: batch,
-          search_after: within,
-        });
-        const states = await this.states(hits.map((hit) => alertFromSource(sourceOf(hit)).alertId));
-        for (const [index, hit] of hits.entries()) {
-          const alert = alertFromSource(sourceOf(hit));
-          const workflow = states.get(alert.alertId) ?? OPEN_STATE;
-          within = hit.sort as KeyValues;
-          position = [...segment.key, ...within];
-          scanned++;
-          if (!workflowMatches(workflow, query.filter)) continue;
-          items.push({ alert, workflow });
-          if (items.length === query.limit) {
-            const more =
-              index < hits.length - 1 || hits.length === batch || segmentIndex < segments.length - 1;
-            return more ? { items, nextCursor: encodeCursor(alertCursorKind(query), position) } : { items };
-          }
-        }
-        if (hits.length < batch) break;
-        if (scanned >= this.config.maxScanAlerts && position) {
-          return { items, nextCursor: encodeCursor(alertCursorKind(query), position) };
-        }
-      }
-    }
-    return { items };
+    return (await this.queue(query, false)).page;
   }
 
   async countAlerts(filter: AlertFilter): Promise<number> {
-    const count = async (index: string, query: estypes.QueryDslQueryContainer) =>
-      (await this.client.count({ index, query, ignore_unavailable: true, allow_no_indices: true })).count;
     if (needsWorkflowChange(filter)) {
-      return Math.min(COUNT_CAP, await count(this.workflow, changedQuery(filter)));
+      return Math.min(COUNT_CAP, await this.count(this.workflow, changedQuery(filter)));
     }
-    const all = await count(this.alerts, queueQuery(ALERT_FIELDS, filter));
-    if (!filtersWorkflow(filter)) return Math.min(COUNT_CAP, all);
-    // Untouched alerts pass this filter: take away the changed ones whose state does not.
-    const failing = await count(this.workflow, {
-      bool: { filter: [queueQuery(WORKFLOW_FIELDS, filter)], must_not: [workflowQuery(filter)] },
-    });
+    const [all, failing] = await Promise.all([
+      this.count(this.alerts, queueQuery(ALERT_FIELDS, filter)),
+      this.failingCount(filter),
+    ]);
     return Math.min(COUNT_CAP, all - failing);
+  }
+
+  async listCountedAlerts(query: AlertQuery): Promise<CountedAlertPage> {
+    const [{ page, total }, failing] = await Promise.all([
+      this.queue(query, true),
+      needsWorkflowChange(query.filter) ? 0 : this.failingCount(query.filter),
+    ]);
+    // No search ran only for a cursor past the last severity segment: count on its own then.
+    const all = total ?? (await this.count(this.alerts, queueQuery(ALERT_FIELDS, query.filter)));
+    return { ...page, matching: Math.min(COUNT_CAP, all - failing) };
   }
 
   async alertDetail(alertId: string): Promise<AlertDetail | null> {
@@ -686,37 +652,124 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
     }
   }
 
+  /**
+   * A page of the queue. `counted`: the page's first search also counts what the filter selects in the
+   * alert indices (or, for a workflow-only filter, in the workflow index), returned as `total`.
+   */
+  private async queue(
+    query: AlertQuery,
+    counted: boolean,
+  ): Promise<{ page: AlertPage; total: number | undefined }> {
+    const after = query.cursor
+      ? decodeCursor(query.cursor, alertCursorKind(query), alertKeyShape(query))
+      : undefined;
+    if (needsWorkflowChange(query.filter)) return this.listChanged(query, after, counted);
+    // Workflow state is in another index: scan the alerts in order and keep those whose state passes.
+    const postFilter = filtersWorkflow(query.filter);
+    const batch = postFilter ? Math.max(query.limit + 1, 500) : query.limit + 1;
+    const items: AlertRecord[] = [];
+    let scanned = 0;
+    let position: KeyValues | undefined;
+    let total: number | undefined;
+    const done = (more: boolean) => ({
+      page:
+        more && position ? { items, nextCursor: encodeCursor(alertCursorKind(query), position) } : { items },
+      total,
+    });
+    const segments = queueSegments(query, after);
+    for (const [segmentIndex, segment] of segments.entries()) {
+      let within = segment.after;
+      for (;;) {
+        const counting = counted && total === undefined;
+        const response = await this.searchResponse(this.alerts, {
+          ...(counting
+            ? countingSearch(query.filter, segment)
+            : { query: queueQuery(ALERT_FIELDS, segment.filter) }),
+          sort: segment.sort,
+          size: batch,
+          search_after: within,
+        });
+        if (counting) total = matchingOf(response);
+        const hits = response.hits.hits;
+        const states = await this.states(hits.map((hit) => alertFromSource(sourceOf(hit)).alertId));
+        for (const [index, hit] of hits.entries()) {
+          const alert = alertFromSource(sourceOf(hit));
+          const workflow = states.get(alert.alertId) ?? OPEN_STATE;
+          within = hit.sort as KeyValues;
+          position = [...segment.key, ...within];
+          scanned++;
+          if (!workflowMatches(workflow, query.filter)) continue;
+          items.push({ alert, workflow });
+          if (items.length === query.limit) {
+            return done(
+              index < hits.length - 1 || hits.length === batch || segmentIndex < segments.length - 1,
+            );
+          }
+        }
+        if (hits.length < batch) break;
+        if (scanned >= this.config.maxScanAlerts) return done(true);
+      }
+    }
+    return done(false);
+  }
+
+  /** Changed alerts the alert filters select whose state fails the workflow filters (0 without those). */
+  private async failingCount(filter: AlertFilter): Promise<number> {
+    if (!filtersWorkflow(filter)) return 0;
+    return this.count(this.workflow, {
+      bool: { filter: [queueQuery(WORKFLOW_FIELDS, filter)], must_not: [workflowQuery(filter)] },
+    });
+  }
+
+  private async count(index: string, query: estypes.QueryDslQueryContainer): Promise<number> {
+    return (await this.client.count({ index, query, ignore_unavailable: true, allow_no_indices: true }))
+      .count;
+  }
+
   /** Alerts only changed ones can match: the workflow index alone answers, exactly as the alert indices would. */
-  private async listChanged(query: AlertQuery, after: KeyValues | undefined): Promise<AlertPage> {
-    const hits = await this.search(this.workflow, {
+  private async listChanged(
+    query: AlertQuery,
+    after: KeyValues | undefined,
+    counted: boolean,
+  ): Promise<{ page: AlertPage; total: number | undefined }> {
+    const response = await this.searchResponse(this.workflow, {
       query: changedQuery(query.filter),
       sort: queueSort(WORKFLOW_FIELDS, query),
       size: query.limit + 1,
       search_after: after,
+      track_total_hits: counted ? COUNT_CAP : false,
     });
+    const hits = response.hits.hits;
     const page = hits.slice(0, query.limit);
     const items = page.map((hit) => {
       const source = sourceOf(hit);
       return { alert: alertOfWorkflow(source), workflow: stateFromSource(source) };
     });
     const last = page.at(-1);
-    return hits.length > query.limit && last
-      ? { items, nextCursor: encodeCursor(alertCursorKind(query), last.sort as KeyValues) }
-      : { items };
+    return {
+      page:
+        hits.length > query.limit && last
+          ? { items, nextCursor: encodeCursor(alertCursorKind(query), last.sort as KeyValues) }
+          : { items },
+      total: counted ? matchingOf(response) : undefined,
+    };
   }
 
   private async search(
     index: string,
     request: Omit<estypes.SearchRequest, 'index'>,
   ): Promise<estypes.SearchHit[]> {
-    const response = await this.client.search({
+    return (await this.searchResponse(index, request)).hits.hits;
+  }
+
+  private searchResponse(index: string, request: Omit<estypes.SearchRequest, 'index'>) {
+    return this.client.search({
       index,
       ignore_unavailable: true,
       allow_no_indices: true,
       track_total_hits: false,
       ...request,
     });
-    return response.hits.hits;
   }
 
   private async findAlert(alertId: string): Promise<Alert | undefined> {
@@ -869,6 +922,30 @@ function queueSegments(query: AlertQuery, after: KeyValues | undefined): Segment
       sort: sort.slice(1),
       after: after && severityRank(severity) === fromRank ? after.slice(1) : undefined,
     }));
+}
+
+/**
+ * The first search of a counted page, which also counts every alert the filter selects: in its total (exact
+ * when workflow filters will take the failing changed alerts away, else up to the cap), or, for a severity
+ * segment, in an aggregation over the whole filter, the segment's one severity applied after it.
+ */
+function countingSearch(filter: AlertFilter, segment: Segment): Omit<estypes.SearchRequest, 'index'> {
+  const query = queueQuery(ALERT_FIELDS, filter);
+  if (segment.filter === filter)
+    return { query, track_total_hits: filtersWorkflow(filter) ? true : COUNT_CAP };
+  return {
+    query,
+    post_filter: queueQuery(ALERT_FIELDS, { severity: segment.filter.severity }),
+    aggs: { matching: { filter: { match_all: {} } } },
+  };
+}
+
+/** What `countingSearch` (or a search with `track_total_hits`) counted. */
+function matchingOf(response: estypes.SearchResponse): number {
+  const aggregated = response.aggregations?.matching as estypes.AggregationsFilterAggregate | undefined;
+  if (aggregated) return aggregated.doc_count;
+  const total = response.hits.total;
+  return typeof total === 'number' ? total : (total?.value ?? 0);
 }
 
 /** Buckets of `bucketMs` from `from`: a fixed interval whose offset puts a bucket edge on `from`. */

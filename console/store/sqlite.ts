@@ -31,6 +31,7 @@ import {
   type AlertRecord,
   type BulkResult,
   type ConsoleStore,
+  type CountedAlertPage,
   MAX_BULK_ALERTS,
   type ManualAction,
   type ResponseActionRecord,
@@ -127,6 +128,11 @@ export class SqliteConsoleStore implements ConsoleStore {
       .prepare<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM alerts ${whereSql(where)} LIMIT ?)`)
       .get(...where.values, COUNT_CAP);
     return row?.n ?? 0;
+  }
+
+  async listCountedAlerts(query: AlertQuery): Promise<CountedAlertPage> {
+    // Two statements on one connection: nothing to share between them.
+    return { ...(await this.listAlerts(query)), matching: await this.countAlerts(query.filter) };
   }
 
   async alertDetail(alertId: string): Promise<AlertDetail | null> {

@@ -96,6 +96,10 @@ export const AlertPageSchema = z.object({
 });
 export type AlertPage = z.infer<typeof AlertPageSchema>;
 
+/** The queue page: a page of alerts and how many the filter selects (what `countAlerts` answers). */
+export const CountedAlertPageSchema = AlertPageSchema.extend({ matching: z.int().min(0) });
+export type CountedAlertPage = z.infer<typeof CountedAlertPageSchema>;
+
 /** One workflow change as requested: at least one key. `assignee: null` unassigns; a note is appended. */
 export const WorkflowChangeSchema = z
   .strictObject({
@@ -281,6 +285,12 @@ export interface ConsoleStore {
 
   /** Counts the alerts a filter selects (for a bulk action's confirmation); exact up to 100,000. */
   countAlerts(filter: AlertFilter): Promise<number>;
+
+  /**
+   * `listAlerts(query)` and `countAlerts(query.filter)` at once, for the queue page: Elasticsearch counts
+   * with the page's own search, so a costly filter (free text) runs once per page, not twice.
+   */
+  listCountedAlerts(query: AlertQuery): Promise<CountedAlertPage>;
 
   /** One alert with its contributing events in full, response actions and workflow history; null if unknown. */
   alertDetail(alertId: string): Promise<AlertDetail | null>;

@@ -2,7 +2,12 @@ import { readFile } from 'node:fs/promises';
 import type { FastifyPluginAsync } from 'fastify';
 import { EdrError } from '../../../core/errors.ts';
 import { type EventType, EventTypeSchema } from '../../../engine/model/index.ts';
-import { AgentQuerySchema, type ConsoleStore, TimelineQuerySchema } from '../../store/types.ts';
+import {
+  AgentQuerySchema,
+  type ConsoleStore,
+  type CountedAlertPage,
+  TimelineQuerySchema,
+} from '../../store/types.ts';
 import { href } from '../html.ts';
 import { alertQuery, formQuery, type QueryParams, queueForm } from '../queue-query.ts';
 import type { RuleInfo } from '../rules.ts';
@@ -63,11 +68,9 @@ export const pageRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     const form = queueForm(request.query);
     const cursor = text(request.query.cursor);
     let error: string | undefined;
-    let rows: Awaited<ReturnType<ConsoleStore['listAlerts']>> = { items: [] };
-    let matching = 0;
+    let rows: CountedAlertPage = { items: [], matching: 0 };
     try {
-      const query = alertQuery(form, cursor);
-      [rows, matching] = await Promise.all([store.listAlerts(query), store.countAlerts(query.filter)]);
+      rows = await store.listCountedAlerts(alertQuery(form, cursor));
     } catch (failure) {
       if (!(failure instanceof EdrError) || failure.code !== 'EDR_ERR_BAD_REQUEST') throw failure;
       error = failure.message;
@@ -85,7 +88,7 @@ export const pageRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
           context: context(request),
           form,
           rows: rows.items,
-          matching,
+          matching: rows.matching,
           ruleIds,
           filterQuery,
           nextHref,
