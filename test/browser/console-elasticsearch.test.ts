@@ -5,10 +5,9 @@ import type { Client } from '@elastic/elasticsearch';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../../cli/lib/local-pipeline.ts';
-import { hashPassword } from '../../console/server/auth/passwords.ts';
 import { ConsoleSettingsSchema } from '../../console/server/config.ts';
 import { type RunningConsole, startConsole } from '../../console/server/serve.ts';
-import { webhookSecret } from '../../console/server/test/support.ts';
+import { consoleAccess, webhookSecret } from '../../console/server/test/support.ts';
 import { createConsoleStore } from '../../console/store/index.ts';
 import { packagePath } from '../../core/package-path.ts';
 import {
@@ -62,14 +61,7 @@ describe('triage console in a real browser, on Elasticsearch', () => {
     });
     const settings = ConsoleSettingsSchema.parse({
       logLevel: 'silent',
-      users: [
-        { name: USERS.viewer.name, role: 'viewer', password: await hashPassword(USERS.viewer.password) },
-        {
-          name: USERS.responder.name,
-          role: 'responder',
-          password: await hashPassword(USERS.responder.password),
-        },
-      ],
+      ...(await consoleAccess(Object.values(USERS))),
       store: { type: 'elasticsearch', node, indexPrefix: prefix, replicas: 0, pollIntervalMs: 250 },
     });
     [running, browser] = await Promise.all([

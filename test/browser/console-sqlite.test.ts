@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { stringify } from 'yaml';
-import { hashPassword } from '../../console/server/auth/passwords.ts';
-import { webhookSecret } from '../../console/server/test/support.ts';
+import { consoleAccess, webhookSecret } from '../../console/server/test/support.ts';
 import { ScriptedHttpServer } from '../support/http-server.ts';
 import { REPO_ROOT } from '../support/shared.ts';
 import { type ConsoleTarget, triageScenario, USERS } from './scenario.ts';
@@ -71,16 +70,7 @@ describe('triage console in a real browser, on SQLite (clawdstrike-edr start)', 
     writeFileSync(
       config,
       stringify({
-        console: {
-          users: [
-            { name: USERS.viewer.name, role: 'viewer', password: await hashPassword(USERS.viewer.password) },
-            {
-              name: USERS.responder.name,
-              role: 'responder',
-              password: await hashPassword(USERS.responder.password),
-            },
-          ],
-        },
+        console: await consoleAccess(Object.values(USERS)),
         sinks: {
           sinks: [
             {

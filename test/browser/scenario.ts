@@ -38,8 +38,8 @@ export interface ConsoleTarget {
 }
 
 export const USERS = {
-  viewer: { name: 'vera', password: 'viewer password 1' },
-  responder: { name: 'rita', password: 'responder password 2' },
+  viewer: { name: 'vera', role: 'viewer', password: 'viewer password 1' },
+  responder: { name: 'rita', role: 'responder', password: 'responder password 2' },
 } as const;
 
 const WAIT = { timeout: 60_000 };

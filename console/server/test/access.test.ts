@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,12 +9,12 @@ import { WebhookSinkConfigSchema } from '../../../sinks/index.ts';
 import { ScriptedHttpServer } from '../../../test/support/http-server.ts';
 import { type ConsoleStore, SqliteConsoleStore } from '../../store/index.ts';
 import { buildConsole, type Console } from '../app.ts';
-import { hashPassword } from '../auth/passwords.ts';
 import { type Access, CSRF_HEADER } from '../auth/plugin.ts';
 import { ConsoleSettingsSchema, ROLES, type Role, roleAtLeast } from '../config.ts';
 import { type ResponseRunner, webhookResponseRunner } from '../respond.ts';
 import { ruleCatalog } from '../rules.ts';
 import {
+  consoleAccess,
   csrfFrom,
   hostileEvents,
   sendEvents,
@@ -27,6 +26,7 @@ import {
 
 const RULES = packagePath('rules');
 const TOKEN = 'cst_responder-token-for-the-access-test';
+const VIEWER = { name: 'ana', role: 'viewer', password: 'correct horse' } as const;
 
 let dataDir: string;
 let pipeline: LocalPipeline;
@@ -69,8 +69,7 @@ beforeAll(async () => {
   built = await buildConsole(
     ConsoleSettingsSchema.parse({
       logLevel: 'silent',
-      users: [{ name: 'ana', role: 'viewer', password: await hashPassword('correct horse') }],
-      tokens: [{ id: 'ci-bot', role: 'responder', sha256: createHash('sha256').update(TOKEN).digest('hex') }],
+      ...(await consoleAccess([VIEWER], [{ id: 'ci-bot', role: 'responder', token: TOKEN }])),
     }),
     { store, rules: ruleCatalog(rules.value, [RULES]), responder },
   );
@@ -114,7 +113,7 @@ const CASES: Record<string, Case> = {
     access: 'public',
     path: () => '/login',
     form: true,
-    body: () => ({ user: 'ana', password: 'correct horse' }),
+    body: () => ({ user: VIEWER.name, password: VIEWER.password }),
   },
   'POST /logout': { access: 'viewer', path: () => '/logout', form: true, body: () => ({}) },
   'GET /': { access: 'viewer', path: () => '/' },
@@ -316,7 +315,7 @@ describe('console access', () => {
       method: 'POST',
       redirect: 'manual',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ user: 'ana', password: 'wrong' }).toString(),
+      body: new URLSearchParams({ user: VIEWER.name, password: 'wrong' }).toString(),
     });
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get('set-cookie')).toBeNull();

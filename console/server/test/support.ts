@@ -1,8 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { LocalPipeline } from '../../../cli/lib/local-pipeline.ts';
 import { sharedPath } from '../../../test/support/shared.ts';
 import type { ConsoleStore } from '../../store/index.ts';
+import { hashPassword } from '../auth/passwords.ts';
+import type { ConsoleSettings, Role } from '../config.ts';
 
 /** The upstream PolicyEvent corpus: its CREDENTIAL_EXFILTRATION alert reads evt-0001 and egresses in evt-0007. */
 export const upstreamEvents = (): string =>
@@ -65,6 +67,40 @@ export async function waitForAlerts(store: ConsoleStore, ruleId: string, count =
     if (Date.now() > deadline) throw new Error(`fewer than ${count} ${ruleId} alerts after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** A console user as a test knows it: with the clear password it logs in with. */
+export interface TestUser {
+  name: string;
+  role: Role;
+  password: string;
+}
+
+/** An API token as a test knows it: the clear token it sends as `Authorization: Bearer`. */
+export interface TestToken {
+  id: string;
+  role: Role;
+  token: string;
+}
+
+/**
+ * `console.users` and `console.tokens` as an operator writes them: each password scrypt-hashed, each token
+ * as its hex SHA-256 (the config never holds a clear one).
+ */
+export async function consoleAccess(
+  users: readonly TestUser[],
+  tokens: readonly TestToken[] = [],
+): Promise<Pick<ConsoleSettings, 'users' | 'tokens'>> {
+  return {
+    users: await Promise.all(
+      users.map(async ({ name, role, password }) => ({ name, role, password: await hashPassword(password) })),
+    ),
+    tokens: tokens.map(({ id, role, token }) => ({
+      id,
+      role,
+      sha256: createHash('sha256').update(token).digest('hex'),
+    })),
+  };
 }
 
 export const webhookSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
