@@ -5,9 +5,13 @@
  * in ~40% of them, the rest benign) are published to a fresh topic before the processor starts; it then
  * consumes from the beginning. Reported: sustained events/s from its first to its last event, and where the
  * time went (engine, checkpoints, batches) from its own metrics.
- * Phase 2 (steady): BENCH_RATE events/s (default 5,000) for BENCH_STEADY_S seconds (default 30), each event
- * stamped with its produce time. Reported: event→alert latency p50/p99, from the produce time of the event
- * that completed the alert to (a) the alert's arrival on the alerts topic and (b) its detectedAt.
+ * The engine alone (decodeEvent and one engine, no transport or sinks) then runs over the same corpus in this
+ * process, and each drain is printed as a ratio of its rate too.
+ * Phase 2 (steady), once per live-session count of BENCH_STEADY_SESSIONS (default "1000,100000"): that many
+ * sessions are first put in the processor's state (one event each), then BENCH_RATE events/s (default 5,000)
+ * flow for BENCH_STEADY_S seconds (default 30), each event stamped with its produce time. Reported: event→alert
+ * latency p50/p99, from the produce time of the event that completed the alert to (a) the alert's arrival on
+ * the alerts topic and (b) its detectedAt, and the checkpoint entries and bytes written per interval.
  *
  * Each Kafka client of BENCH_KAFKA_CLIENTS (default "kafkajs,platformatic") drains the same topic with a group of
  * its own; Kafka's ConsumerPerformance then reads the same topic, and each drain is printed as a ratio of it.
@@ -23,8 +27,10 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createProcessor } from '../cli/commands/processor.ts';
-import type { Alert } from '../engine/index.ts';
-import type { ProcessorConfig } from '../processor/index.ts';
+import { BUNDLED_RULES } from '../cli/lib/inputs.ts';
+import { type Alert, createEngine, loadRules } from '../engine/index.ts';
+import { decodeEvent } from '../processor/decode.ts';
+import type { Processor, ProcessorConfig } from '../processor/index.ts';
 import { servicesModeFromEnv, startServices, stopResources } from '../test/harness/services.ts';
 import { ScriptedHttpServer } from '../test/support/http-server.ts';
 import {
@@ -53,10 +59,9 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const RATE = Number(process.env.BENCH_RATE ?? 5_000);
 const STEADY_S = Number(process.env.BENCH_STEADY_S ?? 30);
 const KAFKA_CLIENTS = (process.env.BENCH_KAFKA_CLIENTS ?? 'kafkajs,platformatic').split(',');
-const PROCESSOR_WORKERS = (process.env.BENCH_PROCESSOR_WORKERS ?? '1,2')
-  .split(',')
-  .filter(Boolean)
-  .map(Number);
+const numbers = (list: string) => list.split(',').filter(Boolean).map(Number);
+const PROCESSOR_WORKERS = numbers(process.env.BENCH_PROCESSOR_WORKERS ?? '1,2');
+const STEADY_SESSIONS = numbers(process.env.BENCH_STEADY_SESSIONS ?? '1000,100000');
 const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 const PARTITIONS = 6;
 /** Sessions per rule per scenario copy; ~9.5k events per copy with 20 benign events per session. */
@@ -242,6 +247,158 @@ async function drainWithWorkers(
   }
 }
 
+/**
+ * The processor's hot path without transport or sinks: each record of the same corpus decoded as the processor
+ * decodes it, then evaluated by one engine with the bundled rules, on the wall clock as in the processor.
+ */
+function engineRate(total: number): { seconds: number; alerts: number } {
+  const loaded = loadRules([BUNDLED_RULES]);
+  if (!loaded.ok) throw new Error(`bundled rules do not load: ${JSON.stringify(loaded.error)}`);
+  const engine = createEngine({ rules: loaded.value, clock: () => Date.now() });
+  let left = total;
+  let alerts = 0;
+  let seconds = 0;
+  for (const events of scenarioCopies('d')) {
+    const values = eventRecords(events.slice(0, left)).map((record) => record.value);
+    const received = Date.now();
+    const started = performance.now();
+    for (const value of values) {
+      const decoded = decodeEvent(value, received);
+      if (decoded.ok) alerts += engine.process(decoded.event).length;
+    }
+    seconds += (performance.now() - started) / 1000;
+    left -= values.length;
+    if (left <= 0) break;
+  }
+  return { seconds, alerts };
+}
+
+/** Puts `count` new sessions in the processor's state, one benign event each, and waits until they are in. */
+async function fillSessions(producer: Producer, processor: Processor, count: number): Promise<number> {
+  if (count <= 0) return 0;
+  const before = await sessionsLive(processor.address);
+  const now = new Date();
+  const stamp = now.toISOString();
+  const run = randomUUID().slice(0, 8);
+  for (let start = 0; start < count; start += 5_000) {
+    const events: WireEvent[] = [];
+    for (let index = start; index < Math.min(count, start + 5_000); index++) {
+      events.push({
+        eventId: `fill-${run}-${index}`,
+        eventType: 'file_write',
+        timestamp: stamp,
+        sessionId: `fill-${run}-${index}`,
+        data: { type: 'file', path: './build/fill.txt', operation: 'write' },
+        metadata: { source: 'test', agentId: `fill-agent-${index % 1_000}` },
+      });
+    }
+    await producer.publish(eventRecords(events, now));
+  }
+  while ((await sessionsLive(processor.address)) < before + count) await sleep(250);
+  return count;
+}
+
+async function sessionsLive(address: string): Promise<number> {
+  return metricValue(await scrapeMetrics(address), 'edr_processor_state_size', { kind: 'sessions' });
+}
+
+/**
+ * Steady phases on one processor: alerts are read from the alerts topic by one consumer for all phases, each
+ * phase matching them to the produce times of its own events.
+ */
+class SteadyPhases {
+  readonly #receiver: ScriptedHttpServer;
+  readonly #reader;
+  #producedAt = new Map<string, number>();
+  #alertSentAt = new Map<string, number>();
+  #arrivals: number[] = [];
+  #detections: number[] = [];
+  readonly #copies = scenarioCopies('s');
+  readonly #checkpointIntervalMs: number;
+
+  constructor(
+    publisher: ReturnType<typeof createTransport>,
+    receiver: ScriptedHttpServer,
+    checkpointIntervalMs: number,
+  ) {
+    this.#receiver = receiver;
+    this.#checkpointIntervalMs = checkpointIntervalMs;
+    this.#reader = publisher.createConsumer({ stream: 'alerts', group: `bench-alerts-${randomUUID()}` });
+  }
+
+  async start(): Promise<void> {
+    await this.#reader.start(async (batch) => {
+      const now = Date.now();
+      for (const message of batch.messages) {
+        const alert: Alert = alertOf(message);
+        const sent = this.#producedAt.get(alert.eventIds.at(-1) ?? '');
+        if (sent === undefined) continue; // not an alert of this phase's events
+        this.#alertSentAt.set(alert.alertId, sent);
+        this.#arrivals.push(now - sent);
+        this.#detections.push(Date.parse(alert.detectedAt) - sent);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#reader.close();
+  }
+
+  /** RATE events/s for STEADY_S seconds; the report of the phase. */
+  async run(producer: Producer, processor: Processor, liveSessions: number): Promise<string> {
+    this.#producedAt = new Map();
+    this.#alertSentAt = new Map();
+    this.#arrivals = [];
+    this.#detections = [];
+    const webhooksBefore = this.#receiver.requests.length;
+    const metricsBefore = await scrapeMetrics(processor.address);
+    const tick = 100;
+    const perTick = Math.round((RATE * tick) / 1000);
+    let pending: WireEvent[] = [];
+    let sent = 0;
+    const steadyStart = performance.now();
+    const inFlight = new Set<Promise<void>>();
+    for (let next = steadyStart; performance.now() - steadyStart < STEADY_S * 1000; next += tick) {
+      if (pending.length < perTick) pending = pending.concat(this.#copies.next().value as WireEvent[]);
+      const now = Date.now();
+      const stamp = new Date(now).toISOString();
+      const events: WireEvent[] = pending.splice(0, perTick).map((event) => ({ ...event, timestamp: stamp }));
+      const records: OutboundRecord[] = eventRecords(events, new Date(now));
+      for (const event of events) this.#producedAt.set(String(event.eventId), now);
+      const publish = producer.publish(records).finally(() => inFlight.delete(publish));
+      inFlight.add(publish);
+      sent += events.length;
+      await sleep(Math.max(0, next + tick - performance.now()));
+    }
+    await Promise.all(inFlight);
+    const steadySeconds = (performance.now() - steadyStart) / 1000;
+    await sleep(3_000); // the last alerts
+    const metricsAfter = await scrapeMetrics(processor.address);
+    const delta = (name: string) => metricValue(metricsAfter, name) - metricValue(metricsBefore, name);
+    const intervals = (steadySeconds * 1000) / this.#checkpointIntervalMs;
+    const arrivals = [...this.#arrivals].sort((a, b) => a - b);
+    const detections = [...this.#detections].sort((a, b) => a - b);
+    const webhooks = this.#receiver.requests
+      .slice(webhooksBefore)
+      .flatMap((request) => {
+        const body = JSON.parse(request.body.toString()) as { alertId: string };
+        const sentAt = this.#alertSentAt.get(body.alertId);
+        return sentAt === undefined ? [] : [request.at - sentAt];
+      })
+      .sort((a, b) => a - b);
+    return [
+      `steady with ${liveSessions.toLocaleString('en-US')} live sessions in state: ${sent} events at ${rate(sent, steadySeconds)} events/s for ${steadySeconds.toFixed(1)} s; ` +
+        `${arrivals.length} alerts; load ${loadavg()[0]!.toFixed(1)}`,
+      `  event→alert on the alerts topic: p50 ${percentile(arrivals, 50)} ms, p99 ${percentile(arrivals, 99)} ms`,
+      `  event→detectedAt:               p50 ${percentile(detections, 50)} ms, p99 ${percentile(detections, 99)} ms`,
+      `  event→webhook delivery (${webhooks.length} alert_soc): p50 ${percentile(webhooks, 50)} ms, p99 ${percentile(webhooks, 99)} ms`,
+      `  checkpoints per ${this.#checkpointIntervalMs / 1000} s interval: ${Math.round(delta('edr_processor_checkpoint_entries_total') / intervals).toLocaleString('en-US')} entries, ` +
+        `${(delta('edr_processor_checkpoint_written_bytes_total') / intervals / 1024).toFixed(0)} KiB written, ` +
+        `${((delta('edr_processor_checkpoint_seconds_sum') / intervals) * 1000).toFixed(0)} ms spent`,
+    ].join('\n');
+  }
+}
+
 async function main(): Promise<void> {
   const owned = process.env.KAFKA_BROKERS
     ? undefined
@@ -284,9 +441,13 @@ async function main(): Promise<void> {
       messages: total,
     });
     console.log(`ConsumerPerformance: ${tool.summary}`);
+    const engineAlone = engineRate(total);
+    console.log(
+      `engine alone (decodeEvent + one engine, bundled rules): ${rate(total, engineAlone.seconds)} events/s over ${total} events, load ${loadavg()[0]!.toFixed(1)}`,
+    );
     for (const drain of drains) {
       console.log(
-        `  ${drain.label}: ${rate(drain.events, drain.seconds)} events/s = ${(drain.rate / tool.recordsPerSecond).toFixed(2)}× ConsumerPerformance (${Math.round(tool.recordsPerSecond).toLocaleString('en-US')} records/s), load ${drain.load.toFixed(1)}`,
+        `  ${drain.label}: ${rate(drain.events, drain.seconds)} events/s = ${(drain.rate / tool.recordsPerSecond).toFixed(2)}× ConsumerPerformance (${Math.round(tool.recordsPerSecond).toLocaleString('en-US')} records/s) = ${(drain.rate / (total / engineAlone.seconds)).toFixed(2)}× the engine alone, load ${drain.load.toFixed(1)}`,
       );
     }
     const byWorkers: Drain[] = [];
@@ -301,66 +462,21 @@ async function main(): Promise<void> {
       );
     }
 
-    // Phase 2: steady rate; latency measured on the alerts topic, from detectedAt, and at the webhook receiver.
-    // A group of its own that starts at the end: it sees only the steady events.
+    // Phase 2: a steady rate over each state size, in a group of its own that starts at the end.
     await processor.start();
     await sleep(2_000);
-    const producedAt = new Map<string, number>();
-    const alertSentAt = new Map<string, number>();
-    const arrivals: number[] = [];
-    const detections: number[] = [];
-    const reader = publisher.createConsumer({ stream: 'alerts', group: `bench-alerts-${randomUUID()}` });
-    await reader.start(async (batch) => {
-      const now = Date.now();
-      for (const message of batch.messages) {
-        const alert: Alert = alertOf(message);
-        const sent = producedAt.get(alert.eventIds.at(-1) ?? '');
-        if (sent === undefined) continue; // a phase-1 alert
-        alertSentAt.set(alert.alertId, sent);
-        arrivals.push(now - sent);
-        detections.push(Date.parse(alert.detectedAt) - sent);
-      }
-    });
-    const webhooksBefore = receiver.requests.length;
-    const tick = 100;
-    const perTick = Math.round((RATE * tick) / 1000);
-    const copies = scenarioCopies('s');
-    let pending: WireEvent[] = [];
-    let sent = 0;
-    const steadyStart = performance.now();
-    const inFlight = new Set<Promise<void>>();
-    for (let next = steadyStart; performance.now() - steadyStart < STEADY_S * 1000; next += tick) {
-      if (pending.length < perTick) pending = pending.concat(copies.next().value as WireEvent[]);
-      const now = Date.now();
-      const stamp = new Date(now).toISOString();
-      const events: WireEvent[] = pending.splice(0, perTick).map((event) => ({ ...event, timestamp: stamp }));
-      const records: OutboundRecord[] = eventRecords(events, new Date(now));
-      for (const event of events) producedAt.set(String(event.eventId), now);
-      const publish = producer.publish(records).finally(() => inFlight.delete(publish));
-      inFlight.add(publish);
-      sent += events.length;
-      await sleep(Math.max(0, next + tick - performance.now()));
+    const steady = new SteadyPhases(publisher, receiver, config.processor.checkpointIntervalMs);
+    await steady.start();
+    let live = 0;
+    for (const sessions of STEADY_SESSIONS) {
+      live += await fillSessions(producer, processor, sessions - live);
+      // The fill's own checkpoint lands before the measured phase, which then shows the steady cost alone.
+      await sleep(config.processor.checkpointIntervalMs + 2_000);
+      console.log(await steady.run(producer, processor, live));
     }
-    await Promise.all(inFlight);
-    const steadySeconds = (performance.now() - steadyStart) / 1000;
-    await sleep(3_000); // the last alerts
-    await reader.close();
-    arrivals.sort((a, b) => a - b);
-    detections.sort((a, b) => a - b);
-    const webhooks = receiver.requests
-      .slice(webhooksBefore)
-      .flatMap((request) => {
-        const sent = alertSentAt.get((JSON.parse(request.body.toString()) as { alertId: string }).alertId);
-        return sent === undefined ? [] : [request.at - sent];
-      })
-      .sort((a, b) => a - b);
+    await steady.close();
     console.log(
       [
-        `steady: ${sent} events at ${rate(sent, steadySeconds)} events/s for ${steadySeconds.toFixed(1)} s; ` +
-          `${arrivals.length} alerts`,
-        `  event→alert on the alerts topic: p50 ${percentile(arrivals, 50)} ms, p99 ${percentile(arrivals, 99)} ms`,
-        `  event→detectedAt:               p50 ${percentile(detections, 50)} ms, p99 ${percentile(detections, 99)} ms`,
-        `  event→webhook delivery (${webhooks.length} alert_soc): p50 ${percentile(webhooks, 50)} ms, p99 ${percentile(webhooks, 99)} ms`,
         '',
         `machine: ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}, ` +
           `load average ${loadavg()
