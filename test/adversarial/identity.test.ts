@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { agentBinding } from '../../collector/plugins/auth/index.ts';
 import { bearer, sha256Hex } from '../../collector/test/support.ts';
 import { goodRecord, type Harness, startHarness } from './collector-support.ts';
@@ -243,6 +243,22 @@ describe('deduplication within a request, by (agentId, eventId)', () => {
         },
       ],
     });
+  });
+
+  it('publishes a repeat with other content that comes in a later request: only one request is compared', async () => {
+    // The processor's engine drops the copy and Elasticsearch keeps the first (409): docs/scaling.md.
+    await start();
+    const changed = goodRecord('dup-3').replace('/srv/project/README.md', '/etc/shadow');
+    expect((await post(KEY.victim, [goodRecord('dup-3')])).json()).toMatchObject({
+      accepted: 1,
+      rejected: 0,
+    });
+    expect((await post(KEY.victim, [changed])).json()).toMatchObject({ accepted: 1, rejected: 0 });
+    await vi.waitFor(() =>
+      expect(harness!.messages.filter((message) => message.headers['edr-event-id'] === 'dup-3')).toHaveLength(
+        2,
+      ),
+    );
   });
 
   it('keeps the same eventId from two agents: both are published', async () => {

@@ -964,7 +964,7 @@ async function run(bin: string, args: string[], what: string, cwd?: string): Pro
   }
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((ok, fail) => server.once('error', fail).listen(0, '127.0.0.1', ok));
   const address = server.address();

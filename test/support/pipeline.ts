@@ -129,17 +129,26 @@ export async function fileSinkAlerts(directory: string): Promise<Alert[]> {
   return alerts;
 }
 
-/** The eventId of every event line the file sink wrote under `directory`, rotated files included, repeats kept. */
-export async function fileSinkEventIds(directory: string): Promise<string[]> {
+/** The (agentId, eventId) of every event line the file sink wrote under `directory`, rotated files included, repeats kept. */
+export async function fileSinkEventKeys(
+  directory: string,
+): Promise<Array<{ agentId: string; eventId: string }>> {
   const names = await readdir(directory).catch(() => [] as string[]);
-  const ids: string[] = [];
+  const keys: Array<{ agentId: string; eventId: string }> = [];
   for (const name of names.filter((file) => /^events.*\.jsonl$/.test(file))) {
     const text = await readFile(join(directory, name), 'utf8');
     for (const line of text.split('\n')) {
-      if (line.trim() !== '') ids.push((JSON.parse(line) as { eventId: string }).eventId);
+      if (line.trim() === '') continue;
+      const { agentId, eventId } = JSON.parse(line) as { agentId: string; eventId: string };
+      keys.push({ agentId, eventId });
     }
   }
-  return ids;
+  return keys;
+}
+
+/** The eventId of every event line the file sink wrote under `directory`, rotated files included, repeats kept. */
+export async function fileSinkEventIds(directory: string): Promise<string[]> {
+  return (await fileSinkEventKeys(directory)).map(({ eventId }) => eventId);
 }
 
 export interface ProcessorConfigOptions {
