@@ -1,12 +1,12 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { AggregatorRegistry, Registry } from 'prom-client';
-import { runUntilSignal } from '../core/lifecycle.ts';
+import { type LifecycleLogger, runUntilSignal } from '../core/lifecycle.ts';
+import { superviseWorkers } from '../core/supervisor.ts';
 import { buildCollector, type CollectorDeps } from './app.ts';
 import type { CollectorConfig } from './config.ts';
 
 const METRICS_REQUEST = 'edr:collector-metrics';
-const RESTART_DELAY_MS = 1_000;
 
 /**
  * Runs the collector until SIGTERM/SIGINT and returns the exit code. With `server.workers` > 1 the process
@@ -43,8 +43,6 @@ async function serve(config: CollectorConfig, deps: CollectorDeps): Promise<numb
 /** Forks the workers, replaces one that dies, answers their metrics requests, and stops them on a signal. */
 function supervise(config: CollectorConfig): Promise<number> {
   const aggregator = new AggregatorRegistry();
-  let stopping = false;
-  const fork = () => cluster.fork();
   cluster.on('message', (worker: Worker, message: { type?: string; id?: string }) => {
     if (message?.type !== METRICS_REQUEST) return;
     aggregator.clusterMetrics().then(
@@ -52,31 +50,18 @@ function supervise(config: CollectorConfig): Promise<number> {
       (error: Error) => worker.send({ type: METRICS_REQUEST, id: message.id, error: error.message }),
     );
   });
-  cluster.on('exit', (worker, code, signal) => {
-    if (stopping) return;
-    logLine(50, { worker: worker.process.pid, code, signal }, 'collector worker died; starting another');
-    setTimeout(fork, RESTART_DELAY_MS);
-  });
-  for (let i = 0; i < config.server.workers; i++) fork();
-  logLine(30, { workers: config.server.workers }, 'collector primary started');
-  const stopWorkers = async (): Promise<void> => {
-    stopping = true;
-    const running = Object.values(cluster.workers ?? {}).filter(
-      (worker): worker is Worker => worker !== undefined,
-    );
-    const exits = running.map(
-      (worker) => new Promise<number>((resolve) => worker.once('exit', (code) => resolve(code ?? 1))),
-    );
-    for (const worker of running) worker.process.kill('SIGTERM');
-    const codes = await Promise.all(exits);
-    if (codes.some((code) => code !== 0))
-      throw new Error(`collector workers exited with ${codes.join(', ')}`);
-  };
-  // Each worker has the shutdown timeout for itself; the primary allows them that and a margin.
-  return runUntilSignal([{ stop: stopWorkers }], config.server.shutdownTimeoutMs * 2, {
+  const log: LifecycleLogger = {
     info: (fields, message) => logLine(30, fields, message),
     error: (fields, message) => logLine(50, fields, message),
+  };
+  const workers = superviseWorkers({
+    workers: config.server.workers,
+    name: 'collector worker',
+    log,
+    start: () => cluster.fork().process,
   });
+  // Each worker has the shutdown timeout for itself; the primary allows them that and a margin.
+  return runUntilSignal([workers], config.server.shutdownTimeoutMs * 2, log);
 }
 
 function askPrimaryForMetrics(): Promise<string> {

@@ -1,9 +1,10 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { pino } from 'pino';
 import { systemClock } from '../../core/clock.ts';
 import { ENV_PREFIX, loadConfig } from '../../core/config.ts';
 import { EdrError } from '../../core/errors.ts';
 import { runUntilSignal } from '../../core/lifecycle.ts';
+import { followPrimary, superviseWorkers } from '../../core/supervisor.ts';
 import { Processor, type ProcessorConfig, ProcessorConfigSchema } from '../../processor/index.ts';
 import { createSinkRouter } from '../../sinks/index.ts';
 import { loadRedactionKey, Redactor } from '../../transforms/index.ts';
@@ -60,14 +61,10 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const worker = workerIndex();
-  if (workers > 1 && worker === undefined) return superviseWorkers(config);
+  if (workers > 1 && worker === undefined) return runWorkers(config);
   if (worker !== undefined) {
     config = asWorker(config, worker);
-    // A signal to the whole process group (Ctrl-C, a supervisor) reaches a worker twice, directly and through
-    // the primary: the first one stops it, a repeat must not kill it mid-commit.
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => {});
-    // The primary is gone (killed without the chance to stop us): stop as on SIGTERM rather than linger.
-    process.once('disconnect', () => process.emit('SIGTERM', 'SIGTERM'));
+    followPrimary();
   }
   const base = worker === undefined ? { component: 'processor' } : { component: 'processor', worker };
   const log = pino({ level: config.processor.logLevel, base });
@@ -130,7 +127,6 @@ function createRedactor(config: ProcessorConfig, log: pino.Logger): Redactor {
 }
 
 const WORKER_INDEX_ENV = 'CLAWDSTRIKE_EDR_PROCESSOR_WORKER';
-const RESTART_DELAY_MS = 1_000;
 
 /** The index of this process among the command's workers; undefined in the command's own process. */
 function workerIndex(): number | undefined {
@@ -149,38 +145,19 @@ function asWorker(config: ProcessorConfig, index: number): ProcessorConfig {
  * consumer group (Kafka spreads the partitions over them), replaces one that dies, and stops them all on
  * SIGTERM/SIGINT. Plain child processes, not node:cluster: each binds its own health and metrics port.
  */
-function superviseWorkers(config: ProcessorConfig): Promise<number> {
+function runWorkers(config: ProcessorConfig): Promise<number> {
   const log = pino({ level: config.processor.logLevel, base: { component: 'processor-primary' } });
-  const running = new Map<number, ChildProcess>();
-  let stopping = false;
-  const start = (index: number) => {
-    const child = fork(process.argv[1]!, process.argv.slice(2), {
-      env: { ...process.env, [WORKER_INDEX_ENV]: String(index) },
-      execArgv: process.execArgv,
-      stdio: 'inherit',
-    });
-    running.set(index, child);
-    child.once('exit', (code, signal) => {
-      running.delete(index);
-      if (stopping) return;
-      log.error({ worker: index, pid: child.pid, code, signal }, 'processor worker died; starting another');
-      setTimeout(() => start(index), RESTART_DELAY_MS);
-    });
-  };
-  for (let index = 0; index < config.processor.workers; index++) start(index);
-  log.info({ workers: config.processor.workers }, 'processor primary started');
-  const stopWorkers = async (): Promise<void> => {
-    stopping = true;
-    const exits = [...running].map(
-      ([index, child]) =>
-        new Promise<[number, number | null]>((resolve) =>
-          child.once('exit', (code) => resolve([index, code])),
-        ),
-    );
-    for (const child of running.values()) child.kill('SIGTERM');
-    const failed = (await Promise.all(exits)).filter(([, code]) => code !== 0);
-    if (failed.length > 0) throw new Error(`processor workers exited: ${JSON.stringify(failed)}`);
-  };
+  const workers = superviseWorkers({
+    workers: config.processor.workers,
+    name: 'processor worker',
+    log,
+    start: (index) =>
+      fork(process.argv[1]!, process.argv.slice(2), {
+        env: { ...process.env, [WORKER_INDEX_ENV]: String(index) },
+        execArgv: process.execArgv,
+        stdio: 'inherit',
+      }),
+  });
   // Each worker has the shutdown timeout for itself; the primary allows them that and a margin.
-  return runUntilSignal([{ stop: stopWorkers }], config.processor.shutdownTimeoutMs * 2, log);
+  return runUntilSignal([workers], config.processor.shutdownTimeoutMs * 2, log);
 }
