@@ -1,7 +1,6 @@
 import {
   DEFAULT_RECORD_LIMITS,
   type Envelope,
-  formatTimestamp,
   parseEnvelope,
   parseRecord,
   type RecordError,
@@ -34,8 +33,7 @@ export function decodeEvent(
     };
   }
   // Kafka writes -1 for a record without a timestamp: then there is no broker time to judge by.
-  const receivedAt = brokerTimestamp > 0 ? formatTimestamp(brokerTimestamp) : undefined;
-  const context = receivedAt ? { receivedAt, limits } : { limits };
+  const context = brokerTimestamp > 0 ? { receivedAt: brokerTimestamp, limits } : { limits };
   const isEnvelope = typeof json === 'object' && json !== null && Object.hasOwn(json, 'schemaVersion');
   const parsed = isEnvelope ? parseEnvelope(json, context) : parseRecord(json, context);
   return parsed.ok ? { ok: true, event: parsed.value } : { ok: false, errors: parsed.error };

@@ -41,11 +41,14 @@ import type { RecordLimits } from './limits.ts';
 import { DEFAULT_RECORD_LIMITS } from './limits.ts';
 import { fromZodIssues, type RecordError } from './record-error.ts';
 import { normalizeSeverity } from './severity.ts';
-import { arrivalOf, judgeEventTime } from './time-policy.ts';
+import { arrivalOf, envelopeArrivalOf, judgeEventTime } from './time-policy.ts';
 
 export interface ParseContext {
-  /** When the pipeline received the record (ISO string); defaults to the event time, which keeps replays pure. */
-  receivedAt?: string;
+  /**
+   * When the pipeline received the record: an ISO string, or epoch milliseconds (a broker timestamp).
+   * Defaults to the event time, which keeps replays pure.
+   */
+  receivedAt?: string | number;
   /** The wire format when the route already knows it; otherwise it is detected from the record's fields. */
   format?: SourceFormat;
   /** Bounds on ids, strings, nesting, size and event time; DEFAULT_RECORD_LIMITS when omitted. */
@@ -151,7 +154,7 @@ function readEnvelope(raw: unknown, context: ParseContext): ParseResult {
   const envelope = parsed.data;
   keepProtoKeys(envelope, raw);
   const reader = arrivalOf(context.receivedAt);
-  let arrival = arrivalOf(envelope.receivedAt);
+  let arrival = envelopeArrivalOf(envelope.receivedAt);
   if (reader && (!arrival || arrival.millis > reader.millis + limits.maxFutureSkewMs)) arrival = reader;
   const time = judgeEventTime(envelope.timestamp, arrival, limits);
   if (!time.ok) return err([{ field: 'timestamp', message: time.message }]);

@@ -30,24 +30,37 @@ function floorOf(limits: RecordLimits): number {
   return floorMillis;
 }
 
-/** A receivedAt the pipeline can stand on: a real instant with a four-digit year, in canonical form. */
-export function arrivalOf(value: unknown): Arrival | undefined {
-  // One request's records, or one replay, share their receivedAt: judged once.
-  if (value === lastArrivalInput) return lastArrival;
-  const millis = eventTimeMillis(value);
-  const text = formatTimestamp(millis);
-  lastArrivalInput = value;
-  lastArrival = text === undefined ? undefined : { text, millis };
-  return lastArrival;
-}
-
 export interface Arrival {
   text: string;
   millis: number;
 }
 
-let lastArrivalInput: unknown = Number.NaN;
-let lastArrival: Arrival | undefined;
+/**
+ * A receivedAt the pipeline can stand on: a real instant with a four-digit year, in canonical form. One
+ * request's records, or one replay, share their receivedAt, so the last value is judged once.
+ */
+class LastArrival {
+  #input: unknown = Number.NaN;
+  #arrival: Arrival | undefined;
+
+  of(value: unknown): Arrival | undefined {
+    if (value === this.#input) return this.#arrival;
+    const millis = eventTimeMillis(value);
+    const text = formatTimestamp(millis);
+    this.#input = value;
+    this.#arrival = text === undefined ? undefined : { text, millis };
+    return this.#arrival;
+  }
+}
+
+const readers = new LastArrival();
+const claims = new LastArrival();
+
+/** When the reader got the record: the collector's clock, or the broker's timestamp. */
+export const arrivalOf = (value: unknown): Arrival | undefined => readers.of(value);
+
+/** An envelope's own receivedAt, judged apart from the reader's time, with which it alternates record by record. */
+export const envelopeArrivalOf = (value: unknown): Arrival | undefined => claims.of(value);
 
 /** toISOString's own layout, which a time read without error and laid out so already is (no copy needed). */
 function isCanonical(text: string): boolean {
