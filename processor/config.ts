@@ -80,6 +80,13 @@ export const ProcessorSettingsSchema = z
       .describe(
         'Kafka: records evaluated and handed to the sinks but not yet final on every sink; reaching it pauses fetching until some are final',
       ),
+    reportIntervalMs: z
+      .int()
+      .min(100)
+      .default(10_000)
+      .describe(
+        'how often rule counts (alerts and suppressed per rule) and webhook delivery outcomes are written to the sinks the console reads (sqlite, elasticsearch)',
+      ),
     shutdownTimeoutMs: z.int().positive().default(15_000),
     auth: AuthConfigSchema.prefault({}).describe(
       "who may read /metrics: the collector's auth section (keys, headers, metricsScope; a YAML anchor shares it)",

@@ -32,6 +32,7 @@ import { InFlight } from './in-flight.ts';
 import { createProcessorMetrics, type ProcessorMetrics } from './metrics.ts';
 import { type PartitionEngine, PartitionEngines } from './partition-engines.ts';
 import { Reloader } from './reloader.ts';
+import { ProcessorReports } from './reports.ts';
 
 export interface ProcessorDeps {
   transport: Transport;
@@ -120,6 +121,9 @@ export class Processor {
   #lagTimer: NodeJS.Timeout | undefined;
   /** The last end offsets read from the broker, per consumed stream. */
   readonly #positions = new Map<StreamName, PartitionPositions[]>();
+  /** Rule counts and webhook outcomes for the console stores; undefined when no sink stores them. */
+  readonly #reports: ProcessorReports | undefined;
+  #reportTimer: NodeJS.Timeout | undefined;
 
   constructor(settings: ProcessorSettings, deps: ProcessorDeps) {
     this.#settings = settings;
@@ -135,6 +139,10 @@ export class Processor {
     });
     this.#durable = settings.checkpoints && deps.checkpoints !== undefined;
     this.#inFlight = new InFlight(deps.clock);
+    if (deps.router.takesReports()) {
+      this.#reports = new ProcessorReports(deps.clock);
+      deps.router.onOutcome(this.#reports.outcome);
+    }
     this.#engines = new PartitionEngines({
       inputs: () => this.#reloader.current,
       clock: deps.clock,
@@ -246,6 +254,10 @@ export class Processor {
       this.#lagTimer.unref();
       void this.#refreshPositions();
     }
+    if (this.#reports) {
+      this.#reportTimer = setInterval(() => void this.#report(), this.#settings.reportIntervalMs);
+      this.#reportTimer.unref();
+    }
     if (this.#defersCommits) {
       // Also checkpoint when traffic stops, so the committed position does not lag behind for long.
       this.#checkpointTimer = setInterval(
@@ -266,6 +278,7 @@ export class Processor {
     this.#reloader.stop();
     clearInterval(this.#checkpointTimer);
     clearInterval(this.#lagTimer);
+    clearInterval(this.#reportTimer);
     for (const { consumer } of this.#consumers) consumer.pause();
     // A batch waiting out a sink outage fails now (rolled back, delivered again after the restart).
     this.#deps.router.interruptRetries();
@@ -281,12 +294,20 @@ export class Processor {
       );
     }
     await Promise.all(this.#consumers.map(({ consumer }) => consumer.close()));
+    // What the sinks finalized by now goes out before the router (and the sinks it writes to) closes.
+    await this.#report();
     await this.#deps.router.close();
     await this.#producer.close();
     await this.#deps.checkpoints?.close();
     await this.#deps.endOffsets?.close();
     await this.#deps.transport.close();
     await this.#http.close();
+  }
+
+  /** Writes the rule counts and webhook outcomes since the last report (never rejects: the router keeps them). */
+  async #report(): Promise<void> {
+    if (!this.#reports) return;
+    await this.#deps.router.report(this.#reports.take(await this.#engines.all()));
   }
 
   /** Applies changed rule/intel/asset files now (what SIGHUP does). */

@@ -20,7 +20,8 @@ export {
   readDeadLetters,
   replayDeadLetters,
 } from './driver/dead-letter-replay.ts';
-export type { RouteHealth, RouteTally } from './driver/runner.ts';
+export type { ReportQueueStats } from './driver/reports.ts';
+export type { ItemFinal, RouteHealth, RouteTally } from './driver/runner.ts';
 export type { RetryVerdict } from './driver/verdict.ts';
 export { outcomesOf } from './driver/verdict.ts';
 export { createElasticsearchClient } from './elasticsearch/client.ts';
@@ -35,6 +36,7 @@ export {
   indexFor,
   indexName,
 } from './elasticsearch/documents.ts';
+export { reportIndex } from './elasticsearch/reports.ts';
 export type { IndexKind, TemplateOptions } from './elasticsearch/templates.ts';
 export {
   alertsDataStream,

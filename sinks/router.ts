@@ -1,9 +1,18 @@
 import { type Clock, systemClock } from '../core/clock.ts';
 import { EdrError } from '../core/errors.ts';
+import type { Report } from '../core/reports.ts';
 import type { Alert } from '../engine/alert.ts';
 import type { Envelope } from '../engine/model/index.ts';
 import type { DeadLetterWriter } from './driver/dead-letter.ts';
-import { addTally, emptyTally, type RouteCounters, RouteRunner, type RouteTally } from './driver/runner.ts';
+import { ReportQueue, type ReportQueueStats } from './driver/reports.ts';
+import {
+  addTally,
+  emptyTally,
+  type ItemFinal,
+  type RouteCounters,
+  RouteRunner,
+  type RouteTally,
+} from './driver/runner.ts';
 import {
   type DeliveryGuarantee,
   type Route,
@@ -75,6 +84,8 @@ export interface SinkRouterOptions {
  */
 export class SinkRouter {
   private readonly runners: RouteRunner[];
+  private readonly reportQueues: ReportQueue[];
+  private outcomeListener: ((final: ItemFinal) => void) | undefined;
   private waiters: Array<() => void> = [];
   private interrupt: () => void = () => {};
 
@@ -98,8 +109,36 @@ export class SinkRouter {
           sleep: options.sleep,
           random: options.random,
           onSettled: () => this.wakeWaiters(),
+          onOutcome: (final) => this.outcomeListener?.(final),
         }),
     );
+    this.reportQueues = routes.flatMap(({ sink }) =>
+      sink.writeReports
+        ? [new ReportQueue(sink.name, sink.writeReports.bind(sink), options.log ?? SILENT_LOGGER)]
+        : [],
+    );
+  }
+
+  /** Tells `listener` how each item ended on a response webhook route (replacing any earlier listener). */
+  onOutcome(listener: (final: ItemFinal) => void): void {
+    this.outcomeListener = listener;
+  }
+
+  /** Whether any sink stores reports (else the processor need not make them). */
+  takesReports(): boolean {
+    return this.reportQueues.length > 0;
+  }
+
+  /**
+   * Hands reports to every sink that stores them and writes what each holds; never rejects. What a sink did
+   * not store stays with it for the next call (up to a bound: `reportStats()`).
+   */
+  async report(reports: readonly Report[]): Promise<void> {
+    await Promise.all(this.reportQueues.map((queue) => queue.flush(reports)));
+  }
+
+  reportStats(): ReportQueueStats[] {
+    return this.reportQueues.map((queue) => queue.stats());
   }
 
   /**

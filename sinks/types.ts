@@ -1,3 +1,5 @@
+import type { Report } from '../core/reports.ts';
+import type { ResponseAction } from '../core/response-actions.ts';
 import type { Severity } from '../core/severity.ts';
 import type { Alert } from '../engine/alert.ts';
 import type { Envelope } from '../engine/model/index.ts';
@@ -31,7 +33,7 @@ export function itemPayload(item: SinkItem): Envelope | Alert {
  * `code` is a short, bounded name of the failure (an Elasticsearch error type, `http_400`, `hec_6`): the
  * `reason` label of the dead-letter metric.
  */
-export type ItemOutcome =
+export type ItemOutcome = (
   | { status: 'written' }
   | { status: 'duplicate' }
   /**
@@ -45,7 +47,11 @@ export type ItemOutcome =
   /** The request this item came in was refused as a whole, which any of its items may have caused. */
   | { status: 'refused'; reason: string; code?: string }
   /** This item can never be written. */
-  | { status: 'permanent'; reason: string; code?: string };
+  | { status: 'permanent'; reason: string; code?: string }
+) & {
+  /** The HTTP status the destination answered for this item, where it answered (webhooks report it). */
+  httpStatus?: number;
+};
 
 /** What a probe found: whether the destination can take writes now. */
 export type ProbeResult = { state: 'ok' } | { state: 'down' | 'unusable'; reason: string };
@@ -79,6 +85,17 @@ export interface Sink {
   probe?(): Promise<ProbeResult>;
   /** Sink-specific counters for health output (e.g. circuit breaker states). */
   stats?(): Record<string, unknown>;
+  /**
+   * A response webhook's action: the router tells its outcome listener (`SinkRouter.onOutcome`) how such a
+   * sink finalized each item, so the console shows each automated action's delivery.
+   */
+  readonly responseAction?: ResponseAction;
+  /**
+   * Stores processor reports (rule counts, action deliveries: core/reports.ts) for the console; the sinks the
+   * console reads (SQLite, Elasticsearch) have it. Throws when they are not stored: the router keeps them
+   * and tries again (`SinkRouter.report`). Storing the same report twice keeps one.
+   */
+  writeReports?(reports: readonly Report[]): Promise<void>;
   close?(): Promise<void>;
 }
 

@@ -26,6 +26,8 @@ export interface LocalPipelineOptions {
   console?: { port: number; settings: ConsoleSettings };
   /** Response webhooks: the processor calls them for the rules' actions, the console for manual ones. */
   webhooks?: readonly WebhookSinkConfig[];
+  /** processor.reportIntervalMs (tests: rule counts and webhook outcomes reach the console sooner). */
+  reportIntervalMs?: number;
   /** More sinks for the processor (tests: an Elasticsearch sink under a prefix of their own). */
   extraSinks?: NonNullable<SinksConfigInput['sinks']>;
 }
@@ -74,6 +76,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       ...(options.rules?.length ? { rules: options.rules } : {}),
       intel: options.intel,
       assets: options.assets,
+      ...(options.reportIntervalMs ? { reportIntervalMs: options.reportIntervalMs } : {}),
     },
     transport: { kind: 'memory' },
     sinks: {

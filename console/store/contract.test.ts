@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ActionDeliveryReport, Report } from '../../core/reports.ts';
 import { severityRank } from '../../core/severity.ts';
 import type { Alert } from '../../engine/alert.ts';
 import type { Envelope, EventType, Outcome } from '../../engine/model/index.ts';
@@ -476,6 +477,75 @@ describe('console stores answer alike (SQLite and real Elasticsearch)', () => {
         .at(-1);
       expect(rule.lastFired).toBe(last);
     }
+  });
+
+  it('shows what the processor reports: suppressed alerts per rule in range, automated webhook outcomes', async () => {
+    const [exfiltration, shell] = RULES.map((rule) => rule.ruleId);
+    const counts = (id: string, ruleId: string, second: number, suppressed: number): Report => ({
+      kind: 'rule_counts',
+      id,
+      ruleId: ruleId!,
+      partition: '0',
+      at: at(second),
+      alerts: 1,
+      suppressed,
+    });
+    const alert = alerts[7]!;
+    const [action, untouched] = alert.actions;
+    const delivery = (sink: string, second: number, outcome: Partial<ActionDeliveryReport>): Report => ({
+      kind: 'action_delivery',
+      alertId: alert.alertId,
+      action: action!,
+      sink,
+      status: 'delivered',
+      attempts: 1,
+      httpStatus: 204,
+      detail: null,
+      at: at(second),
+      ...outcome,
+    });
+    const reports: Report[] = [
+      counts('p1:0:1:a', exfiltration!, 5_000, 3),
+      counts('p1:0:2:a', exfiltration!, 6_000, 4),
+      // After the range: not counted.
+      counts('p1:0:3:a', exfiltration!, 7_200, 100),
+      counts('p1:0:2:b', shell!, 6_000, 0),
+      delivery(`hooks.${action}`, 5_500, { status: 'failed', attempts: 2, httpStatus: 503, detail: 'x' }),
+      delivery(`backup.${action}`, 5_600, {
+        status: 'failed',
+        attempts: 3,
+        httpStatus: 500,
+        detail: 'dead-lettered (retries_exhausted): retries exhausted after 3 attempts: HTTP 500',
+      }),
+      // The later report of the same route replaces the earlier.
+      delivery(`hooks.${action}`, 5_700, {}),
+    ];
+    await router.report(reports);
+    // Written again (a retry after a partial failure): each report is stored once.
+    await router.report(reports.slice(0, 2));
+    expect(router.reportStats().map((queue) => queue.pending)).toEqual([0, 0]);
+    const stats = await both((store) =>
+      store.ruleStats({ from: at(4_800), to: at(7_200), bucketMs: 600_000 }),
+    );
+    const suppressed = Object.fromEntries(stats.map((rule) => [rule.ruleId, rule.suppressed]));
+    expect(suppressed).toEqual(
+      Object.fromEntries(RULES.map((rule) => [rule.ruleId, rule.ruleId === exfiltration ? 7 : 0])),
+    );
+    const detail = await both((store) => store.alertDetail(alert.alertId));
+    const rule = detail?.actions.filter((record) => record.origin === 'rule');
+    expect(rule?.map((record) => [record.action, record.status, record.attempts, record.httpStatus])).toEqual(
+      [
+        [action, 'failed', 3, 500],
+        [action, 'delivered', 1, 204],
+        [untouched, 'requested', null, null],
+      ],
+    );
+    expect(rule?.[0]).toMatchObject({
+      detail: `backup.${action}: dead-lettered (retries_exhausted): retries exhausted after 3 attempts: HTTP 500`,
+      updatedAt: at(5_600),
+      requestedAt: alert.detectedAt,
+    });
+    expect(rule?.[1]).toMatchObject({ detail: `hooks.${action}: HTTP 204`, updatedAt: at(5_700) });
   });
 
   it('hands a newly stored alert to live subscribers', async () => {

@@ -4,7 +4,7 @@ import { type Clock, systemClock } from '../../core/clock.ts';
 import { SEVERITIES, type Severity, severityRank } from '../../core/severity.ts';
 import type { Alert } from '../../engine/alert.ts';
 import type { Envelope } from '../../engine/model/index.ts';
-import { alertsDataStream, createElasticsearchClient } from '../../sinks/index.ts';
+import { alertsDataStream, createElasticsearchClient, reportIndex } from '../../sinks/index.ts';
 import type { ConsoleStoreConfig } from './config.ts';
 import {
   alertCursorKind,
@@ -20,6 +20,7 @@ import {
   OPEN_STATE,
   orderContributing,
   ruleActionRecords,
+  type StoredDelivery,
   TIMELINE_CURSOR,
   TIMELINE_KEY_SHAPE,
   textWords,
@@ -168,6 +169,8 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
   private readonly workflow: string;
   private readonly history: string;
   private readonly actions: string;
+  private readonly ruleCounts: string;
+  private readonly deliveries: string;
   private readonly listeners = new Set<AlertListener>();
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
@@ -189,6 +192,8 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
     this.workflow = `${prefix}-console-workflow`;
     this.history = `${prefix}-console-history`;
     this.actions = `${prefix}-console-actions`;
+    this.ruleCounts = reportIndex(prefix, 'rule_counts');
+    this.deliveries = reportIndex(prefix, 'action_delivery');
   }
 
   async start(): Promise<void> {
@@ -257,7 +262,7 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
       });
       found.push(...others.map((hit) => eventFromSource(sourceOf(hit))));
     }
-    const [states, actionHits, historyHits] = await Promise.all([
+    const [states, actionHits, historyHits, deliveryHits] = await Promise.all([
       this.states([alertId]),
       this.search(this.actions, {
         query: { term: { alert_id: alertId } },
@@ -269,12 +274,17 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
         sort: [{ at: 'asc' }, { n: 'asc' }],
         size: 10_000,
       }),
+      this.search(this.deliveries, { query: { term: { alert_id: alertId } }, size: 1_000 }),
     ]);
+    const deliveries = deliveryHits.map((hit) => deliveryFromSource(sourceOf(hit)));
     return {
       alert,
       workflow: states.get(alertId) ?? OPEN_STATE,
       ...orderContributing(alert, found),
-      actions: [...ruleActionRecords(alert), ...actionHits.map((hit) => actionFromSource(sourceOf(hit)))],
+      actions: [
+        ...ruleActionRecords(alert, deliveries),
+        ...actionHits.map((hit) => actionFromSource(sourceOf(hit))),
+      ],
       history: historyHits.map((hit) => historyFromSource(sourceOf(hit))),
     };
   }
@@ -401,6 +411,13 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
   }
 
   async ruleStats(query: SeriesQuery): Promise<RuleStats[]> {
+    const suppressedSearch = this.searchResponse(this.ruleCounts, {
+      size: 0,
+      query: { range: { at: { gte: query.from, lt: query.to } } },
+      aggs: {
+        rules: { terms: { field: 'rule_id', size: 10_000 }, aggs: { n: { sum: { field: 'suppressed' } } } },
+      },
+    });
     const response = await this.client.search({
       index: this.alerts,
       ignore_unavailable: true,
@@ -420,6 +437,9 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
         },
       },
     });
+    const suppressed = new Map(
+      buckets((await suppressedSearch).aggregations?.rules).map((rule) => [String(rule.key), metric(rule.n)]),
+    );
     const aggregations = response.aggregations as Record<string, unknown> | undefined;
     const counts = new Map<string, Map<number, number>>();
     const ranged = (aggregations?.range as Record<string, unknown> | undefined)?.rules;
@@ -440,7 +460,7 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
         total: hits.reduce((sum, hit) => sum + hit.count, 0),
         hits,
         lastFired: iso(metric(rule.last)),
-        suppressed: null,
+        suppressed: suppressed.get(ruleId) ?? 0,
       };
     });
   }
@@ -1098,8 +1118,22 @@ function actionFromSource(source: Source): ResponseActionRecord {
     idempotencyKey: optional(source.idempotency_key) ?? null,
     status: source.status as ResponseActionRecord['status'],
     detail: optional(source.detail) ?? null,
+    attempts: null,
+    httpStatus: null,
     requestedAt: String(source.requested_at),
     updatedAt: String(source.updated_at),
+  };
+}
+
+function deliveryFromSource(source: Source): StoredDelivery {
+  return {
+    action: source.action as StoredDelivery['action'],
+    sink: String(source.sink),
+    status: source.status as StoredDelivery['status'],
+    attempts: Number(source.attempts),
+    httpStatus: typeof source.http_status === 'number' ? source.http_status : null,
+    detail: optional(source.detail) ?? null,
+    at: iso(Date.parse(String(source.at))),
   };
 }
 

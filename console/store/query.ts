@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EdrError } from '../../core/errors.ts';
+import type { ActionDeliveryReport } from '../../core/reports.ts';
 import type { Alert } from '../../engine/alert.ts';
 import type {
   AlertFilter,
@@ -153,19 +154,44 @@ export function needsWorkflowChange(filter: AlertFilter): boolean {
   return !workflowMatches(OPEN_STATE, filter);
 }
 
-/** One record per action the rule asked for: requested when the alert was detected, no delivery report. */
-export function ruleActionRecords(alert: Alert): ResponseActionRecord[] {
-  return alert.actions.map((action) => ({
-    alertId: alert.alertId,
-    action,
-    origin: 'rule',
-    user: null,
-    idempotencyKey: null,
-    status: 'requested',
-    detail: null,
-    requestedAt: alert.detectedAt,
-    updatedAt: alert.detectedAt,
-  }));
+/** What a store keeps of a delivery report (the alert id is the one asked about). */
+export type StoredDelivery = Omit<ActionDeliveryReport, 'kind' | 'alertId'>;
+
+/**
+ * The records of the actions the rule asked for: per action, one per webhook route that reported its
+ * delivery (by route name), or one `requested` record, as of when the alert was detected, while none did.
+ */
+export function ruleActionRecords(
+  alert: Alert,
+  deliveries: readonly StoredDelivery[],
+): ResponseActionRecord[] {
+  return alert.actions.flatMap((action) => {
+    const requested: ResponseActionRecord = {
+      alertId: alert.alertId,
+      action,
+      origin: 'rule',
+      user: null,
+      idempotencyKey: null,
+      status: 'requested',
+      detail: null,
+      attempts: null,
+      httpStatus: null,
+      requestedAt: alert.detectedAt,
+      updatedAt: alert.detectedAt,
+    };
+    const reported = deliveries
+      .filter((delivery) => delivery.action === action)
+      .sort((a, b) => a.sink.localeCompare(b.sink));
+    if (reported.length === 0) return [requested];
+    return reported.map((delivery) => ({
+      ...requested,
+      status: delivery.status,
+      detail: `${delivery.sink}: ${delivery.detail ?? `HTTP ${delivery.httpStatus ?? '-'}`}`.slice(0, 1_000),
+      attempts: delivery.attempts,
+      httpStatus: delivery.httpStatus,
+      updatedAt: delivery.at,
+    }));
+  });
 }
 
 /**

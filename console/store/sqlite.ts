@@ -16,6 +16,7 @@ import {
   type KeyValues,
   orderContributing,
   ruleActionRecords,
+  type StoredDelivery,
   TIMELINE_CURSOR,
   TIMELINE_KEY_SHAPE,
   textWords,
@@ -157,11 +158,15 @@ export class SqliteConsoleStore implements ConsoleStore {
       .prepare<HistoryRow>('SELECT * FROM workflow_history WHERE alert_id = ? ORDER BY seq')
       .all(alertId)
       .map(historyOf);
+    const deliveries = db
+      .prepare<DeliveryRow>('SELECT * FROM action_deliveries WHERE alert_id = ?')
+      .all(alertId)
+      .map(deliveryOf);
     return {
       alert,
       workflow,
       ...orderContributing(alert, found),
-      actions: [...ruleActionRecords(alert), ...manual],
+      actions: [...ruleActionRecords(alert, deliveries), ...manual],
       history,
     };
   }
@@ -274,6 +279,14 @@ export class SqliteConsoleStore implements ConsoleStore {
       byBucket.set(row.bucket, row.n);
       counts.set(row.rule_id, byBucket);
     }
+    const suppressed = new Map(
+      db
+        .prepare<{ rule_id: string; n: number }>(
+          'SELECT rule_id, sum(suppressed) AS n FROM rule_counts WHERE ts >= ? AND ts < ? GROUP BY rule_id',
+        )
+        .all(from, Date.parse(query.to))
+        .map((row) => [row.rule_id, row.n]),
+    );
     const starts = bucketStarts(query);
     return rules.map((rule) => {
       const hits = starts.map((at, index) => ({
@@ -286,7 +299,7 @@ export class SqliteConsoleStore implements ConsoleStore {
         total: hits.reduce((sum, hit) => sum + hit.count, 0),
         hits,
         lastFired: iso(rule.last),
-        suppressed: null,
+        suppressed: suppressed.get(rule.rule_id) ?? 0,
       };
     });
   }
@@ -515,8 +528,32 @@ function actionOf(row: ActionRow): ResponseActionRecord {
     idempotencyKey: row.idempotency_key,
     status: row.status,
     detail: row.detail,
+    attempts: null,
+    httpStatus: null,
     requestedAt: iso(row.requested_at),
     updatedAt: iso(row.updated_at),
+  };
+}
+
+interface DeliveryRow {
+  action: StoredDelivery['action'];
+  sink: string;
+  status: StoredDelivery['status'];
+  attempts: number;
+  http_status: number | null;
+  detail: string | null;
+  at: number;
+}
+
+function deliveryOf(row: DeliveryRow): StoredDelivery {
+  return {
+    action: row.action,
+    sink: row.sink,
+    status: row.status,
+    attempts: row.attempts,
+    httpStatus: row.http_status,
+    detail: row.detail,
+    at: iso(row.at),
   };
 }
 

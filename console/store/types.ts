@@ -134,7 +134,8 @@ export type BulkResult = z.infer<typeof BulkResultSchema>;
 
 /**
  * What is known of a response action's delivery. `requested`: the rule asked for it and no delivery report
- * reached the store (automated actions go through the webhook sink, which reports to the router, not here).
+ * reached the store yet (the processor reports automated webhooks every processor.reportIntervalMs, and
+ * not at all when no webhook route is configured for the action).
  */
 export const ACTION_STATUSES = ['requested', 'pending', 'delivered', 'failed'] as const;
 export const ActionStatusSchema = z.enum(ACTION_STATUSES);
@@ -147,8 +148,12 @@ export const ResponseActionRecordSchema = z.object({
   user: UserSchema.nullable(),
   idempotencyKey: z.string().min(1).max(256).nullable(),
   status: ActionStatusSchema,
-  /** Bounded detail of the last delivery attempt (HTTP status, error), when known. */
+  /** Bounded detail of the last delivery attempt (the webhook route, HTTP status, error), when known. */
   detail: z.string().max(1_000).nullable(),
+  /** Requests sent for it, when reported (automated actions: the webhook route's attempts). */
+  attempts: z.int().min(0).nullable(),
+  /** The receiver's last HTTP status, when reported. */
+  httpStatus: z.int().min(100).max(599).nullable(),
   requestedAt: TimeSchema,
   updatedAt: TimeSchema,
 });
@@ -177,7 +182,10 @@ export const AlertDetailSchema = z.object({
   events: z.array(EnvelopeSchema),
   /** `alert.eventIds` not found in the store (not yet written, or never routed to it). */
   missingEventIds: z.array(z.string()),
-  /** One record per action the rule asked for, then the manual ones, oldest first. */
+  /**
+   * Per action the rule asked for: one record per webhook route that reported its delivery, or one
+   * `requested` record while none did; then the manual ones, oldest first.
+   */
   actions: z.array(ResponseActionRecordSchema),
   /** Every workflow change, oldest first. */
   history: z.array(WorkflowEntrySchema),
@@ -265,8 +273,11 @@ export const RuleStatsSchema = z.object({
   hits: z.array(z.object({ at: TimeSchema, count: z.int().min(0) })),
   /** Alert time of the rule's latest alert ever (not only in range). */
   lastFired: TimeSchema,
-  /** The stores do not see suppression (the engine counts it, engine/rule-counts.ts): null here, the server may fill it. */
-  suppressed: z.int().min(0).nullable(),
+  /**
+   * Alerts of the rule that suppression swallowed in the range, as the processor reported them (core/reports.ts,
+   * bucketed by the partition's event time when the counts were taken).
+   */
+  suppressed: z.int().min(0),
 });
 export type RuleStats = z.infer<typeof RuleStatsSchema>;
 

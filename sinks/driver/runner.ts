@@ -1,5 +1,6 @@
 import type { Clock } from '../../core/clock.ts';
 import { EdrError } from '../../core/errors.ts';
+import type { ResponseAction } from '../../core/response-actions.ts';
 import { backoffDelay } from '../../core/retry.ts';
 import { atLeast } from '../../core/severity.ts';
 import type { ItemOutcome, ProbeResult, Route, SinkItem, SinkLogger } from '../types.ts';
@@ -19,6 +20,24 @@ export interface RouteCounters extends RouteTally {
   retries: number;
 }
 
+/** How a route finalized one item, told to `RunnerDeps.onOutcome` for response webhook sinks. */
+export interface ItemFinal {
+  sink: string;
+  /** The sink's `responseAction`. */
+  action: ResponseAction;
+  item: SinkItem;
+  status: 'written' | 'duplicate' | 'dead_lettered';
+  /** Writes that included it (0: dead-lettered before any). */
+  attempts: number;
+  /** The last HTTP status the destination answered for it, when it answered. */
+  httpStatus?: number;
+  /** Dead letters: the failure code and reason. */
+  code?: string;
+  reason?: string;
+  /** Epoch ms. */
+  at: number;
+}
+
 /** A route's readiness: not ready once it failed for longer than `notReadyAfterMs`, or at once when unusable. */
 export interface RouteHealth {
   name: string;
@@ -36,6 +55,8 @@ export interface RunnerDeps {
   onSettled?: () => void;
   /** Resolves when the router is interrupted: deliveries waiting out a failure stop and reject. */
   interrupted: Promise<void>;
+  /** Told each finalized item of a sink with a `responseAction`. */
+  onOutcome?: (final: ItemFinal) => void;
 }
 
 export function emptyTally(): RouteTally {
@@ -217,6 +238,7 @@ export class RouteRunner {
     /** Writes that included each item, and how many of its failures count against `retry.attempts`. */
     const tries = new Map<SinkItem, number>();
     const charges = new Map<SinkItem, number>();
+    const httpStatuses = new Map<SinkItem, number>();
     const parts: SinkItem[][] = [batch];
     let failedInARow = 0;
     while (parts.length > 0) {
@@ -231,16 +253,19 @@ export class RouteRunner {
       let wait: { reason: string; retryAfterMs?: number; outage: boolean; unusable: boolean } | undefined;
       for (const [index, outcome] of outcomes.entries()) {
         const item = part[index]!;
+        if (outcome.httpStatus !== undefined) httpStatuses.set(item, outcome.httpStatus);
         switch (outcome.status) {
           case 'written':
             tally.written++;
             this.counters.written++;
             landed++;
+            this.tell(item, 'written', tries, httpStatuses);
             continue;
           case 'duplicate':
             tally.duplicates++;
             this.counters.duplicates++;
             landed++;
+            this.tell(item, 'duplicate', tries, httpStatuses);
             continue;
           case 'permanent':
             dead.push({ item, reason: outcome.reason, code: outcome.code ?? 'permanent' });
@@ -291,7 +316,7 @@ export class RouteRunner {
       if (landed > 0) failedInARow = 0;
       // Part of a request landing while the rest waits on the destination is no recovery yet.
       if (landed > 0 && !wait?.outage) this.recovered();
-      await this.deadLetter(dead, tries, tally);
+      await this.deadLetter(dead, tries, tally, httpStatuses);
       if (wait) {
         if (wait.outage && !detached) this.failing(wait.reason, wait.unusable);
         await this.backOff(failedInARow++, wait.retryAfterMs, wait.reason);
@@ -339,10 +364,36 @@ export class RouteRunner {
     }
   }
 
+  /** Tells `onOutcome` how an item ended, on a response webhook sink. */
+  private tell(
+    item: SinkItem,
+    status: ItemFinal['status'],
+    tries: ReadonlyMap<SinkItem, number>,
+    httpStatuses: ReadonlyMap<SinkItem, number>,
+    failure?: Pick<Rejected, 'code' | 'reason'>,
+  ): void {
+    const { onOutcome } = this.deps;
+    const action = this.route.sink.responseAction;
+    if (!onOutcome || !action) return;
+    const final: ItemFinal = {
+      sink: this.name,
+      action,
+      item,
+      status,
+      attempts: tries.get(item) ?? 0,
+      at: this.deps.clock(),
+    };
+    const httpStatus = httpStatuses.get(item);
+    if (httpStatus !== undefined) final.httpStatus = httpStatus;
+    if (failure) Object.assign(final, failure);
+    onOutcome(final);
+  }
+
   private async deadLetter(
     rejected: readonly Rejected[],
     tries: ReadonlyMap<SinkItem, number>,
     tally: RouteTally,
+    httpStatuses: ReadonlyMap<SinkItem, number> = new Map(),
   ): Promise<void> {
     if (rejected.length === 0) return;
     const at = new Date(this.deps.clock());
@@ -360,6 +411,7 @@ export class RouteRunner {
         { sink: this.name, kind: item.kind, id: itemId(item), code, reason, attempts: tries.get(item) ?? 0 },
         'item dead-lettered',
       );
+      this.tell(item, 'dead_lettered', tries, httpStatuses, { code, reason });
     }
   }
 

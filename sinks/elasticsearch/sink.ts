@@ -1,10 +1,13 @@
 import { type Client, errors } from '@elastic/elasticsearch';
 import { type Clock, systemClock } from '../../core/clock.ts';
+import { EdrError } from '../../core/errors.ts';
+import type { Report } from '../../core/reports.ts';
 import { outcomesOf, type RetryVerdict } from '../driver/verdict.ts';
 import type { ItemOutcome, ProbeResult, Sink, SinkItem } from '../types.ts';
 import { createElasticsearchClient } from './client.ts';
 import type { ElasticsearchSinkConfig } from './config.ts';
 import type { IndexDayRange } from './documents.ts';
+import { ensureReportIndices, reportBulkFailure, reportLines } from './reports.ts';
 import { type BulkChunk, bulkChunks, targetOf } from './request-builder.ts';
 import { classifyBulkError, classifyBulkResponse } from './retry.ts';
 import { installTemplates } from './templates.ts';
@@ -31,6 +34,7 @@ export class ElasticsearchSink implements Sink {
   private templatesInstalled: boolean;
   /** Where alerts go when the cluster has data streams (decided when the templates are installed). */
   private alertsDataStream: string | undefined;
+  private reportIndices = false;
 
   constructor(
     private readonly config: ElasticsearchSinkConfig,
@@ -75,6 +79,21 @@ export class ElasticsearchSink implements Sink {
       });
     }
     return outcomes;
+  }
+
+  /** Processor reports to their two indices (made on first use); throws unless every one is stored. */
+  async writeReports(reports: readonly Report[]): Promise<void> {
+    const { indexPrefix, templates, refresh } = this.config;
+    if (!this.reportIndices) {
+      await ensureReportIndices(this.client, indexPrefix, templates.replicas);
+      this.reportIndices = true;
+    }
+    const response = await this.client.bulk<string>({
+      operations: reports.flatMap((report) => reportLines(indexPrefix, report)),
+      refresh,
+    });
+    const failure = reportBulkFailure(response);
+    if (failure) throw new EdrError('EDR_ERR_SINK_RETRYABLE', `${this.name}: reports not stored: ${failure}`);
   }
 
   /** Cluster health: red (a primary shard missing, e.g. while recovering after a restart) is down. */

@@ -1,4 +1,5 @@
 import { eventIdentity } from '../../core/identity.ts';
+import type { Report } from '../../core/reports.ts';
 import { severityRank } from '../../core/severity.ts';
 import type { Alert } from '../../engine/alert.ts';
 import type { Envelope } from '../../engine/model/index.ts';
@@ -74,4 +75,37 @@ export function searchText(alert: Alert): string {
     .join('\n')
     .toLowerCase()
     .slice(0, MAX_SEARCH_CHARS);
+}
+
+/** A processor report → the row of its table (rule_counts or action_deliveries). */
+export function reportRow(report: Report): {
+  kind: Report['kind'];
+  values: Record<string, string | number | null>;
+} {
+  if (report.kind === 'rule_counts') {
+    return {
+      kind: report.kind,
+      values: {
+        id: report.id,
+        rule_id: report.ruleId,
+        partition: report.partition,
+        ts: Date.parse(report.at),
+        alerts: report.alerts,
+        suppressed: report.suppressed,
+      },
+    };
+  }
+  return {
+    kind: report.kind,
+    values: {
+      alert_id: report.alertId,
+      action: report.action,
+      sink: report.sink,
+      status: report.status,
+      attempts: report.attempts,
+      http_status: report.httpStatus,
+      detail: report.detail,
+      at: Date.parse(report.at),
+    },
+  };
 }

@@ -10,7 +10,8 @@ import Database from 'better-sqlite3';
  * Times are epoch milliseconds (integers sort and range-scan in the indexes); each row keeps its item as
  * the JSON the pipeline produced (`body`), which is what the console shows.
  */
-export const CONSOLE_SCHEMA_VERSION = 1;
+/** 2: the processor reports (rule_counts, action_deliveries); a version-1 file gains them on open. */
+export const CONSOLE_SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -100,6 +101,30 @@ CREATE TABLE IF NOT EXISTS response_actions (
   updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS response_actions_by_alert ON response_actions (alert_id, requested_at);
+
+-- Processor reports (core/reports.ts): alerts and suppressed alerts per rule, partition and report.
+CREATE TABLE IF NOT EXISTS rule_counts (
+  id TEXT PRIMARY KEY,
+  rule_id TEXT NOT NULL,
+  partition TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  alerts INTEGER NOT NULL,
+  suppressed INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS rule_counts_by_rule ON rule_counts (rule_id, ts);
+
+-- How each automated response webhook ended, per alert, action and webhook route (the latest report wins).
+CREATE TABLE IF NOT EXISTS action_deliveries (
+  alert_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  sink TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  http_status INTEGER,
+  detail TEXT,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (alert_id, action, sink)
+) WITHOUT ROWID;
 `;
 
 export interface OpenOptions {

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
+import type { Report } from '../../core/reports.ts';
 import { outcomesOf } from '../driver/verdict.ts';
 import {
   DUPLICATE,
@@ -10,7 +11,7 @@ import {
   WRITTEN,
 } from '../types.ts';
 import type { SqliteSinkConfig } from './config.ts';
-import { type AlertRow, alertRow, type EventRow, eventRow } from './request-builder.ts';
+import { type AlertRow, alertRow, type EventRow, eventRow, reportRow } from './request-builder.ts';
 import { classifySqliteError, isItemFailure } from './retry.ts';
 import { openConsoleDatabase } from './schema.ts';
 
@@ -20,6 +21,8 @@ interface Statements {
   insertAlert: Statement;
   insertAlertText: Statement;
   linkEvent: Statement;
+  ruleCounts: Statement;
+  actionDelivery: Statement;
 }
 
 function prepare(db: Database): Statements {
@@ -44,6 +47,17 @@ function prepare(db: Database): Statements {
     ),
     insertAlertText: db.prepare('INSERT INTO alert_text (rowid, search) VALUES (?, ?)'),
     linkEvent: db.prepare('INSERT OR IGNORE INTO alert_events (event_id, alert_id) VALUES (?, ?)'),
+    ruleCounts: db.prepare(
+      `INSERT INTO rule_counts (id, rule_id, partition, ts, alerts, suppressed)
+       VALUES (@id, @rule_id, @partition, @ts, @alerts, @suppressed) ON CONFLICT (id) DO NOTHING`,
+    ),
+    actionDelivery: db.prepare(
+      `INSERT INTO action_deliveries (alert_id, action, sink, status, attempts, http_status, detail, at)
+       VALUES (@alert_id, @action, @sink, @status, @attempts, @http_status, @detail, @at)
+       ON CONFLICT (alert_id, action, sink) DO UPDATE SET status = excluded.status,
+         attempts = excluded.attempts, http_status = excluded.http_status, detail = excluded.detail,
+         at = excluded.at WHERE excluded.at >= at`,
+    ),
   };
 }
 
@@ -100,6 +114,17 @@ export class SqliteSink implements Sink {
     } catch (error) {
       return outcomesOf(classifySqliteError(error, this.config.path), items.length);
     }
+  }
+
+  /** Processor reports, in one transaction: all stored or (thrown) none. */
+  async writeReports(reports: readonly Report[]): Promise<void> {
+    const statements = this.open();
+    this.db!.transaction(() => {
+      for (const report of reports) {
+        const row = reportRow(report);
+        (row.kind === 'rule_counts' ? statements.ruleCounts : statements.actionDelivery).run(row.values);
+      }
+    })();
   }
 
   /** Opens the database (creating it) and runs a read, writing nothing. */

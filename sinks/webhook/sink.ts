@@ -37,6 +37,11 @@ export class WebhookActionSink implements Sink {
     this.url = url.value;
   }
 
+  /** Outcomes are reported (the console shows how each automated action ended). */
+  get responseAction(): ResponseAction {
+    return this.action;
+  }
+
   accepts(item: SinkItem): boolean {
     return item.kind === 'alert' && item.alert.actions.includes(this.action);
   }
@@ -88,12 +93,15 @@ export class WebhookActionSink implements Sink {
       timestamp: Math.floor(clock() / 1000),
       timeoutMs: this.target.timeoutMs,
     });
-    const verdict = await sendClassified(client, request, (response) =>
-      classifyWebhookResponse(response, clock()),
-    );
+    let httpStatus: number | undefined;
+    const verdict = await sendClassified(client, request, (response) => {
+      httpStatus = response.status;
+      return classifyWebhookResponse(response, clock());
+    });
     if (verdict.action === 'retry') breaker.recordFailure();
     else breaker.recordSuccess();
-    return outcomesOf(verdict, 1)[0]!;
+    const outcome = outcomesOf(verdict, 1)[0]!;
+    return httpStatus === undefined ? outcome : { ...outcome, httpStatus };
   }
 }
 

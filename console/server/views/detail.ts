@@ -26,10 +26,10 @@ function tagList(tags: readonly string[]): SafeHtml {
 
 function actionRows(actions: readonly ResponseActionRecord[]): SafeHtml {
   if (actions.length === 0) return html`<p class="muted">No response actions.</p>`;
-  return html`<table class="actions"><thead><tr><th scope="col">Action</th><th scope="col">Origin</th><th scope="col">By</th><th scope="col">Delivery</th><th scope="col">Detail</th><th scope="col">Requested</th><th scope="col">Updated</th></tr></thead>
+  return html`<table class="actions"><thead><tr><th scope="col">Action</th><th scope="col">Origin</th><th scope="col">By</th><th scope="col">Delivery</th><th scope="col">Attempts</th><th scope="col">HTTP</th><th scope="col">Detail</th><th scope="col">Requested</th><th scope="col">Updated</th></tr></thead>
 <tbody>${actions.map(
     (action) =>
-      html`<tr class="action" data-action="${action.action}" data-status="${action.status}"><td>${action.action}</td><td>${action.origin}</td><td>${action.user ?? 'rule'}</td><td class="delivery delivery-${action.status}">${action.status}</td><td>${action.detail ?? ''}</td><td>${time(action.requestedAt)}</td><td>${time(action.updatedAt)}</td></tr>`,
+      html`<tr class="action" data-action="${action.action}" data-status="${action.status}"><td>${action.action}</td><td>${action.origin}</td><td>${action.user ?? 'rule'}</td><td class="delivery delivery-${action.status}">${action.status}</td><td class="attempts">${action.attempts ?? ''}</td><td class="http-status">${action.httpStatus ?? ''}</td><td>${action.detail ?? ''}</td><td>${time(action.requestedAt)}</td><td>${time(action.updatedAt)}</td></tr>`,
   )}</tbody></table>`;
 }
 

@@ -24,7 +24,7 @@ export function rulesPage(input: {
     'Rules',
     input.context,
     html`<h1>Rules</h1>
-<p class="muted">Hits per hour, ${time(input.range.from)} to ${time(input.range.to)}.</p>
+<p class="muted">Hits per hour, ${time(input.range.from)} to ${time(input.range.to)}. Suppressed: alerts the rule's suppression window swallowed in that range, as the processor reports them.</p>
 <table class="rules"><thead><tr><th scope="col">Rule</th><th scope="col">Hits (chart)</th><th scope="col">In range</th><th scope="col">Suppressed</th><th scope="col">Last fired</th><th scope="col">File</th></tr></thead>
 <tbody>${input.stats.map(
       (
@@ -34,7 +34,7 @@ export function rulesPage(input: {
         stat.hits.map((hit) => ({ at: hit.at, value: hit.count })),
         { label: `alerts of ${stat.ruleId} per hour`, width: 240, height: 40, unit: 'alerts' },
       )}</td>
-<td>${stat.total}</td><td>${stat.suppressed ?? html`<span class="muted" title="not reported by this store">—</span>`}</td><td>${time(stat.lastFired)}</td><td>${fileLink(stat.ruleId)}</td></tr>`,
+<td>${stat.total}</td><td class="suppressed">${stat.suppressed}</td><td>${time(stat.lastFired)}</td><td>${fileLink(stat.ruleId)}</td></tr>`,
     )}</tbody></table>
 <h2>Loaded rules that have not fired</h2>
 <ul class="quiet-rules">${quiet.map((rule) => html`<li>${rule.id} (${rule.name}) · <a href="${input.ruleLink(rule)}">${rule.relativeFile}</a></li>`)}</ul>`,
