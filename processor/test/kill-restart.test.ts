@@ -13,23 +13,16 @@ import {
   coversAlerts,
   eventRecords,
   eventsProcessed,
+  pipelineFixture,
   processorConfig,
   publishInChunks,
-  removeDir,
   spawnProcessor,
   stopChild,
-  tempDir,
   useCleanup,
   writeConfigFile,
 } from '../../test/support/pipeline.ts';
 import { expectedAlerts, referenceScenario } from '../../test/support/scenarios.ts';
-import { createTransport } from '../../transport/index.ts';
-import {
-  collect,
-  dropTransportResources,
-  isolatedTransportConfig,
-  silentLogger,
-} from '../../transport/testing/index.ts';
+import { collect } from '../../transport/testing/index.ts';
 
 /** Kill once the first processor has handled this many events, while the stream is still being published. */
 const KILL_AFTER_EVENTS = 800;
@@ -64,15 +57,14 @@ describe('processor SIGKILLed mid-stream (Kafka, child process)', () => {
   const defer = useCleanup();
 
   it('delivers every expected alert after a restart, each exactly once in Elasticsearch', async () => {
-    const transport = isolatedTransportConfig('kafka', {
+    const {
+      config: transport,
+      publisher,
+      directory,
+    } = await pipelineFixture(defer, 'kafka', 'kill', {
       // A dead member holds its partitions until its session times out; keep that short for the restart.
       kafka: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000 },
     });
-    const publisher = createTransport(transport, { logger: silentLogger });
-    defer(() => dropTransportResources(transport));
-    defer(() => publisher.close());
-    const directory = await tempDir('kill');
-    defer(() => removeDir(directory));
     const node = elasticsearchUrl();
     const indexPrefix = uniqueIndexPrefix('kill');
     const client = createElasticsearchClient(

@@ -10,23 +10,18 @@ import {
   fileSinkAlerts,
   fileSinkEventIds,
   metricValue,
+  pipelineFixture,
   processorConfig,
   publishInChunks,
-  removeDir,
   scrapeMetrics,
   spawnProcessor,
   stopChild,
-  tempDir,
   useCleanup,
   writeConfigFile,
 } from '../../test/support/pipeline.ts';
 import { expectedAlerts, referenceScenario } from '../../test/support/scenarios.ts';
-import { createEndOffsetsReader, createTransport, type TransportConfig } from '../../transport/index.ts';
-import {
-  dropTransportResources,
-  isolatedTransportConfig,
-  silentLogger,
-} from '../../transport/testing/index.ts';
+import { createEndOffsetsReader, type TransportConfig } from '../../transport/index.ts';
+import { silentLogger } from '../../transport/testing/index.ts';
 
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 
@@ -71,14 +66,13 @@ describe('pipelined processor (Kafka, child process)', () => {
   const defer = useCleanup();
 
   it('evaluates batch N+1 while batch N is still writing, and after a kill re-delivers what was not final', async () => {
-    const transport = isolatedTransportConfig('kafka', {
+    const {
+      config: transport,
+      publisher,
+      directory,
+    } = await pipelineFixture(defer, 'kafka', 'pipeline', {
       kafka: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000 },
     });
-    const publisher = createTransport(transport, { logger: silentLogger });
-    defer(() => dropTransportResources(transport));
-    defer(() => publisher.close());
-    const directory = await tempDir('pipeline');
-    defer(() => removeDir(directory));
     // The receiver answers at once, or holds every request until released (those never count as answered:
     // the processor that sent them is killed meanwhile).
     let release: () => void = () => {};
