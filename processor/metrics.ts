@@ -116,7 +116,7 @@ export function createProcessorMetrics(sources: MetricSources) {
     }),
     rekeyed: new Counter({
       name: 'edr_processor_rekeyed_records_total',
-      help: 'Events records not keyed agentId:sessionId, re-keyed into the repartition topic, by reason',
+      help: 'Events records not keyed by their agentId, re-keyed into the repartition topic, by reason',
       labelNames: ['reason'] as const,
       registers,
     }),

@@ -226,9 +226,9 @@ export class PartitionEngine {
 }
 
 /**
- * One detection engine per assigned partition. Kafka keys records by agentId:sessionId, so a session's events
- * all reach one partition and its state can move with the partition: it is checkpointed and restored by
- * whichever processor is assigned the partition next.
+ * One detection engine per assigned partition. Kafka keys records by agentId, so an agent's events (its
+ * sessions whole, its baselines) all reach one partition and its state can move with the partition: it is
+ * checkpointed and restored by whichever processor is assigned the partition next.
  */
 export class PartitionEngines {
   readonly #options: PartitionEnginesOptions;

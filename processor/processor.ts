@@ -315,7 +315,7 @@ export class Processor {
     return this.#reloader.reload('request');
   }
 
-  /** `rekey`: the batch is from the events stream, where records not keyed by their session are re-keyed. */
+  /** `rekey`: the batch is from the events stream, where records not keyed by their agent are re-keyed. */
   async #handle(batch: Batch, rekey: boolean): Promise<void> {
     let partition: PartitionEngine | undefined;
     try {
@@ -543,20 +543,21 @@ export class Processor {
   }
 
   /**
-   * A record keyed other than `agentId:sessionId` (no key, another producer's) sits in a partition that need
-   * not hold the rest of its session: it is re-keyed into the repartition topic, whose partitions are read
-   * like the events ones, so the whole session meets in one engine. Resolves with the records that stay, once
-   * the repartition topic acknowledged the others: only then may their events offsets be committed.
+   * A record keyed other than by its agentId (no key, another producer's, the `agentId:sessionId` of
+   * an earlier version) sits in a partition that need not hold the rest of its agent: it is re-keyed into
+   * the repartition topic, whose partitions are read like the events ones, so all of an agent's events meet
+   * in one engine (its sessions whole, its baselines one). Resolves with the records that stay, once the
+   * repartition topic acknowledged the others: only then may their events offsets be committed.
    */
   async #rekey(decoded: DecodedBatch): Promise<DecodedBatch> {
     const { messages, events } = decoded;
-    if (events.every((event, index) => hasSessionKey(messages[index]!, event))) return decoded;
+    if (events.every((event, index) => messages[index]!.key === event.agentId)) return decoded;
     const kept: DecodedBatch = { messages: [], events: [] };
     const rekeyed: OutboundRecord[] = [];
     let missingKey = 0;
     for (const [index, event] of events.entries()) {
       const message = messages[index]!;
-      if (hasSessionKey(message, event)) {
+      if (message.key === event.agentId) {
         kept.messages.push(message);
         kept.events.push(event);
         continue;
@@ -702,29 +703,11 @@ function decodeAll(
   return { messages, events, poison };
 }
 
-/** The partition key the collector gives a session's records (and the processor its alerts). */
-function sessionKey({ agentId, sessionId }: { agentId: string; sessionId: string }): string {
-  return `${agentId}:${sessionId}`;
-}
-
-/** `message.key === sessionKey(event)` without building the string for every record of the fast path. */
-function hasSessionKey({ key }: Message, { agentId, sessionId }: Envelope): boolean {
-  return (
-    key !== undefined &&
-    key.length === agentId.length + 1 + sessionId.length &&
-    key.charCodeAt(agentId.length) === COLON &&
-    key.startsWith(agentId) &&
-    key.endsWith(sessionId)
-  );
-}
-
-const COLON = 0x3a;
-
-/** The original bytes, headers and broker time under the session's key: decoded there as it would be here. */
+/** The original bytes, headers and broker time under the agent's key: decoded there as it would be here. */
 function repartitionRecord(message: Message, event: Envelope): OutboundRecord {
   return {
     stream: 'repartition',
-    key: sessionKey(event),
+    key: event.agentId,
     token: event.agentId,
     id: event.eventId,
     value: message.value,
@@ -736,7 +719,8 @@ function repartitionRecord(message: Message, event: Envelope): OutboundRecord {
 function alertRecord(alert: Alert): OutboundRecord {
   return {
     stream: 'alerts',
-    key: sessionKey(alert),
+    // Keyed as the events are (collector/ingest/routing.ts): an agent's alerts keep their order.
+    key: alert.agentId,
     token: alert.agentId,
     id: alert.alertId,
     value: Buffer.from(JSON.stringify(alert)),

@@ -17,7 +17,7 @@ export const StreamNamesSchema = z
       .min(1)
       .default('agent.events.repartition')
       .describe(
-        'Kafka: internal topic where the processor re-keys events records not keyed agentId:sessionId (created like the others, as many partitions as events); unused on NATS',
+        'Kafka: internal topic where the processor re-keys events records not keyed by their agentId (created like the others, as many partitions as events); unused on NATS',
       ),
   })
   .describe('Kafka topic, or NATS subject prefix, per logical stream');

@@ -10,7 +10,7 @@ export type TransportKind = (typeof TRANSPORT_KINDS)[number];
 /** One record to publish. The value is opaque bytes; the transport never looks inside. */
 export interface OutboundRecord {
   stream: StreamName;
-  /** Partition key: records with one key keep their order (Kafka message key), e.g. `agentId:sessionId`. */
+  /** Partition key: records with one key keep their order (Kafka message key), e.g. the agentId. */
   key: string;
   /** Last NATS subject token (`agent.events.<token>`), sanitized by the adapter; usually the agent id. */
   token: string;
@@ -130,8 +130,8 @@ export interface Transport {
   readonly kind: TransportKind;
   /**
    * Records are spread over partitions by key and each partition is consumed on its own (Kafka): a record
-   * reaches the engine of its session only if its key is `agentId:sessionId`. False where one consumer reads
-   * the whole stream in order (a JetStream durable, memory).
+   * reaches the engine of its agent (and session) only if its key is the agentId. False where one consumer
+   * reads the whole stream in order (a JetStream durable, memory).
    */
   readonly partitionedByKey: boolean;
   /** Broker-side name per logical stream: Kafka topic, or NATS subject prefix. */

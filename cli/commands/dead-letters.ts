@@ -355,8 +355,9 @@ export function eventRecordOf(message: Message): OutboundRecord {
   return {
     stream: 'events',
     key,
-    // The NATS subject ends in the agent id, the first part of the `agentId:sessionId` key.
-    token: key.split(':')[0] || 'replayed',
+    // The NATS subject ends in the agent id, the key (a dead letter from before the key was the agent's
+    // carries `agentId:sessionId`: a subject token all the same, and the processor re-keys it).
+    token: key || 'replayed',
     id: `dlq-replay-${createHash('sha256').update(origin).digest('base64url')}`,
     value: message.value,
     headers,

@@ -15,6 +15,7 @@ import {
   spawnProcessor,
   stopChild,
   useCleanup,
+  waitForEventsProcessed,
   writeConfigFile,
 } from '../../test/support/pipeline.ts';
 import { expectedAlerts, referenceScenario } from '../../test/support/scenarios.ts';
@@ -112,6 +113,8 @@ describe('clawdstrike-edr processor with processor.workers = 2 (Kafka, child pro
       runId: randomUUID().slice(0, 8),
       sessionsPerRule: 6,
       startMs: Date.now() - 10 * 60_000,
+      // Records are keyed by agent: one agent per session spreads them over both workers' partitions.
+      agents: 24,
     });
     const expected = expectedAlerts(events);
     await publishInChunks(publisher.createProducer(), eventRecords(events));
@@ -125,6 +128,11 @@ describe('clawdstrike-edr processor with processor.workers = 2 (Kafka, child pro
     ).map(alertOf);
     expect(new Set(alertIdsOf(published))).toEqual(new Set(alertIdsOf(expected)));
     expect(published, 'no alert published twice').toHaveLength(expected.length);
+    // Both workers did real work (24 agents all on one worker's three partitions: a 2^-23 chance).
+    const addresses = logLines(processor.output())
+      .filter((line) => line.msg === 'health and metrics listening')
+      .map((line) => String(line.address));
+    for (const address of addresses) await waitForEventsProcessed(address, 1);
     expect(await stopChild(processor)).toBe(0);
   }, 240_000);
 });

@@ -16,7 +16,8 @@ export function publishedEvent(
   value = Buffer.from(JSON.stringify(envelope)),
 ): PublishedEvent {
   return {
-    key: `${envelope.agentId}:${envelope.sessionId}`,
+    // By agent, not session: an agent's baselines and agent-grouped counts need all its events in one engine.
+    key: envelope.agentId,
     value,
     headers: {
       [RECORD_HEADERS.sourceFormat]: envelope.source.format,
@@ -37,7 +38,7 @@ export function eventIdentity(agentId: string, eventId: string): string {
 
 /**
  * Where an event goes: every event to `events`; a deny or warn also to `violations`; a hushd AuditEvent also
- * to `audit`. All copies share one serialized value, the key `agentId:sessionId` and the identity.
+ * to `audit`. All copies share one serialized value, the key (the agentId) and the identity.
  */
 export function recordsFor(envelope: Envelope, event = publishedEvent(envelope)): OutboundRecord[] {
   const streams: StreamName[] = ['events'];

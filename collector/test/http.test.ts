@@ -88,7 +88,7 @@ describe('POST /v1/events', () => {
     expect(await collect(transport, 'events', { count: 1, settleMs: 100 })).toHaveLength(1);
   });
 
-  it('routes deny/warn to violations and hushd audit records to audit, keyed agentId:sessionId', async () => {
+  it('routes deny/warn to violations and hushd audit records to audit, keyed by agentId', async () => {
     await start();
     const allowed = samples.policyEvent('allow-1', 'agent-9', { decision: { status: 'allow' } });
     const warned = samples.policyEvent('warn-1', 'agent-9', { decision: { status: 'warn' } });
@@ -101,7 +101,7 @@ describe('POST /v1/events', () => {
     const [message, ...rest] = await read('audit', 1);
     expect(rest).toEqual([]);
     expect(message?.headers['edr-event-id']).toBe('audit-1');
-    expect(message?.key).toBe('agent-9:sess-1');
+    expect(message?.key).toBe('agent-9');
     expect(message?.headers).toMatchObject({ 'edr-source-format': 'hushd_audit', 'edr-schema-version': '1' });
     expect(JSON.parse(Buffer.from(message!.value).toString())).toMatchObject({
       eventId: 'audit-1',

@@ -129,7 +129,7 @@ describe.each(BROKERS)('collector → %s round trip', (kind) => {
       const original = sent.get(envelope.eventId)!;
       const expected = parseRecord(original.record, { receivedAt: envelope.receivedAt, ...original });
       expect(expected.ok && expected.value, envelope.eventId).toEqual(envelope);
-      expect(message.key).toBe(`${envelope.agentId}:${envelope.sessionId}`);
+      expect(message.key).toBe(envelope.agentId);
       expect(message.headers).toMatchObject({
         'edr-event-id': envelope.eventId,
         'edr-source-format': envelope.source.format,

@@ -41,7 +41,7 @@ const byMessage = new Map<Message, Envelope>();
 function messageOf(event: Envelope, offset: number): Message {
   const message: Message = {
     stream: 'events',
-    key: `${event.agentId}:${event.sessionId}`,
+    key: event.agentId,
     value: Buffer.from(event.eventId),
     headers: {},
     partition: 'events/0',

@@ -20,6 +20,8 @@ import { collect } from '../../transport/testing/index.ts';
 import type { Processor } from '../index.ts';
 
 const PARTITIONS = 6;
+/** One agent per session of the scenario (4 rules × 6), so the sessions spread over the partitions. */
+const SPREAD_AGENTS = 24;
 
 /** The partitions a processor was last assigned, from its 'partitions assigned' log lines. */
 const assignedTo = (lines: readonly LogLine[]): string[] =>
@@ -59,6 +61,7 @@ describe('two processors in one Kafka consumer group', () => {
       runId: randomUUID().slice(0, 8),
       sessionsPerRule: 6,
       startMs: Date.now() - 10 * 60_000,
+      agents: SPREAD_AGENTS,
     });
     const expected = expectedAlerts(events);
     await publishInChunks(publisher.createProducer(), eventRecords(events));
@@ -72,7 +75,8 @@ describe('two processors in one Kafka consumer group', () => {
       },
       { timeout: 30_000, interval: 100 },
     );
-    // Both did real work: sessions are keyed across all six partitions.
+    // Both did real work: records are keyed by agent, and 24 agents all on one member's three partitions
+    // would be a 2^-23 chance.
     for (const processor of processors) await waitForEventsProcessed(processor.address, 1);
     const published = (
       await collect(publisher, 'alerts', { until: coversAlerts(expected), settleMs: 1_500 })

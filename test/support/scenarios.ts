@@ -13,6 +13,9 @@ export type ReferenceRule = (typeof REFERENCE_RULES)[number];
 
 export type WireEvent = Record<string, unknown>;
 
+/** The agent of a PolicyEvent (metadata.agentId), the records' key. */
+export const agentOf = (event: WireEvent): string => (event.metadata as { agentId: string }).agentId;
+
 interface SessionWriter {
   at(
     offsetMs: number,
@@ -85,12 +88,17 @@ export interface ScenarioOptions {
   startMs: number;
   /** Benign events added to each session, between and after the planted ones. */
   benignPerSession?: number;
+  /**
+   * Agents the sessions are dealt to in turn (default 3). Kafka keys records by agent, so a test that needs
+   * its events on many partitions wants many agents.
+   */
+  agents?: number;
 }
 
 /**
- * PolicyEvents with the four reference attacks planted in separate sessions across three agents, plus benign
- * work, ordered by event time. Companion rules may fire too (a denied sudoers write is also a forbidden-path
- * write); `expectedAlerts` gives the full set.
+ * PolicyEvents with the four reference attacks planted in separate sessions across `agents` agents, plus
+ * benign work, ordered by event time. Companion rules may fire too (a denied sudoers write is also a
+ * forbidden-path write); `expectedAlerts` gives the full set.
  */
 export function referenceScenario(options: ScenarioOptions): WireEvent[] {
   const events: Array<{ time: number; event: WireEvent }> = [];
@@ -98,7 +106,7 @@ export function referenceScenario(options: ScenarioOptions): WireEvent[] {
   REFERENCE_RULES.forEach((rule, ruleIndex) => {
     for (let copy = 0; copy < options.sessionsPerRule; copy++) {
       const sessionNumber = ruleIndex * options.sessionsPerRule + copy;
-      const agentId = `agent-${sessionNumber % 3}-${options.runId}`;
+      const agentId = `agent-${sessionNumber % (options.agents ?? 3)}-${options.runId}`;
       const sessionId = `sess-${rule.toLowerCase()}-${copy}-${options.runId}`;
       const start = options.startMs + sessionNumber * 1_000;
       const writer: SessionWriter = {

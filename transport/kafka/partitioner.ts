@@ -4,7 +4,7 @@ const { Partitioners } = kafkajs;
 
 /**
  * kafkajs' default (Java-compatible murmur2) partitioner, memoized per topic, partition count and key.
- * Keys (`agentId:sessionId`) repeat across a stream, and the default re-hashes the key and filters the
+ * Keys (agent ids) repeat across a stream, and the default re-hashes the key and filters the
  * partition list for every message, a visible share of the collector's CPU.
  */
 export function memoizedPartitioner(maxKeysPerTopic = 50_000): ICustomPartitioner {

@@ -41,9 +41,9 @@ export function baseOptions(config: KafkaConfig): BaseOptions {
 }
 
 /**
- * Java's (and kafkajs') partitioner: murmur2 of the key, sign bit cleared, so a session's records land on the
+ * Java's (and kafkajs') partitioner: murmur2 of the key, sign bit cleared, so an agent's records land on the
  * partition any other Kafka client would pick; the library's own default keeps the sign bit, which moves keys.
- * Memoized per key: keys (`agentId:sessionId`) repeat, and hashing each record is visible in profiles.
+ * Memoized per key: keys (agent ids) repeat, and hashing each record is visible in profiles.
  */
 export function compatiblePartitioner(maxKeys = 50_000) {
   const byKey = new Map<string, number>();
