@@ -8,7 +8,8 @@
  * longest the event loop was blocked meanwhile (perf_hooks event-loop delay, max). Beside it, in the same
  * run, what the whole-state checkpoint of earlier versions cost for the same state (engine.snapshot() and
  * the gzip JSON lines codec, all on this thread). Then the partition is restored by a new engine from the
- * store: restore seconds (what edr_processor_restore_seconds reports).
+ * store, twice: through the same client (caught up already), then through a new one, which reads the whole
+ * topic or bucket as a restarted processor does: restore seconds (what edr_processor_restore_seconds reports).
  *
  * The store is the Kafka state topic (compacted) where KAFKA_BROKERS is set, NATS JetStream KV where only
  * NATS_URL is, else in memory. Machine, load average and store are printed.
@@ -57,20 +58,41 @@ function fileRead(session: number, serial: number): Envelope {
   return parsed.value;
 }
 
-function storeFor(): { store: CheckpointStore; kind: string; close: () => Promise<void> } {
+interface Stores {
+  store: CheckpointStore;
+  kind: string;
+  /** A store of another client on the same topic or bucket, as a restarted processor opens: it reads it all. */
+  fresh: () => { store: CheckpointStore; close: () => Promise<void> };
+  close: () => Promise<void>;
+}
+
+function storeFor(): Stores {
   const kind = process.env.KAFKA_BROKERS ? 'kafka' : process.env.NATS_URL ? 'nats' : undefined;
-  if (!kind) return { store: new MemoryCheckpointStore(), kind: 'memory', close: async () => undefined };
+  if (!kind) {
+    const store = new MemoryCheckpointStore();
+    return {
+      store,
+      kind: 'memory',
+      fresh: () => ({ store, close: async () => undefined }),
+      close: async () => undefined,
+    };
+  }
   // The first checkpoint writes the whole state: give its requests time on a loaded machine.
   const config = isolatedTransportConfig(kind, { publishTimeoutMs: 120_000 });
-  const transport = createTransport(config, { logger: silentLogger });
+  const open = () => {
+    const transport = createTransport(config, { logger: silentLogger });
+    return { store: transport.createCheckpointStore(), close: () => transport.close() };
+  };
+  const { store, close } = open();
   return {
-    store: transport.createCheckpointStore(),
+    store,
     kind:
       kind === 'kafka'
         ? `Kafka state topic at ${process.env.KAFKA_BROKERS}`
         : `NATS KV at ${process.env.NATS_URL}`,
+    fresh: open,
     close: async () => {
-      await transport.close();
+      await close();
       await dropTransportResources(config);
     },
   };
@@ -115,7 +137,7 @@ function median(values: number[]): number {
 const fmt = (value: number, digits = 1) => value.toLocaleString('en-US', { maximumFractionDigits: digits });
 
 async function main(): Promise<void> {
-  const { store, kind, close } = storeFor();
+  const { store, kind, fresh, close } = storeFor();
   console.log(
     `bench:state — machine: ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown'}, node ${process.version}; load average ${loadavg()
       .map((load) => load.toFixed(2))
@@ -156,12 +178,21 @@ async function main(): Promise<void> {
       console.log(
         `${fmt(sessions)} sessions: the whole-state checkpoint of earlier versions, same state: ${fmt(whole.byteLength / 1024)} KiB gzip in ${fmt(performance.now() - wholeBegan)} ms on the event loop, at every interval whatever changed`,
       );
-      const outcomes: RestoreOutcome[] = [];
-      await engines(store, group, (outcome) => outcomes.push(outcome)).forPartition('events/0');
-      const restore = outcomes[0]!;
-      console.log(
-        `${fmt(sessions)} sessions: restore from the store ${fmt(restore.seconds, 3)} s (${restore.restored ? `${fmt(restore.entries)} entries from the ${restore.from}` : restore.reason})`,
-      );
+      const restored = async (from: CheckpointStore, what: string) => {
+        const outcomes: RestoreOutcome[] = [];
+        await engines(from, group, (outcome) => outcomes.push(outcome)).forPartition('events/0');
+        const restore = outcomes[0]!;
+        console.log(
+          `${fmt(sessions)} sessions: restore from ${what} ${fmt(restore.seconds, 3)} s (${restore.restored ? `${fmt(restore.entries)} entries from the ${restore.from}` : restore.reason})`,
+        );
+      };
+      await restored(store, 'the store');
+      const other = fresh();
+      try {
+        await restored(other.store, 'a new client of the store (reads it whole, as after a restart)');
+      } finally {
+        await other.close();
+      }
     }
   } finally {
     await close();

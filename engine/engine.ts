@@ -147,6 +147,8 @@ export interface DetectionEngine {
   drainChanges(): string[];
   /** The value of one state entry as an incremental checkpoint writes it; undefined when the state has none. */
   entry(name: string): unknown;
+  /** Whether the state has the entry, as entry(name) !== undefined without building its value. */
+  holds(name: string): boolean;
   /** What every incremental checkpoint writes beside the entries. */
   stateMeta(): StateMeta;
   stats(): EngineStats;
@@ -753,30 +755,52 @@ class Engine implements DetectionEngine {
   }
 
   entry(text: string): unknown {
+    return this.locate(text)?.();
+  }
+
+  holds(text: string): boolean {
+    return this.locate(text) !== undefined;
+  }
+
+  /** How to write a state entry the engine holds, or undefined when it holds none: holds() builds nothing. */
+  private locate(text: string): (() => unknown) | undefined {
     const name = parseEntryName(text);
     if (!name) return undefined;
     if (name[0] === 'd') {
       const ids = this.dedupe.segment(name[1], DEDUPE_SEGMENT);
-      return ids.length === 0
-        ? undefined
-        : { start: Math.max(name[1] * DEDUPE_SEGMENT, this.dedupe.first), ids };
+      const start = Math.max(name[1] * DEDUPE_SEGMENT, this.dedupe.first);
+      return ids.length === 0 ? undefined : () => ({ start, ids });
     }
     const [family, first, second] = name;
     if (family === 's') {
       const held = this.sessions.snapshotOf(first, second);
-      return held && { ...held.session, order: held.order };
+      return (
+        held &&
+        (() => {
+          const { session, order } = held();
+          return { ...session, order };
+        })
+      );
     }
     if (family === 'x') {
       const held = this.suppressions.get(first)?.peek(second);
-      return held && { order: held.stamp, until: held.value };
+      return held && (() => ({ order: held.stamp, until: held.value }));
     }
     // As in snapshot(): the states of a rule no longer loaded are not written.
     const rule = this.rulesById.get(first);
     if (!rule) return undefined;
     const live = this.store.peek(first, second);
-    if (live) return { order: live.order, fingerprint: rule.fingerprint, state: snapshotState(live.state) };
+    if (live) {
+      return () => ({ order: live.order, fingerprint: rule.fingerprint, state: snapshotState(live.state) });
+    }
     const baseline = this.baselines.entry(first, second);
-    return baseline && { order: baseline.order, fingerprint: rule.fingerprint, state: baseline.state };
+    return (
+      baseline &&
+      (() => {
+        const { order, state } = baseline();
+        return { order, fingerprint: rule.fingerprint, state };
+      })
+    );
   }
 
   stateMeta(): StateMeta {

@@ -372,7 +372,7 @@ function restoreChangelog(
   }
   engine.drainChanges();
   const doubtful: string[] = [];
-  for (const name of state.entries.keys()) if (engine.entry(name) === undefined) doubtful.push(name);
+  for (const name of state.entries.keys()) if (!engine.holds(name)) doubtful.push(name);
   for (const name of doubtful) state.entries.delete(name);
   return {
     base,

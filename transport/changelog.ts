@@ -86,7 +86,7 @@ export class PartitionChangelog {
     const entries = new Map<string, string>();
     for (const [key, value] of records) {
       if (!key.startsWith('e.')) continue;
-      const [name, text] = splitRecord(Buffer.from(value).toString('utf8'), '\n', this.#owner);
+      const [name, text] = splitRecord(utf8(value), '\n', this.#owner);
       entries.set(name, text);
     }
     for (const { generation, chunks } of marker.logs) {
@@ -99,7 +99,7 @@ export class PartitionChangelog {
           );
         }
         this.#logBytes += chunk.byteLength;
-        for (const line of Buffer.from(chunk).toString('utf8').split('\n')) {
+        for (const line of utf8(chunk).split('\n')) {
           if (line === '') continue;
           const [name, text] = splitRecord(line, '\t', this.#owner);
           if (text === '') entries.delete(name);
@@ -209,9 +209,14 @@ function splitRecord(text: string, separator: string, owner: string): [string, s
   return [text.slice(0, at), text.slice(at + 1)];
 }
 
+/** UTF-8 text of stored bytes, read in place (Buffer.from of a Uint8Array would copy it first). */
+function utf8(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
 function parseMarker(bytes: Uint8Array, owner: string): Marker {
   try {
-    return MarkerSchema.parse(JSON.parse(Buffer.from(bytes).toString('utf8')));
+    return MarkerSchema.parse(JSON.parse(utf8(bytes)));
   } catch (error) {
     throw new EdrError('EDR_ERR_BAD_ENCODING', `changelog of ${owner}: unreadable marker`, { cause: error });
   }

@@ -250,11 +250,14 @@ export class Baselines {
     }
   }
 
-  /** One baseline as a snapshot writes it, and its place in the recency order (larger is more recent). */
-  entry(ruleId: string, groupKey: string): { state: TermsState; order: number } | undefined {
+  /**
+   * One baseline as a snapshot writes it, and its place in the recency order (larger is more recent), built
+   * when called; undefined when there is no such baseline.
+   */
+  entry(ruleId: string, groupKey: string): (() => { state: TermsState; order: number }) | undefined {
     const family = this.familyOfRule.get(ruleId);
     const held = family && this.store.peek(family.key, groupKey);
-    return held && { state: this.termsSnapshot(held.state, ruleId), order: held.order };
+    return held && (() => ({ state: this.termsSnapshot(held.state, ruleId), order: held.order }));
   }
 
   /** (ruleId, groupKey) of the baselines changed or dropped since the last call; forgets them. */
