@@ -6,8 +6,8 @@
  * the pure engine does over the same events.
  */
 import { randomUUID } from 'node:crypto';
-import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import { partitionOfKey } from '../../test/support/partitions.ts';
 import {
   alertIdsOf,
   alertOf,
@@ -63,22 +63,6 @@ function agentSessions(run: string): WireEvent[] {
   ];
 }
 
-/** The partition kafkajs' default partitioner (murmur2, as the collector's producer) gives `key`. */
-function partitionOfKey(key: string): number {
-  const partitionMetadata = Array.from({ length: PARTITIONS }, (_, partitionId) => ({
-    partitionId,
-    partitionErrorCode: 0,
-    leader: 0,
-    replicas: [0],
-    isr: [0],
-  }));
-  return kafkajs.Partitioners.DefaultPartitioner()({
-    topic: 'any',
-    partitionMetadata,
-    message: { key, value: null },
-  });
-}
-
 describe('a new_terms baseline of an agent with many sessions (Kafka, 6 partitions)', () => {
   const defer = useCleanup();
 
@@ -96,7 +80,7 @@ describe('a new_terms baseline of an agent with many sessions (Kafka, 6 partitio
       [events.find((event) => (event.data as { host: string }).host === 'c2.attacker.example')!.eventId],
     ]);
     const underSessionKey = new Set(
-      events.map((event) => partitionOfKey(`${agentOf(event)}:${event.sessionId}`)),
+      events.map((event) => partitionOfKey(`${agentOf(event)}:${event.sessionId}`, PARTITIONS)),
     );
     expect(underSessionKey.size).toBeGreaterThanOrEqual(3);
 
