@@ -110,7 +110,7 @@ export function createProcessorMetrics(sources: MetricSources) {
     }),
     redeliveries: new Counter({
       name: 'edr_processor_sink_redeliveries_total',
-      help: 'Batches sent to a sink again after its delivery failed (its dead letters could not be written)',
+      help: 'Batches sent to a sink again after its delivery failed (its dead letters could not be written), or their alerts to the alerts stream (sink="alerts stream")',
       labelNames: ['sink'] as const,
       registers,
     }),

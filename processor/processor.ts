@@ -74,24 +74,31 @@ const CHECKPOINT_ALIGN_MS = 1_000;
 /** How often the broker's end offsets are read for the lag metric and /readyz. */
 const LAG_REFRESH_MS = 2_000;
 
-/** Backoff between redeliveries of a batch to a route whose delivery rejected (its dead letters unwritable). */
+/**
+ * Backoff between redeliveries of a handed-on batch to a route whose delivery rejected (its dead letters
+ * unwritable), or of its alerts to the alerts stream.
+ */
 const REDELIVERY_DELAY_MS = { initial: 500, max: 30_000 } as const;
+/** The `sink` label of the alerts stream among a handed-on batch's destinations (no route has this name). */
+const ALERTS_DESTINATION = 'alerts stream';
 
 /**
  * consume → engine → alerts to the `alerts` stream → sinks → checkpoint → commit.
  * A position is committed only after its batch was final on every sink and the state that includes it was
- * saved. On Kafka (deferred commits) the sinks run behind the engine: a batch's handler returns once its
- * alerts are published and its items handed to every route (`router.dispatch`), so the next batch is
- * decoded and evaluated while the sinks write this one, each route on its own. Every `checkpointIntervalMs`
- * the processor waits (up to CHECKPOINT_ALIGN_MS) until the batches in flight are final, then saves the state
- * and commits: both end at the watermark, the position below which every record is final everywhere.
+ * saved. On Kafka (deferred commits) the alerts stream and the sinks run behind the engine: a batch's handler
+ * returns once its alerts are handed to the producer and its items to every route (`router.dispatch`), so the
+ * next batch is decoded and evaluated while this one is published and written, each destination on its own.
+ * Every `checkpointIntervalMs` the processor waits (up to CHECKPOINT_ALIGN_MS) until the batches in flight
+ * are final, then saves the state and commits: both end at the watermark, the position below which every
+ * record is final everywhere.
  * Elsewhere (acks after each handler) each batch is final and checkpointed before its handler returns.
  * A crash before the commit makes those batches come again from the saved state (at least once): alert ids
  * are deterministic, so the repeat produces no new alert where the destination deduplicates by id.
- * A batch that fails after the engine ran it and before it was handed on (alerts not published, or on NATS
+ * A batch that fails after the engine ran it and before it was handed on (on NATS alerts not published,
  * sinks or dead letters not written, its checkpoint not saved) is rolled back out of the partition's engine
- * before it comes again, so its redelivery raises the alerts it would have raised the first time. A route
- * whose delivery of a handed-on batch rejects gets the batch again, with backoff, until it is final.
+ * before it comes again, so its redelivery raises the alerts it would have raised the first time. A
+ * destination whose delivery of a handed-on batch rejects (a route, or the alerts stream) gets it again, with
+ * backoff, until it is final.
  */
 export class Processor {
   readonly #settings: ProcessorSettings;
@@ -326,9 +333,10 @@ export class Processor {
       const alerts = this.#evaluate(partition, messages, events);
       // Detect first, redact after: the alerts stream and the sinks get no secret in clear.
       const delivery = this.#deps.redactor.redact({ events, alerts }, this.#reloader.current.rules);
-      if (alerts.length > 0) await this.#producer.publish(delivery.alerts.map(alertRecord));
-      if (this.#pipelined) await this.#handOn(partition, batch, delivery);
+      const alertRecords = delivery.alerts.map(alertRecord);
+      if (this.#pipelined) await this.#handOn(partition, batch, delivery, alertRecords);
       else {
+        if (alertRecords.length > 0) await this.#producer.publish(alertRecords);
         await this.#whileAlive(batch, this.#deps.router.deliver(delivery));
         await this.#whileAlive(batch, this.#afterDelivery(partition));
       }
@@ -352,7 +360,12 @@ export class Processor {
    * checkpoint is taken here, once every batch in flight, this one included, is final, however long a stalled
    * sink takes; this batch is saved last, so a failed save leaves it in hand to be rolled back and come again.
    */
-  async #handOn(partition: PartitionEngine, batch: Batch, delivery: DeliveryBatch): Promise<void> {
+  async #handOn(
+    partition: PartitionEngine,
+    batch: Batch,
+    delivery: DeliveryBatch,
+    alertRecords: readonly OutboundRecord[],
+  ): Promise<void> {
     const current = partition.current; // false: assigned elsewhere meanwhile, the new owner resumes
     const bounded = current && this.#journalBytes() >= this.#settings.rollbackJournalBytes;
     if (current) {
@@ -360,7 +373,18 @@ export class Processor {
       this.#dirty.set(partition.partition, partition);
     }
     const { routes } = this.#deps.router.dispatch(delivery);
-    const finalized = Promise.all(routes.map((route) => this.#untilFinal(route, delivery))).then(() => true);
+    const deliveries = routes.map(({ name, done }) =>
+      this.#untilFinal(
+        name,
+        done,
+        () => this.#deps.router.dispatch(delivery, { only: [name] }).routes[0]!.done,
+      ),
+    );
+    if (alertRecords.length > 0) {
+      const publish = () => this.#producer.publish(alertRecords);
+      deliveries.push(this.#untilFinal(ALERTS_DESTINATION, publish(), publish));
+    }
+    const finalized = Promise.all(deliveries).then(() => true);
     const next = Number(batch.messages.at(-1)!.offset) + 1;
     this.#inFlight.add(batch.partition, batch.messages.length, next, finalized);
     if (!bounded) return;
@@ -371,27 +395,25 @@ export class Processor {
   }
 
   /**
-   * Waits for one route to finalize its part of a handed-on batch. A rejection (its dead letters could not
-   * be written) sends the route the batch again with backoff while the processor runs; when stopping, the
-   * batch stays unfinished, uncommitted, and comes again after the restart.
+   * Waits for one destination (a route, or the alerts stream) to finalize its part of a handed-on batch. A
+   * rejection (a route's dead letters could not be written, the broker refused the alerts) makes `again`
+   * send it there once more, with backoff, while the processor runs; when stopping, the batch stays
+   * unfinished, uncommitted, and comes again after the restart.
    */
-  async #untilFinal(route: { name: string; done: Promise<unknown> }, delivery: DeliveryBatch): Promise<void> {
-    let { done } = route;
+  async #untilFinal(name: string, first: Promise<unknown>, again: () => Promise<unknown>): Promise<void> {
+    let done = first;
     for (let failures = 0; ; failures++) {
       try {
         await done;
         return;
       } catch (error) {
         if (!this.#consuming) throw error;
-        this.#metrics.redeliveries.inc({ sink: route.name });
-        this.#deps.log.error(
-          { err: error, sink: route.name },
-          'sink delivery failed; the batch is sent to that sink again',
-        );
+        this.#metrics.redeliveries.inc({ sink: name });
+        this.#deps.log.error({ err: error, sink: name }, 'delivery failed; the batch is sent there again');
         const delay = Math.min(REDELIVERY_DELAY_MS.max, REDELIVERY_DELAY_MS.initial * 2 ** failures);
         await new Promise((resolve) => setTimeout(resolve, delay));
         if (!this.#consuming) throw error;
-        done = this.#deps.router.dispatch(delivery, { only: [route.name] }).routes[0]!.done;
+        done = again();
       }
     }
   }
