@@ -16,6 +16,7 @@ import {
   pipelineFixture,
   processorConfig,
   publishInChunks,
+  QUICK_REJOIN,
   spawnProcessor,
   stopChild,
   useCleanup,
@@ -61,10 +62,7 @@ describe('processor SIGKILLed mid-stream (Kafka, child process)', () => {
       config: transport,
       publisher,
       directory,
-    } = await pipelineFixture(defer, 'kafka', 'kill', {
-      // A dead member holds its partitions until its session times out; keep that short for the restart.
-      kafka: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000 },
-    });
+    } = await pipelineFixture(defer, 'kafka', 'kill', QUICK_REJOIN);
     const node = elasticsearchUrl();
     const indexPrefix = uniqueIndexPrefix('kill');
     const client = createElasticsearchClient(

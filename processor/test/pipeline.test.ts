@@ -13,6 +13,7 @@ import {
   pipelineFixture,
   processorConfig,
   publishInChunks,
+  QUICK_REJOIN,
   scrapeMetrics,
   spawnProcessor,
   stopChild,
@@ -70,9 +71,7 @@ describe('pipelined processor (Kafka, child process)', () => {
       config: transport,
       publisher,
       directory,
-    } = await pipelineFixture(defer, 'kafka', 'pipeline', {
-      kafka: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000 },
-    });
+    } = await pipelineFixture(defer, 'kafka', 'pipeline', QUICK_REJOIN);
     // The receiver answers at once, or holds every request until released (those never count as answered:
     // the processor that sent them is killed meanwhile).
     let release: () => void = () => {};

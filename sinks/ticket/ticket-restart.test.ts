@@ -7,6 +7,7 @@ import {
   pipelineFixture,
   processorConfig,
   publishInChunks,
+  QUICK_REJOIN,
   spawnProcessor,
   stopChild,
   useCleanup,
@@ -33,9 +34,7 @@ describe('ticket sink across a kill -9 (real processor, Kafka, child process)', 
       config: transport,
       publisher,
       directory,
-    } = await pipelineFixture(defer, 'kafka', 'tickets-kill', {
-      kafka: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000 },
-    });
+    } = await pipelineFixture(defer, 'kafka', 'tickets-kill', QUICK_REJOIN);
     const receiver = await GithubReceiver.start({ owner: 'acme', repo: 'security', token: TOKEN });
     defer(() => receiver.close());
     process.env[TOKEN_ENV] = TOKEN;

@@ -13,6 +13,7 @@ import {
   metricValue,
   pipelineFixture,
   processorConfig,
+  QUICK_REJOIN,
   scrapeMetrics,
   spawnProcessor,
   stopChild,
@@ -47,10 +48,12 @@ describe('processor SIGKILLed between re-keying and committing (Kafka, child pro
   const defer = useCleanup();
 
   it('re-produces the re-keyed records, drops the copies, and raises the alert once', async () => {
-    const { config, publisher, directory } = await pipelineFixture(defer, 'kafka', 'interop-rekey-kill', {
-      // A dead member holds its partitions until its session times out; keep that short for the restart.
-      kafka: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000 },
-    });
+    const { config, publisher, directory } = await pipelineFixture(
+      defer,
+      'kafka',
+      'interop-rekey-kill',
+      QUICK_REJOIN,
+    );
     const node = elasticsearchUrl();
     const indexPrefix = uniqueIndexPrefix('rekey-kill');
     const client = createElasticsearchClient(

@@ -66,6 +66,12 @@ export interface PipelineFixture {
   directory: string;
 }
 
+/**
+ * pipelineFixture overrides for a test that kills a Kafka member: a dead member holds its partitions until its
+ * session times out, so a short session lets the next processor take them over within seconds.
+ */
+export const QUICK_REJOIN = { kafka: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000 } } as const;
+
 /** An isolated broker namespace, a publisher on it and a sink directory, all removed after the test. */
 export async function pipelineFixture(
   defer: (cleanup: () => unknown) => void,
