@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Client } from '@elastic/elasticsearch';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { type LocalPipeline, startLocalPipeline } from '../../cli/lib/local-pipeline.ts';
+import type { LocalPipeline } from '../../cli/lib/local-pipeline.ts';
 import { ConsoleSettingsSchema } from '../../console/server/config.ts';
 import { type RunningConsole, startConsole } from '../../console/server/serve.ts';
 import { consoleAccess, webhookSecret } from '../../console/server/test/support.ts';
@@ -17,6 +17,7 @@ import {
 } from '../../sinks/index.ts';
 import { dropIndexPrefix, requireElasticsearchUrl, uniqueIndexPrefix } from '../support/elasticsearch.ts';
 import { ScriptedHttpServer } from '../support/http-server.ts';
+import { startQuietPipeline } from '../support/local-pipelines.ts';
 import { type ConsoleTarget, triageScenario, USERS } from './scenario.ts';
 import { artifactsDir, launchChromium } from './support.ts';
 
@@ -46,14 +47,7 @@ describe('triage console in a real browser, on Elasticsearch', () => {
         terminate_session: { url: `${receiver.url}/agents/{agentId}/sessions/{sessionId}/terminate` },
       },
     });
-    pipeline = await startLocalPipeline({
-      dataDir,
-      host: '127.0.0.1',
-      port: 0,
-      metricsPort: 0,
-      intel: [],
-      assets: [],
-      logLevel: 'silent',
+    pipeline = await startQuietPipeline(dataDir, {
       webhooks: [webhook],
       extraSinks: [
         { type: 'elasticsearch', node, indexPrefix: prefix, refresh: true, templates: { replicas: 0 } },

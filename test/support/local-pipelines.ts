@@ -2,10 +2,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, vi } from 'vitest';
-import { type LocalPipeline, startLocalPipeline } from '../../cli/lib/local-pipeline.ts';
+import {
+  type LocalPipeline,
+  type LocalPipelineOptions,
+  startLocalPipeline,
+} from '../../cli/lib/local-pipeline.ts';
 
-/** A single-process pipeline (`clawdstrike-edr start`) on free ports, quiet, with no intel or inventory. */
-export function startQuietPipeline(dataDir: string): Promise<LocalPipeline> {
+/**
+ * A single-process pipeline (`clawdstrike-edr start`) on free ports, quiet, with no intel or inventory;
+ * `more` adds to that (webhooks, extra sinks).
+ */
+export function startQuietPipeline(
+  dataDir: string,
+  more: Partial<LocalPipelineOptions> = {},
+): Promise<LocalPipeline> {
   return startLocalPipeline({
     dataDir,
     host: '127.0.0.1',
@@ -14,6 +24,7 @@ export function startQuietPipeline(dataDir: string): Promise<LocalPipeline> {
     intel: [],
     assets: [],
     logLevel: 'silent',
+    ...more,
   });
 }
 

@@ -2,11 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalPipeline, startLocalPipeline } from '../../../cli/lib/local-pipeline.ts';
+import type { LocalPipeline } from '../../../cli/lib/local-pipeline.ts';
 import { packagePath } from '../../../core/package-path.ts';
 import { loadRules } from '../../../engine/index.ts';
 import { WebhookSinkConfigSchema } from '../../../sinks/index.ts';
 import { ScriptedHttpServer } from '../../../test/support/http-server.ts';
+import { startQuietPipeline } from '../../../test/support/local-pipelines.ts';
 import { type ConsoleStore, SqliteConsoleStore } from '../../store/index.ts';
 import { buildConsole, type Console } from '../app.ts';
 import { type Access, CSRF_HEADER } from '../auth/plugin.ts';
@@ -40,15 +41,7 @@ let hostileAlertId: string;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'edr-console-access-'));
-  pipeline = await startLocalPipeline({
-    dataDir,
-    host: '127.0.0.1',
-    port: 0,
-    metricsPort: 0,
-    intel: [],
-    assets: [],
-    logLevel: 'silent',
-  });
+  pipeline = await startQuietPipeline(dataDir);
   await sendEvents(pipeline, upstreamEvents());
   await sendEvents(pipeline, hostileEvents());
   receiver = await ScriptedHttpServer.start(() => ({ status: 204 }));
