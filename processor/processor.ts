@@ -497,18 +497,22 @@ export class Processor {
   }
 
   /**
-   * Saves the state of every partition changed since the last checkpoint (`last` after the others), then
-   * commits their positions: a restart resumes exactly where the saved state ends (events it already holds
-   * are dropped as duplicates). A failed save stops before the commit and rejects; a failed commit leaves the
-   * positions for the next one. Either is logged, counted and shown by /readyz until a checkpoint succeeds.
+   * Saves the state of every partition changed since the last checkpoint, all at once (each partition's
+   * changelog is its own), `last` after the others; then commits their positions: a restart resumes exactly
+   * where the saved state ends (events it already holds are dropped as duplicates). A failed save stops
+   * before the commit and rejects; a failed commit leaves the positions for the next one. Either is logged,
+   * counted and shown by /readyz until a checkpoint succeeds.
    */
   async #checkpointDirty(last?: PartitionEngine): Promise<void> {
-    const order = [...this.#dirty.values()].filter((partition) => partition !== last);
-    if (last) order.push(last);
-    for (const partition of order) {
+    const save = async (partition: PartitionEngine) => {
       if (partition.current) await this.#checkpoint(partition);
       this.#dirty.delete(partition.partition);
-    }
+    };
+    const others = [...this.#dirty.values()].filter((partition) => partition !== last);
+    const saved = await Promise.allSettled(others.map(save));
+    const failed = saved.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    if (last) await save(last);
     this.#lastCheckpoint = this.#deps.clock();
     try {
       // After every save: a re-keyed record's events offset is among these, acknowledged by the
