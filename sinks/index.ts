@@ -36,7 +36,7 @@ export {
   indexFor,
   indexName,
 } from './elasticsearch/documents.ts';
-export { reportIndex } from './elasticsearch/reports.ts';
+export { ensureReportIndices, reportIndex } from './elasticsearch/reports.ts';
 export type { IndexKind, TemplateOptions } from './elasticsearch/templates.ts';
 export {
   alertsDataStream,

@@ -4,7 +4,12 @@ import { type Clock, systemClock } from '../../core/clock.ts';
 import { SEVERITIES, type Severity, severityRank } from '../../core/severity.ts';
 import type { Alert } from '../../engine/alert.ts';
 import type { Envelope } from '../../engine/model/index.ts';
-import { alertsDataStream, createElasticsearchClient, reportIndex } from '../../sinks/index.ts';
+import {
+  alertsDataStream,
+  createElasticsearchClient,
+  ensureReportIndices,
+  reportIndex,
+} from '../../sinks/index.ts';
 import type { ConsoleStoreConfig } from './config.ts';
 import {
   alertCursorKind,
@@ -155,7 +160,8 @@ const FEED_OVERLAP_MS = 60_000;
 const FEED_SEEN_MAX = 10_000;
 
 /**
- * The console store over the Elasticsearch sink's indices (read only) and three indices of its own:
+ * The console store over the Elasticsearch sink's indices (read only; the report indices it creates if the
+ * sink has not yet, sinks/elasticsearch/reports.ts) and three indices of its own:
  * `<prefix>-console-workflow` (one document per alert somebody changed, with a copy of the alert's queue
  * fields), `-history` (every change) and `-actions` (manual actions, `_id` from the idempotency key).
  */
@@ -215,6 +221,8 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
           throw error;
       }
     }
+    // The processor's reports (rule counts, webhook outcomes) are read from before the sink writes any.
+    await ensureReportIndices(this.client, this.config.indexPrefix, this.config.replicas);
   }
 
   async listAlerts(query: AlertQuery): Promise<AlertPage> {

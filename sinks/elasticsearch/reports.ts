@@ -42,9 +42,14 @@ const MAPPINGS: Record<Report['kind'], estypes.MappingTypeMapping> = {
   },
 };
 
-/** Creates both indices with their mappings where missing (idempotent). */
+/**
+ * Creates both indices with their mappings where missing (idempotent; the sink and the console store both
+ * call it), then waits until their primaries can answer: a search of an index still being created by the
+ * other fails with no_shard_available_action_exception.
+ */
 export async function ensureReportIndices(client: Client, prefix: string, replicas: number): Promise<void> {
-  for (const kind of Object.keys(MAPPINGS) as Array<Report['kind']>) {
+  const kinds = Object.keys(MAPPINGS) as Array<Report['kind']>;
+  for (const kind of kinds) {
     try {
       await client.indices.create({
         index: reportIndex(prefix, kind),
@@ -57,6 +62,15 @@ export async function ensureReportIndices(client: Client, prefix: string, replic
         error.body?.error?.type === 'resource_already_exists_exception';
       if (!exists) throw error;
     }
+  }
+  const index = kinds.map((kind) => reportIndex(prefix, kind));
+  try {
+    await client.cluster.health({ index, wait_for_status: 'yellow', timeout: '30s' });
+  } catch (error) {
+    // Without the monitor privilege health cannot be read (403), or the shards are not up in 30 s (408): the
+    // indices exist, and a query of them fails until they answer.
+    const status = error instanceof errors.ResponseError ? error.statusCode : undefined;
+    if (status !== 403 && status !== 408) throw error;
   }
 }
 

@@ -2,40 +2,140 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalPipeline, startLocalPipeline } from '../../../cli/lib/local-pipeline.ts';
-import { WebhookSinkConfigSchema } from '../../../sinks/index.ts';
+import {
+  type LocalPipeline,
+  type LocalPipelineOptions,
+  startLocalPipeline,
+} from '../../../cli/lib/local-pipeline.ts';
+import { packagePath } from '../../../core/package-path.ts';
+import {
+  createElasticsearchClient,
+  ElasticsearchSinkConfigSchema,
+  WebhookSinkConfigSchema,
+} from '../../../sinks/index.ts';
+import {
+  dropIndexPrefix,
+  requireElasticsearchUrl,
+  uniqueIndexPrefix,
+} from '../../../test/support/elasticsearch.ts';
 import { ScriptedHttpServer } from '../../../test/support/http-server.ts';
-import { type ResponseActionRecord, SqliteConsoleStore } from '../../store/index.ts';
+import {
+  type ConsoleStore,
+  createConsoleStore,
+  type ResponseActionRecord,
+  SqliteConsoleStore,
+} from '../../store/index.ts';
 import { ConsoleSettingsSchema } from '../config.ts';
-import { sendEvents, sessionCookie, upstreamEvents, waitForAlerts, webhookSecret } from './support.ts';
+import { type RunningConsole, startConsole } from '../serve.ts';
+import { sendEvents, sessionCookie, upstreamEvents, webhookSecret } from './support.ts';
 
-/** Polls until `ready` holds for what `read` returns. */
+/**
+ * Polls until `ready` holds for what `read` returns. A read that throws counts as not yet: Elasticsearch
+ * answers no_shard_available_action_exception while the sink's first daily index is being created.
+ */
 async function eventually<T>(read: () => Promise<T>, ready: (value: T) => boolean, what: string): Promise<T> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const value = await read();
-    if (ready(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what} after 30 s: ${JSON.stringify(value)}`);
+    let last: unknown;
+    try {
+      const value = await read();
+      if (ready(value)) return value;
+      last = value;
+    } catch (error) {
+      last = String(error);
+    }
+    if (Date.now() > deadline) throw new Error(`${what} after 30 s: ${JSON.stringify(last)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
+interface Deployment {
+  label: string;
+  /** The pipeline's extra sinks and the console to serve over what they wrote (the pipeline's own: SQLite). */
+  prepare(): { extraSinks?: NonNullable<LocalPipelineOptions['extraSinks']> };
+  open(
+    pipeline: LocalPipeline,
+    dataDir: string,
+  ): Promise<{ console: RunningConsole; store: ConsoleStore; close(): Promise<void> }>;
+}
+
+/** `start`: the pipeline's SQLite sink and the console it serves. */
+const sqlite: Deployment = {
+  label: 'start: SQLite',
+  prepare: () => ({}),
+  async open(pipeline, dataDir) {
+    const store = new SqliteConsoleStore({ path: join(dataDir, 'console.db') });
+    await store.start();
+    return { console: pipeline.console!, store, close: () => store.close() };
+  },
+};
+
+/** The full stack: the pipeline's Elasticsearch sink and the `console` command's wiring over its indices. */
+function elasticsearch(): Deployment {
+  const node = requireElasticsearchUrl();
+  const prefix = uniqueIndexPrefix('console-reports');
+  return {
+    label: 'full stack: Elasticsearch',
+    prepare: () => ({
+      extraSinks: [
+        { type: 'elasticsearch', node, indexPrefix: prefix, refresh: true, templates: { replicas: 0 } },
+      ],
+    }),
+    async open() {
+      const settings = ConsoleSettingsSchema.parse({
+        logLevel: 'silent',
+        store: { type: 'elasticsearch', node, indexPrefix: prefix, replicas: 0 },
+      });
+      const client = createElasticsearchClient(
+        ElasticsearchSinkConfigSchema.parse({ type: 'elasticsearch', node }),
+      );
+      const store = createConsoleStore(settings.store, { elasticsearchClient: client });
+      const running = await startConsole(settings, {
+        store: createConsoleStore(settings.store, { elasticsearchClient: client }),
+        rulePaths: [packagePath('rules')],
+        webhooks: [],
+        listen: { host: '127.0.0.1', port: 0 },
+      });
+      await store.start();
+      return {
+        console: running,
+        store,
+        async close() {
+          await running.stop();
+          await store.close();
+          await dropIndexPrefix(client, prefix);
+          await client.close();
+        },
+      };
+    },
+  };
+}
+
 /**
- * What the processor reports reaches `start`'s console: the rule's own response webhooks (sent by the
- * processor, not by a console user) end up on the alert detail with how they ended, one receiver taking
- * terminate_session and another answering 500 until the retries are spent; and the rules page shows the
- * alerts a rule's suppression swallowed.
+ * What the processor reports reaches the console, in `start` and in the full stack: the rule's own response
+ * webhooks (sent by the processor, not by a console user) end up on the alert detail with how they ended, one
+ * receiver taking terminate_session and another answering 500 until the retries are spent; and the rules page
+ * shows the alerts a rule's suppression swallowed.
  */
-describe('processor reports on the console pages (start: SQLite)', () => {
+describe.each([sqlite, elasticsearch()])('processor reports on the console pages ($label)', (deployment) => {
   let dataDir: string;
   let pipeline: LocalPipeline;
-  let store: SqliteConsoleStore;
+  let opened: Awaited<ReturnType<Deployment['open']>>;
+  let store: ConsoleStore;
   let accepting: ScriptedHttpServer;
   let failing: ScriptedHttpServer;
   let cookie: string;
 
+  const alertsOf = async (ruleId: string) =>
+    (
+      await eventually(
+        () => store.listAlerts({ filter: { ruleId: [ruleId] }, sort: 'timestamp', order: 'desc', limit: 50 }),
+        (found) => found.items.length > 0,
+        `no ${ruleId} alert`,
+      )
+    ).items;
   const page = async (path: string): Promise<string> => {
-    const response = await fetch(`${pipeline.console!.url}${path}`, { headers: { cookie } });
+    const response = await fetch(`${opened.console.url}${path}`, { headers: { cookie } });
     expect(response.status).toBe(200);
     return response.text();
   };
@@ -74,15 +174,16 @@ describe('processor reports on the console pages (start: SQLite)', () => {
           circuitBreaker: { failureThreshold: 100 },
         }),
       ],
+      ...deployment.prepare(),
     });
-    store = new SqliteConsoleStore({ path: join(dataDir, 'console.db') });
-    await store.start();
-    const login = await fetch(pipeline.console!.loginUrl('ana', 'viewer'), { redirect: 'manual' });
+    opened = await deployment.open(pipeline, dataDir);
+    store = opened.store;
+    const login = await fetch(opened.console.loginUrl('ana', 'viewer'), { redirect: 'manual' });
     cookie = sessionCookie(login);
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
-    await store?.close();
+    await opened?.close();
     await pipeline?.stop();
     await accepting?.close();
     await failing?.close();
@@ -91,7 +192,7 @@ describe('processor reports on the console pages (start: SQLite)', () => {
 
   it('shows the delivered webhook as delivered and the one refused until retries ran out as failed', async () => {
     await sendEvents(pipeline, upstreamEvents());
-    const [record] = await waitForAlerts(store, 'CREDENTIAL_EXFILTRATION');
+    const [record] = await alertsOf('CREDENTIAL_EXFILTRATION');
     const alertId = record!.alert.alertId;
     const terminations = async (): Promise<ResponseActionRecord[]> =>
       ((await store.alertDetail(alertId))?.actions ?? []).filter(
@@ -150,7 +251,7 @@ describe('processor reports on the console pages (start: SQLite)', () => {
       }),
     );
     await sendEvents(pipeline, reads.join('\n'));
-    await waitForAlerts(store, 'AGENT_CREDENTIAL_STORE_READ');
+    await alertsOf('AGENT_CREDENTIAL_STORE_READ');
     const rule = async () =>
       (await page('/rules')).match(
         /<tr id="rule-AGENT_CREDENTIAL_STORE_READ".*?<td>(\d+)<\/td><td class="suppressed">(\d+)<\/td>/s,
