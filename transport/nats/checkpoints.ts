@@ -83,8 +83,8 @@ export class NatsCheckpointStore implements CheckpointStore {
   }
 
   /**
-   * The newest value of every key under the prefix from one ordered consumer over the bucket's stream (last
-   * value per subject), not a get per key: a restore of 100k sessions read 160k keys one request each.
+   * The newest value of every key under the prefix from one ordered consumer over the bucket's stream, not a
+   * get per key: a restore of 100k sessions read 160k keys one request each.
    */
   async loadPrefix(prefix: string): Promise<Map<string, Uint8Array>> {
     try {
@@ -121,7 +121,10 @@ export class NatsCheckpointStore implements CheckpointStore {
     const consumer = await withTimeout(
       js.consumers.getPushConsumer(`KV_${this.#options.bucket}`, {
         filter_subjects: `${subjects}${from}>`,
-        deliver_policy: DeliverPolicy.LastPerSubject,
+        // Every message in stream order, the later value of a key replacing the earlier: the same as the last
+        // per subject (the bucket keeps one per key anyway), and 2-3 times faster than the server's
+        // last-per-subject delivery here (4,000 keys: 0.7 s against 1.9 s).
+        deliver_policy: DeliverPolicy.All,
       }),
       this.#options.timeoutMs,
       'reading checkpoints',
