@@ -66,6 +66,7 @@ const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 const PARTITIONS = 6;
 /** Sessions per rule per scenario copy; ~9.5k events per copy with 20 benign events per session. */
 const SESSIONS_PER_RULE = 50;
+const AGENTS_PER_COPY = 24;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -75,6 +76,8 @@ function* scenarioCopies(label: string): Generator<WireEvent[]> {
     yield referenceScenario({
       runId: `${label}${copy}`,
       sessionsPerRule: SESSIONS_PER_RULE,
+      // Events are keyed by agent: enough agents per copy to spread every copy over the partitions.
+      agents: AGENTS_PER_COPY,
       startMs: Date.now() - 60 * 60_000,
       benignPerSession: 20,
     });
