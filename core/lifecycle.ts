@@ -8,17 +8,21 @@ export interface LifecycleLogger {
 }
 
 /**
- * Resolves with the exit code once SIGTERM or SIGINT arrived and every service stopped, in order.
- * A stop that hangs past the timeout (a broker that never answers) exits the process rather than
- * leaving the orchestrator waiting.
+ * Resolves with the exit code once SIGTERM or SIGINT arrived (or `stopRequested` resolved, with its reason)
+ * and every service stopped, in order. A stop that hangs past the timeout (a broker that never answers)
+ * exits the process rather than leaving the orchestrator waiting.
  */
 export function runUntilSignal(
   services: readonly Stoppable[],
   timeoutMs: number,
   log: LifecycleLogger,
+  stopRequested?: Promise<string>,
 ): Promise<number> {
   return new Promise<number>((resolve) => {
-    const shutdown = async (signal: NodeJS.Signals) => {
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
       log.info({ signal }, 'shutting down');
       const timer = setTimeout(() => {
         log.error({ timeoutMs }, 'shutdown timed out');
@@ -39,5 +43,6 @@ export function runUntilSignal(
     };
     process.once('SIGTERM', shutdown);
     process.once('SIGINT', shutdown);
+    void stopRequested?.then(shutdown);
   });
 }

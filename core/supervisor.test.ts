@@ -110,18 +110,27 @@ describe('superviseWorkers', () => {
   });
 });
 
-const SUPERVISOR = new URL('./supervisor.ts', import.meta.url).href;
+const modules = ['./supervisor.ts', './lifecycle.ts'].map((path) => new URL(path, import.meta.url).href);
 
-/** A worker that follows its primary and, on its first SIGTERM, says so and exits 0 after a moment. */
+/**
+ * A worker that follows its primary: loaded, it takes $START_MS to start (a signal or the primary's death
+ * meanwhile must not be lost), then runs until told to stop; its stop says so and takes a moment.
+ */
 const FOLLOWER = `
-import(${JSON.stringify(SUPERVISOR)}).then(({ followPrimary }) => {
-  followPrimary();
-  process.once('SIGTERM', () => {
-    process.stdout.write('stopping\\n');
-    setTimeout(() => process.exit(0), 300);
-  });
-  setInterval(() => {}, 60_000);
+Promise.all(${JSON.stringify(modules)}.map((url) => import(url))).then(async ([supervisor, lifecycle]) => {
+  const stopRequested = supervisor.followPrimary();
+  process.stdout.write('loaded\\n');
+  await new Promise((resolve) => setTimeout(resolve, Number(process.env.START_MS ?? 0)));
+  const service = {
+    stop: async () => {
+      process.stdout.write('stopping\\n');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    },
+  };
   process.stdout.write('ready\\n');
+  const code = await lifecycle.runUntilSignal([service], 5_000, { info() {}, error() {} }, stopRequested);
+  process.stdout.write('stopped ' + code + '\\n');
+  process.exit(code);
 });
 `;
 
@@ -139,21 +148,31 @@ worker.on('exit', (code, signal) => {
 `;
 
 describe('followPrimary', () => {
-  async function primaryAndWorker() {
-    const primary = spawnNode(['-e', PRIMARY], { FOLLOWER });
+  async function primaryAndWorker(startMs = 0, until = 'ready') {
+    const primary = spawnNode(['-e', PRIMARY], { FOLLOWER, START_MS: String(startMs) });
     const out = output(primary);
-    await out.waitFor('ready');
+    await out.waitFor(until);
     const pid = Number(/worker (\d+)/.exec(out.text())![1]);
     return { primary, out, pid };
   }
 
-  it('stops the worker as SIGTERM does when its primary dies', async () => {
-    const { primary, out } = await primaryAndWorker();
+  /** Kills the primary; resolves once the worker, which inherited the primary's stdout, has exited too. */
+  async function killPrimary(primary: ChildProcess): Promise<void> {
     const ended = once(primary.stdout!, 'end');
     primary.kill('SIGKILL');
-    // The worker inherited the primary's stdout: the pipe ends when the worker has exited too.
     await ended;
-    expect(out.text()).toContain('stopping');
+  }
+
+  it('stops the worker as SIGTERM does when its primary dies', async () => {
+    const { primary, out } = await primaryAndWorker();
+    await killPrimary(primary);
+    expect(out.text()).toContain('stopping\nstopped 0\n');
+  });
+
+  it('stops a worker whose primary died while it was still starting, once it has started', async () => {
+    const { primary, out } = await primaryAndWorker(1_500, 'loaded');
+    await killPrimary(primary);
+    expect(out.text()).toContain('loaded\nready\nstopping\nstopped 0\n');
   });
 
   it('ignores a repeated signal: the worker stops once and exits 0', async () => {

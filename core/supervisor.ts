@@ -60,12 +60,15 @@ export function superviseWorkers(options: SupervisorOptions): Stoppable {
 }
 
 /**
- * The worker's side: a repeat of SIGTERM/SIGINT is ignored (a signal to the whole process group reaches a
- * worker twice, directly and through the primary; the first one stops it, a repeat must not kill it
- * mid-commit), and the primary's death, which closes the IPC channel, stops it as SIGTERM does rather than
- * leave it running alone. The caller handles the first signal (runUntilSignal).
+ * The worker's side: resolves, once, at the first SIGTERM/SIGINT or when the primary is gone (its IPC channel
+ * closed), even when that came while the worker was still starting; pass it to runUntilSignal. Later signals
+ * are ignored: a signal to the whole process group reaches a worker twice, directly and through the primary,
+ * and a repeat must not kill it mid-commit.
  */
-export function followPrimary(): void {
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => {});
-  process.once('disconnect', () => process.emit('SIGTERM', 'SIGTERM'));
+export function followPrimary(): Promise<string> {
+  return new Promise((resolve) => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => resolve(signal));
+    if (process.connected) process.once('disconnect', () => resolve('primary gone'));
+    else resolve('primary gone');
+  });
 }

@@ -62,9 +62,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   const worker = workerIndex();
   if (workers > 1 && worker === undefined) return runWorkers(config);
+  let stopRequested: Promise<string> | undefined;
   if (worker !== undefined) {
     config = asWorker(config, worker);
-    followPrimary();
+    stopRequested = followPrimary();
   }
   const base = worker === undefined ? { component: 'processor' } : { component: 'processor', worker };
   const log = pino({ level: config.processor.logLevel, base });
@@ -77,9 +78,9 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   log.info({ address: processor.address }, 'health and metrics listening');
-  const code = await runUntilSignal([processor], config.processor.shutdownTimeoutMs, log);
+  const code = await runUntilSignal([processor], config.processor.shutdownTimeoutMs, log, stopRequested);
   // The IPC channel to the primary would keep this process alive after the processor stopped.
-  process.disconnect?.();
+  if (process.connected) process.disconnect();
   return code;
 }
 
