@@ -563,4 +563,60 @@ describe('console stores answer alike (SQLite and real Elasticsearch)', () => {
     for (const stop of stops) stop();
     expect(received).toEqual([[fresh.alertId], [fresh.alertId]]);
   });
+
+  it('keeps a single edit made while a bulk change is under way (Elasticsearch writes each conditionally)', async () => {
+    const elasticsearch = stores[1]!;
+    const filter: AlertFilter = { ruleId: ['shell-spawn'] };
+    const selected = (await allPages(elasticsearch, { filter, limit: 500 })).map(
+      ({ alert }) => alert.alertId,
+    );
+    const target = selected[0]!;
+    // A client whose first bulk request waits for a single edit of one selected alert: the edit lands after
+    // the bulk change read the workflow documents and before it writes them.
+    const racing = createElasticsearchClient(
+      ElasticsearchSinkConfigSchema.parse({ type: 'elasticsearch', node: requireElasticsearchUrl() }),
+    );
+    const bulk = racing.bulk.bind(racing);
+    let raced = false;
+    racing.bulk = (async (...args: Parameters<typeof bulk>) => {
+      if (!raced) {
+        raced = true;
+        await elasticsearch.updateWorkflow(target, { assignee: 'carol', note: 'mine' }, 'carol');
+      }
+      return bulk(...args);
+    }) as typeof racing.bulk;
+    const bulkStore = createConsoleStore(
+      ConsoleStoreConfigSchema.parse({
+        type: 'elasticsearch',
+        node: requireElasticsearchUrl(),
+        indexPrefix: prefix,
+      }),
+      { clock: () => FIXED_NOW + 60_000, elasticsearchClient: racing },
+    );
+    try {
+      expect(
+        await bulkStore.bulkUpdateWorkflow(filter, { status: 'closed', verdict: 'benign' }, 'lead'),
+      ).toEqual({
+        updated: selected.length,
+        truncated: false,
+      });
+    } finally {
+      await bulkStore.close();
+      await racing.close();
+    }
+    expect(raced).toBe(true);
+    const detail = await elasticsearch.alertDetail(target);
+    expect(detail?.workflow).toMatchObject({
+      status: 'closed',
+      verdict: 'benign',
+      assignee: 'carol',
+      updatedBy: 'lead',
+    });
+    expect(detail?.history.slice(-2).map((entry) => [entry.user, entry.change])).toEqual([
+      ['carol', { assignee: 'carol', note: 'mine' }],
+      ['lead', { status: 'closed', verdict: 'benign' }],
+    ]);
+    const closed = await allPages(elasticsearch, { filter: { ...filter, status: ['closed'] }, limit: 500 });
+    expect(closed.map(({ alert }) => alert.alertId)).toEqual(selected);
+  });
 });

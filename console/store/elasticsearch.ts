@@ -63,6 +63,12 @@ export interface ElasticsearchStoreDeps {
 }
 
 type Source = Record<string, unknown>;
+/** A document as read, with the sequence number and primary term a conditional write is checked against. */
+interface VersionedSource {
+  source: Source;
+  seqNo: number;
+  primaryTerm: number;
+}
 
 /**
  * Field names of one index the queue is queried on: the sink's alert indices, or the console's workflow
@@ -516,22 +522,69 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
     const records = chosen.slice(0, MAX_BULK_ALERTS);
     const at = iso(this.clock());
     for (let start = 0; start < records.length; start += 500) {
-      const operations: unknown[] = [];
-      for (const { alert, workflow } of records.slice(start, start + 500)) {
-        const after = applyChange(workflow, change, user, at);
-        operations.push({ index: { _index: this.workflow, _id: workflowId(alert.alertId) } });
-        operations.push(workflowSource(alert, after));
-        operations.push({ index: { _index: this.history } });
-        operations.push(this.historySource(alert.alertId, at, user, change, workflow, after));
-      }
-      const response = await this.client.bulk({ operations });
-      if (response.errors) {
-        const failed = response.items.find((item) => Object.values(item)[0]?.error);
-        throw new Error(`bulk workflow update failed: ${JSON.stringify(failed)}`);
-      }
+      await this.bulkChange(
+        records.slice(start, start + 500).map((record) => record.alert),
+        change,
+        user,
+        at,
+      );
     }
     await this.client.indices.refresh({ index: [this.workflow, this.history] });
     return { updated: records.length, truncated: chosen.length > MAX_BULK_ALERTS };
+  }
+
+  /**
+   * One chunk of a bulk change, with the single update's optimistic concurrency per document: each workflow
+   * document is written only if unchanged since read (if_seq_no, or create when there is none yet); the ones
+   * someone else changed in between are read again and the change applied on top, up to 5 times, then the
+   * call fails as the single update does. History is written only for the writes that took.
+   */
+  private async bulkChange(
+    alerts: readonly Alert[],
+    change: WorkflowChange,
+    user: string,
+    at: string,
+  ): Promise<void> {
+    let pending = alerts;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      const current = await this.workflowDocuments(pending.map((alert) => alert.alertId));
+      const writes = pending.map((alert) => {
+        const doc = current.get(alert.alertId);
+        const before = doc ? stateFromSource(doc.source) : OPEN_STATE;
+        return { alert, before, after: applyChange(before, change, user, at), doc };
+      });
+      const response = await this.client.bulk({
+        operations: writes.flatMap(({ alert, after, doc }) => [
+          {
+            index: {
+              _index: this.workflow,
+              _id: workflowId(alert.alertId),
+              ...(doc ? { if_seq_no: doc.seqNo, if_primary_term: doc.primaryTerm } : { op_type: 'create' }),
+            },
+          },
+          workflowSource(alert, after),
+        ]),
+      });
+      const conflicted: Alert[] = [];
+      const history: Source[] = [];
+      response.items.forEach((item, index) => {
+        const write = writes[index]!;
+        const result = Object.values(item)[0];
+        if (result?.status === 409 && attempt < 5) conflicted.push(write.alert);
+        else if (result?.error) {
+          throw new Error(`bulk workflow update failed: ${JSON.stringify(result.error)}`);
+        } else {
+          history.push(this.historySource(write.alert.alertId, at, user, change, write.before, write.after));
+        }
+      });
+      if (history.length > 0) {
+        const written = await this.client.bulk({
+          operations: history.flatMap((document) => [{ index: { _index: this.history } }, document]),
+        });
+        if (written.errors) throw new Error('bulk workflow history write failed');
+      }
+      pending = conflicted;
+    }
   }
 
   async recordResponseAction(action: ManualAction): Promise<ResponseActionRecord | null> {
@@ -806,20 +859,11 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
   }
 
   private async states(alertIds: readonly string[]): Promise<Map<string, WorkflowState>> {
-    const states = new Map<string, WorkflowState>();
-    if (alertIds.length === 0) return states;
-    const response = await this.client.mget<Source>({ index: this.workflow, ids: alertIds.map(workflowId) });
-    for (const doc of response.docs) {
-      if ('found' in doc && doc.found && doc._source) {
-        states.set(String(doc._source.alert_id), stateFromSource(doc._source));
-      }
-    }
-    return states;
+    const documents = await this.workflowDocuments(alertIds);
+    return new Map([...documents].map(([alertId, doc]) => [alertId, stateFromSource(doc.source)]));
   }
 
-  private async workflowDocument(
-    alertId: string,
-  ): Promise<{ source: Source; seqNo: number; primaryTerm: number } | undefined> {
+  private async workflowDocument(alertId: string): Promise<VersionedSource | undefined> {
     try {
       const doc = await this.client.get<Source>({ index: this.workflow, id: workflowId(alertId) });
       if (!doc.found || !doc._source) return undefined;
@@ -828,6 +872,23 @@ export class ElasticsearchConsoleStore implements ConsoleStore {
       if (error instanceof errors.ResponseError && error.statusCode === 404) return undefined;
       throw error;
     }
+  }
+
+  /** The workflow documents of these alerts that exist, with what a conditional write needs. */
+  private async workflowDocuments(alertIds: readonly string[]): Promise<Map<string, VersionedSource>> {
+    const documents = new Map<string, VersionedSource>();
+    if (alertIds.length === 0) return documents;
+    const response = await this.client.mget<Source>({ index: this.workflow, ids: alertIds.map(workflowId) });
+    for (const doc of response.docs) {
+      if ('found' in doc && doc.found && doc._source) {
+        documents.set(String(doc._source.alert_id), {
+          source: doc._source,
+          seqNo: doc._seq_no ?? 0,
+          primaryTerm: doc._primary_term ?? 1,
+        });
+      }
+    }
+    return documents;
   }
 
   private historySource(
