@@ -64,7 +64,7 @@ export const ProcessorSettingsSchema = z
       .positive()
       .default(5_000)
       .describe(
-        'Kafka: state is saved and offsets committed together at most this often (after each batch on NATS)',
+        'state is saved and offsets committed (Kafka) or messages acknowledged (NATS) together at most this often; after each batch in memory',
       ),
     rollbackJournalBytes: z
       .int()
@@ -78,7 +78,7 @@ export const ProcessorSettingsSchema = z
       .positive()
       .default(20_000)
       .describe(
-        'Kafka: records evaluated and handed to the sinks but not yet final on every sink; reaching it pauses fetching until some are final',
+        'Kafka and NATS: records evaluated and handed to the sinks but not yet final on every sink; reaching it pauses fetching until some are final',
       ),
     reportIntervalMs: z
       .int()
@@ -95,12 +95,26 @@ export const ProcessorSettingsSchema = z
   .prefault({});
 
 /** The processor's part of the shared config file; `transport` and `sinks` are shared with the other commands. */
-export const ProcessorConfigSchema = z.object({
-  processor: ProcessorSettingsSchema,
-  transport: TransportConfigSchema.prefault({}),
-  sinks: SinksConfigSchema.prefault({}),
-  redaction: RedactionConfigSchema,
-  limits: LimitsConfigSchema.describe('shared with the collector and replay: limits.record, limits.engine'),
-});
+export const ProcessorConfigSchema = z
+  .object({
+    processor: ProcessorSettingsSchema,
+    transport: TransportConfigSchema.prefault({}),
+    sinks: SinksConfigSchema.prefault({}),
+    redaction: RedactionConfigSchema,
+    limits: LimitsConfigSchema.describe('shared with the collector and replay: limits.record, limits.engine'),
+  })
+  .superRefine(({ processor, transport }, context) => {
+    // On NATS the acks wait for the checkpoint: records in flight, the batch in hand, the client's fetch-ahead
+    // and the final ones awaiting the next checkpoint (up to half the bound, see commitWanted) are all
+    // unacknowledged. Below this JetStream stops delivering before the in-flight bound pauses anything.
+    const needed = 2 * (processor.maxInFlightRecords + 2 * processor.maxBatchSize);
+    if (transport.kind === 'nats' && processor.checkpoints && transport.nats.maxAckPending < needed) {
+      context.addIssue({
+        code: 'custom',
+        path: ['transport', 'nats', 'maxAckPending'],
+        message: `at least ${needed} (2 × (processor.maxInFlightRecords + 2 × processor.maxBatchSize)): JetStream would stop delivering before the processor's in-flight bound`,
+      });
+    }
+  });
 export type ProcessorConfig = z.infer<typeof ProcessorConfigSchema>;
 export type ProcessorSettings = z.infer<typeof ProcessorSettingsSchema>;

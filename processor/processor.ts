@@ -47,7 +47,10 @@ export interface ProcessorDeps {
   recordLimits?: RecordLimits;
   /** Secret redaction between detection and delivery (transforms/). */
   redactor: Redactor;
-  /** Kafka: the broker's end offsets, read on a timer, so lag grows while consumption is paused or stuck. */
+  /**
+   * Kafka's end offsets, or the NATS durable's pending counts, read on a timer, so lag grows while
+   * consumption is paused or stuck.
+   */
   endOffsets?: EndOffsetsReader;
 }
 
@@ -85,16 +88,18 @@ const ALERTS_DESTINATION = 'alerts stream';
 /**
  * consume → engine → alerts to the `alerts` stream → sinks → checkpoint → commit.
  * A position is committed only after its batch was final on every sink and the state that includes it was
- * saved. On Kafka (deferred commits) the alerts stream and the sinks run behind the engine: a batch's handler
- * returns once its alerts are handed to the producer and its items to every route (`router.dispatch`), so the
- * next batch is decoded and evaluated while this one is published and written, each destination on its own.
- * Every `checkpointIntervalMs` the processor waits (up to CHECKPOINT_ALIGN_MS) until the batches in flight
- * are final, then saves the state and commits: both end at the watermark, the position below which every
- * record is final everywhere.
- * Elsewhere (acks after each handler) each batch is final and checkpointed before its handler returns.
+ * saved. On Kafka and NATS (deferred commits: offsets, or JetStream acks in order) the alerts stream and the
+ * sinks run behind the engine: a batch's handler returns once its alerts are handed to the producer and its
+ * items to every route (`router.dispatch`), so the next batch is decoded and evaluated while this one is
+ * published and written, each destination on its own. Every `checkpointIntervalMs` the processor waits (up
+ * to CHECKPOINT_ALIGN_MS) until the batches in flight are final, then saves the state and commits: both end
+ * at the watermark, the position below which every record is final everywhere.
+ * A consumer whose broker would soon stop delivering for want of a commit (`commitWanted`: NATS holds half of
+ * max_ack_pending unacknowledged) gets its checkpoint before the interval is up.
+ * Elsewhere (memory, or without checkpoints) each batch is final and checkpointed before its handler returns.
  * A crash before the commit makes those batches come again from the saved state (at least once): alert ids
  * are deterministic, so the repeat produces no new alert where the destination deduplicates by id.
- * A batch that fails after the engine ran it and before it was handed on (on NATS alerts not published,
+ * A batch that fails after the engine ran it and before it was handed on (in memory alerts not published,
  * sinks or dead letters not written, its checkpoint not saved) is rolled back out of the partition's engine
  * before it comes again, so its redelivery raises the alerts it would have raised the first time. A
  * destination whose delivery of a handed-on batch rejects (a route, or the alerts stream) gets it again, with
@@ -123,7 +128,7 @@ export class Processor {
   #checkpointTimer: NodeJS.Timeout | undefined;
   /** Batches and checkpoints run one at a time, so a checkpoint never sees a batch half done. */
   #exclusive: Promise<unknown> = Promise.resolve();
-  /** Kafka: batches handed to the sinks and not yet final on all of them. */
+  /** Pipelined: batches handed to the sinks and not yet final on all of them. */
   readonly #inFlight: InFlight;
   #lagTimer: NodeJS.Timeout | undefined;
   /** The last end offsets read from the broker, per consumed stream. */
@@ -354,7 +359,7 @@ export class Processor {
   }
 
   /**
-   * Kafka: the batch stays in the state (and the rollback journal) and goes to the sinks behind the engine.
+   * Pipelined: the batch stays in the state (and the rollback journal) and goes to the sinks behind the engine.
    * Its position is recorded by the transport when this handler returns, but committed only with a
    * checkpoint, which waits until the batch is final on every route. Past the rollback journal's bound the
    * checkpoint is taken here, once every batch in flight, this one included, is final, however long a stalled
@@ -460,7 +465,8 @@ export class Processor {
   }
 
   async #checkpointIfDue(): Promise<void> {
-    if (this.#deps.clock() - this.#lastCheckpoint >= this.#settings.checkpointIntervalMs) {
+    const due = this.#deps.clock() - this.#lastCheckpoint >= this.#settings.checkpointIntervalMs;
+    if (due || this.#consumers.some(({ consumer }) => consumer.commitWanted)) {
       const typical = 2 * this.#inFlight.typicalMs;
       await this.#checkpointAligned(
         Math.min(this.#settings.checkpointIntervalMs, Math.max(CHECKPOINT_ALIGN_MS, typical)),
@@ -469,7 +475,7 @@ export class Processor {
   }
 
   /**
-   * Kafka: checkpoints and commits once every batch in flight is final, so the saved state and the committed
+   * Pipelined: checkpoints and commits once every batch in flight is final, so the saved state and the committed
    * positions end at the watermark. Runs with no batch being evaluated (serially), so none is added meanwhile.
    * When they are not final within `alignMs`, or already older than that (a stalled sink), it is put off to
    * the next interval: the pipeline goes on and the committed positions stay where they were.
@@ -612,7 +618,7 @@ export class Processor {
     return this.#consumers[0]!.consumer.defersCommits;
   }
 
-  /** Sinks run behind the engine where positions wait for an explicit commit (Kafka with checkpoints). */
+  /** Sinks run behind the engine where positions wait for an explicit commit (Kafka, NATS with checkpoints). */
   get #pipelined(): boolean {
     return this.#defersCommits;
   }
@@ -620,8 +626,10 @@ export class Processor {
   /**
    * Records behind the end of each assigned partition, counted from the watermark (the position below which
    * every record is final on every sink). On Kafka the end comes from the broker every LAG_REFRESH_MS and the
-   * watermark is this process's, or the group's committed offset before its first final batch; elsewhere the
-   * transport's lag after the last fetch, plus what this process fetched and has not finalized.
+   * watermark is this process's, or the group's committed offset before its first final batch; on NATS the
+   * broker's count of what the durable has not acknowledged, read as often (stream sequences do not count
+   * one logical stream's records); in memory the transport's lag after the last fetch, plus what this process
+   * fetched and has not finalized.
    */
   #lag(): PartitionLag[] {
     const unfinished = this.#inFlight.recordsByPartition();
@@ -635,7 +643,8 @@ export class Processor {
       const assigned = new Set(this.#assigned.get(stream) ?? []);
       return positions
         .filter(({ partition }) => assigned.has(partition))
-        .map(({ partition, end, committed }) => {
+        .map(({ partition, end, committed, unacknowledged }) => {
+          if (unacknowledged !== undefined) return { partition, lag: unacknowledged };
           const from = Math.max(this.#inFlight.watermark(partition) ?? 0, committed ?? 0);
           return { partition, lag: Math.max(0, end - from) };
         });

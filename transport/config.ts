@@ -67,8 +67,18 @@ export const NatsConfigSchema = z.object({
   maxAgeMs: positiveMs.default(7 * 24 * 3_600_000),
   /** Window in which JetStream drops a repeated Nats-Msg-Id. */
   duplicateWindowMs: positiveMs.default(120_000),
-  maxAckPending: z.int().positive().default(2_000),
-  ackWaitMs: positiveMs.default(30_000),
+  maxAckPending: z
+    .int()
+    .positive()
+    .default(50_000)
+    .describe(
+      "messages delivered and not yet acknowledged before JetStream stops delivering; the processor's acks wait for its checkpoints, so keep it at least 2 × (processor.maxInFlightRecords + 2 × processor.maxBatchSize) (checked at start)",
+    ),
+  ackWaitMs: positiveMs
+    .default(30_000)
+    .describe(
+      'an unacknowledged message is redelivered after this long without a progress ack (held ones get one every half of it); a processor restarting after a crash waits this long for them before it consumes',
+    ),
   maxDeliver: z
     .int()
     .min(-1)

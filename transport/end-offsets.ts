@@ -1,5 +1,6 @@
 import type { TransportConfig } from './config.ts';
 import { createKafkaClient, kafkaError } from './kafka/client.ts';
+import { createNatsEndOffsetsReader } from './nats/positions.ts';
 import type { StreamName, TransportLogger } from './types.ts';
 
 /** Where one partition ends and where a group's committed position stands, as the broker has them now. */
@@ -10,6 +11,12 @@ export interface PartitionPositions {
   end: number;
   /** The group's committed offset (the next to read); undefined when it has none. */
   committed: number | undefined;
+  /**
+   * Set where offsets do not count a stream's records (one JetStream stream interleaves the subjects of
+   * every logical stream): the records the group has not acknowledged yet, as the broker counts them (NATS:
+   * the consumer's num_pending + num_ack_pending). The lag is then this count, not `end` minus a position.
+   */
+  unacknowledged?: number;
 }
 
 /**
@@ -21,11 +28,12 @@ export interface EndOffsetsReader {
   close(): Promise<void>;
 }
 
-/** Kafka only (the admin API); undefined for transports that report lag from their own consumer. */
+/** Kafka (the admin API) and NATS (the durable's info); undefined in memory, whose consumer knows its lag. */
 export function createEndOffsetsReader(
   config: TransportConfig,
   log: TransportLogger,
 ): EndOffsetsReader | undefined {
+  if (config.kind === 'nats') return createNatsEndOffsetsReader(config, log);
   if (config.kind !== 'kafka') return undefined;
   const admin = createKafkaClient(config.kafka, log).admin();
   let connected: Promise<void> | undefined;

@@ -85,9 +85,9 @@ export interface ConsumerOptions {
   /** Where a new group starts: the oldest retained record (default) or only new ones. */
   fromBeginning?: boolean;
   /**
-   * Kafka: positions advance after each batch (fetching goes on) but are committed only by commit(), so a
-   * caller can commit together with state it saved elsewhere. Transports that cannot defer ignore it and
-   * commit after each batch; `Consumer.defersCommits` tells which happened.
+   * Positions advance after each batch (fetching goes on) but are committed only by commit(), so a caller
+   * can commit together with state it saved elsewhere: Kafka commits offsets then, NATS sends the acks then,
+   * in order. Memory ignores it and commits after each batch; `Consumer.defersCommits` tells which happened.
    */
   deferCommits?: boolean;
   /** Called with this member's partitions whenever the assignment changes (restore state here). */
@@ -110,6 +110,11 @@ export interface Consumer {
   readonly defersCommits: boolean;
   /** Commits every position settled so far; a no-op when commits happen after each batch. */
   commit(): Promise<void>;
+  /**
+   * True when so many settled positions wait for commit() that the broker will soon stop delivering (NATS:
+   * half of `max_ack_pending` held unacknowledged): the owner should commit soon. False on Kafka and memory.
+   */
+  readonly commitWanted: boolean;
   /**
    * Resolves once every batch handed to the handler so far is settled: its positions recorded for commit() or
    * its acks sent. A batch settles a little after its handler returns, so an owner that commits on stopping

@@ -42,6 +42,8 @@ export class KafkaConsumer implements Consumer {
   readonly #uncommitted = new Map<number, string>();
   readonly #inHand = new BatchesInHand();
   readonly defersCommits: boolean;
+  /** Uncommitted offsets hold back no fetch on Kafka. */
+  readonly commitWanted = false;
   #pausedAll = false;
   #running = false;
 

@@ -87,6 +87,7 @@ class MemoryProducer implements Producer {
 class MemoryConsumer implements Consumer {
   /** Nothing here outlives the process, so there is nothing to commit later. */
   readonly defersCommits = false;
+  readonly commitWanted = false;
 
   async commit(): Promise<void> {}
 

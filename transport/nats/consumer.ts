@@ -5,6 +5,7 @@ import {
   DeliverPolicy,
   JetStreamApiCodes,
   type JetStreamManager,
+  type Consumer as JsConsumer,
   type JsMsg,
   jetstream,
   jetstreamManager,
@@ -22,7 +23,7 @@ import type {
 } from '../types.ts';
 import type { NatsConnectionHandle } from './connection.ts';
 import { natsError } from './errors.ts';
-import { ensureStream, isApiError, KEY_HEADER, subjectToken } from './stream.ts';
+import { ensureStream, isApiError, KEY_HEADER, partitionOf, subjectToken } from './stream.ts';
 
 export interface NatsConsumerDeps {
   connection: NatsConnectionHandle;
@@ -33,22 +34,35 @@ export interface NatsConsumerDeps {
 
 const DEFAULT_BATCH = 500;
 const RESTART_DELAY_MS = 1_000;
+/**
+ * The longest a batch collects while messages trickle in (the client's buffer never empties): its first
+ * messages get no progress ack before it is handed over, so it goes well within their ack_wait.
+ */
+const MAX_COLLECT_MS = 100;
+const COLLECTED = Symbol('collected');
+
+/** A settled message whose ack (or term) waits for commit(). */
+interface Held {
+  message: JsMsg;
+  settlement: Settlement;
+}
 
 /**
  * A JetStream durable pull consumer with explicit acks. Whatever the client has buffered becomes the next
  * batch, so batches are large under load and small (low latency) when idle. The stream is one partition.
+ * With deferred commits the acks of settled messages are held, in order, until commit(); every message from
+ * its arrival to its ack gets progress acks (`+WPI`) at half of `ack_wait`, so a slow sink (or a slow batch)
+ * does not make JetStream redeliver it meanwhile. Held messages count against `max_ack_pending`: at half of it `commitWanted` asks
+ * the owner to commit.
  */
 export class NatsConsumer implements Consumer {
-  /** Acknowledgements are sent after each batch; deferring them would hold max_ack_pending slots. */
-  readonly defersCommits = false;
-
-  async commit(): Promise<void> {}
-
+  readonly defersCommits: boolean;
   readonly #deps: NatsConsumerDeps;
   readonly #options: ConsumerOptions;
   readonly #durable: string;
   readonly #partition: string;
   readonly #maxBatch: number;
+  readonly #collectMs: number;
   #messages: ConsumerMessages | undefined;
   #loop: Promise<void> | undefined;
   readonly #inHand = new BatchesInHand();
@@ -58,24 +72,62 @@ export class NatsConsumer implements Consumer {
   #lag: number | undefined;
   /** Ends the backoff of a failed batch early, on close. */
   #wakeBackOff: (() => void) | undefined;
+  /** With deferred commits: settled messages whose acks wait for commit(), in delivery order. */
+  #held: Held[] = [];
+  /** With deferred commits: every message received and not yet acked or nak'ed, with its last ack deadline start. */
+  readonly #leases = new Map<JsMsg, number>();
+  #progressTimer: NodeJS.Timeout | undefined;
+  /** Messages a previous member left unacknowledged when this one started (see #awaitRedeliveries). */
+  #recovering = false;
 
   constructor(deps: NatsConsumerDeps, options: ConsumerOptions) {
     this.#deps = deps;
     this.#options = options;
     this.#durable = subjectToken(options.group);
-    this.#partition = `${deps.config.stream}/${deps.names[options.stream]}`;
+    this.#partition = partitionOf(deps.config, deps.names, options.stream);
     this.#maxBatch = options.maxBatchSize ?? DEFAULT_BATCH;
+    this.#collectMs = Math.min(MAX_COLLECT_MS, deps.config.ackWaitMs / 4);
+    this.defersCommits = options.deferCommits === true;
+  }
+
+  get commitWanted(): boolean {
+    return this.#held.length >= this.#deps.config.maxAckPending / 2;
+  }
+
+  /** Sends the held acks in order and waits until the server has them (a flush): that is the commit. */
+  async commit(): Promise<void> {
+    const held = this.#held;
+    if (held.length === 0) return;
+    this.#held = [];
+    for (const { message, settlement } of held) {
+      apply(message, settlement);
+      this.#leases.delete(message);
+    }
+    try {
+      await (await this.#deps.connection.get()).flush();
+    } catch (error) {
+      // Acks that did not arrive leave their messages pending: JetStream redelivers them (at least once).
+      throw natsError(error, `acknowledging ${held.length} messages of ${this.#durable}`);
+    }
   }
 
   async start(handler: BatchHandler): Promise<void> {
+    const { config } = this.#deps;
     try {
       const jsm = await jetstreamManager(await this.#deps.connection.get());
-      await ensureStream(jsm, this.#deps.config, this.#deps.names);
+      await ensureStream(jsm, config, this.#deps.names);
       await this.#ensureDurable(jsm);
+      if (this.defersCommits)
+        this.#recovering = (await jsm.consumers.info(config.stream, this.#durable)).num_ack_pending > 0;
     } catch (error) {
       throw natsError(error, `starting JetStream consumer ${this.#durable}`);
     }
     await this.#options.onAssignment?.([this.#partition]);
+    if (this.defersCommits) {
+      const halfWait = config.ackWaitMs / 2;
+      this.#progressTimer = setInterval(() => this.#keepLeases(halfWait), Math.max(50, halfWait / 4));
+      this.#progressTimer.unref();
+    }
     this.#loop = this.#run(handler);
   }
 
@@ -105,6 +157,10 @@ export class NatsConsumer implements Consumer {
     this.#wake?.();
     this.#wakeBackOff?.();
     await this.#loop;
+    // Held acks were not committed: they stay pending and come again to the next member.
+    clearInterval(this.#progressTimer);
+    this.#held = [];
+    this.#leases.clear();
     // Acks are fire-and-forget publishes: make sure the server has them before we go.
     const nc = await this.#deps.connection.get().catch(() => undefined);
     await nc?.flush().catch(() => {});
@@ -154,28 +210,52 @@ export class NatsConsumer implements Consumer {
   async #consumeOnce(handler: BatchHandler): Promise<void> {
     const js = jetstream(await this.#deps.connection.get());
     const consumer = await js.consumers.get(this.#deps.config.stream, this.#durable);
-    const messages = await consumer.consume({ max_messages: this.#maxBatch });
+    if (this.#recovering) await this.#awaitRedeliveries();
+    if (!this.#retrying()) return;
+    // With deferred commits a pull expires within a quarter of ack_wait: a crashed member's last pull is gone
+    // before any of its messages is redelivered (see #keepLeases), or JetStream would send some to it.
+    const expires = this.defersCommits ? Math.max(1_000, this.#deps.config.ackWaitMs / 4) : undefined;
+    const messages = await consume(consumer, this.#maxBatch, expires);
     this.#messages = messages;
+    const iterator = messages[Symbol.asyncIterator]();
+    let next = iterator.next();
     let batch: JsMsg[] = [];
-    for await (const message of messages) {
-      if (this.#closing || this.#paused) {
-        message.nak();
-        continue;
+    let deadline: Promise<typeof COLLECTED> = Promise.resolve(COLLECTED);
+    for (;;) {
+      const result = batch.length === 0 ? await next : await Promise.race([next, deadline]);
+      if (result !== COLLECTED) {
+        next = iterator.next();
+        if (result.done) break;
+        const message = result.value;
+        if (this.#closing || this.#paused) {
+          message.nak();
+          continue;
+        }
+        if (this.defersCommits) this.#leases.set(message, Date.now());
+        if (batch.length === 0) {
+          deadline = new Promise((resolve) => setTimeout(() => resolve(COLLECTED), this.#collectMs));
+        }
+        batch.push(message);
+        // The client's count can stay above 0 with nothing buffered (it counts status callbacks): the
+        // deadline hands the batch over then.
+        if (batch.length < this.#maxBatch && messages.getPending() > 0) continue;
       }
-      batch.push(message);
-      if (batch.length >= this.#maxBatch || messages.getPending() === 0) {
-        await this.#inHand.run(() => this.#dispatch(batch, handler));
-        batch = [];
-      }
+      const full = batch;
+      batch = [];
+      await this.#inHand.run(() => this.#dispatch(full, handler));
     }
-    for (const message of batch) message.nak();
+    for (const message of batch) {
+      message.nak();
+      this.#leases.delete(message);
+    }
   }
 
   /**
    * Hands a batch to the handler. A batch whose handler fails is kept and run again here after the backoff,
    * its ack deadlines extended meanwhile, rather than nak'ed back: a partition's order is what the engine
    * sees, and JetStream would let later messages overtake the redelivery. Messages the handler settled
-   * itself (a term for a poison record, a nak of its own) are applied and leave the batch.
+   * itself (a term for a poison record, a nak of its own) are applied and leave the batch. With deferred
+   * commits the acks and terms are held for commit() instead.
    */
   async #dispatch(messages: JsMsg[], handler: BatchHandler): Promise<void> {
     let batch = messages;
@@ -185,16 +265,25 @@ export class NatsConsumer implements Consumer {
       for (const [index, settlement] of settlements.entries()) {
         const message = batch[index]!;
         if (settlement.kind === 'nak' && settlement.failed && this.#retrying()) again.push(message);
-        // Handed back on pause or close without a delay: JetStream redelivers nak'ed messages first, in order.
-        else if (settlement.kind === 'nak' && settlement.failed) message.nak();
-        else apply(message, settlement);
+        else if (this.defersCommits && settlement.kind !== 'nak') this.#held.push({ message, settlement });
+        else {
+          // Handed back on pause or close without a delay: JetStream redelivers nak'ed messages first, in order.
+          apply(
+            message,
+            settlement.kind === 'nak' && settlement.failed ? { kind: 'nak', delayMs: 0 } : settlement,
+          );
+          this.#leases.delete(message);
+        }
       }
       this.#lag = batch.at(-1)?.info.pending ?? this.#lag;
       batch = again;
       const failed = settlements.find((settlement) => settlement.kind === 'nak' && settlement.failed);
       if (batch.length > 0 && failed?.kind === 'nak') await this.#backOff(batch, failed.delayMs);
       if (!this.#retrying()) {
-        for (const message of batch) message.nak();
+        for (const message of batch) {
+          message.nak();
+          this.#leases.delete(message);
+        }
         return;
       }
     }
@@ -232,6 +321,43 @@ export class NatsConsumer implements Consumer {
     });
   }
 
+  /**
+   * Starting after a member left messages unacknowledged (a crash, or messages handed back on a stop):
+   * JetStream redelivers them, in stream order, once their ack_wait expires, and would hand over newer ones
+   * first. So nothing is fetched until it did: one ack_wait, and a second for the server's timer.
+   */
+  async #awaitRedeliveries(): Promise<void> {
+    this.#recovering = false;
+    const waitMs = this.#deps.config.ackWaitMs + RESTART_DELAY_MS;
+    this.#deps.log.info(
+      { consumer: this.#durable, waitMs },
+      'messages of a previous member are unacknowledged; waiting for their redelivery before consuming',
+    );
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      this.#wakeBackOff = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wakeBackOff = undefined;
+  }
+
+  /**
+   * Progress acks once the oldest lease is half gone, for every message at once: their deadlines then rise
+   * with the stream sequence, so after a crash JetStream's redelivery (each expiry sweep in sequence order,
+   * sweeps in deadline order) keeps stream order.
+   */
+  #keepLeases(halfWaitMs: number): void {
+    const now = Date.now();
+    const oldest = this.#leases.values().next().value;
+    if (oldest === undefined || now - oldest < halfWaitMs) return;
+    for (const message of this.#leases.keys()) {
+      message.working();
+      this.#leases.set(message, now);
+    }
+  }
+
   /** A failed batch is retried in place until the consumer is paused (an owner stopping) or closed. */
   #retrying(): boolean {
     return !this.#closing && !this.#paused;
@@ -253,6 +379,10 @@ export class NatsConsumer implements Consumer {
     }
     this.#wakeBackOff = undefined;
   }
+}
+
+function consume(consumer: JsConsumer, max: number, expires: number | undefined): Promise<ConsumerMessages> {
+  return consumer.consume(expires === undefined ? { max_messages: max } : { max_messages: max, expires });
 }
 
 function apply(message: JsMsg, settlement: Settlement): void {

@@ -22,6 +22,15 @@ export function subjectToken(value: string): string {
   return token === '' ? '_' : token;
 }
 
+/** Message.partition of a logical stream's messages: the one JetStream stream and the subject prefix. */
+export function partitionOf(
+  config: NatsConfig,
+  names: Readonly<Record<StreamName, string>>,
+  stream: StreamName,
+): string {
+  return `${config.stream}/${names[stream]}`;
+}
+
 /** `repartition` is Kafka's alone (one durable reads the whole stream), and its default name nests under events. */
 export function subjectsOf(names: Readonly<Record<StreamName, string>>): string[] {
   return (Object.entries(names) as [StreamName, string][])

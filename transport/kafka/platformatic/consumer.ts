@@ -70,6 +70,8 @@ export class KafkaPlatformaticConsumer implements Consumer {
   readonly #inHand = new BatchesInHand();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly defersCommits: boolean;
+  /** Uncommitted offsets hold back no fetch on Kafka. */
+  readonly commitWanted = false;
   #stream: MessagesStream<string, Buffer, string, string> | undefined;
   #handler: BatchHandler | undefined;
   #bufferedCount = 0;
