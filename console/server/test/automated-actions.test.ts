@@ -2,11 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type LocalPipeline,
-  type LocalPipelineOptions,
-  startLocalPipeline,
-} from '../../../cli/lib/local-pipeline.ts';
+import type { LocalPipeline, LocalPipelineOptions } from '../../../cli/lib/local-pipeline.ts';
 import { packagePath } from '../../../core/package-path.ts';
 import {
   createElasticsearchClient,
@@ -19,6 +15,7 @@ import {
   uniqueIndexPrefix,
 } from '../../../test/support/elasticsearch.ts';
 import { ScriptedHttpServer } from '../../../test/support/http-server.ts';
+import { startQuietPipeline } from '../../../test/support/local-pipelines.ts';
 import {
   type ConsoleStore,
   createConsoleStore,
@@ -148,14 +145,7 @@ describe.each([sqlite, elasticsearch()])('processor reports on the console pages
     const target = (server: ScriptedHttpServer) => ({
       terminate_session: { url: `${server.url}/sessions/{sessionId}/terminate` },
     });
-    pipeline = await startLocalPipeline({
-      dataDir,
-      host: '127.0.0.1',
-      port: 0,
-      metricsPort: 0,
-      intel: [],
-      assets: [],
-      logLevel: 'silent',
+    pipeline = await startQuietPipeline(dataDir, {
       reportIntervalMs: 200,
       console: { port: 0, settings: ConsoleSettingsSchema.parse({ logLevel: 'silent' }) },
       webhooks: [
