@@ -45,7 +45,7 @@ export function createRoutes(config: SinkConfig, deps: SinkDeps = {}): Route[] {
     case 'stdout':
       return [routeFor(new StdoutSink(config, deps.stdout), config)];
     case 'sqlite':
-      return [routeFor(new SqliteSink(config), config)];
+      return [routeFor(new SqliteSink(config, { log: deps.log, clock: deps.clock }), config)];
     case 'ticket':
       return ticketRoutes(config, { clock: deps.clock });
     case 'suggestions':

@@ -49,7 +49,8 @@ const CIRCUIT_STATES = ['closed', 'half-open', 'open'] as const;
  * scraped: PER_SINK, plus
  * - `edr_sink_dead_letters_total{sink,reason}`: reason is the failure code (`document_parsing_exception`,
  *   `http_400`, `queue_full`, `retries_exhausted`, ...);
- * - `edr_sink_circuit_state{sink,endpoint,state}`: 1 for each webhook endpoint's current circuit state.
+ * - `edr_sink_circuit_state{sink,endpoint,state}`: 1 for each webhook endpoint's current circuit state;
+ * - `edr_sink_purged_rows_total{sink,table}`: rows the SQLite sink's retention deleted, per table.
  */
 export function registerSinkMetrics(registry: Registry, router: SinkMetricsSource): void {
   const register = <L extends string>(
@@ -95,6 +96,20 @@ export function registerSinkMetrics(registry: Registry, router: SinkMetricsSourc
         ]),
       ),
   );
+  register(
+    'counter',
+    'edr_sink_purged_rows_total',
+    'Rows deleted by retention (SQLite), by sink and table',
+    ['sink', 'table'],
+    (route) => purgedRows(route).map(([table, rows]) => [{ sink: route.name, table }, rows]),
+  );
+}
+
+/** The `purgedRows` a sink reports in its stats (SQLite): table → rows deleted since start. */
+function purgedRows(route: RouteStats): Array<[string, number]> {
+  const purged = route.sink?.purgedRows;
+  if (typeof purged !== 'object' || purged === null) return [];
+  return Object.entries(purged).flatMap(([table, rows]) => (typeof rows === 'number' ? [[table, rows]] : []));
 }
 
 /** The `circuits` a sink reports in its stats (webhooks): endpoint → state. */

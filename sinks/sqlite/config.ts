@@ -23,6 +23,44 @@ export const SqliteSinkConfigSchema = z
       .max(60_000)
       .default(5_000)
       .describe('how long a write waits for another connection (the console) holding the write lock'),
+    retention: z
+      .object({
+        eventsDays: z
+          .int()
+          .min(0)
+          .max(36_500)
+          .default(30)
+          .describe(
+            'events older than this many days (event time) are deleted, except those an alert still stored ' +
+              'lists; a session goes once none of its events is left; 0: kept forever',
+          ),
+        alertsDays: z
+          .int()
+          .min(0)
+          .max(36_500)
+          .default(90)
+          .describe(
+            'alerts older than this many days (alert time) are deleted with their workflow history, response ' +
+              'actions, webhook outcomes, search text and event links, and rule counts older than it; 0: kept forever',
+          ),
+        intervalMs: z
+          .int()
+          .min(1_000)
+          .max(86_400_000)
+          .default(60_000)
+          .describe('how often the purge runs (and once at start)'),
+        chunkRows: z
+          .int()
+          .min(100)
+          .max(50_000)
+          .default(2_000)
+          .describe(
+            'rows looked at per purge transaction; the purge yields to the event loop between transactions, so ' +
+              'writes and console reads go on while it catches up',
+          ),
+      })
+      .prefault({})
+      .describe('age-based retention; nothing else bounds the database file'),
     delivery: deliverySchema({ batchSize: 500, concurrency: 1, maxPendingItems: 10_000 }),
   })
   .describe('SQLite: events and alerts in one embedded database, deduplicated by id; the console reads it');

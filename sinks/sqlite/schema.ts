@@ -10,8 +10,11 @@ import Database from 'better-sqlite3';
  * Times are epoch milliseconds (integers sort and range-scan in the indexes); each row keeps its item as
  * the JSON the pipeline produced (`body`), which is what the console shows.
  */
-/** 2: the processor reports (rule_counts, action_deliveries); a version-1 file gains them on open. */
-export const CONSOLE_SCHEMA_VERSION = 2;
+/**
+ * 2: the processor reports (rule_counts, action_deliveries). 3: the indexes retention deletes by
+ * (events_by_time, alert_events_by_alert). An older file gains what it lacks on open.
+ */
+export const CONSOLE_SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -27,6 +30,8 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_by_session ON events (agent_id, session_id, ts, event_id);
 CREATE INDEX IF NOT EXISTS events_by_event_id ON events (event_id);
+-- Retention walks events oldest first.
+CREATE INDEX IF NOT EXISTS events_by_time ON events (ts, seq);
 
 CREATE TABLE IF NOT EXISTS sessions (
   agent_id TEXT NOT NULL,
@@ -75,6 +80,8 @@ CREATE TABLE IF NOT EXISTS alert_events (
   alert_id TEXT NOT NULL,
   PRIMARY KEY (event_id, alert_id)
 ) WITHOUT ROWID;
+-- Retention deletes an alert's links with it.
+CREATE INDEX IF NOT EXISTS alert_events_by_alert ON alert_events (alert_id);
 
 -- Free-text search: substrings of at least three characters through the trigram index (rowid = alerts.seq).
 CREATE VIRTUAL TABLE IF NOT EXISTS alert_text USING fts5 (search, tokenize = 'trigram');

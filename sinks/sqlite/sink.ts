@@ -1,17 +1,21 @@
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
+import { type Clock, systemClock } from '../../core/clock.ts';
 import type { Report } from '../../core/reports.ts';
 import { outcomesOf } from '../driver/verdict.ts';
 import {
   DUPLICATE,
   type ItemOutcome,
   type ProbeResult,
+  SILENT_LOGGER,
   type Sink,
   type SinkItem,
+  type SinkLogger,
   WRITTEN,
 } from '../types.ts';
 import type { SqliteSinkConfig } from './config.ts';
 import { type AlertRow, alertRow, type EventRow, eventRow, reportRow } from './request-builder.ts';
+import { emptyPurge, type PurgedRows, Retention } from './retention.ts';
 import { classifySqliteError, isItemFailure } from './retry.ts';
 import { openConsoleDatabase } from './schema.ts';
 
@@ -61,21 +65,39 @@ function prepare(db: Database): Statements {
   };
 }
 
+export interface SqliteSinkDeps {
+  /** Where each purge that deleted rows, and each that failed, is logged. */
+  log?: SinkLogger;
+  clock?: Clock;
+}
+
 /**
  * Wiring only: batch → one transaction, each item in a savepoint of its own → per-item outcome. A row that is
  * already there (same event identity or alertId) is a `duplicate`: redelivery stores nothing twice, and
  * what the sink derives on insert (session counts, search text, event links) is derived once.
  * better-sqlite3 is synchronous: a batch holds the event loop for its transaction (about 1 ms per 100 events
- * on the bench machine, BENCHMARKS.md).
+ * on the bench machine, BENCHMARKS.md). Retention (retention.ts) runs at start and every
+ * `retention.intervalMs` on the same connection.
  */
 export class SqliteSink implements Sink {
   readonly name: string;
   readonly guarantee = 'exactly-once-storage';
   private db: Database | undefined;
   private statements: Statements | undefined;
+  private retention: Retention | undefined;
+  private purging: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly purged = emptyPurge();
+  private readonly log: SinkLogger;
+  private readonly clock: Clock;
 
-  constructor(private readonly config: SqliteSinkConfig) {
+  constructor(
+    private readonly config: SqliteSinkConfig,
+    deps: SqliteSinkDeps = {},
+  ) {
     this.name = config.name ?? config.type;
+    this.log = deps.log ?? SILENT_LOGGER;
+    this.clock = deps.clock ?? systemClock;
   }
 
   async start(): Promise<void> {
@@ -84,6 +106,42 @@ export class SqliteSink implements Sink {
     } catch {
       // The probe and the first write report why.
     }
+    const tick = () => {
+      this.purging ??= this.purge()
+        .then(() => undefined)
+        .catch((error: unknown) =>
+          this.log.warn(
+            { sink: this.name, err: error },
+            'sqlite retention purge failed; next try next interval',
+          ),
+        )
+        .finally(() => {
+          this.purging = undefined;
+        });
+    };
+    tick();
+    this.timer = setInterval(tick, this.config.retention.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Deletes what is past retention now (chunk by chunk); what it deleted, per table. */
+  async purge(): Promise<PurgedRows> {
+    this.open();
+    const started = this.clock();
+    const purged = await this.retention!.purge(started);
+    for (const table of Object.keys(purged) as Array<keyof PurgedRows>) this.purged[table] += purged[table];
+    if (Object.values(purged).some((rows) => rows > 0)) {
+      this.log.info(
+        { sink: this.name, purged, ms: this.clock() - started },
+        'sqlite retention purged rows past retention',
+      );
+    }
+    return purged;
+  }
+
+  /** Rows deleted by retention since start, per table (`edr_sink_purged_rows_total`). */
+  stats(): Record<string, unknown> {
+    return { purgedRows: { ...this.purged } };
   }
 
   async write(items: readonly SinkItem[]): Promise<ItemOutcome[]> {
@@ -144,13 +202,18 @@ export class SqliteSink implements Sink {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.retention?.stop();
+    await this.purging;
     this.shut();
   }
 
   private shut(): void {
+    this.retention?.stop();
     this.db?.close();
     this.db = undefined;
     this.statements = undefined;
+    this.retention = undefined;
   }
 
   private open(): Statements {
@@ -161,6 +224,7 @@ export class SqliteSink implements Sink {
     });
     try {
       this.statements = prepare(db);
+      this.retention = new Retention(db, this.config.retention);
     } catch (error) {
       db.close();
       throw error;

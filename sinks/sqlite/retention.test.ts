@@ -1,0 +1,149 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Alert } from '../../engine/alert.ts';
+import type { Envelope } from '../../engine/model/index.ts';
+import { makeAlert, makeEnvelope } from '../../test/support/sink-items.ts';
+import { SqliteSinkConfigSchema } from './config.ts';
+import { openConsoleDatabase } from './schema.ts';
+import { SqliteSink } from './sink.ts';
+
+const NOW = Date.parse('2026-06-01T00:00:00.000Z');
+const daysAgo = (days: number) => new Date(NOW - days * 86_400_000).toISOString();
+
+describe('SQLite sink retention (events 30 days, alerts 90 by default)', () => {
+  let directory: string;
+  let path: string;
+  beforeEach(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'edr-sqlite-retention-'));
+    path = join(directory, 'console.db');
+  });
+  afterEach(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  const sinkWith = (retention: Record<string, number> = {}) =>
+    new SqliteSink(SqliteSinkConfigSchema.parse({ type: 'sqlite', path, retention }), { clock: () => NOW });
+
+  const store = async (sink: SqliteSink, events: Envelope[], alerts: Alert[] = []) => {
+    for (let start = 0; start < events.length; start += 500) {
+      await sink.write(events.slice(start, start + 500).map((event) => ({ kind: 'event' as const, event })));
+    }
+    await sink.write(alerts.map((alert) => ({ kind: 'alert' as const, alert })));
+  };
+
+  const column = (sql: string): unknown[] => {
+    const db = openConsoleDatabase(path);
+    try {
+      return db
+        .prepare<Record<string, unknown>>(sql)
+        .all()
+        .map((row) => Object.values(row)[0]);
+    } finally {
+      db.close();
+    }
+  };
+
+  it('deletes old alerts with what is kept beside them and old events no kept alert lists', async () => {
+    const session = (id: string, days: number) => makeEnvelope({ sessionId: id, timestamp: daysAgo(days) });
+    const stale = session('sess-stale', 40);
+    const held = session('sess-held', 40);
+    const recent = session('sess-recent', 1);
+    const ancient = session('sess-ancient', 100);
+    const oldAlert = makeAlert({ timestamp: daysAgo(100), eventIds: [ancient.eventId] });
+    const keptAlert = makeAlert({ timestamp: daysAgo(10), eventIds: [held.eventId, recent.eventId] });
+    const sink = sinkWith();
+    await store(sink, [stale, held, recent, ancient], [oldAlert, keptAlert]);
+    await sink.writeReports(
+      [oldAlert, keptAlert].flatMap((alert, index) => [
+        {
+          kind: 'rule_counts' as const,
+          id: `report-${index}`,
+          ruleId: alert.ruleId,
+          partition: '0',
+          at: alert.timestamp,
+          alerts: 1,
+          suppressed: 0,
+        },
+        {
+          kind: 'action_delivery' as const,
+          alertId: alert.alertId,
+          action: 'terminate_session' as const,
+          sink: 'hooks',
+          status: 'delivered' as const,
+          attempts: 1,
+          httpStatus: 204,
+          detail: null,
+          at: alert.timestamp,
+        },
+      ]),
+    );
+    // What the console store writes beside an alert: its workflow history and manual actions.
+    const db = openConsoleDatabase(path);
+    for (const alert of [oldAlert, keptAlert]) {
+      db.prepare(
+        `INSERT INTO workflow_history (alert_id, at, user, change, from_status, to_status)
+         VALUES (?, 0, 'ana', '{}', 'open', 'closed')`,
+      ).run(alert.alertId);
+      db.prepare(
+        `INSERT INTO response_actions (idempotency_key, alert_id, action, user, status, requested_at, updated_at)
+         VALUES (?, ?, 'terminate_session', 'ana', 'delivered', 0, 0)`,
+      ).run(`key-${alert.alertId}`, alert.alertId);
+    }
+    db.close();
+
+    expect(await sink.purge()).toEqual({ alerts: 1, events: 2, sessions: 2, rule_counts: 1 });
+    expect(await sink.purge()).toEqual({ alerts: 0, events: 0, sessions: 0, rule_counts: 0 });
+    expect(sink.stats()).toEqual({ purgedRows: { alerts: 1, events: 2, sessions: 2, rule_counts: 1 } });
+    await sink.close();
+
+    expect(column('SELECT alert_id FROM alerts')).toEqual([keptAlert.alertId]);
+    // The kept alert's 40-day-old event stays with it; the unlisted one and the old alert's are gone.
+    expect(column('SELECT event_id FROM events ORDER BY ts')).toEqual([held.eventId, recent.eventId]);
+    expect(column('SELECT session_id FROM sessions ORDER BY session_id')).toEqual([
+      'sess-held',
+      'sess-recent',
+    ]);
+    for (const table of ['alert_events', 'workflow_history', 'response_actions', 'action_deliveries']) {
+      expect(column(`SELECT DISTINCT alert_id FROM ${table}`)).toEqual([keptAlert.alertId]);
+    }
+    expect(column('SELECT id FROM rule_counts')).toEqual(['report-1']);
+    // The search index holds the kept alert alone, under its row.
+    expect(column('SELECT rowid FROM alert_text')).toEqual(column('SELECT seq FROM alerts'));
+  });
+
+  it('purges a large table in chunks, the event loop turning between them', async () => {
+    const sink = sinkWith({ chunkRows: 1_000 });
+    const old = Array.from({ length: 20_000 }, (_, index) =>
+      makeEnvelope({ sessionId: `sess-old-${index % 50}`, timestamp: daysAgo(31 + (index % 7)) }),
+    );
+    const fresh = Array.from({ length: 500 }, () => makeEnvelope({ timestamp: daysAgo(2) }));
+    await store(sink, [...old, ...fresh]);
+
+    let turns = 0;
+    let turning = true;
+    const turn = () => {
+      turns++;
+      if (turning) setImmediate(turn);
+    };
+    setImmediate(turn);
+    const purged = await sink.purge();
+    turning = false;
+    await sink.close();
+
+    expect(purged).toEqual({ alerts: 0, events: 20_000, sessions: 50, rule_counts: 0 });
+    // 20 chunks of events and 1 of sessions: the event loop turned between each.
+    expect(turns).toBeGreaterThanOrEqual(20);
+    expect(column('SELECT count(*) FROM events')).toEqual([500]);
+  });
+
+  it('keeps everything with retention 0', async () => {
+    const sink = sinkWith({ eventsDays: 0, alertsDays: 0 });
+    const event = makeEnvelope({ timestamp: daysAgo(3_000) });
+    await store(sink, [event], [makeAlert({ timestamp: daysAgo(3_000), eventIds: [] })]);
+    expect(await sink.purge()).toEqual({ alerts: 0, events: 0, sessions: 0, rule_counts: 0 });
+    await sink.close();
+    expect(column('SELECT count(*) FROM events')).toEqual([1]);
+  });
+});
