@@ -5,7 +5,8 @@
  *   writing: the failed actions wait in flight, within processor.maxInFlightRecords, which holds the whole
  *   window's traffic here, so no Elasticsearch write waits for the webhook at all.
  * - Elasticsearch blocked for writes (index.blocks.write): consumption pauses, and the lag, read from the
- *   broker's end offsets, grows while nothing is fetched; /readyz says which sink and how far behind.
+ *   broker (Kafka's end offsets, the NATS durable's unacknowledged count), grows while nothing is fetched;
+ *   /readyz says which sink and how far behind. On Kafka and on NATS.
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@elastic/elasticsearch';
@@ -199,115 +200,120 @@ describe('sinks isolated from each other (Kafka, Elasticsearch)', () => {
     expect(accepted.size).toBeGreaterThan(0);
   });
 
-  it('the lag grows while Elasticsearch is blocked, and /readyz reports the sink and the lag', {
-    timeout: 120_000,
-  }, async () => {
-    const { config, publisher, directory } = await pipelineFixture(defer, 'kafka', 'lag');
-    const prefix = uniqueIndexPrefix('lag');
-    const client = esClient(defer, prefix);
-    const settings = processorConfig(config, {
-      group: `lag-${randomUUID()}`,
-      directory,
-      sinks: [
-        {
-          type: 'elasticsearch',
-          node: elasticsearchUrl(),
-          indexPrefix: prefix,
-          kinds: ['event'],
-          templates: { replicas: 0 },
-          delivery: { maxPendingItems: 300, probeIntervalMs: 200, notReadyAfterMs: 1_000 },
-        },
-      ],
-    });
-    const processor = await startProcessor(settings);
-    defer(() => processor.stop());
-    const producer = publisher.createProducer();
-    const scenario = (label: string) =>
-      eventRecords(
-        referenceScenario({
-          runId: `${label}${randomUUID().slice(0, 6)}`,
-          sessionsPerRule: 2,
-          startMs: Date.now() - 10 * 60_000,
-          benignPerSession: 20,
-        }),
-      );
-    const first = scenario('a');
-    const events = `${prefix}-events-*`;
-    await publishInChunks(producer, first);
-    await vi.waitFor(
-      async () => {
-        if ((await countDocuments(client, events)) < first.length) throw new Error('first part not stored');
-      },
-      { timeout: 30_000, interval: 200 },
-    );
-    const lagOf = async () =>
-      metricValue(await scrapeMetrics(processor.address), 'edr_processor_consumer_lag');
-    await vi.waitFor(
-      async () => {
-        if ((await lagOf()) > 0) throw new Error('lag not yet 0');
-      },
-      { timeout: 10_000, interval: 200 },
-    );
-
-    const indices = Object.keys(await client.indices.get({ index: events }));
-    await client.indices.putSettings({ index: indices, settings: { 'index.blocks.write': true } });
-    defer(() => client.indices.putSettings({ index: indices, settings: { 'index.blocks.write': false } }));
-    const blocked = [scenario('b'), scenario('c'), scenario('d'), scenario('e')];
-    let lagEarly = 0;
-    for (const [index, part] of blocked.entries()) {
-      await publishInChunks(producer, part, { chunk: 100, pauseMs: 100 });
-      if (index === 0) {
-        // Within seconds: the next end-offset reading (every 2 s) shows what is not final.
-        await vi.waitFor(
-          async () => {
-            lagEarly = await lagOf();
-            if (lagEarly === 0) throw new Error('lag still 0');
+  // NATS: the lag is the durable's unacknowledged count, read from the server on the same timer.
+  it.each(['kafka', 'nats'] as const)(
+    'the lag grows while Elasticsearch is blocked, and /readyz reports the sink and the lag (%s)',
+    {
+      timeout: 120_000,
+    },
+    async (kind) => {
+      const { config, publisher, directory } = await pipelineFixture(defer, kind, 'lag');
+      const prefix = uniqueIndexPrefix('lag');
+      const client = esClient(defer, prefix);
+      const settings = processorConfig(config, {
+        group: `lag-${randomUUID()}`,
+        directory,
+        sinks: [
+          {
+            type: 'elasticsearch',
+            node: elasticsearchUrl(),
+            indexPrefix: prefix,
+            kinds: ['event'],
+            templates: { replicas: 0 },
+            delivery: { maxPendingItems: 300, probeIntervalMs: 200, notReadyAfterMs: 1_000 },
           },
-          { timeout: 5_000, interval: 200 },
+        ],
+      });
+      const processor = await startProcessor(settings);
+      defer(() => processor.stop());
+      const producer = publisher.createProducer();
+      const scenario = (label: string) =>
+        eventRecords(
+          referenceScenario({
+            runId: `${label}${randomUUID().slice(0, 6)}`,
+            sessionsPerRule: 2,
+            startMs: Date.now() - 10 * 60_000,
+            benignPerSession: 20,
+          }),
         );
-      }
-    }
-    const publishedBlocked = blocked.reduce((sum, part) => sum + part.length, 0);
-    let lagLate = 0;
-    let ready: { status: number; body: Readiness } | undefined;
-    await vi.waitFor(
-      async () => {
-        lagLate = await lagOf();
-        ready = await readiness(processor.address);
-        if (lagLate < publishedBlocked) throw new Error(`lag ${lagLate} of ${publishedBlocked}`);
-      },
-      { timeout: 10_000, interval: 250 },
-    );
-    const metrics = await scrapeMetrics(processor.address);
-    console.info(
-      `[lag] blocked: ${publishedBlocked} published; lag ${lagEarly} after the first part, ${lagLate} at the ` +
-        `end; paused ${metricValue(metrics, 'edr_processor_paused')}; /readyz ${ready?.status} ` +
-        JSON.stringify(ready?.body.sinks),
-    );
-    // Nothing new stored, consumption paused by the saturated sink, and the lag grew all the same.
-    expect(await countDocuments(client, events)).toBe(first.length);
-    expect(metricValue(metrics, 'edr_processor_paused')).toBe(1);
-    expect(lagLate).toBeGreaterThan(lagEarly);
-    expect(lagLate).toBe(publishedBlocked);
-    expect(ready?.status).toBe(503);
-    expect(ready?.body.lag.total).toBe(publishedBlocked);
-    expect(ready?.body.sinks).toEqual([
-      expect.objectContaining({
-        name: 'elasticsearch',
-        ready: false,
-        reason: expect.stringContaining('block'),
-      }),
-    ]);
+      const first = scenario('a');
+      const events = `${prefix}-events-*`;
+      await publishInChunks(producer, first);
+      await vi.waitFor(
+        async () => {
+          if ((await countDocuments(client, events)) < first.length) throw new Error('first part not stored');
+        },
+        { timeout: 30_000, interval: 200 },
+      );
+      const lagOf = async () =>
+        metricValue(await scrapeMetrics(processor.address), 'edr_processor_consumer_lag');
+      await vi.waitFor(
+        async () => {
+          if ((await lagOf()) > 0) throw new Error('lag not yet 0');
+        },
+        { timeout: 10_000, interval: 200 },
+      );
 
-    await client.indices.putSettings({ index: indices, settings: { 'index.blocks.write': false } });
-    await vi.waitFor(
-      async () => {
-        const count = await countDocuments(client, events);
-        if (count < first.length + publishedBlocked) throw new Error(`${count} stored`);
-        if ((await lagOf()) > 0) throw new Error('lag not back to 0');
-        if ((await readiness(processor.address)).status !== 200) throw new Error('not ready');
-      },
-      { timeout: 60_000, interval: 250 },
-    );
-  });
+      const indices = Object.keys(await client.indices.get({ index: events }));
+      await client.indices.putSettings({ index: indices, settings: { 'index.blocks.write': true } });
+      defer(() => client.indices.putSettings({ index: indices, settings: { 'index.blocks.write': false } }));
+      const blocked = [scenario('b'), scenario('c'), scenario('d'), scenario('e')];
+      let lagEarly = 0;
+      for (const [index, part] of blocked.entries()) {
+        await publishInChunks(producer, part, { chunk: 100, pauseMs: 100 });
+        if (index === 0) {
+          // Within seconds: the next broker reading (every 2 s) shows what is not final.
+          await vi.waitFor(
+            async () => {
+              lagEarly = await lagOf();
+              if (lagEarly === 0) throw new Error('lag still 0');
+            },
+            { timeout: 5_000, interval: 200 },
+          );
+        }
+      }
+      const publishedBlocked = blocked.reduce((sum, part) => sum + part.length, 0);
+      let lagLate = 0;
+      let ready: { status: number; body: Readiness } | undefined;
+      await vi.waitFor(
+        async () => {
+          lagLate = await lagOf();
+          ready = await readiness(processor.address);
+          if (lagLate < publishedBlocked) throw new Error(`lag ${lagLate} of ${publishedBlocked}`);
+        },
+        { timeout: 10_000, interval: 250 },
+      );
+      const metrics = await scrapeMetrics(processor.address);
+      console.info(
+        `[lag ${kind}] blocked: ${publishedBlocked} published; lag ${lagEarly} after the first part, ${lagLate} at the ` +
+          `end; paused ${metricValue(metrics, 'edr_processor_paused')}; /readyz ${ready?.status} ` +
+          JSON.stringify(ready?.body.sinks),
+      );
+      // Nothing new stored, consumption paused by the saturated sink, and the lag grew all the same.
+      expect(await countDocuments(client, events)).toBe(first.length);
+      expect(metricValue(metrics, 'edr_processor_paused')).toBe(1);
+      expect(lagLate).toBeGreaterThan(lagEarly);
+      expect(lagLate).toBe(publishedBlocked);
+      expect(ready?.status).toBe(503);
+      expect(ready?.body.lag.total).toBe(publishedBlocked);
+      expect(ready?.body.sinks).toEqual([
+        expect.objectContaining({
+          name: 'elasticsearch',
+          ready: false,
+          reason: expect.stringContaining('block'),
+        }),
+      ]);
+
+      await client.indices.putSettings({ index: indices, settings: { 'index.blocks.write': false } });
+      await vi.waitFor(
+        async () => {
+          const count = await countDocuments(client, events);
+          if (count < first.length + publishedBlocked) throw new Error(`${count} stored`);
+          if ((await lagOf()) > 0) throw new Error('lag not back to 0');
+          if ((await readiness(processor.address)).status !== 200) throw new Error('not ready');
+        },
+        { timeout: 60_000, interval: 250 },
+      );
+    },
+  );
 });

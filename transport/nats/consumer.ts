@@ -134,8 +134,10 @@ export class NatsConsumer implements Consumer {
   pause(): void {
     this.#paused = true;
     this.#wakeBackOff?.();
-    // Stop pulling; messages the client already holds are nak'ed back (see #run).
-    this.#messages?.stop();
+    // With deferred commits the pull stays and what arrives waits, leased, until resume(): a stopped pull
+    // stays at the server until it expires, and nats-server 2.9 hands the nak'ed messages to it (lost for
+    // an ack_wait, then redelivered out of order). Else the pull stops and what the client holds is nak'ed back.
+    if (!this.defersCommits) this.#messages?.stop();
   }
 
   resume(): void {
@@ -227,7 +229,7 @@ export class NatsConsumer implements Consumer {
         next = iterator.next();
         if (result.done) break;
         const message = result.value;
-        if (this.#closing || this.#paused) {
+        if (this.#closing || (this.#paused && !this.defersCommits)) {
           message.nak();
           continue;
         }
@@ -240,6 +242,12 @@ export class NatsConsumer implements Consumer {
         // deadline hands the batch over then.
         if (batch.length < this.#maxBatch && messages.getPending() > 0) continue;
       }
+      while (this.defersCommits && this.#paused && !this.#closing) {
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+        });
+      }
+      if (this.#closing) break;
       const full = batch;
       batch = [];
       await this.#inHand.run(() => this.#dispatch(full, handler));
