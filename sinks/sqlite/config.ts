@@ -53,7 +53,7 @@ export const SqliteSinkConfigSchema = z
           .int()
           .min(100)
           .max(50_000)
-          .default(2_000)
+          .default(500)
           .describe(
             'rows looked at per purge transaction; the purge yields to the event loop between transactions, so ' +
               'writes and console reads go on while it catches up',

@@ -1,16 +1,23 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../engine/alert.ts';
 import type { Envelope } from '../../engine/model/index.ts';
+import { metricValue } from '../../test/support/pipeline.ts';
 import { makeAlert, makeEnvelope } from '../../test/support/sink-items.ts';
+import { SinksConfigSchema } from '../config.ts';
+import { MemoryDeadLetterWriter } from '../driver/dead-letter.ts';
+import { createSinkRouter } from '../factory.ts';
+import { registerSinkMetrics } from '../metrics.ts';
 import { SqliteSinkConfigSchema } from './config.ts';
 import { openConsoleDatabase } from './schema.ts';
 import { SqliteSink } from './sink.ts';
 
 const NOW = Date.parse('2026-06-01T00:00:00.000Z');
-const daysAgo = (days: number) => new Date(NOW - days * 86_400_000).toISOString();
+const DAY_MS = 86_400_000;
+const daysAgo = (days: number, now = NOW) => new Date(now - days * DAY_MS).toISOString();
 
 describe('SQLite sink retention (events 30 days, alerts 90 by default)', () => {
   let directory: string;
@@ -144,6 +151,38 @@ describe('SQLite sink retention (events 30 days, alerts 90 by default)', () => {
     await store(sink, [event], [makeAlert({ timestamp: daysAgo(3_000), eventIds: [] })]);
     expect(await sink.purge()).toEqual({ alerts: 0, events: 0, sessions: 0, rule_counts: 0 });
     await sink.close();
+    expect(column('SELECT count(*) FROM events')).toEqual([1]);
+  });
+
+  it('purges at start through the router, logs it and counts it in edr_sink_purged_rows_total', async () => {
+    const seed = sinkWith();
+    await store(
+      seed,
+      [40, 1].map((days) => makeEnvelope({ timestamp: daysAgo(days, Date.now()) })),
+    );
+    await seed.close();
+    const purges: unknown[] = [];
+    const log = {
+      info: (fields: Record<string, unknown>, message: string) => {
+        if (message.startsWith('sqlite retention')) purges.push(fields.purged);
+      },
+      warn() {},
+      error() {},
+    };
+    const router = createSinkRouter(SinksConfigSchema.parse({ sinks: [{ type: 'sqlite', path }] }), {
+      deadLetters: new MemoryDeadLetterWriter(),
+      log,
+    });
+    const registry = new Registry();
+    registerSinkMetrics(registry, router);
+    await router.start();
+    for (const deadline = Date.now() + 10_000; purges.length === 0 && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const metrics = await registry.metrics();
+    await router.close();
+    expect(purges).toEqual([{ alerts: 0, events: 1, sessions: 0, rule_counts: 0 }]);
+    expect(metricValue(metrics, 'edr_sink_purged_rows_total', { sink: 'sqlite', table: 'events' })).toBe(1);
     expect(column('SELECT count(*) FROM events')).toEqual([1]);
   });
 });

@@ -19,7 +19,7 @@ const DAY_MS = 86_400_000;
 
 /**
  * Age-based retention of the console database, in transactions of at most `chunkRows` rows looked at, the
- * event loop free between them (better-sqlite3 is synchronous: one chunk of 2,000 holds it for tens of ms).
+ * event loop free between them (better-sqlite3 is synchronous: a chunk holds it, docs/sinks.md gives figures).
  * Alerts go first, each with everything kept beside it (search text, event links, workflow history, response
  * actions, webhook outcomes), so their events are no longer held; then events no stored alert lists (an
  * alert's detail keeps its events for as long as the alert is kept), sessions whose last event is past the
