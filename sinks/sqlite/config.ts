@@ -31,8 +31,9 @@ export const SqliteSinkConfigSchema = z
           .max(36_500)
           .default(30)
           .describe(
-            'events older than this many days (event time) are deleted, except those an alert still stored ' +
-              'lists; a session goes once none of its events is left; 0: kept forever',
+            'events stored more than this many days ago are deleted (age is time in the database, not the ' +
+              "sender's event time), except those an alert still stored lists; a session goes once none of " +
+              'its events is left; 0: kept forever',
           ),
         alertsDays: z
           .int()
@@ -40,7 +41,7 @@ export const SqliteSinkConfigSchema = z
           .max(36_500)
           .default(90)
           .describe(
-            'alerts older than this many days (alert time) are deleted with their workflow history, response ' +
+            'alerts stored more than this many days ago are deleted with their workflow history, response ' +
               'actions, webhook outcomes, search text and event links, and rule counts older than it; 0: kept forever',
           ),
         intervalMs: z
@@ -48,7 +49,9 @@ export const SqliteSinkConfigSchema = z
           .min(1_000)
           .max(86_400_000)
           .default(60_000)
-          .describe('how often the purge runs (and once at start)'),
+          .describe(
+            'how often the purge runs (and once at start); a row is aged from the first purge after it was stored',
+          ),
         chunkRows: z
           .int()
           .min(100)

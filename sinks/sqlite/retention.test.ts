@@ -19,10 +19,13 @@ const NOW = Date.parse('2026-06-01T00:00:00.000Z');
 const DAY_MS = 86_400_000;
 const daysAgo = (days: number, now = NOW) => new Date(now - days * DAY_MS).toISOString();
 
-describe('SQLite sink retention (events 30 days, alerts 90 by default)', () => {
+describe('SQLite sink retention (events 30 days, alerts 90 by default, aged from when they were stored)', () => {
   let directory: string;
   let path: string;
+  /** The sinks' clock: a purge marks what is stored by then, and ages rows from those marks. */
+  let now = NOW;
   beforeEach(async () => {
+    now = NOW;
     directory = await mkdtemp(join(tmpdir(), 'edr-sqlite-retention-'));
     path = join(directory, 'console.db');
   });
@@ -31,7 +34,15 @@ describe('SQLite sink retention (events 30 days, alerts 90 by default)', () => {
   });
 
   const sinkWith = (retention: Record<string, number> = {}) =>
-    new SqliteSink(SqliteSinkConfigSchema.parse({ type: 'sqlite', path, retention }), { clock: () => NOW });
+    new SqliteSink(SqliteSinkConfigSchema.parse({ type: 'sqlite', path, retention }), { clock: () => now });
+
+  /** Stores the items at `days` before NOW, each dated an hour earlier, and purges then (as the timer would). */
+  const storedAt = async (sink: SqliteSink, days: number, events: Envelope[], alerts: Alert[] = []) => {
+    now = NOW - days * DAY_MS;
+    await store(sink, events, alerts);
+    return sink.purge();
+  };
+  const dated = (days: number) => daysAgo(days + 1 / 24);
 
   const store = async (sink: SqliteSink, events: Envelope[], alerts: Alert[] = []) => {
     for (let start = 0; start < events.length; start += 500) {
@@ -53,15 +64,16 @@ describe('SQLite sink retention (events 30 days, alerts 90 by default)', () => {
   };
 
   it('deletes old alerts with what is kept beside them and old events no kept alert lists', async () => {
-    const session = (id: string, days: number) => makeEnvelope({ sessionId: id, timestamp: daysAgo(days) });
+    const session = (id: string, days: number) => makeEnvelope({ sessionId: id, timestamp: dated(days) });
+    const ancient = session('sess-ancient', 100);
     const stale = session('sess-stale', 40);
     const held = session('sess-held', 40);
-    const recent = session('sess-recent', 1);
-    const ancient = session('sess-ancient', 100);
-    const oldAlert = makeAlert({ timestamp: daysAgo(100), eventIds: [ancient.eventId] });
-    const keptAlert = makeAlert({ timestamp: daysAgo(10), eventIds: [held.eventId, recent.eventId] });
+    const recent = session('sess-recent', 0);
+    const oldAlert = makeAlert({ timestamp: dated(100), eventIds: [ancient.eventId] });
+    const keptAlert = makeAlert({ timestamp: dated(10), eventIds: [held.eventId, recent.eventId] });
     const sink = sinkWith();
-    await store(sink, [stale, held, recent, ancient], [oldAlert, keptAlert]);
+    const none = { alerts: 0, events: 0, sessions: 0, rule_counts: 0 };
+    expect(await storedAt(sink, 100, [ancient], [oldAlert])).toEqual(none);
     await sink.writeReports(
       [oldAlert, keptAlert].flatMap((alert, index) => [
         {
@@ -99,9 +111,18 @@ describe('SQLite sink retention (events 30 days, alerts 90 by default)', () => {
       ).run(`key-${alert.alertId}`, alert.alertId);
     }
     db.close();
-
-    expect(await sink.purge()).toEqual({ alerts: 1, events: 2, sessions: 2, rule_counts: 1 });
-    expect(await sink.purge()).toEqual({ alerts: 0, events: 0, sessions: 0, rule_counts: 0 });
+    // 60 days on, the ancient event is past 30 days but its alert (not past 90) holds it.
+    expect(await storedAt(sink, 40, [stale, held])).toEqual(none);
+    // 90 days on, the old alert goes with all beside it (its rule counts are as old), then its event; the
+    // stale one goes, the held one stays.
+    expect(await storedAt(sink, 10, [], [keptAlert])).toEqual({
+      alerts: 1,
+      events: 2,
+      sessions: 2,
+      rule_counts: 1,
+    });
+    expect(await storedAt(sink, 0, [recent])).toEqual(none);
+    expect(await sink.purge()).toEqual(none);
     expect(sink.stats()).toEqual({ purgedRows: { alerts: 1, events: 2, sessions: 2, rule_counts: 1 } });
     await sink.close();
 
@@ -120,13 +141,35 @@ describe('SQLite sink retention (events 30 days, alerts 90 by default)', () => {
     expect(column('SELECT rowid FROM alert_text')).toEqual(column('SELECT seq FROM alerts'));
   });
 
+  it('ages a backdated event or alert from when it was stored, not from the date its sender gave it', async () => {
+    const sink = sinkWith();
+    const backdated = makeEnvelope({ timestamp: dated(365) });
+    const alert = makeAlert({ timestamp: dated(365), eventIds: [] });
+    const none = { alerts: 0, events: 0, sessions: 0, rule_counts: 0 };
+    expect(await storedAt(sink, 0, [backdated], [alert])).toEqual(none);
+    now = NOW + 29 * DAY_MS;
+    expect(await sink.purge()).toEqual(none);
+    now = NOW + 31 * DAY_MS;
+    expect(await sink.purge()).toEqual({ ...none, events: 1, sessions: 1 });
+    now = NOW + 91 * DAY_MS;
+    expect(await sink.purge()).toEqual({ ...none, alerts: 1 });
+    // Emptied tables number new rows from 1 again: marks were lowered, so a new row is not taken as old.
+    const fresh = makeEnvelope({ timestamp: new Date(now).toISOString() });
+    await store(sink, [fresh], [makeAlert({ eventIds: [] })]);
+    expect(await sink.purge()).toEqual(none);
+    await sink.close();
+    expect(column('SELECT event_id FROM events')).toEqual([fresh.eventId]);
+  });
+
   it('purges a large table in chunks, the event loop turning between them', async () => {
     const sink = sinkWith({ chunkRows: 1_000 });
     const old = Array.from({ length: 20_000 }, (_, index) =>
-      makeEnvelope({ sessionId: `sess-old-${index % 50}`, timestamp: daysAgo(31 + (index % 7)) }),
+      makeEnvelope({ sessionId: `sess-old-${index % 50}`, timestamp: dated(31 + (index % 7)) }),
     );
-    const fresh = Array.from({ length: 500 }, () => makeEnvelope({ timestamp: daysAgo(2) }));
-    await store(sink, [...old, ...fresh]);
+    await storedAt(sink, 31, old);
+    now = NOW;
+    const fresh = Array.from({ length: 500 }, () => makeEnvelope({ timestamp: dated(2) }));
+    await store(sink, fresh);
 
     let turns = 0;
     let turning = true;
@@ -156,10 +199,11 @@ describe('SQLite sink retention (events 30 days, alerts 90 by default)', () => {
 
   it('purges at start through the router, logs it and counts it in edr_sink_purged_rows_total', async () => {
     const seed = sinkWith();
-    await store(
-      seed,
-      [40, 1].map((days) => makeEnvelope({ timestamp: daysAgo(days, Date.now()) })),
-    );
+    const event = (days: number) => makeEnvelope({ timestamp: daysAgo(days, Date.now()) });
+    now = Date.now() - 40 * DAY_MS;
+    await store(seed, [event(40)]);
+    await seed.purge();
+    await store(seed, [event(1)]);
     await seed.close();
     const purges: unknown[] = [];
     const log = {

@@ -17,19 +17,33 @@ export const emptyPurge = (): PurgedRows => ({ alerts: 0, events: 0, sessions: 0
 
 const DAY_MS = 86_400_000;
 
+/** The two tables aged by storage time: their rows are numbered in insertion order (`seq`). */
+type Aged = 'events' | 'alerts';
+const MARK_COLUMN = { events: 'events_seq', alerts: 'alerts_seq' } as const;
+
 /**
  * Age-based retention of the console database, in transactions of at most `chunkRows` rows looked at, the
  * event loop free between them (better-sqlite3 is synchronous: a chunk holds it, docs/sinks.md gives figures).
- * Alerts go first, each with everything kept beside it (search text, event links, workflow history, response
- * actions, webhook outcomes), so their events are no longer held; then events no stored alert lists (an
- * alert's detail keeps its events for as long as the alert is kept), sessions whose last event is past the
- * event cutoff and none of whose events is left (one an alert still holds keeps its counts as stored), and
- * rule counts past the alert cutoff.
+ *
+ * Age is time in this store, not the time an item claims: an agent dates its own events (back to
+ * `limits.record.minTimestamp`), and a backdated event must not be purged the minute it arrives. Each purge
+ * first records the highest event and alert row (`retention_marks`); a row is past retention once a mark
+ * older than the cutoff covers it. Alerts go first, each with everything kept beside it (search text, event
+ * links, workflow history, response actions, webhook outcomes), so their events are no longer held; then
+ * events no stored alert lists (an alert's detail keeps its events for as long as the alert is kept),
+ * sessions with no event left whose last event is past the event cutoff, and rule counts (dated by the
+ * processor) past the alert cutoff.
  */
 export class Retention {
-  private readonly alertsPage: Statement;
+  private readonly mark: Statement;
+  private readonly markAt: Record<Aged, Statement<{ seq: number }>>;
+  private readonly latestMark: Statement<{ events_seq: number; alerts_seq: number }>;
+  private readonly highest: Record<Aged, Statement<{ seq: number }>>;
+  private readonly clampMarks: Record<Aged, Statement>;
+  private readonly dropMarks: Statement;
+  private readonly alertsPage: Statement<{ seq: number; alert_id: string }>;
   private readonly alertDeletes: Statement[];
-  private readonly eventsPage: Statement;
+  private readonly eventsPage: Statement<{ seq: number; event_id: string }>;
   private readonly deleteUnlinkedEvent: Statement;
   private readonly deleteSessions: Statement;
   private readonly deleteRuleCounts: Statement;
@@ -39,7 +53,28 @@ export class Retention {
     private readonly db: Database,
     private readonly config: RetentionConfig,
   ) {
-    this.alertsPage = db.prepare('SELECT seq, alert_id FROM alerts WHERE ts < ? ORDER BY ts LIMIT ?');
+    this.mark = db.prepare(
+      `INSERT OR REPLACE INTO retention_marks (at, events_seq, alerts_seq) VALUES
+         (?, (SELECT coalesce(max(seq), 0) FROM events), (SELECT coalesce(max(seq), 0) FROM alerts))`,
+    );
+    const perTable = <T>(make: (table: Aged, column: string) => T): Record<Aged, T> => ({
+      events: make('events', MARK_COLUMN.events),
+      alerts: make('alerts', MARK_COLUMN.alerts),
+    });
+    this.markAt = perTable((_, column) =>
+      db.prepare(`SELECT ${column} AS seq FROM retention_marks WHERE at <= ? ORDER BY at DESC LIMIT 1`),
+    );
+    this.latestMark = db.prepare(
+      'SELECT events_seq, alerts_seq FROM retention_marks ORDER BY at DESC LIMIT 1',
+    );
+    this.highest = perTable((table) => db.prepare(`SELECT coalesce(max(seq), 0) AS seq FROM ${table}`));
+    this.clampMarks = perTable((_, column) =>
+      db.prepare(`UPDATE retention_marks SET ${column} = ? WHERE ${column} > ?`),
+    );
+    this.dropMarks = db.prepare(
+      'DELETE FROM retention_marks WHERE at < (SELECT at FROM retention_marks WHERE at <= ? ORDER BY at DESC LIMIT 1)',
+    );
+    this.alertsPage = db.prepare('SELECT seq, alert_id FROM alerts WHERE seq <= ? ORDER BY seq LIMIT ?');
     this.alertDeletes = [
       'DELETE FROM alert_text WHERE rowid = @seq',
       'DELETE FROM alert_events WHERE alert_id = @alert_id',
@@ -49,7 +84,7 @@ export class Retention {
       'DELETE FROM alerts WHERE seq = @seq',
     ].map((sql) => db.prepare(sql));
     this.eventsPage = db.prepare(
-      'SELECT seq, ts, event_id FROM events WHERE ts < ? AND (ts, seq) > (?, ?) ORDER BY ts, seq LIMIT ?',
+      'SELECT seq, event_id FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
     );
     this.deleteUnlinkedEvent = db.prepare(
       'DELETE FROM events WHERE seq = ? AND NOT EXISTS (SELECT 1 FROM alert_events WHERE event_id = ?)',
@@ -81,41 +116,53 @@ export class Retention {
         await nextTurn();
       }
     };
+    this.mark.run(now);
+    const cutoffs: number[] = [];
     if (alertsDays > 0) {
       const cutoff = now - alertsDays * DAY_MS;
-      await chunks(() => this.alertsChunk(cutoff), 'alerts');
+      cutoffs.push(cutoff);
+      let through = this.markAt.alerts.get(cutoff)?.seq ?? 0;
+      await chunks(() => {
+        const page = this.alertsPage.all(through, chunkRows);
+        for (const row of page) {
+          for (const statement of this.alertDeletes) statement.run(row);
+        }
+        through = Math.min(through, this.keepMarksBelowNewRows('alerts'));
+        return { looked: page.length, deleted: page.length };
+      }, 'alerts');
       await chunks(() => deletedAll(this.deleteRuleCounts.run(cutoff, chunkRows).changes), 'rule_counts');
     }
     if (eventsDays > 0) {
       const cutoff = now - eventsDays * DAY_MS;
-      // Events an alert holds stay where they are: the walk goes on past them (ts, seq), not over them again.
-      let after: { ts: number; seq: number } = { ts: Number.MIN_SAFE_INTEGER, seq: 0 };
+      cutoffs.push(cutoff);
+      let through = this.markAt.events.get(cutoff)?.seq ?? 0;
+      // Events an alert holds stay where they are: the walk goes on past them, not over them again.
+      let after = 0;
       await chunks(() => {
-        const page = this.eventsPage.all(cutoff, after.ts, after.seq, chunkRows) as Array<{
-          seq: number;
-          ts: number;
-          event_id: string;
-        }>;
+        const page = this.eventsPage.all(after, through, chunkRows);
         let removed = 0;
         for (const row of page) removed += this.deleteUnlinkedEvent.run(row.seq, row.event_id).changes;
-        const last = page.at(-1);
-        if (last) after = last;
+        after = page.at(-1)?.seq ?? after;
+        through = Math.min(through, this.keepMarksBelowNewRows('events'));
         return { looked: page.length, deleted: removed };
       }, 'events');
       await chunks(() => deletedAll(this.deleteSessions.run(cutoff, chunkRows).changes), 'sessions');
     }
+    // The newest mark at or before the oldest cutoff is the one the next purge can still need.
+    if (cutoffs.length > 0) this.dropMarks.run(Math.min(...cutoffs));
     return purged;
   }
 
-  private alertsChunk(cutoff: number): { looked: number; deleted: number } {
-    const page = this.alertsPage.all(cutoff, this.config.chunkRows) as Array<{
-      seq: number;
-      alert_id: string;
-    }>;
-    for (const row of page) {
-      for (const statement of this.alertDeletes) statement.run(row);
-    }
-    return { looked: page.length, deleted: page.length };
+  /**
+   * Row numbers restart above the highest row left: once the highest rows are deleted, a new row can get a
+   * number a mark already covers. Marks are lowered to the highest row left in the same transaction, so they
+   * cover only rows stored before them; the purge under way stops at it too. Returns the highest row left.
+   */
+  private keepMarksBelowNewRows(table: Aged): number {
+    const highest = this.highest[table].get()?.seq ?? 0;
+    const latest = this.latestMark.get();
+    if (latest && latest[MARK_COLUMN[table]] > highest) this.clampMarks[table].run(highest, highest);
+    return highest;
   }
 }
 

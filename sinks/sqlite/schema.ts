@@ -11,8 +11,8 @@ import Database from 'better-sqlite3';
  * the JSON the pipeline produced (`body`), which is what the console shows.
  */
 /**
- * 2: the processor reports (rule_counts, action_deliveries). 3: the indexes retention deletes by
- * (events_by_time, alert_events_by_alert). An older file gains what it lacks on open.
+ * 2: the processor reports (rule_counts, action_deliveries). 3: what retention needs (retention_marks,
+ * alert_events_by_alert). An older file gains what it lacks on open.
  */
 export const CONSOLE_SCHEMA_VERSION = 3;
 
@@ -30,8 +30,6 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_by_session ON events (agent_id, session_id, ts, event_id);
 CREATE INDEX IF NOT EXISTS events_by_event_id ON events (event_id);
--- Retention walks events oldest first.
-CREATE INDEX IF NOT EXISTS events_by_time ON events (ts, seq);
 
 CREATE TABLE IF NOT EXISTS sessions (
   agent_id TEXT NOT NULL,
@@ -85,6 +83,14 @@ CREATE INDEX IF NOT EXISTS alert_events_by_alert ON alert_events (alert_id);
 
 -- Free-text search: substrings of at least three characters through the trigram index (rowid = alerts.seq).
 CREATE VIRTUAL TABLE IF NOT EXISTS alert_text USING fts5 (search, tokenize = 'trigram');
+
+-- Retention (sinks/sqlite/retention.ts): the highest event and alert row at each purge, so a row's age is
+-- its time in this store, not the time its sender claims.
+CREATE TABLE IF NOT EXISTS retention_marks (
+  at INTEGER PRIMARY KEY,
+  events_seq INTEGER NOT NULL,
+  alerts_seq INTEGER NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS workflow_history (
   seq INTEGER PRIMARY KEY,
