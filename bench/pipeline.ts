@@ -178,7 +178,8 @@ async function drainRate(addresses: () => readonly string[], total: number, labe
     lines.push(
       `  batches ${batches} (avg ${Math.round(drained / Math.max(1, batches))} events)`,
       `  engine ${(((one.evaluationS - baseOne.evaluationS) / seconds) * 100).toFixed(1)}% of wall time, ` +
-        `checkpoints ${(((one.checkpointS - baseOne.checkpointS) / seconds) * 100).toFixed(1)}%`,
+        `partition checkpoints ${(((one.checkpointS - baseOne.checkpointS) / seconds) * 100).toFixed(1)}% ` +
+        '(summed: the partitions save at once)',
       `  process CPU ${(((one.cpuMs - baseOne.cpuMs) / 1000 / seconds) * 100).toFixed(0)}% of one core`,
     );
   }
