@@ -39,7 +39,9 @@ export class ProcessorReports {
   /** The router's outcome listener: keeps how an alert's webhook ended for the next report. */
   readonly outcome = (final: ItemFinal): void => {
     if (final.item.kind !== 'alert') return;
-    const failure = final.code ? `dead-lettered (${final.code}): ${final.reason ?? ''}` : null;
+    const failure = final.code
+      ? `dead-lettered (${final.code}): ${final.reason ?? ''}`.slice(0, 1_000)
+      : null;
     this.#deliveries.push({
       kind: 'action_delivery',
       alertId: final.item.alert.alertId,
@@ -48,7 +50,7 @@ export class ProcessorReports {
       status: final.status === 'dead_lettered' ? 'failed' : 'delivered',
       attempts: final.attempts,
       httpStatus: final.httpStatus ?? null,
-      detail: failure && failure.slice(0, 1_000),
+      detail: failure,
       at: new Date(final.at).toISOString(),
     });
     if (this.#deliveries.length > MAX_HELD_DELIVERIES) this.#deliveries.shift();
