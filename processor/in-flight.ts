@@ -27,6 +27,8 @@ export class InFlight {
   /** Per partition: the position below which every record this process handled is final on every sink. */
   readonly #watermarks = new Map<string, number>();
   #records = 0;
+  /** Batches that ended without becoming final (stopping): no position past them may be committed. */
+  #abandoned = 0;
   /** Moving average of how long a batch takes from hand-over to final on every sink. */
   #typicalMs = 0;
   #waiters: Array<() => void> = [];
@@ -93,10 +95,11 @@ export class InFlight {
   }
 
   /**
-   * Resolves true once every batch in flight now is final; false if one of them will not be, or when
-   * `timeoutMs` passes first. Batches added meanwhile are not waited for.
+   * Resolves true once every batch in flight now is final; false if one of them will not be (or one already
+   * ended so), or when `timeoutMs` passes first. Batches added meanwhile are not waited for.
    */
   async drained(timeoutMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    if (this.#abandoned > 0) return false;
     if (this.#entries.size === 0) return true;
     const all = Promise.all([...this.#entries].map((entry) => entry.finalized)).then((results) =>
       results.every(Boolean),
@@ -121,6 +124,7 @@ export class InFlight {
   #remove(entry: Entry, final: boolean): void {
     this.#entries.delete(entry);
     entry.done = final;
+    if (!final) this.#abandoned++;
     if (final) {
       const took = this.#clock() - entry.since;
       this.#typicalMs = this.#typicalMs === 0 ? took : this.#typicalMs * 0.8 + took * 0.2;

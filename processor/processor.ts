@@ -316,10 +316,17 @@ export class Processor {
     await this.#http.close();
   }
 
-  /** Writes the rule counts and webhook outcomes since the last report (never rejects: the router keeps them). */
+  /**
+   * Writes the rule counts and webhook outcomes since the last report. Never rejects: the router keeps what a
+   * sink could not take, and while a partition engine fails to open (its restore) the counts wait for the next.
+   */
   async #report(): Promise<void> {
     if (!this.#reports) return;
-    await this.#deps.router.report(this.#reports.take(await this.#engines.all()));
+    try {
+      await this.#deps.router.report(this.#reports.take(await this.#engines.all()));
+    } catch (error) {
+      this.#deps.log.warn({ err: error }, 'report put off: a partition engine did not open');
+    }
   }
 
   /** Applies changed rule/intel/asset files now (what SIGHUP does). */

@@ -193,8 +193,13 @@ describe('SQLite sink retention (events 30 days, alerts 90 by default, aged from
     const event = makeEnvelope({ timestamp: daysAgo(3_000) });
     await store(sink, [event], [makeAlert({ timestamp: daysAgo(3_000), eventIds: [] })]);
     expect(await sink.purge()).toEqual({ alerts: 0, events: 0, sessions: 0, rule_counts: 0 });
+    // Age counts from storage: only a purge long after the rows were stored could take them.
+    now = NOW + 3_000 * DAY_MS;
+    expect(await sink.purge()).toEqual({ alerts: 0, events: 0, sessions: 0, rule_counts: 0 });
     await sink.close();
     expect(column('SELECT count(*) FROM events')).toEqual([1]);
+    expect(column('SELECT count(*) FROM alerts')).toEqual([1]);
+    expect(column('SELECT count(*) FROM retention_marks')).toEqual([0]);
   });
 
   it('purges at start through the router, logs it and counts it in edr_sink_purged_rows_total', async () => {

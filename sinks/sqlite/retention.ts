@@ -116,6 +116,8 @@ export class Retention {
         await nextTurn();
       }
     };
+    // Nothing ever expires: no mark is needed either (they would pile up, one a purge).
+    if (alertsDays === 0 && eventsDays === 0) return purged;
     this.mark.run(now);
     const cutoffs: number[] = [];
     if (alertsDays > 0) {
@@ -149,7 +151,7 @@ export class Retention {
       await chunks(() => deletedAll(this.deleteSessions.run(cutoff, chunkRows).changes), 'sessions');
     }
     // The newest mark at or before the oldest cutoff is the one the next purge can still need.
-    if (cutoffs.length > 0) this.dropMarks.run(Math.min(...cutoffs));
+    if (cutoffs.length > 0 && !this.stopped) this.dropMarks.run(Math.min(...cutoffs));
     return purged;
   }
 

@@ -99,16 +99,16 @@ export class NatsConsumer implements Consumer {
     const held = this.#held;
     if (held.length === 0) return;
     this.#held = [];
-    for (const { message, settlement } of held) {
-      apply(message, settlement);
-      this.#leases.delete(message);
-    }
+    for (const { message, settlement } of held) apply(message, settlement);
     try {
       await (await this.#deps.connection.get()).flush();
     } catch (error) {
-      // Acks that did not arrive leave their messages pending: JetStream redelivers them (at least once).
+      // The acks may not have arrived: held again for the next commit (an ack sent twice is harmless), and
+      // leased meanwhile, so the messages are not redelivered out of order in the middle of the run.
+      this.#held = [...held, ...this.#held];
       throw natsError(error, `acknowledging ${held.length} messages of ${this.#durable}`);
     }
+    for (const { message } of held) this.#leases.delete(message);
   }
 
   async start(handler: BatchHandler): Promise<void> {
