@@ -761,7 +761,8 @@ function repartitionRecord(message: Message, event: Envelope): OutboundRecord {
 function alertRecord(alert: Alert): OutboundRecord {
   return {
     stream: 'alerts',
-    // Keyed as the events are (collector/ingest/routing.ts): an agent's alerts keep their order.
+    // Keyed as the events are (collector/ingest/routing.ts): an agent's alerts share a partition (in order,
+    // but for a batch whose publish was refused and sent again after later ones).
     key: alert.agentId,
     token: alert.agentId,
     id: alert.alertId,

@@ -31,8 +31,9 @@ const MARK_COLUMN = { events: 'events_seq', alerts: 'alerts_seq' } as const;
  * older than the cutoff covers it. Alerts go first, each with everything kept beside it (search text, event
  * links, workflow history, response actions, webhook outcomes), so their events are no longer held; then
  * events no stored alert lists (an alert's detail keeps its events for as long as the alert is kept),
- * sessions with no event left whose last event is past the event cutoff, and rule counts (dated by the
- * processor) past the alert cutoff.
+ * sessions with no event left whose last event is past the event cutoff, and rule counts past the alert
+ * cutoff (dated by their partition's newest event time, which agents write: a future-dated event keeps its
+ * partition's counts longer, never shorter).
  */
 export class Retention {
   private readonly mark: Statement;
