@@ -69,19 +69,22 @@ export async function run(argv: string[]): Promise<number> {
   }
   const base = worker === undefined ? { component: 'processor' } : { component: 'processor', worker };
   const log = pino({ level: config.processor.logLevel, base });
-  let processor: Processor;
   try {
-    processor = createProcessor(config, log);
-    await processor.start();
-  } catch (error) {
-    log.fatal({ err: error }, 'processor cannot start');
-    return 1;
+    let processor: Processor;
+    try {
+      processor = createProcessor(config, log);
+      await processor.start();
+    } catch (error) {
+      log.fatal({ err: error }, 'processor cannot start');
+      return 1;
+    }
+    log.info({ address: processor.address }, 'health and metrics listening');
+    return await runUntilSignal([processor], config.processor.shutdownTimeoutMs, log, stopRequested);
+  } finally {
+    // The IPC channel to the primary would keep this process alive after the processor stopped, or when it
+    // could not start (then the primary would never see it exit, and never replace it).
+    if (process.connected) process.disconnect();
   }
-  log.info({ address: processor.address }, 'health and metrics listening');
-  const code = await runUntilSignal([processor], config.processor.shutdownTimeoutMs, log, stopRequested);
-  // The IPC channel to the primary would keep this process alive after the processor stopped.
-  if (process.connected) process.disconnect();
-  return code;
 }
 
 /**
