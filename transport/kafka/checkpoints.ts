@@ -38,6 +38,8 @@ export interface KafkaCheckpointOptions {
 
 /** On a part record: the checkpoint key it belongs to (part keys are `<key>#<version>#<index>`). */
 const PART_HEADER = 'edr-checkpoint-part';
+/** Tries at reading the state topic's end offsets while a partition has no leader yet. */
+const END_OFFSET_ATTEMPTS = 8;
 /** How often a load looks again when a manifest arrived before its parts (they may sit in other partitions). */
 const LOAD_ATTEMPTS = 3;
 /** Part records in flight at once. */
@@ -320,14 +322,29 @@ export class KafkaCheckpointStore implements CheckpointStore {
 
   async #catchUp(): Promise<void> {
     await this.#start();
-    const admin = await this.#options.admin();
-    const ends = await admin.fetchTopicOffsets(this.#options.names.state);
+    const ends = await endOffsets(await this.#options.admin(), this.#options.names.state);
     const behind = () =>
       ends.some(({ partition, high, low }) => {
         const end = BigInt(high);
         return end > BigInt(low) && (this.#position.get(partition) ?? 0n) < end;
       });
     while (behind()) await new Promise<void>((resolve) => this.#waiters.push(resolve));
+  }
+}
+
+/**
+ * The state topic's end offsets. Right after the topic was created a partition may have no leader yet
+ * (NOT_LEADER_FOR_PARTITION, retriable): asked again with backoff, within #caughtUp's timeout.
+ */
+async function endOffsets(admin: Admin, topic: string): ReturnType<Admin['fetchTopicOffsets']> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (error) {
+      if (attempt >= END_OFFSET_ATTEMPTS || (error as { retriable?: unknown }).retriable !== true)
+        throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 50 * 2 ** attempt)));
+    }
   }
 }
 
